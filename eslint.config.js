@@ -1,0 +1,58 @@
+// Lint: type-aware rules, no floating promises, no import cycles, and a pure core.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+const impure = 'src/core is pure: no I/O, no clock, no randomness (inject them).';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'examples/**', 'bench/results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.js'] } } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*'], message: impure },
+          { group: ['fs', 'path', 'os', 'child_process', 'crypto', 'net', 'http', 'process', 'timers'], message: impure },
+          { group: ['../*', '!../core', '!../core/*'], message: 'src/core imports nothing of ours but itself.' },
+        ],
+      }],
+      'no-restricted-properties': ['error',
+        { object: 'Date', property: 'now', message: impure },
+        { object: 'Math', property: 'random', message: impure },
+        { object: 'performance', property: 'now', message: impure },
+        { object: 'crypto', property: 'randomUUID', message: impure },
+      ],
+      'no-restricted-syntax': ['error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: impure },
+      ],
+      'no-restricted-globals': ['error',
+        { name: 'process', message: impure },
+        { name: 'setTimeout', message: impure },
+        { name: 'setInterval', message: impure },
+        { name: 'setImmediate', message: impure },
+        { name: 'fetch', message: impure },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js'],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+  },
+);

@@ -1,0 +1,68 @@
+// Commands: what callers ask for, in the imperative. `decide` turns one into events or a Problem.
+
+import type { LockDef, Outcome, Position, Workflow } from './model.js';
+
+export type Command =
+  | { type: 'deployLock'; lock: LockDef }
+  | { type: 'deleteLock'; name: string }
+  /** Deploys several locks and workflows at once: all or nothing. */
+  | { type: 'deploy'; locks: LockDef[]; workflows: Workflow[] }
+  | { type: 'setSlots'; slots: number }
+  | {
+      type: 'addOrder';
+      orderId: string;
+      workflow: string;
+      arguments?: Record<string, string>;
+      priority?: number;
+      scheduledFor?: number;
+    }
+  | { type: 'cancelOrder'; orderId: string; kill?: boolean }
+  | { type: 'suspendOrder'; orderId: string; reset?: boolean }
+  | { type: 'resumeOrder'; orderId: string; position?: Position; asSucceeded?: boolean }
+  | { type: 'changePriority'; orderId: string; priority: number }
+  /** A job execution ended. Stale executions (not the order's current one) are ignored. */
+  | { type: 'jobFinished'; orderId: string; executionId: string; outcome: Outcome }
+  /** The process of an execution was lost (node died): `disrupted`, or rerun when restartable. */
+  | { type: 'executionLost'; orderId: string; executionId: string }
+  /** Time passed: fire due scheduled orders, retry delays and lock wait timeouts. */
+  | { type: 'tick' };
+
+export type CommandType = Command['type'];
+
+/** Where a problem is, for messages like `instructions[1].demands[0].count: must be ≤ 1`. */
+export interface ProblemItem {
+  path: string;
+  message: string;
+}
+
+/** An expected refusal: a value, not an exception. */
+export interface Problem {
+  code: 'invalid' | 'not-found' | 'conflict' | 'lock-order-cycle' | 'state';
+  message: string;
+  problems?: ProblemItem[];
+}
+
+export function problem(code: Problem['code'], message: string, problems?: ProblemItem[]): Problem {
+  return problems ? { code, message, problems } : { code, message };
+}
+
+export function invalid(problems: ProblemItem[]): Problem {
+  const first = problems[0];
+  const head = first ? `${first.path}: ${first.message}` : 'invalid';
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  return { code: 'invalid', message: head + more, problems };
+}
+
+export function formatProblem(p: Problem): string {
+  if (!p.problems || p.problems.length <= 1) return p.message;
+  return [p.message, ...p.problems.map((i) => `  ${i.path}: ${i.message}`)].join('\n');
+}
+
+/** Thrown for broken invariants only: crashes loudly, also in production. */
+export class AssertionFailed extends Error {
+  override name = 'AssertionFailed';
+}
+
+export function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new AssertionFailed(message);
+}

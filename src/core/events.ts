@@ -1,0 +1,64 @@
+// Journal events: facts in the past tense. `evolve` applies them; nothing else changes state.
+// Every event carries `at` (ms since the epoch, from the command that caused it).
+// Each type has a golden JSON test (test/unit/events.golden.test.ts); renames get an upcast in `upcast`.
+
+import type { Grant, LockDef, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+
+export type Event =
+  | { type: 'LockDeployed'; at: number; lock: LockDef }
+  | { type: 'LockDeleted'; at: number; name: string }
+  | { type: 'WorkflowDeployed'; at: number; workflow: Workflow; version: number }
+  | { type: 'SlotsSet'; at: number; slots: number }
+  | {
+      type: 'OrderAdded';
+      at: number;
+      orderId: string;
+      workflow: string;
+      version: number;
+      arguments: Record<string, string>;
+      priority: number;
+      scheduledFor?: number;
+    }
+  | { type: 'OrderMoved'; at: number; orderId: string; to: Position }
+  | { type: 'OrderLocksQueued'; at: number; orderId: string; demands: ResolvedDemand[]; waitUntil?: number }
+  | { type: 'OrderLocksAcquired'; at: number; orderId: string; grants: Grant[] }
+  | { type: 'OrderLocksReleased'; at: number; orderId: string; locks: string[] }
+  | { type: 'OrderDequeued'; at: number; orderId: string }
+  | { type: 'OrderJobQueued'; at: number; orderId: string; job: string }
+  | { type: 'OrderProcessingStarted'; at: number; orderId: string; executionId: string; job: string }
+  | { type: 'OrderProcessed'; at: number; orderId: string; executionId: string; outcome: Outcome }
+  | { type: 'OrderCaught'; at: number; orderId: string; outcome: Outcome; to: Position }
+  | { type: 'OrderRetrying'; at: number; orderId: string; until: number; to: Position }
+  | { type: 'OrderFailed'; at: number; orderId: string; outcome: Outcome; to: Position }
+  | { type: 'OrderStopped'; at: number; orderId: string; outcome: Outcome }
+  | { type: 'OrderFinished'; at: number; orderId: string; outcome: Outcome }
+  | { type: 'OrderCancelMarked'; at: number; orderId: string; kill: boolean }
+  | { type: 'OrderCancelled'; at: number; orderId: string }
+  | { type: 'OrderSuspendMarked'; at: number; orderId: string }
+  | { type: 'OrderSuspended'; at: number; orderId: string }
+  | { type: 'OrderResumed'; at: number; orderId: string; to?: Position; asSucceeded?: boolean }
+  | { type: 'OrderPriorityChanged'; at: number; orderId: string; priority: number }
+  | { type: 'OrderDeleted'; at: number; orderId: string };
+
+export type EventType = Event['type'];
+export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
+
+/** An event as stored: with its journal sequence number. */
+export interface Stamped {
+  seq: number;
+  event: Event;
+}
+
+/** Decodes an event read from a journal; old names are upcast here. */
+export function upcast(raw: unknown): Event {
+  const e = raw as { type?: unknown };
+  if (typeof e !== 'object' || e === null || typeof e.type !== 'string') {
+    throw new Error(`journal: not an event: ${JSON.stringify(raw)?.slice(0, 200)}`);
+  }
+  return e as Event;
+}
+
+/** The order an event is about, if any. */
+export function orderIdOf(e: Event): string | undefined {
+  return 'orderId' in e ? e.orderId : undefined;
+}

@@ -1,0 +1,240 @@
+// The things Orderly reasons about (semantics §1–2). Plain data: JSON in, JSON out.
+// The internal workflow shape *is* the JS7 inventory shape, normalised (one `demands`
+// list per Lock, `returnCodeMeaning` inside the executable), so import/export is thin.
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Limits on everything, unit last. */
+export const LIMITS = {
+  nameLengthMax: 128,
+  lockLimitMax: 1_000_000,
+  demandsPerLockMax: 16,
+  instructionsMax: 10_000,
+  nestingDepthMax: 32,
+  jobsMax: 1_000,
+  scriptBytesMax: 256 * 1024,
+  argumentsMax: 200,
+  argumentValueBytesMax: 64 * 1024,
+  priorityAbsMax: 1_000_000,
+  timeoutSecondsMax: 7 * 24 * 3600,
+  retryDelaysMax: 100,
+  maxTriesMax: 1_000_000,
+  parallelismMax: 100_000,
+  messageLengthMax: 4096,
+} as const;
+
+export type QueuePolicy = 'fifo' | 'greedy';
+
+export interface LockDef {
+  name: string;
+  /** Whole number ≥ 0; 0 closes the lock (an operator's gate). */
+  limit: number;
+  title?: string;
+  /** A keyed lock is a family: each key value is its own instance with the family's limit. */
+  keyed?: boolean;
+  /** Queue discipline, `fifo` by default (semantics §3.4). */
+  policy?: QueuePolicy;
+}
+
+/** `count` absent = exclusive. `key` selects the instance of a keyed lock: `$arg` reads an order argument, anything else is literal. */
+export interface Demand {
+  lockName: string;
+  count?: number;
+  key?: string;
+}
+
+export interface Block {
+  instructions: Instruction[];
+}
+
+interface Labelled {
+  label?: string;
+}
+
+export interface ExecuteNamed extends Labelled {
+  TYPE: 'Execute.Named';
+  jobName: string;
+  defaultArguments?: Record<string, string>;
+}
+export interface LockInstr extends Labelled {
+  TYPE: 'Lock';
+  demands: Demand[];
+  lockedWorkflow: Block;
+  /** Seconds to wait for the locks; 0 = do not wait; absent = wait for ever. */
+  waitTimeout?: number;
+}
+export interface OptionsInstr extends Labelled {
+  TYPE: 'Options';
+  stopOnFailure?: boolean;
+  block: Block;
+}
+export interface TryInstr extends Labelled {
+  TYPE: 'Try';
+  maxTries?: number;
+  /** Seconds; the last delay repeats. */
+  retryDelays?: number[];
+  try: Block;
+  catch: Block;
+}
+export interface RetryInstr extends Labelled {
+  TYPE: 'Retry';
+}
+export interface FailInstr extends Labelled {
+  TYPE: 'Fail';
+  message?: string;
+  outcome?: { returnCode?: number };
+  uncatchable?: boolean;
+}
+export interface FinishInstr extends Labelled {
+  TYPE: 'Finish';
+  message?: string;
+  unsuccessful?: boolean;
+}
+
+export type Instruction =
+  | ExecuteNamed
+  | LockInstr
+  | OptionsInstr
+  | TryInstr
+  | RetryInstr
+  | FailInstr
+  | FinishInstr;
+
+export interface ReturnCodeMeaning {
+  success?: string;
+  failure?: string;
+}
+
+export interface ShellExecutable {
+  TYPE: 'ShellScriptExecutable';
+  script: string;
+  /** Environment of the process; values are expressions: `$arg` (an order argument), `'text'` (literal) or plain text. */
+  env?: Record<string, string>;
+  returnCodeMeaning?: ReturnCodeMeaning;
+}
+/** A function registered by the embedding program (Orderly's own executable type). */
+export interface FunctionExecutable {
+  TYPE: 'FunctionExecutable';
+  functionName: string;
+  returnCodeMeaning?: ReturnCodeMeaning;
+}
+export type Executable = ShellExecutable | FunctionExecutable;
+
+export interface Job {
+  executable: Executable;
+  agentName?: string;
+  /** At most this many executions at once (default 1). */
+  parallelism?: number;
+  /** Seconds before SIGTERM to the process group. */
+  timeout?: number;
+  /** Seconds between SIGTERM and SIGKILL (default 15). */
+  graceTimeout?: number;
+  defaultArguments?: Record<string, string>;
+  /** Run again (instead of failing `disrupted`) when the node running it died. */
+  restartable?: boolean;
+}
+
+export interface Workflow {
+  name: string;
+  title?: string;
+  timeZone?: string;
+  instructions: Instruction[];
+  jobs: Record<string, Job>;
+}
+
+/** A JS7-style path: `[1, "lock", 0]`. Branches: lock, options, try+N, catch+N. */
+export type Position = (number | string)[];
+
+export type OrderState =
+  | 'scheduled'
+  | 'ready'
+  | 'waiting'
+  | 'processing'
+  | 'failed'
+  | 'stopped'
+  | 'cancelled'
+  | 'finished';
+
+export const ENDED_STATES: ReadonlySet<OrderState> = new Set(['cancelled', 'finished']);
+
+export type OutcomeReason =
+  | 'returnCode'
+  | 'exception'
+  | 'timeout'
+  | 'disrupted'
+  | 'start-failed'
+  | 'killed'
+  | 'lock-wait-timeout'
+  | 'lock-demand-exceeds-limit'
+  | 'lock-key-collision'
+  | 'lock-key-missing'
+  | 'fail-instruction'
+  | 'finish-instruction'
+  | 'retries-exhausted';
+
+export interface Outcome {
+  type: 'succeeded' | 'failed';
+  reason?: OutcomeReason;
+  returnCode?: number;
+  signal?: string;
+  message?: string;
+}
+
+/** What a waiting order waits for. */
+export type WaitingFor =
+  | { kind: 'locks'; locks: string[] }
+  | { kind: 'job'; job: string }
+  | { kind: 'time'; until: number }
+  | { kind: 'retry'; until: number };
+
+export interface Grant {
+  /** Lock instance name: the lock's name, or `name[key]` for a keyed lock. */
+  lock: string;
+  /** Absent = exclusive. */
+  count?: number;
+  token: number;
+}
+
+export interface HeldLocks {
+  /** Position of the Lock instruction whose block holds these. */
+  at: Position;
+  grants: Grant[];
+  since: number;
+}
+
+export interface ResolvedDemand {
+  lock: string;
+  family: string;
+  count?: number;
+}
+
+export interface Order {
+  id: string;
+  workflow: string;
+  version: number;
+  arguments: Record<string, string>;
+  priority: number;
+  scheduledFor?: number;
+  addedAt: number;
+  position: Position;
+  state: OrderState;
+  suspended: boolean;
+  /** Suspend requested while processing or waiting for locks: takes effect at the next boundary. */
+  suspendPending?: boolean;
+  /** Cancel requested while processing (the job ends first, or is killed). */
+  cancelPending?: { kill: boolean };
+  waitingFor?: WaitingFor;
+  /** For waiting orders: their place in line (lower = earlier). */
+  arrival?: number;
+  /** Set while waiting for locks. */
+  demands?: ResolvedDemand[];
+  /** Wait deadline for locks (ms), if the Lock has a waitTimeout. */
+  waitUntil?: number;
+  /** The lock stack, outermost first. */
+  held: HeldLocks[];
+  /** The running execution, while processing. */
+  execution?: { id: string; job: string; startedAt: number };
+  executions: number;
+  outcome?: Outcome;
+  endedAt?: number;
+}

@@ -1,0 +1,29 @@
+// What the runtime hands to an executor, and what comes back.
+
+import type { Grant, Job, Outcome } from '../core/model.js';
+
+export interface ExecutionRequest {
+  executionId: string;
+  orderId: string;
+  workflow: string;
+  jobName: string;
+  job: Job;
+  /** Order arguments merged with job and instruction default arguments. */
+  arguments: Record<string, string>;
+  /** Locks the order holds, with fencing tokens, outermost first. */
+  locks: Grant[];
+}
+
+export interface ExecutionResult {
+  outcome: Outcome;
+  stdout: string;
+  stderr: string;
+  stdoutDroppedBytes: number;
+  stderrDroppedBytes: number;
+}
+
+export interface RunningExecution {
+  /** Ends the execution: SIGTERM to the group, SIGKILL after the grace time (shell); abort (function). */
+  kill(): void;
+  readonly done: Promise<ExecutionResult>;
+}

@@ -6,7 +6,7 @@ import importX from 'eslint-plugin-import-x';
 const impure = 'src/core is pure: no I/O, no clock, no randomness (inject them).';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'examples/**', 'bench/results/**'] },
+  { ignores: ['scratch/**', 'dist/**', 'node_modules/**', 'coverage/**', 'examples/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

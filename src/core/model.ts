@@ -228,6 +228,8 @@ export interface Order {
   arrival?: number;
   /** Set while waiting for locks. */
   demands?: ResolvedDemand[];
+  /** When the current wait began (ms). */
+  waitingSince?: number;
   /** Wait deadline for locks (ms), if the Lock has a waitTimeout. */
   waitUntil?: number;
   /** The lock stack, outermost first. */

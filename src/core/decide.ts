@@ -1,0 +1,750 @@
+// decide(state, command, now): the order machine and the lock table's grant logic.
+//
+// decide applies each event it emits through `evolve` at once (so that later decisions of
+// the same command see earlier ones), and returns exactly those events: replaying them on
+// the state as it was gives the state as it is. A refusal (Problem) is always found before
+// the first event, so a refused command changes nothing. State is mutated in place: at
+// tens of thousands of events a second a copy per command would cost more than the work.
+
+import { assert, invalid, problem, type Command, type Problem, type ProblemItem } from './commands.js';
+import type { Event } from './events.js';
+import { evolve } from './evolve.js';
+import type { Grant, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import { LIMITS } from './model.js';
+import {
+  ancestors,
+  branchIteration,
+  enclosingLocks,
+  encloses,
+  instructionAt,
+  isValidPosition,
+  nextPosition,
+  samePosition,
+} from './positions.js';
+import {
+  DEFAULT_CORE_OPTIONS,
+  instanceName,
+  jobKey,
+  workflowOf,
+  type CoreOptions,
+  type LockInstance,
+  type State,
+} from './state.js';
+import { findLockOrderCycle, lockReferences, validateLockDef, validateWorkflow } from './validate.js';
+
+export type Decision = { ok: true; events: Event[] } | { ok: false; problem: Problem };
+
+const ORDER_ID = /^[A-Za-z0-9_.:@#-]{1,128}$/;
+const STEPS_PER_ADVANCE_MAX = 10_000;
+
+export function decide(s: State, cmd: Command, now: number, opts: CoreOptions = DEFAULT_CORE_OPTIONS): Decision {
+  const t = new Turn(s, now);
+  const p = t.command(cmd);
+  if (p) {
+    assert(t.events.length === 0, `decide: ${cmd.type} refused after emitting events`);
+    return { ok: false, problem: p };
+  }
+  t.settle();
+  t.retain(opts.endedOrdersKeptMax);
+  return { ok: true, events: t.events };
+}
+
+/** The earliest time at which a `tick` may have something to do. */
+export function nextDeadline(s: State): number | undefined {
+  return s.timers.peek()?.at;
+}
+
+function fits(inst: LockInstance, count: number | undefined, limit: number): boolean {
+  if (limit === 0) return false;
+  if (count === undefined) return inst.holders.size === 0;
+  return inst.exclusive === undefined && inst.weight + count <= limit;
+}
+
+class Turn {
+  readonly events: Event[] = [];
+  private readonly ready: string[] = [];
+  private readyAt = 0;
+  private readonly dirtyLocks = new Set<string>();
+  private jobsDirty = false;
+
+  constructor(
+    private readonly s: State,
+    private readonly now: number,
+  ) {}
+
+  // ------------------------------------------------------------ plumbing
+
+  private emit(e: Event): void {
+    const s = this.s;
+    // Locks whose line changes when this order leaves it.
+    if (e.type === 'OrderDequeued' || e.type === 'OrderLocksAcquired' || e.type === 'OrderPriorityChanged') {
+      const o = s.orders.get(e.orderId);
+      if (o?.waitingFor?.kind === 'locks' && o.demands) for (const d of o.demands) this.dirtyLocks.add(d.lock);
+      if (o?.waitingFor?.kind === 'job') this.jobsDirty = true;
+    }
+    evolve(s, e);
+    this.events.push(e);
+    switch (e.type) {
+      case 'OrderAdded':
+      case 'OrderMoved':
+      case 'OrderLocksAcquired':
+      case 'OrderCaught':
+        this.ready.push(e.orderId);
+        break;
+      case 'OrderLocksReleased':
+        for (const l of e.locks) this.dirtyLocks.add(l);
+        break;
+      case 'OrderProcessed':
+      case 'SlotsSet':
+        this.jobsDirty = true;
+        break;
+      case 'LockDeployed':
+        for (const inst of s.instances.values()) if (inst.family === e.lock.name) this.dirtyLocks.add(inst.name);
+        break;
+      default:
+        break;
+    }
+  }
+
+  settle(): void {
+    for (;;) {
+      if (this.readyAt < this.ready.length) {
+        const o = this.s.orders.get(this.ready[this.readyAt++]!);
+        if (o) this.advance(o);
+        continue;
+      }
+      if (this.readyAt > 0) {
+        this.ready.length = 0;
+        this.readyAt = 0;
+      }
+      const first = this.dirtyLocks.values().next();
+      if (!first.done) {
+        this.dirtyLocks.delete(first.value);
+        this.grantWaiters(first.value);
+        continue;
+      }
+      if (this.jobsDirty) {
+        this.jobsDirty = false;
+        this.startExecutions();
+        continue;
+      }
+      return;
+    }
+  }
+
+  retain(keptMax: number): void {
+    const s = this.s;
+    if (s.ended.size <= keptMax) return;
+    const drop: string[] = [];
+    for (const id of s.ended) {
+      if (s.ended.size - drop.length <= keptMax) break;
+      drop.push(id);
+    }
+    for (const id of drop) this.emit({ type: 'OrderDeleted', at: this.now, orderId: id });
+  }
+
+  private order(id: string): Order | Problem {
+    const o = this.s.orders.get(id);
+    return o ?? problem('not-found', `order ${id} not found`);
+  }
+
+  // ------------------------------------------------------------ commands
+
+  command(cmd: Command): Problem | undefined {
+    switch (cmd.type) {
+      case 'deployLock':
+        return this.deploy([cmd.lock], []);
+      case 'deploy':
+        return this.deploy(cmd.locks, cmd.workflows);
+      case 'deleteLock':
+        return this.deleteLock(cmd.name);
+      case 'setSlots': {
+        if (!Number.isInteger(cmd.slots) || cmd.slots < 1 || cmd.slots > LIMITS.parallelismMax) {
+          return invalid([{ path: 'slots', message: `must be a whole number from 1 to ${LIMITS.parallelismMax}` }]);
+        }
+        if (cmd.slots !== this.s.slots) this.emit({ type: 'SlotsSet', at: this.now, slots: cmd.slots });
+        return undefined;
+      }
+      case 'addOrder':
+        return this.addOrder(cmd);
+      case 'cancelOrder':
+        return this.cancel(cmd.orderId, cmd.kill === true);
+      case 'suspendOrder':
+        return this.suspend(cmd.orderId, cmd.reset === true);
+      case 'resumeOrder':
+        return this.resume(cmd.orderId, cmd.position, cmd.asSucceeded === true);
+      case 'changePriority': {
+        const o = this.order(cmd.orderId);
+        if ('code' in o) return o;
+        if (!Number.isInteger(cmd.priority) || Math.abs(cmd.priority) > LIMITS.priorityAbsMax) {
+          return invalid([{ path: 'priority', message: `must be a whole number from -${LIMITS.priorityAbsMax} to ${LIMITS.priorityAbsMax}` }]);
+        }
+        if (o.endedAt !== undefined) return problem('state', `order ${o.id} has ended (${o.state})`);
+        if (o.priority !== cmd.priority) this.emit({ type: 'OrderPriorityChanged', at: this.now, orderId: o.id, priority: cmd.priority });
+        return undefined;
+      }
+      case 'jobFinished':
+        this.jobFinished(cmd.orderId, cmd.executionId, cmd.outcome);
+        return undefined;
+      case 'executionLost':
+        this.executionLost(cmd.orderId, cmd.executionId);
+        return undefined;
+      case 'tick':
+        this.tick();
+        return undefined;
+    }
+  }
+
+  private deploy(rawLocks: readonly LockDef[], rawWorkflows: readonly Workflow[]): Problem | undefined {
+    const s = this.s;
+    const problems: ProblemItem[] = [];
+    const locks = new Map<string, LockDef>();
+    for (const [name, fam] of s.locks) locks.set(name, fam.def);
+    const newLocks: LockDef[] = [];
+    rawLocks.forEach((raw, i) => {
+      const r = validateLockDef(raw);
+      const where = `locks[${i}]${typeof raw?.name === 'string' ? ` (${raw.name})` : ''}`;
+      if (!r.ok) {
+        for (const p of r.problems) problems.push({ path: `${where}.${p.path}`, message: p.message });
+        return;
+      }
+      const lock = r.value;
+      if (newLocks.some((l) => l.name === lock.name)) problems.push({ path: `${where}.name`, message: `lock ${lock.name} is given twice` });
+      const old = s.locks.get(lock.name);
+      if (old && Boolean(old.def.keyed) !== Boolean(lock.keyed) && this.lockInUse(lock.name)) {
+        problems.push({ path: `${where}.keyed`, message: `cannot change keyed of lock ${lock.name} while it is held or waited for` });
+      }
+      newLocks.push(lock);
+      locks.set(lock.name, lock);
+    });
+    const newWorkflows: Workflow[] = [];
+    rawWorkflows.forEach((raw, i) => {
+      const name = typeof raw?.name === 'string' ? raw.name : '';
+      const where = `workflows[${i}]${name ? ` (${name})` : ''}`;
+      const r = validateWorkflow(raw, name, { locks });
+      if (!r.ok) {
+        for (const p of r.problems) problems.push({ path: `${where}.${p.path}`, message: p.message });
+        return;
+      }
+      if (newWorkflows.some((w) => w.name === r.value.name)) problems.push({ path: `${where}.name`, message: `workflow ${name} is given twice` });
+      newWorkflows.push(r.value);
+    });
+    // Workflows already deployed must keep finding their locks with the new definitions.
+    for (const [wfName, w] of s.workflows) {
+      if (newWorkflows.some((n) => n.name === wfName)) continue;
+      const wf = w.versions.get(w.latest)!;
+      const r = validateWorkflow(wf, wfName, { locks });
+      if (!r.ok) for (const p of r.problems) problems.push({ path: `deployed workflow ${wfName}.${p.path}`, message: p.message });
+    }
+    if (problems.length > 0) return invalid(problems);
+    const cycle = findLockOrderCycle(this.workflowsInForce(newWorkflows));
+    if (cycle) {
+      return problem(
+        'lock-order-cycle',
+        `lock order cycle ${cycle.cycle.join(' → ')} (workflows ${cycle.workflows.join(', ')}): nested Lock blocks would deadlock`,
+        [{ path: 'workflows', message: `cycle ${cycle.cycle.join(' → ')}` }],
+      );
+    }
+    for (const lock of newLocks) {
+      const old = s.locks.get(lock.name);
+      if (old && JSON.stringify(old.def) === JSON.stringify(lock)) continue;
+      this.emit({ type: 'LockDeployed', at: this.now, lock });
+      this.failOversizedWaiters(lock);
+    }
+    for (const wf of newWorkflows) {
+      const w = s.workflows.get(wf.name);
+      if (w && JSON.stringify(w.versions.get(w.latest)) === JSON.stringify(wf)) continue;
+      this.emit({ type: 'WorkflowDeployed', at: this.now, workflow: wf, version: (w?.latest ?? 0) + 1 });
+    }
+    return undefined;
+  }
+
+  /** Latest versions (with the new ones replacing theirs) plus older versions orders still run. */
+  private workflowsInForce(replacing: readonly Workflow[]): Workflow[] {
+    const s = this.s;
+    const out: Workflow[] = [...replacing];
+    const seen = new Set<string>();
+    for (const [name, w] of s.workflows) {
+      if (!replacing.some((r) => r.name === name)) {
+        out.push(w.versions.get(w.latest)!);
+        seen.add(`${name}@${w.latest}`);
+      }
+    }
+    for (const o of s.orders.values()) {
+      if (o.endedAt !== undefined) continue;
+      const k = `${o.workflow}@${o.version}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push(workflowOf(s, o));
+    }
+    return out;
+  }
+
+  private lockInUse(family: string): boolean {
+    for (const inst of this.s.instances.values()) {
+      if (inst.family === family && (inst.holders.size > 0 || inst.queue.size > 0)) return true;
+    }
+    return false;
+  }
+
+  /** After a limit change, waiters whose demand can never fit fail instead of hanging. */
+  private failOversizedWaiters(lock: LockDef): void {
+    if (lock.limit === 0) return;
+    for (const o of [...this.s.orders.values()]) {
+      if (o.waitingFor?.kind !== 'locks' || !o.demands) continue;
+      const bad = o.demands.find((d) => d.family === lock.name && d.count !== undefined && d.count > lock.limit);
+      if (!bad) continue;
+      this.emit({ type: 'OrderDequeued', at: this.now, orderId: o.id });
+      this.fail(o, {
+        type: 'failed',
+        reason: 'lock-demand-exceeds-limit',
+        message: `demand ${bad.count} exceeds limit ${lock.limit} of lock ${lock.name}`,
+      });
+    }
+  }
+
+  private deleteLock(name: string): Problem | undefined {
+    const s = this.s;
+    if (!s.locks.has(name)) return problem('not-found', `lock ${name} not found`);
+    const users = this.workflowsInForce([])
+      .filter((wf) => lockReferences(wf).has(name))
+      .map((wf) => wf.name);
+    if (users.length > 0) return problem('conflict', `lock ${name} is referenced by workflow ${[...new Set(users)].sort().join(', ')}`);
+    if (this.lockInUse(name)) return problem('conflict', `lock ${name} is held or waited for`);
+    this.emit({ type: 'LockDeleted', at: this.now, name });
+    return undefined;
+  }
+
+  private addOrder(cmd: Extract<Command, { type: 'addOrder' }>): Problem | undefined {
+    const s = this.s;
+    const problems: ProblemItem[] = [];
+    if (typeof cmd.orderId !== 'string' || !ORDER_ID.test(cmd.orderId)) {
+      problems.push({ path: 'id', message: 'must be 1 to 128 characters of A-Z a-z 0-9 _ . : @ # -' });
+    }
+    const w = typeof cmd.workflow === 'string' ? s.workflows.get(cmd.workflow) : undefined;
+    if (!w) problems.push({ path: 'workflow', message: `workflow ${String(cmd.workflow)} is not deployed` });
+    const args = cmd.arguments ?? {};
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+      problems.push({ path: 'arguments', message: 'must be an object of strings' });
+    } else {
+      const entries = Object.entries(args);
+      if (entries.length > LIMITS.argumentsMax) problems.push({ path: 'arguments', message: `at most ${LIMITS.argumentsMax} arguments` });
+      for (const [k, v] of entries) {
+        if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/.test(k)) problems.push({ path: `arguments.${k}`, message: 'name must start with a letter or _ and use A-Z a-z 0-9 _ . -' });
+        if (typeof v !== 'string') problems.push({ path: `arguments.${k}`, message: 'must be a string' });
+        else if (v.length > LIMITS.argumentValueBytesMax) problems.push({ path: `arguments.${k}`, message: `longer than ${LIMITS.argumentValueBytesMax} characters` });
+      }
+    }
+    const priority = cmd.priority ?? 0;
+    if (!Number.isInteger(priority) || Math.abs(priority) > LIMITS.priorityAbsMax) {
+      problems.push({ path: 'priority', message: `must be a whole number from -${LIMITS.priorityAbsMax} to ${LIMITS.priorityAbsMax}` });
+    }
+    if (cmd.scheduledFor !== undefined && (typeof cmd.scheduledFor !== 'number' || !Number.isFinite(cmd.scheduledFor))) {
+      problems.push({ path: 'scheduledFor', message: 'must be a time in ms since the epoch' });
+    }
+    if (problems.length > 0) return invalid(problems);
+    if (s.orders.has(cmd.orderId)) return problem('conflict', `order ${cmd.orderId} exists already`);
+    const e: Event = {
+      type: 'OrderAdded',
+      at: this.now,
+      orderId: cmd.orderId,
+      workflow: cmd.workflow,
+      version: w!.latest,
+      arguments: { ...args },
+      priority,
+    };
+    if (cmd.scheduledFor !== undefined) e.scheduledFor = cmd.scheduledFor;
+    this.emit(e);
+    return undefined;
+  }
+
+  private cancel(id: string, kill: boolean): Problem | undefined {
+    const o = this.order(id);
+    if ('code' in o) return o;
+    if (o.endedAt !== undefined) return problem('state', `order ${id} has ended (${o.state})`);
+    if (o.state === 'processing') {
+      if (!o.cancelPending || (kill && !o.cancelPending.kill)) this.emit({ type: 'OrderCancelMarked', at: this.now, orderId: id, kill });
+      return undefined;
+    }
+    this.cancelNow(o);
+    return undefined;
+  }
+
+  private cancelNow(o: Order): void {
+    if (o.waitingFor?.kind === 'locks' || o.waitingFor?.kind === 'job') this.emit({ type: 'OrderDequeued', at: this.now, orderId: o.id });
+    this.releaseOutside(o, []);
+    this.emit({ type: 'OrderCancelled', at: this.now, orderId: o.id });
+  }
+
+  private suspend(id: string, reset: boolean): Problem | undefined {
+    const o = this.order(id);
+    if ('code' in o) return o;
+    if (o.endedAt !== undefined) return problem('state', `order ${id} has ended (${o.state})`);
+    if (o.state === 'failed' || o.state === 'stopped') return problem('state', `order ${id} is ${o.state}: resume or cancel it`);
+    if (o.suspended) return undefined;
+    const w = o.waitingFor;
+    if (o.state === 'processing' || (w?.kind === 'locks' && !reset)) {
+      if (!o.suspendPending) this.emit({ type: 'OrderSuspendMarked', at: this.now, orderId: id });
+      return undefined;
+    }
+    if (w?.kind === 'locks' || w?.kind === 'job') this.emit({ type: 'OrderDequeued', at: this.now, orderId: id });
+    this.emit({ type: 'OrderSuspended', at: this.now, orderId: id });
+    return undefined;
+  }
+
+  private resume(id: string, position: Position | undefined, asSucceeded: boolean): Problem | undefined {
+    const s = this.s;
+    const o = this.order(id);
+    if ('code' in o) return o;
+    if (o.endedAt !== undefined) return problem('state', `order ${id} has ended (${o.state})`);
+    const broken = o.state === 'failed' || o.state === 'stopped';
+    if (!broken && (position !== undefined || asSucceeded)) {
+      return problem('state', `order ${id} is ${o.state}: position and asSucceeded apply to failed or stopped orders`);
+    }
+    if (!broken && !o.suspended && !o.suspendPending) return problem('state', `order ${id} is ${o.state}, not suspended, failed or stopped`);
+    if (position !== undefined && asSucceeded) return invalid([{ path: 'asSucceeded', message: 'give either a position or asSucceeded, not both' }]);
+    if (position !== undefined) {
+      const wf = workflowOf(s, o);
+      if (!Array.isArray(position) || !isValidPosition(wf, position)) {
+        return invalid([{ path: 'position', message: `no such position ${JSON.stringify(position)} in workflow ${o.workflow}` }]);
+      }
+      const want = enclosingLocks(position);
+      const have = o.held.map((h) => h.at);
+      if (want.length !== have.length || want.some((p, i) => !samePosition(p, have[i]!))) {
+        return invalid([{ path: 'position', message: 'may not move the order into or out of a lock block' }]);
+      }
+    }
+    const e: Event = { type: 'OrderResumed', at: this.now, orderId: id };
+    if (position !== undefined) e.to = position;
+    if (asSucceeded) e.asSucceeded = true;
+    this.emit(e);
+    if (broken) {
+      this.emit({ type: 'OrderMoved', at: this.now, orderId: id, to: asSucceeded ? nextPosition(o.position) : o.position });
+      return undefined;
+    }
+    // Back from a plain suspension: continue where it stood.
+    if (o.state === 'ready') this.ready.push(id);
+    else if (o.state === 'scheduled') this.timerDue(o, o.scheduledFor ?? this.now, 'scheduled');
+    else if (o.waitingFor?.kind === 'retry' || o.waitingFor?.kind === 'time') this.timerDue(o, o.waitingFor.until, 'retry');
+    return undefined;
+  }
+
+  /** A timer skipped while the order was suspended: fire now if due, else set it again. */
+  private timerDue(o: Order, at: number, kind: 'scheduled' | 'retry'): void {
+    if (at <= this.now) this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: o.position });
+    else this.s.timers.push({ at, orderId: o.id, kind });
+  }
+
+  private jobFinished(id: string, executionId: string, outcome: Outcome): void {
+    const o = this.s.orders.get(id);
+    if (!o || o.state !== 'processing' || o.execution?.id !== executionId) return; // stale
+    this.emit({ type: 'OrderProcessed', at: this.now, orderId: id, executionId, outcome });
+    if (o.cancelPending) return this.cancelNow(o);
+    if (outcome.type === 'succeeded') this.emit({ type: 'OrderMoved', at: this.now, orderId: id, to: nextPosition(o.position) });
+    else this.fail(o, outcome);
+  }
+
+  private executionLost(id: string, executionId: string): void {
+    const o = this.s.orders.get(id);
+    if (!o || o.state !== 'processing' || o.execution?.id !== executionId) return;
+    const wf = workflowOf(this.s, o);
+    const instr = instructionAt(wf, o.position);
+    const job = instr?.TYPE === 'Execute.Named' ? wf.jobs[instr.jobName] : undefined;
+    const outcome: Outcome = { type: 'failed', reason: 'disrupted', message: 'the process running the job was lost' };
+    this.emit({ type: 'OrderProcessed', at: this.now, orderId: id, executionId, outcome });
+    if (o.cancelPending) return this.cancelNow(o);
+    if (job?.restartable) this.emit({ type: 'OrderMoved', at: this.now, orderId: id, to: o.position });
+    else this.fail(o, outcome);
+  }
+
+  private tick(): void {
+    const s = this.s;
+    for (;;) {
+      const t = s.timers.peek();
+      if (!t || t.at > this.now) return;
+      s.timers.pop();
+      const o = s.orders.get(t.orderId);
+      if (!o) continue;
+      if (t.kind === 'scheduled') {
+        if (o.state !== 'scheduled' || o.scheduledFor !== t.at || o.suspended) continue;
+        this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: o.position });
+      } else if (t.kind === 'retry') {
+        const w = o.waitingFor;
+        if (o.state !== 'waiting' || (w?.kind !== 'retry' && w?.kind !== 'time') || w.until !== t.at || o.suspended) continue;
+        this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: o.position });
+      } else {
+        if (o.waitingFor?.kind !== 'locks' || o.waitUntil !== t.at) continue;
+        const locks = o.waitingFor.locks.join(', ');
+        const waited = (t.at - (o.waitingSince ?? t.at)) / 1000;
+        this.emit({ type: 'OrderDequeued', at: this.now, orderId: o.id });
+        this.fail(o, { type: 'failed', reason: 'lock-wait-timeout', message: `waited ${waited}s for lock ${locks}` });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ the order machine
+
+  private advance(o: Order): void {
+    const s = this.s;
+    for (let steps = 0; ; steps++) {
+      if (o.state !== 'ready' || o.suspended) return;
+      if (o.suspendPending) {
+        this.emit({ type: 'OrderSuspended', at: this.now, orderId: o.id });
+        return;
+      }
+      if (steps > STEPS_PER_ADVANCE_MAX) {
+        this.fail(o, { type: 'failed', reason: 'fail-instruction', message: `more than ${STEPS_PER_ADVANCE_MAX} steps without waiting` }, true);
+        return;
+      }
+      const wf = workflowOf(s, o);
+      const pos = o.position;
+      const instr = instructionAt(wf, pos);
+      if (!instr) {
+        this.leaveBlock(o);
+        continue;
+      }
+      switch (instr.TYPE) {
+        case 'Execute.Named':
+          this.execute(o, wf, instr.jobName);
+          return;
+        case 'Lock':
+          this.lock(o, instr.demands, instr.waitTimeout);
+          return;
+        case 'Options':
+          this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: [...pos, 'options', 0] });
+          break;
+        case 'Try':
+          this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: [...pos, 'try+0', 0] });
+          break;
+        case 'Retry':
+          this.retry(o);
+          return;
+        case 'Fail': {
+          const outcome: Outcome = { type: 'failed', reason: 'fail-instruction' };
+          if (instr.message !== undefined) outcome.message = instr.message;
+          if (instr.outcome?.returnCode !== undefined) outcome.returnCode = instr.outcome.returnCode;
+          this.fail(o, outcome, instr.uncatchable === true);
+          return;
+        }
+        case 'Finish': {
+          this.releaseOutside(o, []);
+          const outcome: Outcome = instr.unsuccessful
+            ? { type: 'failed', reason: 'finish-instruction' }
+            : { type: 'succeeded', reason: 'finish-instruction' };
+          if (instr.message !== undefined) outcome.message = instr.message;
+          this.emit({ type: 'OrderFinished', at: this.now, orderId: o.id, outcome });
+          return;
+        }
+      }
+      if (this.ready.length > 4096 && steps > 64) {
+        // Let other ready orders move too; this one continues later in the same turn.
+        this.ready.push(o.id);
+        return;
+      }
+    }
+  }
+
+  private leaveBlock(o: Order): void {
+    const pos = o.position;
+    if (pos.length === 1) {
+      assert(o.held.length === 0, `order ${o.id} at the end holds locks`);
+      const outcome: Outcome = o.outcome?.type === 'succeeded' ? o.outcome : { type: 'succeeded' };
+      this.emit({ type: 'OrderFinished', at: this.now, orderId: o.id, outcome });
+      return;
+    }
+    const parent = pos.slice(0, -2);
+    if (pos[pos.length - 2] === 'lock') {
+      const top = o.held[o.held.length - 1];
+      assert(top && samePosition(top.at, parent), `order ${o.id} leaves a lock block it does not hold`);
+      this.emit({ type: 'OrderLocksReleased', at: this.now, orderId: o.id, locks: top.grants.map((g) => g.lock) });
+    }
+    this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: nextPosition(parent) });
+  }
+
+  private execute(o: Order, wf: Workflow, jobName: string): void {
+    const s = this.s;
+    const key = jobKey(o.workflow, jobName);
+    const parallelism = wf.jobs[jobName]?.parallelism ?? 1;
+    const job = s.jobs.get(key);
+    if (s.running < s.slots && (job?.running ?? 0) < parallelism && s.jobsWaiting.size === 0) {
+      this.startExecution(o, key);
+    } else {
+      this.emit({ type: 'OrderJobQueued', at: this.now, orderId: o.id, job: key });
+      this.jobsDirty = true;
+    }
+  }
+
+  private startExecution(o: Order, key: string): void {
+    this.emit({ type: 'OrderProcessingStarted', at: this.now, orderId: o.id, executionId: `${o.id}#${o.executions + 1}`, job: key });
+  }
+
+  /** Starts waiting executions while worker slots are free: best (priority, arrival) among jobs with room. */
+  private startExecutions(): void {
+    const s = this.s;
+    while (s.running < s.slots && s.jobsWaiting.size > 0) {
+      let best: { orderId: string; priority: number; arrival: number; key: string } | undefined;
+      for (const key of s.jobsWaiting) {
+        const j = s.jobs.get(key)!;
+        const head = j.queue.headEntry();
+        if (!head) continue;
+        const o = s.orders.get(head.orderId)!;
+        const jobName = key.slice(o.workflow.length + 1);
+        const parallelism = workflowOf(s, o).jobs[jobName]?.parallelism ?? 1;
+        if (j.running >= parallelism) continue;
+        if (!best || head.priority > best.priority || (head.priority === best.priority && head.arrival < best.arrival)) {
+          best = { ...head, key };
+        }
+      }
+      if (!best) return;
+      this.startExecution(s.orders.get(best.orderId)!, best.key);
+    }
+  }
+
+  private lock(o: Order, demands: readonly { lockName: string; count?: number; key?: string }[], waitTimeout: number | undefined): void {
+    const s = this.s;
+    const resolved: ResolvedDemand[] = [];
+    for (const d of demands) {
+      const fam = s.locks.get(d.lockName);
+      assert(fam, `deployed workflow ${o.workflow} demands unknown lock ${d.lockName}`);
+      let key: string | undefined;
+      if (fam.def.keyed) {
+        key = d.key?.startsWith('$') ? o.arguments[d.key.slice(1)] : d.key;
+        if (key === undefined || key === '') {
+          return this.fail(o, { type: 'failed', reason: 'lock-key-missing', message: `no key for lock ${d.lockName}: argument ${d.key ?? '?'} missing` });
+        }
+      }
+      const name = instanceName(d.lockName, key);
+      if (resolved.some((r) => r.lock === name) || o.held.some((h) => h.grants.some((g) => g.lock === name))) {
+        return this.fail(o, { type: 'failed', reason: 'lock-key-collision', message: `lock ${name} is demanded twice` });
+      }
+      if (d.count !== undefined && fam.def.limit > 0 && d.count > fam.def.limit) {
+        return this.fail(o, {
+          type: 'failed',
+          reason: 'lock-demand-exceeds-limit',
+          message: `demand ${d.count} exceeds limit ${fam.def.limit} of lock ${d.lockName}`,
+        });
+      }
+      const r: ResolvedDemand = { lock: name, family: d.lockName };
+      if (d.count !== undefined) r.count = d.count;
+      resolved.push(r);
+    }
+    // A newcomer is granted at once only where nobody waits in front (fifo) or it fits (greedy).
+    const now = resolved.every((r) => {
+      const inst = s.instances.get(r.lock);
+      const fam = s.locks.get(r.family)!;
+      if (!inst) return fam.def.limit > 0;
+      return fits(inst, r.count, fam.def.limit) && (fam.def.policy === 'greedy' || inst.queue.size === 0);
+    });
+    if (now) return this.grant(o, resolved);
+    if (waitTimeout === 0) {
+      return this.fail(o, { type: 'failed', reason: 'lock-wait-timeout', message: `lock ${resolved.map((r) => r.lock).join(', ')} not available (waitTimeout 0)` });
+    }
+    const e: Event = { type: 'OrderLocksQueued', at: this.now, orderId: o.id, demands: resolved };
+    if (waitTimeout !== undefined) e.waitUntil = this.now + Math.round(waitTimeout * 1000);
+    this.emit(e);
+  }
+
+  private grant(o: Order, demands: readonly ResolvedDemand[]): void {
+    const tokens = new Map<string, number>();
+    const grants: Grant[] = demands.map((d) => {
+      const token = (tokens.get(d.family) ?? this.s.locks.get(d.family)!.token) + 1;
+      tokens.set(d.family, token);
+      const g: Grant = { lock: d.lock, token };
+      if (d.count !== undefined) g.count = d.count;
+      return g;
+    });
+    this.emit({ type: 'OrderLocksAcquired', at: this.now, orderId: o.id, grants });
+  }
+
+  private canGrant(o: Order): boolean {
+    const s = this.s;
+    if (!o.demands) return false;
+    for (const d of o.demands) {
+      const inst = s.instances.get(d.lock);
+      const fam = s.locks.get(d.family);
+      if (!inst || !fam) return false;
+      if (!fits(inst, d.count, fam.def.limit)) return false;
+      if (fam.def.policy !== 'greedy' && inst.queue.head() !== o.id) return false;
+    }
+    return true;
+  }
+
+  private grantWaiters(lockName: string): void {
+    const s = this.s;
+    const inst = s.instances.get(lockName);
+    if (!inst || inst.queue.size === 0) return;
+    const fam = s.locks.get(inst.family);
+    if (!fam || fam.def.limit === 0) return;
+    if (fam.def.policy === 'greedy') {
+      for (const id of inst.queue.inOrder()) {
+        if (inst.exclusive !== undefined || inst.weight >= fam.def.limit) return;
+        const o = s.orders.get(id)!;
+        if (this.canGrant(o)) this.grant(o, o.demands!);
+      }
+      return;
+    }
+    for (;;) {
+      const id = inst.queue.head();
+      if (id === undefined) return;
+      const o = s.orders.get(id)!;
+      if (!this.canGrant(o)) return;
+      this.grant(o, o.demands!);
+    }
+  }
+
+  private retry(o: Order): void {
+    const s = this.s;
+    const wf = workflowOf(s, o);
+    const c = ancestors(o.position).find((a) => a.branch.startsWith('catch+'));
+    const t = c ? instructionAt(wf, c.at) : undefined;
+    if (!c || t?.TYPE !== 'Try') {
+      return this.fail(o, { type: 'failed', reason: 'fail-instruction', message: 'Retry outside a catch block' }, true);
+    }
+    const n = branchIteration(c.branch);
+    if (t.maxTries !== undefined && n + 1 >= t.maxTries) {
+      const outcome: Outcome = { type: 'failed', reason: 'retries-exhausted', message: `maxTries ${t.maxTries} reached` };
+      if (o.outcome?.returnCode !== undefined) outcome.returnCode = o.outcome.returnCode;
+      return this.fail(o, outcome);
+    }
+    const delays = t.retryDelays ?? [];
+    const delay = delays.length === 0 ? 0 : (delays[Math.min(n, delays.length - 1)] ?? 0);
+    const to: Position = [...c.at, `try+${n + 1}`, 0];
+    this.releaseOutside(o, to);
+    // Through a timer even without delay, so a Try that fails at once cannot spin inside one turn.
+    this.emit({ type: 'OrderRetrying', at: this.now, orderId: o.id, until: this.now + Math.round(delay * 1000), to });
+  }
+
+  /** Releases, innermost first, the lock blocks that do not enclose `target`. */
+  private releaseOutside(o: Order, target: Position): void {
+    for (;;) {
+      const top = o.held[o.held.length - 1];
+      if (!top || encloses(top.at, target)) return;
+      this.emit({ type: 'OrderLocksReleased', at: this.now, orderId: o.id, locks: top.grants.map((g) => g.lock) });
+    }
+  }
+
+  /** Semantics §6: catch, stop in place, or fail at the outermost Lock. */
+  private fail(o: Order, outcome: Outcome, uncatchable = false): void {
+    const wf = workflowOf(this.s, o);
+    let stop: boolean | undefined;
+    for (const a of ancestors(o.position)) {
+      if (a.branch.startsWith('try+') && !uncatchable && stop !== true) {
+        const to: Position = [...a.at, `catch+${branchIteration(a.branch)}`, 0];
+        this.releaseOutside(o, to);
+        this.emit({ type: 'OrderCaught', at: this.now, orderId: o.id, outcome, to });
+        return;
+      }
+      if (a.branch === 'options' && stop === undefined) {
+        const opt = instructionAt(wf, a.at);
+        if (opt?.TYPE === 'Options' && opt.stopOnFailure !== undefined) stop = opt.stopOnFailure;
+      }
+    }
+    if (stop === true) {
+      this.emit({ type: 'OrderStopped', at: this.now, orderId: o.id, outcome });
+      return;
+    }
+    const to = o.held[0]?.at ?? o.position;
+    this.releaseOutside(o, []);
+    this.emit({ type: 'OrderFailed', at: this.now, orderId: o.id, outcome, to });
+  }
+}

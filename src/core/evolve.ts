@@ -1,0 +1,280 @@
+// evolve(state, event): the only place state changes. Total and deterministic: the same
+// events give the same state, live, on replay, in the simulator.
+
+import { assert } from './commands.js';
+import type { Event } from './events.js';
+import type { Order } from './model.js';
+import { dropIfIdle, familyOfInstance, getInstance, getJob, keyOfInstance, type State } from './state.js';
+
+function order(s: State, id: string): Order {
+  const o = s.orders.get(id);
+  assert(o, `evolve: unknown order ${id}`);
+  return o;
+}
+
+function clearWait(o: Order): void {
+  delete o.waitingFor;
+  delete o.arrival;
+  delete o.demands;
+  delete o.waitUntil;
+  delete o.waitingSince;
+}
+
+/** Takes the order out of every queue it stands in. */
+function leaveQueues(s: State, o: Order): void {
+  const w = o.waitingFor;
+  if (w?.kind === 'locks' && o.demands) {
+    for (const d of o.demands) {
+      const inst = s.instances.get(d.lock);
+      if (inst) {
+        inst.queue.remove(o.id);
+        dropIfIdle(s, inst);
+      }
+    }
+  } else if (w?.kind === 'job') {
+    const j = getJob(s, w.job);
+    j.queue.remove(o.id);
+    if (j.queue.size === 0) s.jobsWaiting.delete(w.job);
+  }
+}
+
+function end(s: State, o: Order, at: number): void {
+  o.endedAt = at;
+  delete o.suspendPending;
+  delete o.cancelPending;
+  o.suspended = false;
+  s.ended.add(o.id);
+}
+
+export function evolve(s: State, e: Event): void {
+  switch (e.type) {
+    case 'LockDeployed': {
+      const old = s.locks.get(e.lock.name);
+      s.locks.set(e.lock.name, { def: e.lock, token: old?.token ?? 0 });
+      if (!e.lock.keyed) getInstance(s, e.lock.name, e.lock.name);
+      return;
+    }
+    case 'LockDeleted':
+      s.locks.delete(e.name);
+      s.instances.delete(e.name);
+      return;
+    case 'WorkflowDeployed': {
+      let w = s.workflows.get(e.workflow.name);
+      if (!w) {
+        w = { latest: e.version, versions: new Map() };
+        s.workflows.set(e.workflow.name, w);
+      }
+      w.versions.set(e.version, e.workflow);
+      w.latest = e.version;
+      return;
+    }
+    case 'SlotsSet':
+      s.slots = e.slots;
+      return;
+    case 'OrderAdded': {
+      const scheduled = e.scheduledFor !== undefined && e.scheduledFor > e.at;
+      const o: Order = {
+        id: e.orderId,
+        workflow: e.workflow,
+        version: e.version,
+        arguments: e.arguments,
+        priority: e.priority,
+        addedAt: e.at,
+        position: [0],
+        state: scheduled ? 'scheduled' : 'ready',
+        suspended: false,
+        held: [],
+        executions: 0,
+      };
+      if (e.scheduledFor !== undefined) o.scheduledFor = e.scheduledFor;
+      if (scheduled) {
+        o.arrival = s.arrival++;
+        s.timers.push({ at: e.scheduledFor!, orderId: o.id, kind: 'scheduled' });
+      }
+      s.orders.set(o.id, o);
+      return;
+    }
+    case 'OrderMoved': {
+      const o = order(s, e.orderId);
+      o.position = e.to;
+      o.state = 'ready';
+      clearWait(o);
+      return;
+    }
+    case 'OrderLocksQueued': {
+      const o = order(s, e.orderId);
+      o.state = 'waiting';
+      o.waitingFor = { kind: 'locks', locks: e.demands.map((d) => d.lock) };
+      o.demands = e.demands;
+      o.arrival = s.arrival++;
+      o.waitingSince = e.at;
+      if (e.waitUntil !== undefined) {
+        o.waitUntil = e.waitUntil;
+        s.timers.push({ at: e.waitUntil, orderId: o.id, kind: 'lockWait' });
+      }
+      for (const d of e.demands) getInstance(s, d.lock, d.family, keyOfInstance(d.lock)).queue.add(o.id, o.priority, o.arrival);
+      return;
+    }
+    case 'OrderLocksAcquired': {
+      const o = order(s, e.orderId);
+      if (o.waitingFor?.kind === 'locks') leaveQueues(s, o);
+      for (const g of e.grants) {
+        const inst = s.instances.get(g.lock) ?? getInstance(s, g.lock, familyOfInstance(g.lock), keyOfInstance(g.lock));
+        const fam = s.locks.get(inst.family);
+        assert(fam, `evolve: grant of unknown lock ${g.lock}`);
+        assert(g.token > fam.token, `evolve: fencing token of ${g.lock} went back`);
+        fam.token = g.token;
+        if (g.count === undefined) {
+          assert(inst.holders.size === 0, `evolve: exclusive grant of busy lock ${g.lock}`);
+          inst.exclusive = o.id;
+          inst.holders.set(o.id, { orderId: o.id, token: g.token, since: e.at });
+        } else {
+          assert(inst.exclusive === undefined, `evolve: shared grant of exclusively held ${g.lock}`);
+          inst.weight += g.count;
+          inst.holders.set(o.id, { orderId: o.id, count: g.count, token: g.token, since: e.at });
+        }
+      }
+      o.held.push({ at: o.position, grants: e.grants, since: e.at });
+      o.position = [...o.position, 'lock', 0];
+      o.state = 'ready';
+      clearWait(o);
+      return;
+    }
+    case 'OrderLocksReleased': {
+      const o = order(s, e.orderId);
+      const top = o.held.pop();
+      assert(top && top.grants.length === e.locks.length, `evolve: release does not match the lock stack of ${o.id}`);
+      for (const g of top.grants) {
+        const inst = s.instances.get(g.lock);
+        assert(inst && inst.holders.get(o.id), `evolve: ${o.id} releases ${g.lock} it does not hold`);
+        inst.holders.delete(o.id);
+        if (g.count === undefined) delete inst.exclusive;
+        else inst.weight -= g.count;
+        dropIfIdle(s, inst);
+      }
+      return;
+    }
+    case 'OrderDequeued': {
+      const o = order(s, e.orderId);
+      leaveQueues(s, o);
+      clearWait(o);
+      o.state = 'ready';
+      return;
+    }
+    case 'OrderJobQueued': {
+      const o = order(s, e.orderId);
+      o.state = 'waiting';
+      o.waitingFor = { kind: 'job', job: e.job };
+      o.arrival = s.arrival++;
+      o.waitingSince = e.at;
+      getJob(s, e.job).queue.add(o.id, o.priority, o.arrival);
+      s.jobsWaiting.add(e.job);
+      return;
+    }
+    case 'OrderProcessingStarted': {
+      const o = order(s, e.orderId);
+      if (o.waitingFor) leaveQueues(s, o);
+      clearWait(o);
+      o.state = 'processing';
+      o.execution = { id: e.executionId, job: e.job, startedAt: e.at };
+      o.executions++;
+      getJob(s, e.job).running++;
+      s.running++;
+      return;
+    }
+    case 'OrderProcessed': {
+      const o = order(s, e.orderId);
+      assert(o.execution?.id === e.executionId, `evolve: ${o.id} processed a stale execution`);
+      getJob(s, o.execution.job).running--;
+      s.running--;
+      delete o.execution;
+      o.state = 'ready';
+      o.outcome = e.outcome;
+      return;
+    }
+    case 'OrderCaught': {
+      const o = order(s, e.orderId);
+      o.position = e.to;
+      o.state = 'ready';
+      o.outcome = e.outcome;
+      return;
+    }
+    case 'OrderRetrying': {
+      const o = order(s, e.orderId);
+      o.position = e.to;
+      o.state = 'waiting';
+      o.waitingFor = { kind: 'retry', until: e.until };
+      o.waitingSince = e.at;
+      s.timers.push({ at: e.until, orderId: o.id, kind: 'retry' });
+      return;
+    }
+    case 'OrderFailed': {
+      const o = order(s, e.orderId);
+      o.position = e.to;
+      o.state = 'failed';
+      o.outcome = e.outcome;
+      delete o.suspendPending;
+      return;
+    }
+    case 'OrderStopped': {
+      const o = order(s, e.orderId);
+      o.state = 'stopped';
+      o.outcome = e.outcome;
+      delete o.suspendPending;
+      return;
+    }
+    case 'OrderFinished': {
+      const o = order(s, e.orderId);
+      assert(o.held.length === 0, `evolve: ${o.id} finished holding locks`);
+      o.state = 'finished';
+      o.outcome = e.outcome;
+      end(s, o, e.at);
+      return;
+    }
+    case 'OrderCancelMarked':
+      order(s, e.orderId).cancelPending = { kill: e.kill };
+      return;
+    case 'OrderCancelled': {
+      const o = order(s, e.orderId);
+      assert(o.held.length === 0, `evolve: ${o.id} cancelled holding locks`);
+      assert(o.state !== 'processing', `evolve: ${o.id} cancelled while processing`);
+      if (o.waitingFor) leaveQueues(s, o);
+      clearWait(o);
+      o.state = 'cancelled';
+      end(s, o, e.at);
+      return;
+    }
+    case 'OrderSuspendMarked':
+      order(s, e.orderId).suspendPending = true;
+      return;
+    case 'OrderSuspended': {
+      const o = order(s, e.orderId);
+      o.suspended = true;
+      delete o.suspendPending;
+      return;
+    }
+    case 'OrderResumed': {
+      const o = order(s, e.orderId);
+      o.suspended = false;
+      delete o.suspendPending;
+      if (o.state === 'failed' || o.state === 'stopped') o.state = 'ready';
+      if (e.to) o.position = e.to;
+      return;
+    }
+    case 'OrderPriorityChanged': {
+      const o = order(s, e.orderId);
+      o.priority = e.priority;
+      const w = o.waitingFor;
+      if (w?.kind === 'locks' && o.demands) {
+        for (const d of o.demands) s.instances.get(d.lock)?.queue.add(o.id, o.priority, o.arrival ?? 0);
+      } else if (w?.kind === 'job') {
+        getJob(s, w.job).queue.add(o.id, o.priority, o.arrival ?? 0);
+      }
+      return;
+    }
+    case 'OrderDeleted':
+      s.orders.delete(e.orderId);
+      s.ended.delete(e.orderId);
+      return;
+  }
+}

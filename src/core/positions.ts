@@ -1,0 +1,100 @@
+// Positions are JS7-style paths: [1, "lock", 0] is the first instruction inside the lock
+// block of top-level instruction 1. Branches: lock, options, try+N, catch+N (N counts retries).
+
+import type { Block, Instruction, Position, Workflow } from './model.js';
+
+export function posKey(p: Position): string {
+  return p.join('/');
+}
+
+export function samePosition(a: Position, b: Position): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** True when `outer` is the position of an instruction whose block contains `inner`. */
+export function encloses(outer: Position, inner: Position): boolean {
+  if (inner.length <= outer.length) return false;
+  for (let i = 0; i < outer.length; i++) if (outer[i] !== inner[i]) return false;
+  return true;
+}
+
+export function branchBlock(instr: Instruction, branch: string): Block | undefined {
+  switch (instr.TYPE) {
+    case 'Lock':
+      return branch === 'lock' ? instr.lockedWorkflow : undefined;
+    case 'Options':
+      return branch === 'options' ? instr.block : undefined;
+    case 'Try':
+      if (/^try\+\d+$/.test(branch)) return instr.try;
+      if (/^catch\+\d+$/.test(branch)) return instr.catch;
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The block holding the instruction at `pos` (undefined when the path is wrong). */
+export function blockOf(wf: Workflow, pos: Position): Block | undefined {
+  let block: Block = wf;
+  for (let i = 0; i + 1 < pos.length; i += 2) {
+    const idx = pos[i];
+    const branch = pos[i + 1];
+    if (typeof idx !== 'number' || typeof branch !== 'string') return undefined;
+    const instr = block.instructions[idx];
+    if (!instr) return undefined;
+    const inner = branchBlock(instr, branch);
+    if (!inner) return undefined;
+    block = inner;
+  }
+  return block;
+}
+
+/** The instruction at `pos`; undefined at the end of a block or on a wrong path. */
+export function instructionAt(wf: Workflow, pos: Position): Instruction | undefined {
+  const idx = pos[pos.length - 1];
+  if (typeof idx !== 'number') return undefined;
+  return blockOf(wf, pos)?.instructions[idx];
+}
+
+/** Whether `pos` names an instruction or the end of an existing block. */
+export function isValidPosition(wf: Workflow, pos: Position): boolean {
+  if (pos.length % 2 !== 1) return false;
+  const idx = pos[pos.length - 1];
+  const block = blockOf(wf, pos);
+  return block !== undefined && typeof idx === 'number' && Number.isInteger(idx) && idx >= 0 && idx <= block.instructions.length;
+}
+
+export function nextPosition(pos: Position): Position {
+  const p = pos.slice();
+  p[p.length - 1] = (p[p.length - 1] as number) + 1;
+  return p;
+}
+
+export interface Ancestor {
+  /** Position of the enclosing instruction. */
+  at: Position;
+  branch: string;
+}
+
+/** Enclosing instructions, innermost first. */
+export function ancestors(pos: Position): Ancestor[] {
+  const out: Ancestor[] = [];
+  for (let i = pos.length - 2; i >= 1; i -= 2) {
+    out.push({ at: pos.slice(0, i), branch: pos[i] as string });
+  }
+  return out;
+}
+
+/** Positions of the Lock instructions whose blocks enclose `pos`, outermost first. */
+export function enclosingLocks(pos: Position): Position[] {
+  const out: Position[] = [];
+  for (let i = 1; i < pos.length; i += 2) if (pos[i] === 'lock') out.push(pos.slice(0, i));
+  return out;
+}
+
+export function branchIteration(branch: string): number {
+  const plus = branch.indexOf('+');
+  return plus < 0 ? 0 : Number(branch.slice(plus + 1));
+}

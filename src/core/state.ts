@@ -1,0 +1,280 @@
+// The engine's state: everything `evolve` builds from events. Some parts are derived
+// indexes (lock instances, job queues, timers) rebuilt from orders when a snapshot loads.
+
+import type { LockDef, Order, Workflow } from './model.js';
+import { WaitQueue } from './queue.js';
+
+export interface LockFamily {
+  def: LockDef;
+  /** Fencing token of the last grant: never goes back. Shared by a keyed family's instances. */
+  token: number;
+}
+
+export interface Holder {
+  orderId: string;
+  /** Absent = exclusive. */
+  count?: number;
+  token: number;
+  since: number;
+}
+
+export interface LockInstance {
+  name: string;
+  family: string;
+  key?: string;
+  holders: Map<string, Holder>;
+  /** Sum of shared weights held. */
+  weight: number;
+  /** The exclusive holder, if any. */
+  exclusive?: string;
+  queue: WaitQueue;
+}
+
+export interface JobState {
+  key: string;
+  running: number;
+  queue: WaitQueue;
+}
+
+export interface WorkflowVersions {
+  latest: number;
+  versions: Map<number, Workflow>;
+}
+
+export type TimerKind = 'scheduled' | 'retry' | 'lockWait';
+
+export interface Timer {
+  at: number;
+  orderId: string;
+  kind: TimerKind;
+}
+
+/** A binary min-heap of timers; entries are checked against the order when popped. */
+export class TimerHeap {
+  private h: Timer[] = [];
+  get size(): number {
+    return this.h.length;
+  }
+  push(t: Timer): void {
+    const h = this.h;
+    h.push(t);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p]!.at <= t.at) break;
+      h[i] = h[p]!;
+      i = p;
+    }
+    h[i] = t;
+  }
+  peek(): Timer | undefined {
+    return this.h[0];
+  }
+  pop(): Timer | undefined {
+    const h = this.h;
+    if (h.length === 0) return undefined;
+    const top = h[0];
+    const last = h.pop()!;
+    const n = h.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && h[r]!.at < h[l]!.at ? r : l;
+        if (h[c]!.at >= last.at) break;
+        h[i] = h[c]!;
+        i = c;
+      }
+      h[i] = last;
+    }
+    return top;
+  }
+}
+
+export interface CoreOptions {
+  /** Ended orders kept in memory (oldest dropped first; their events stay in the journal). */
+  endedOrdersKeptMax: number;
+}
+
+export const DEFAULT_CORE_OPTIONS: CoreOptions = { endedOrdersKeptMax: 10_000 };
+
+export interface State {
+  locks: Map<string, LockFamily>;
+  instances: Map<string, LockInstance>;
+  workflows: Map<string, WorkflowVersions>;
+  orders: Map<string, Order>;
+  jobs: Map<string, JobState>;
+  /** Jobs with at least one waiter (to pick the next execution among them). */
+  jobsWaiting: Set<string>;
+  /** Worker slots of the node: executions at once. */
+  slots: number;
+  running: number;
+  /** Next arrival number: the place in line of the next waiter. */
+  arrival: number;
+  /** Ended orders, oldest first (for retention). */
+  ended: Set<string>;
+  timers: TimerHeap;
+  /** Seq of the last event applied (set by the runtime/replay). */
+  seq: number;
+}
+
+export function emptyState(): State {
+  return {
+    locks: new Map(),
+    instances: new Map(),
+    workflows: new Map(),
+    orders: new Map(),
+    jobs: new Map(),
+    jobsWaiting: new Set(),
+    slots: 4,
+    running: 0,
+    arrival: 0,
+    ended: new Set(),
+    timers: new TimerHeap(),
+    seq: 0,
+  };
+}
+
+export function jobKey(workflow: string, jobName: string): string {
+  return `${workflow}:${jobName}`;
+}
+
+export function instanceName(family: string, key: string | undefined): string {
+  return key === undefined ? family : `${family}[${key}]`;
+}
+
+export function getInstance(s: State, name: string, family: string, key?: string): LockInstance {
+  let inst = s.instances.get(name);
+  if (!inst) {
+    inst = { name, family, holders: new Map(), weight: 0, queue: new WaitQueue() };
+    if (key !== undefined) inst.key = key;
+    s.instances.set(name, inst);
+  }
+  return inst;
+}
+
+/** Keyed instances vanish when idle; plain locks live as long as their definition. */
+export function dropIfIdle(s: State, inst: LockInstance): void {
+  if (inst.key !== undefined && inst.holders.size === 0 && inst.queue.size === 0) s.instances.delete(inst.name);
+}
+
+export function getJob(s: State, key: string): JobState {
+  let j = s.jobs.get(key);
+  if (!j) {
+    j = { key, running: 0, queue: new WaitQueue() };
+    s.jobs.set(key, j);
+  }
+  return j;
+}
+
+export function workflowOf(s: State, o: Order): Workflow {
+  const wf = s.workflows.get(o.workflow)?.versions.get(o.version);
+  if (!wf) throw new Error(`assertion: order ${o.id} has unknown workflow ${o.workflow}@${o.version}`);
+  return wf;
+}
+
+// ---------------------------------------------------------------- serialization
+
+interface Serialized {
+  format: 1;
+  seq: number;
+  slots: number;
+  arrival: number;
+  locks: { def: LockDef; token: number }[];
+  workflows: { name: string; latest: number; versions: { version: number; workflow: Workflow }[] }[];
+  orders: Order[];
+  ended: string[];
+}
+
+/** Canonical JSON of the state: equal states give equal text (used for snapshots and replay checks). */
+export function serializeState(s: State): string {
+  const byName = <T>(m: Map<string, T>): [string, T][] => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out: Serialized = {
+    format: 1,
+    seq: s.seq,
+    slots: s.slots,
+    arrival: s.arrival,
+    locks: byName(s.locks).map(([, f]) => ({ def: f.def, token: f.token })),
+    workflows: byName(s.workflows).map(([name, w]) => ({
+      name,
+      latest: w.latest,
+      versions: [...w.versions.entries()].sort((a, b) => a[0] - b[0]).map(([version, workflow]) => ({ version, workflow })),
+    })),
+    orders: byName(s.orders).map(([, o]) => o),
+    ended: [...s.ended],
+  };
+  return JSON.stringify(out);
+}
+
+/** Rebuilds a state, with its derived indexes, from `serializeState` output. */
+export function deserializeState(text: string): State {
+  const d = JSON.parse(text) as Serialized;
+  if (d.format !== 1) throw new Error(`snapshot: unknown format ${String(d.format)}`);
+  const s = emptyState();
+  s.seq = d.seq;
+  s.slots = d.slots;
+  s.arrival = d.arrival;
+  for (const l of d.locks) {
+    s.locks.set(l.def.name, { def: l.def, token: l.token });
+    if (!l.def.keyed) getInstance(s, l.def.name, l.def.name);
+  }
+  for (const w of d.workflows) {
+    s.workflows.set(w.name, { latest: w.latest, versions: new Map(w.versions.map((v) => [v.version, v.workflow])) });
+  }
+  for (const o of d.orders) s.orders.set(o.id, o);
+  for (const id of d.ended) s.ended.add(id);
+  rebuildIndexes(s);
+  return s;
+}
+
+/** Lock holders, queues, job counts and timers follow from the orders. */
+export function rebuildIndexes(s: State): void {
+  const waiting: Order[] = [];
+  for (const o of s.orders.values()) {
+    for (const h of o.held) {
+      for (const g of h.grants) {
+        const family = familyOfInstance(g.lock);
+        const inst = getInstance(s, g.lock, family, keyOfInstance(g.lock));
+        const holder: Holder = { orderId: o.id, token: g.token, since: h.since };
+        if (g.count === undefined) inst.exclusive = o.id;
+        else {
+          holder.count = g.count;
+          inst.weight += g.count;
+        }
+        inst.holders.set(o.id, holder);
+      }
+    }
+    if (o.state === 'processing' && o.execution) {
+      getJob(s, o.execution.job).running++;
+      s.running++;
+    }
+    if (o.state === 'waiting' || o.state === 'scheduled') waiting.push(o);
+  }
+  waiting.sort((a, b) => (a.arrival ?? 0) - (b.arrival ?? 0));
+  for (const o of waiting) {
+    const w = o.waitingFor;
+    if (o.state === 'scheduled' && o.scheduledFor !== undefined) s.timers.push({ at: o.scheduledFor, orderId: o.id, kind: 'scheduled' });
+    if (!w) continue;
+    if (w.kind === 'locks' && o.demands) {
+      for (const d of o.demands) getInstance(s, d.lock, d.family, keyOfInstance(d.lock)).queue.add(o.id, o.priority, o.arrival ?? 0);
+      if (o.waitUntil !== undefined) s.timers.push({ at: o.waitUntil, orderId: o.id, kind: 'lockWait' });
+    } else if (w.kind === 'job') {
+      getJob(s, w.job).queue.add(o.id, o.priority, o.arrival ?? 0);
+      s.jobsWaiting.add(w.job);
+    } else if (w.kind === 'retry' || w.kind === 'time') {
+      s.timers.push({ at: w.until, orderId: o.id, kind: 'retry' });
+    }
+  }
+}
+
+export function familyOfInstance(name: string): string {
+  const i = name.indexOf('[');
+  return i < 0 ? name : name.slice(0, i);
+}
+
+export function keyOfInstance(name: string): string | undefined {
+  const i = name.indexOf('[');
+  return i < 0 ? undefined : name.slice(i + 1, -1);
+}

@@ -1,0 +1,915 @@
+// Validation of lock definitions and workflows (semantics §3, §10). Pure: no I/O, no clock.
+//
+// Bad input is refused as a whole: every problem is collected as `{path, message}`, where
+// `path` is a JSON path relative to the document (`instructions[1].lockedWorkflow
+// .instructions[0].demands[0].count`, `jobs.job1.executable.script`; `$` is the document
+// itself). A refused input yields no value at all. An accepted input yields a deep copy of
+// the document exactly as given: defaults are NOT filled in, so export round-trips.
+//
+// Decisions where the spec is silent (see the report / docs):
+// - Paths of demand-level problems ("demanded twice", "already held") point at the demand
+//   (`...demands[1]`); an unknown lock points at `...demands[0].lockName`.
+// - Nesting depth: top-level instructions are at depth 0; each block of a compound
+//   instruction adds one. A block deeper than LIMITS.nestingDepthMax is refused and not
+//   looked into.
+// - `count` is checked against the lock's limit only when the limit is > 0 (a closed lock,
+//   limit 0, may be opened later; nothing is granted meanwhile).
+// - Two demands of one instruction for a keyed lock collide when their `key` strings are
+//   equal (`$a` and `$b` may still collide at run time: checked then).
+// - Retry is accepted anywhere below a `catch` block (also inside nested Lock/Options/Try).
+
+import type { ProblemItem } from './commands.js';
+import type {
+  Block,
+  Demand,
+  ExecuteNamed,
+  Executable,
+  FailInstr,
+  FinishInstr,
+  FunctionExecutable,
+  Instruction,
+  Job,
+  LockDef,
+  LockInstr,
+  OptionsInstr,
+  QueuePolicy,
+  ReturnCodeMeaning,
+  ShellExecutable,
+  TryInstr,
+  Workflow,
+} from './model.js';
+import { LIMITS } from './model.js';
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; problems: ProblemItem[] };
+
+/** Names of locks, workflows and jobs. */
+export const NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SIMPLE_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+export const INSTRUCTION_TYPES = [
+  'Execute.Named',
+  'Lock',
+  'Options',
+  'Try',
+  'Retry',
+  'Fail',
+  'Finish',
+] as const;
+const NOT_YET_SUPPORTED = new Set(['If', 'Fork', 'Prompt', 'Sleep']);
+
+// ---------------------------------------------------------------------------------------
+// Paths and small checks
+
+/** `join('', 'a')` = `a`; `join('a', 'b')` = `a.b`; `join('a', 'x-y')` = `a["x-y"]`. */
+export function joinPath(base: string, key: string | number): string {
+  if (typeof key === 'number') return `${base}[${key}]`;
+  const seg = SIMPLE_KEY.test(key) ? key : `[${JSON.stringify(key)}]`;
+  if (base === '' || base === '$') return seg.startsWith('[') ? `$${seg}` : seg;
+  return seg.startsWith('[') ? base + seg : `${base}.${seg}`;
+}
+
+function rootPath(p: string): string {
+  return p === '' ? '$' : p;
+}
+
+type Obj = Record<string, unknown>;
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function utf8Bytes(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+const hasOwn = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+class Problems {
+  readonly items: ProblemItem[] = [];
+
+  add(path: string, message: string): void {
+    this.items.push({ path: rootPath(path), message });
+  }
+
+  /** Each key of `o` not in `allowed` is a problem. */
+  unknownKeys(o: Obj, base: string, allowed: ReadonlySet<string>, what: string): void {
+    for (const k of Object.keys(o)) {
+      if (!allowed.has(k)) this.add(joinPath(base, k), `unknown key (not part of ${what})`);
+    }
+  }
+
+  object(v: unknown, path: string): Obj | undefined {
+    if (isObject(v)) return v;
+    this.add(path, v === undefined ? 'required' : 'must be an object');
+    return undefined;
+  }
+
+  string(o: Obj, key: string, base: string, opts: { required?: boolean; max?: number; nonEmpty?: boolean; bytes?: boolean } = {}): string | undefined {
+    const path = joinPath(base, key);
+    if (!hasOwn(o, key) || o[key] === undefined) {
+      if (opts.required) this.add(path, 'required');
+      return undefined;
+    }
+    const v = o[key];
+    if (typeof v !== 'string') {
+      this.add(path, 'must be a string');
+      return undefined;
+    }
+    if (opts.nonEmpty && v.length === 0) {
+      this.add(path, 'must not be empty');
+      return undefined;
+    }
+    if (opts.max !== undefined) {
+      const len = opts.bytes ? utf8Bytes(v) : v.length;
+      if (len > opts.max) {
+        this.add(path, `must be at most ${opts.max} ${opts.bytes ? 'bytes' : 'characters'} long`);
+        return undefined;
+      }
+    }
+    return v;
+  }
+
+  boolean(o: Obj, key: string, base: string): boolean | undefined {
+    if (!hasOwn(o, key) || o[key] === undefined) return undefined;
+    const v = o[key];
+    if (typeof v !== 'boolean') {
+      this.add(joinPath(base, key), 'must be true or false');
+      return undefined;
+    }
+    return v;
+  }
+
+  /** A finite number in [min, max]; `whole` requires an integer; `exclusiveMin` makes min exclusive. */
+  number(
+    o: Obj,
+    key: string,
+    base: string,
+    range: { min: number; max: number; whole?: boolean; exclusiveMin?: boolean; required?: boolean },
+  ): number | undefined {
+    const path = joinPath(base, key);
+    if (!hasOwn(o, key) || o[key] === undefined) {
+      if (range.required) this.add(path, 'required');
+      return undefined;
+    }
+    const v = o[key];
+    const bad =
+      typeof v !== 'number' ||
+      !Number.isFinite(v) ||
+      (range.whole === true && !Number.isInteger(v)) ||
+      (range.exclusiveMin ? v <= range.min : v < range.min) ||
+      v > range.max;
+    if (bad) {
+      this.add(path, numberMessage(range));
+      return undefined;
+    }
+    return v;
+  }
+
+  name(v: unknown, path: string, what: string): string | undefined {
+    if (typeof v !== 'string') {
+      this.add(path, v === undefined ? 'required' : 'must be a string');
+      return undefined;
+    }
+    const msg = nameProblem(v, what);
+    if (msg) {
+      this.add(path, msg);
+      return undefined;
+    }
+    return v;
+  }
+
+  /** A map of string → string, e.g. defaultArguments. */
+  stringMap(o: Obj, key: string, base: string, keyCheck: (k: string) => string | undefined): Record<string, string> | undefined {
+    if (!hasOwn(o, key) || o[key] === undefined) return undefined;
+    const path = joinPath(base, key);
+    const m = o[key];
+    if (!isObject(m)) {
+      this.add(path, 'must be an object of strings');
+      return undefined;
+    }
+    const keys = Object.keys(m);
+    if (keys.length > LIMITS.argumentsMax) {
+      this.add(path, `must have at most ${LIMITS.argumentsMax} entries`);
+      return undefined;
+    }
+    const out: Record<string, string> = {};
+    let ok = true;
+    for (const k of keys) {
+      const kp = joinPath(path, k);
+      const kmsg = keyCheck(k);
+      if (kmsg) {
+        this.add(kp, kmsg);
+        ok = false;
+        continue;
+      }
+      const v = this.string(m, k, path, { required: true, max: LIMITS.argumentValueBytesMax, bytes: true });
+      if (v === undefined) ok = false;
+      else out[k] = v;
+    }
+    return ok ? out : undefined;
+  }
+}
+
+function numberMessage(r: { min: number; max: number; whole?: boolean; exclusiveMin?: boolean }): string {
+  const kind = r.whole ? 'a whole number' : 'a number';
+  if (r.exclusiveMin) return `must be ${kind} > ${r.min} and ≤ ${r.max}`;
+  return `must be ${kind} between ${r.min} and ${r.max}`;
+}
+
+/** Why `s` is not a valid name of a lock, workflow or job (undefined when it is). */
+export function nameProblem(s: string, what = 'name'): string | undefined {
+  if (s.length === 0) return `${what} must not be empty`;
+  if (s.length > LIMITS.nameLengthMax) return `${what} must be at most ${LIMITS.nameLengthMax} characters long`;
+  if (!NAME_PATTERN.test(s)) return `${what} may contain only letters, digits, '_', '.' and '-'`;
+  return undefined;
+}
+
+function argNameProblem(k: string): string | undefined {
+  if (k.length === 0) return 'argument name must not be empty';
+  if (k.length > LIMITS.nameLengthMax) return `argument name must be at most ${LIMITS.nameLengthMax} characters long`;
+  return undefined;
+}
+
+function envNameProblem(k: string): string | undefined {
+  return ENV_NAME_PATTERN.test(k) ? undefined : 'not a valid environment variable name (letters, digits, _; not starting with a digit)';
+}
+
+const RC_ITEM = /^\s*(-?\d{1,10})\s*(?:\.\.\s*(-?\d{1,10})\s*)?$/;
+
+/** Why `s` is not a valid return code list like `0,3..5` (undefined when it is). */
+export function returnCodeSpecProblem(s: string): string | undefined {
+  if (s.trim() === '') return 'empty return code list';
+  for (const part of s.split(',')) {
+    const m = RC_ITEM.exec(part);
+    if (!m) return `bad return code item ${JSON.stringify(part.trim())} (expected N or A..B)`;
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (a > b) return `empty return code range ${JSON.stringify(part.trim())} (${a} > ${b})`;
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------
+// Locks
+
+const LOCK_KEYS = new Set(['TYPE', 'name', 'limit', 'title', 'keyed', 'policy']);
+
+export function validateLockDef(raw: unknown, name?: string): Validated<LockDef> {
+  const p = new Problems();
+  if (!isObject(raw)) {
+    p.add('$', 'a lock must be a JSON object');
+    return { ok: false, problems: p.items };
+  }
+  p.unknownKeys(raw, '', LOCK_KEYS, 'a lock');
+  if (hasOwn(raw, 'TYPE') && raw['TYPE'] !== 'Lock') p.add('TYPE', `must be "Lock"`);
+
+  let lockName: string | undefined;
+  if (hasOwn(raw, 'name')) {
+    lockName = p.name(raw['name'], 'name', 'lock name');
+    if (lockName !== undefined && name !== undefined && lockName !== name) {
+      p.add('name', `is ${JSON.stringify(lockName)} but the lock is named ${JSON.stringify(name)}`);
+      lockName = undefined;
+    }
+  } else if (name !== undefined) {
+    lockName = p.name(name, 'name', 'lock name');
+  } else {
+    p.add('name', 'required');
+  }
+
+  const limit = p.number(raw, 'limit', '', { min: 0, max: LIMITS.lockLimitMax, whole: true });
+  const title = p.string(raw, 'title', '', { max: LIMITS.messageLengthMax });
+  const keyed = p.boolean(raw, 'keyed', '');
+  let policy: QueuePolicy | undefined;
+  if (hasOwn(raw, 'policy') && raw['policy'] !== undefined) {
+    const v = raw['policy'];
+    if (v === 'fifo' || v === 'greedy') policy = v;
+    else p.add('policy', 'must be "fifo" or "greedy"');
+  }
+
+  if (p.items.length > 0 || lockName === undefined) return { ok: false, problems: p.items };
+  const value: LockDef = { name: lockName, limit: limit ?? 1 };
+  if (title !== undefined) value.title = title;
+  if (keyed !== undefined) value.keyed = keyed;
+  if (policy !== undefined) value.policy = policy;
+  return { ok: true, value };
+}
+
+// ---------------------------------------------------------------------------------------
+// Workflows
+
+export interface WorkflowContext {
+  /** Locks a workflow may demand (deployed ones plus those deployed together with it). */
+  locks: ReadonlyMap<string, LockDef>;
+}
+
+const WORKFLOW_KEYS = new Set(['TYPE', 'name', 'title', 'timeZone', 'instructions', 'jobs']);
+const BLOCK_KEYS = new Set(['instructions']);
+const INSTRUCTION_KEYS: Record<Instruction['TYPE'], ReadonlySet<string>> = {
+  'Execute.Named': new Set(['TYPE', 'label', 'jobName', 'defaultArguments']),
+  Lock: new Set(['TYPE', 'label', 'demands', 'lockedWorkflow', 'waitTimeout']),
+  Options: new Set(['TYPE', 'label', 'stopOnFailure', 'block']),
+  Try: new Set(['TYPE', 'label', 'maxTries', 'retryDelays', 'try', 'catch']),
+  Retry: new Set(['TYPE', 'label']),
+  Fail: new Set(['TYPE', 'label', 'message', 'outcome', 'uncatchable']),
+  Finish: new Set(['TYPE', 'label', 'message', 'unsuccessful']),
+};
+const DEMAND_KEYS = new Set(['lockName', 'count', 'key']);
+const OUTCOME_KEYS = new Set(['returnCode']);
+const JOB_KEYS = new Set([
+  'executable',
+  'agentName',
+  'parallelism',
+  'timeout',
+  'graceTimeout',
+  'defaultArguments',
+  'restartable',
+]);
+const SHELL_KEYS = new Set(['TYPE', 'script', 'env', 'returnCodeMeaning']);
+const FUNCTION_KEYS = new Set(['TYPE', 'functionName', 'returnCodeMeaning']);
+const RCM_KEYS = new Set(['success', 'failure']);
+
+interface Scope {
+  depth: number;
+  /** Somewhere below a catch block. */
+  inCatch: boolean;
+  /** Non-keyed locks demanded by enclosing Lock blocks → path of the outermost such Lock. */
+  held: ReadonlyMap<string, string>;
+}
+
+class WorkflowChecker {
+  readonly p = new Problems();
+  private count = 0;
+  private tooMany = false;
+  private readonly labels = new Map<string, string>();
+  /** Execute.Named jobName references, checked once the jobs are known. */
+  readonly jobRefs: Array<{ jobName: string; path: string }> = [];
+
+  constructor(private readonly ctx: WorkflowContext) {}
+
+  block(raw: unknown, path: string, scope: Scope, what: string): Block | undefined {
+    if (scope.depth > LIMITS.nestingDepthMax) {
+      this.p.add(path, `nesting deeper than ${LIMITS.nestingDepthMax} levels`);
+      return undefined;
+    }
+    const o = this.p.object(raw, path);
+    if (!o) return undefined;
+    this.p.unknownKeys(o, path, BLOCK_KEYS, what);
+    const instructions = this.instructions(o['instructions'], joinPath(path, 'instructions'), scope);
+    return instructions && { instructions };
+  }
+
+  instructions(raw: unknown, path: string, scope: Scope): Instruction[] | undefined {
+    if (!Array.isArray(raw)) {
+      this.p.add(path, raw === undefined ? 'required' : 'must be an array of instructions');
+      return undefined;
+    }
+    const out: Instruction[] = [];
+    let ok = true;
+    raw.forEach((item: unknown, i) => {
+      if (this.tooMany) return;
+      this.count++;
+      if (this.count > LIMITS.instructionsMax) {
+        this.tooMany = true;
+        return;
+      }
+      const instr = this.instruction(item, joinPath(path, i), scope);
+      if (instr) out.push(instr);
+      else ok = false;
+    });
+    return ok ? out : undefined;
+  }
+
+  finish(): void {
+    if (this.tooMany) this.p.add('instructions', `more than ${LIMITS.instructionsMax} instructions in the workflow`);
+  }
+
+  private instruction(raw: unknown, path: string, scope: Scope): Instruction | undefined {
+    const p = this.p;
+    const o = p.object(raw, path);
+    if (!o) return undefined;
+    const before = p.items.length;
+    const label = p.string(o, 'label', path, { nonEmpty: true, max: LIMITS.nameLengthMax });
+    if (label !== undefined) {
+      const first = this.labels.get(label);
+      if (first !== undefined) p.add(joinPath(path, 'label'), `duplicate label ${JSON.stringify(label)} (also at ${first})`);
+      else this.labels.set(label, path);
+    }
+    const type = o['TYPE'];
+    if (typeof type !== 'string') {
+      p.add(joinPath(path, 'TYPE'), type === undefined ? 'required' : 'must be a string');
+      return undefined;
+    }
+    if (NOT_YET_SUPPORTED.has(type)) {
+      p.add(joinPath(path, 'TYPE'), `instruction ${type} is not supported yet`);
+      return undefined;
+    }
+    if (!(INSTRUCTION_TYPES as readonly string[]).includes(type)) {
+      p.add(joinPath(path, 'TYPE'), `unknown instruction type ${JSON.stringify(type)}`);
+      return undefined;
+    }
+    const t = type as Instruction['TYPE'];
+    p.unknownKeys(o, path, INSTRUCTION_KEYS[t], `a${t === 'Execute.Named' || t === 'Options' ? 'n' : ''} ${t} instruction`);
+
+    const withLabel = <T extends Instruction>(i: T): T => {
+      if (label !== undefined) i.label = label;
+      return i;
+    };
+    const inner: Scope = { ...scope, depth: scope.depth + 1 };
+
+    let result: Instruction | undefined;
+    switch (t) {
+      case 'Execute.Named': {
+        const jobName = p.string(o, 'jobName', path, { required: true, nonEmpty: true });
+        if (jobName !== undefined) this.jobRefs.push({ jobName, path: joinPath(path, 'jobName') });
+        const defaultArguments = p.stringMap(o, 'defaultArguments', path, argNameProblem);
+        if (jobName !== undefined) {
+          const i: ExecuteNamed = withLabel<ExecuteNamed>({ TYPE: 'Execute.Named', jobName });
+          if (defaultArguments !== undefined) i.defaultArguments = defaultArguments;
+          result = i;
+        }
+        break;
+      }
+      case 'Lock': {
+        const demands = this.demands(o['demands'], joinPath(path, 'demands'), scope);
+        const waitTimeout = p.number(o, 'waitTimeout', path, { min: 0, max: LIMITS.timeoutSecondsMax });
+        // Held inside the block: also when some demand is bad, to report nested ones too.
+        const held = new Map(scope.held);
+        for (const d of Array.isArray(o['demands']) ? (o['demands'] as unknown[]) : []) {
+          const lockName = isObject(d) ? d['lockName'] : undefined;
+          if (typeof lockName !== 'string') continue;
+          const def = this.ctx.locks.get(lockName);
+          if (def && def.keyed !== true && !held.has(lockName)) held.set(lockName, path);
+        }
+        const block = this.block(o['lockedWorkflow'], joinPath(path, 'lockedWorkflow'), { ...inner, held }, 'a lock block');
+        if (demands && block) {
+          const i: LockInstr = withLabel<LockInstr>({ TYPE: 'Lock', demands, lockedWorkflow: block });
+          if (waitTimeout !== undefined) i.waitTimeout = waitTimeout;
+          result = i;
+        }
+        break;
+      }
+      case 'Options': {
+        const stopOnFailure = p.boolean(o, 'stopOnFailure', path);
+        const block = this.block(o['block'], joinPath(path, 'block'), inner, 'an options block');
+        if (block) {
+          const i: OptionsInstr = withLabel<OptionsInstr>({ TYPE: 'Options', block });
+          if (stopOnFailure !== undefined) i.stopOnFailure = stopOnFailure;
+          result = i;
+        }
+        break;
+      }
+      case 'Try': {
+        const maxTries = p.number(o, 'maxTries', path, { min: 1, max: LIMITS.maxTriesMax, whole: true });
+        const retryDelays = this.retryDelays(o, path);
+        const tryBlock = this.block(o['try'], joinPath(path, 'try'), inner, 'a try block');
+        const catchBlock = this.block(o['catch'], joinPath(path, 'catch'), { ...inner, inCatch: true }, 'a catch block');
+        if (tryBlock && catchBlock) {
+          const i: TryInstr = withLabel<TryInstr>({ TYPE: 'Try', try: tryBlock, catch: catchBlock });
+          if (maxTries !== undefined) i.maxTries = maxTries;
+          if (retryDelays !== undefined) i.retryDelays = retryDelays;
+          result = i;
+        }
+        break;
+      }
+      case 'Retry':
+        if (!scope.inCatch) p.add(path, 'Retry is only allowed inside a catch block');
+        result = withLabel({ TYPE: 'Retry' });
+        break;
+      case 'Fail': {
+        const message = p.string(o, 'message', path, { max: LIMITS.messageLengthMax });
+        const uncatchable = p.boolean(o, 'uncatchable', path);
+        let outcome: { returnCode?: number } | undefined;
+        if (hasOwn(o, 'outcome') && o['outcome'] !== undefined) {
+          const op = joinPath(path, 'outcome');
+          const oo = p.object(o['outcome'], op);
+          if (oo) {
+            p.unknownKeys(oo, op, OUTCOME_KEYS, 'a Fail outcome');
+            const rc = p.number(oo, 'returnCode', op, { min: -(2 ** 31), max: 2 ** 32 - 1, whole: true });
+            outcome = rc === undefined ? {} : { returnCode: rc };
+          }
+        }
+        const i: FailInstr = withLabel<FailInstr>({ TYPE: 'Fail' });
+        if (message !== undefined) i.message = message;
+        if (outcome !== undefined) i.outcome = outcome;
+        if (uncatchable !== undefined) i.uncatchable = uncatchable;
+        result = i;
+        break;
+      }
+      case 'Finish': {
+        const message = p.string(o, 'message', path, { max: LIMITS.messageLengthMax });
+        const unsuccessful = p.boolean(o, 'unsuccessful', path);
+        const i: FinishInstr = withLabel<FinishInstr>({ TYPE: 'Finish' });
+        if (message !== undefined) i.message = message;
+        if (unsuccessful !== undefined) i.unsuccessful = unsuccessful;
+        result = i;
+        break;
+      }
+    }
+    return p.items.length > before ? undefined : result;
+  }
+
+  private retryDelays(o: Obj, path: string): number[] | undefined {
+    if (!hasOwn(o, 'retryDelays') || o['retryDelays'] === undefined) return undefined;
+    const rp = joinPath(path, 'retryDelays');
+    const v = o['retryDelays'];
+    if (!Array.isArray(v)) {
+      this.p.add(rp, 'must be an array of seconds');
+      return undefined;
+    }
+    if (v.length > LIMITS.retryDelaysMax) {
+      this.p.add(rp, `must have at most ${LIMITS.retryDelaysMax} entries`);
+      return undefined;
+    }
+    const out: number[] = [];
+    v.forEach((d: unknown, i) => {
+      if (typeof d === 'number' && Number.isFinite(d) && d >= 0 && d <= LIMITS.timeoutSecondsMax) out.push(d);
+      else this.p.add(joinPath(rp, i), numberMessage({ min: 0, max: LIMITS.timeoutSecondsMax }));
+    });
+    return out.length === v.length ? out : undefined;
+  }
+
+  private demands(raw: unknown, path: string, scope: Scope): Demand[] | undefined {
+    const p = this.p;
+    if (!Array.isArray(raw)) {
+      p.add(path, raw === undefined ? 'required' : 'must be an array of demands');
+      return undefined;
+    }
+    if (raw.length === 0) {
+      p.add(path, 'must not be empty');
+      return undefined;
+    }
+    if (raw.length > LIMITS.demandsPerLockMax) {
+      p.add(path, `must have at most ${LIMITS.demandsPerLockMax} demands`);
+      return undefined;
+    }
+    const before = p.items.length;
+    const out: Demand[] = [];
+    const seen = new Map<string, number>();
+    raw.forEach((item: unknown, i) => {
+      const dp = joinPath(path, i);
+      const o = p.object(item, dp);
+      if (!o) return;
+      p.unknownKeys(o, dp, DEMAND_KEYS, 'a demand');
+      const lockName = p.string(o, 'lockName', dp, { required: true, nonEmpty: true });
+      const count = p.number(o, 'count', dp, { min: 1, max: LIMITS.lockLimitMax, whole: true });
+      const key = p.string(o, 'key', dp, { nonEmpty: true, max: LIMITS.nameLengthMax });
+      if (lockName === undefined) return;
+      const def = this.ctx.locks.get(lockName);
+      if (!def) {
+        p.add(joinPath(dp, 'lockName'), `unknown lock ${lockName}`);
+      } else {
+        if (count !== undefined && def.limit > 0 && count > def.limit) {
+          p.add(joinPath(dp, 'count'), `must be ≤ limit ${def.limit} of lock ${lockName}`);
+        }
+        if (def.keyed === true) {
+          if (!hasOwn(o, 'key') || o['key'] === undefined) p.add(joinPath(dp, 'key'), `required for the keyed lock ${lockName}`);
+          else if (key === '$') p.add(joinPath(dp, 'key'), 'must name an argument after $');
+        } else if (hasOwn(o, 'key') && o['key'] !== undefined) {
+          p.add(joinPath(dp, 'key'), `lock ${lockName} is not keyed: key is not allowed`);
+        } else {
+          const outer = scope.held.get(lockName);
+          if (outer !== undefined) p.add(dp, `lock ${lockName} is already held by the enclosing Lock at ${outer}`);
+        }
+      }
+      const ident = key === undefined ? lockName : `${lockName}\u0000${key}`;
+      const first = seen.get(ident);
+      if (first !== undefined) {
+        const which = key === undefined ? `lock ${lockName}` : `lock ${lockName} with key ${key}`;
+        p.add(dp, `${which} is demanded twice in this instruction (also at demands[${first}])`);
+      } else seen.set(ident, i);
+      const d: Demand = { lockName };
+      if (count !== undefined) d.count = count;
+      if (key !== undefined) d.key = key;
+      out.push(d);
+    });
+    return p.items.length > before ? undefined : out;
+  }
+
+  jobs(raw: unknown): Record<string, Job> | undefined {
+    const p = this.p;
+    const o = p.object(raw, 'jobs');
+    if (!o) return undefined;
+    const names = Object.keys(o);
+    if (names.length > LIMITS.jobsMax) {
+      p.add('jobs', `must have at most ${LIMITS.jobsMax} jobs`);
+      return undefined;
+    }
+    const before = p.items.length;
+    const out: Record<string, Job> = {};
+    for (const name of names) {
+      const jp = joinPath('jobs', name);
+      const msg = nameProblem(name, 'job name');
+      if (msg) {
+        p.add(jp, msg);
+        continue;
+      }
+      const job = this.job(o[name], jp);
+      if (job) out[name] = job;
+    }
+    return p.items.length > before ? undefined : out;
+  }
+
+  private job(raw: unknown, path: string): Job | undefined {
+    const p = this.p;
+    const o = p.object(raw, path);
+    if (!o) return undefined;
+    const before = p.items.length;
+    p.unknownKeys(o, path, JOB_KEYS, 'a job');
+    const executable = this.executable(o['executable'], joinPath(path, 'executable'));
+    const agentName = p.string(o, 'agentName', path, { nonEmpty: true, max: LIMITS.nameLengthMax });
+    const parallelism = p.number(o, 'parallelism', path, { min: 1, max: LIMITS.parallelismMax, whole: true });
+    const timeout = p.number(o, 'timeout', path, { min: 0, exclusiveMin: true, max: LIMITS.timeoutSecondsMax });
+    const graceTimeout = p.number(o, 'graceTimeout', path, { min: 0, max: LIMITS.timeoutSecondsMax });
+    const defaultArguments = p.stringMap(o, 'defaultArguments', path, argNameProblem);
+    const restartable = p.boolean(o, 'restartable', path);
+    if (p.items.length > before || !executable) return undefined;
+    // Keys in the order of the document, so that a copy looks like its source.
+    const job: Job = { executable };
+    for (const k of Object.keys(o)) {
+      if (k === 'agentName' && agentName !== undefined) job.agentName = agentName;
+      else if (k === 'parallelism' && parallelism !== undefined) job.parallelism = parallelism;
+      else if (k === 'timeout' && timeout !== undefined) job.timeout = timeout;
+      else if (k === 'graceTimeout' && graceTimeout !== undefined) job.graceTimeout = graceTimeout;
+      else if (k === 'defaultArguments' && defaultArguments !== undefined) job.defaultArguments = defaultArguments;
+      else if (k === 'restartable' && restartable !== undefined) job.restartable = restartable;
+    }
+    return job;
+  }
+
+  private executable(raw: unknown, path: string): Executable | undefined {
+    const p = this.p;
+    const o = p.object(raw, path);
+    if (!o) return undefined;
+    const type = o['TYPE'];
+    const before = p.items.length;
+    let result: Executable | undefined;
+    if (type === 'ShellScriptExecutable') {
+      p.unknownKeys(o, path, SHELL_KEYS, 'a ShellScriptExecutable');
+      const script = p.string(o, 'script', path, { required: true, max: LIMITS.scriptBytesMax, bytes: true });
+      const env = p.stringMap(o, 'env', path, envNameProblem);
+      const rcm = this.returnCodeMeaning(o, path);
+      if (script !== undefined) {
+        const e: ShellExecutable = { TYPE: 'ShellScriptExecutable', script };
+        if (env !== undefined) e.env = env;
+        if (rcm !== undefined) e.returnCodeMeaning = rcm;
+        result = e;
+      }
+    } else if (type === 'FunctionExecutable') {
+      p.unknownKeys(o, path, FUNCTION_KEYS, 'a FunctionExecutable');
+      const functionName = p.string(o, 'functionName', path, { required: true, nonEmpty: true, max: LIMITS.nameLengthMax });
+      const rcm = this.returnCodeMeaning(o, path);
+      if (functionName !== undefined) {
+        const e: FunctionExecutable = { TYPE: 'FunctionExecutable', functionName };
+        if (rcm !== undefined) e.returnCodeMeaning = rcm;
+        result = e;
+      }
+    } else if (type === undefined) {
+      p.add(joinPath(path, 'TYPE'), 'required');
+    } else {
+      p.add(
+        joinPath(path, 'TYPE'),
+        `unsupported executable type ${JSON.stringify(type)} (expected ShellScriptExecutable or FunctionExecutable)`,
+      );
+    }
+    return p.items.length > before ? undefined : result;
+  }
+
+  private returnCodeMeaning(o: Obj, base: string): ReturnCodeMeaning | undefined {
+    if (!hasOwn(o, 'returnCodeMeaning') || o['returnCodeMeaning'] === undefined) return undefined;
+    const p = this.p;
+    const path = joinPath(base, 'returnCodeMeaning');
+    const m = p.object(o['returnCodeMeaning'], path);
+    if (!m) return undefined;
+    p.unknownKeys(m, path, RCM_KEYS, 'a returnCodeMeaning');
+    const has = (k: string): boolean => hasOwn(m, k) && m[k] !== undefined;
+    if (has('success') === has('failure')) {
+      p.add(path, 'must have exactly one of success and failure');
+      return undefined;
+    }
+    const key = has('success') ? 'success' : 'failure';
+    const spec = p.string(m, key, path, { required: true });
+    if (spec === undefined) return undefined;
+    const msg = returnCodeSpecProblem(spec);
+    if (msg) {
+      p.add(joinPath(path, key), msg);
+      return undefined;
+    }
+    return key === 'success' ? { success: spec } : { failure: spec };
+  }
+}
+
+function timeZoneProblem(tz: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return undefined;
+  } catch {
+    return `unknown time zone ${JSON.stringify(tz)}`;
+  }
+}
+
+/**
+ * Validates a workflow in the internal (normalised JS7) shape. `name` is the workflow's
+ * name (from the file name or the API); a `name` in the document must agree with it.
+ */
+export function validateWorkflow(raw: unknown, name: string, ctx: WorkflowContext): Validated<Workflow> {
+  const c = new WorkflowChecker(ctx);
+  const p = c.p;
+  if (!isObject(raw)) {
+    p.add('$', 'a workflow must be a JSON object');
+    return { ok: false, problems: p.items };
+  }
+  p.unknownKeys(raw, '', WORKFLOW_KEYS, 'a workflow');
+  if (hasOwn(raw, 'TYPE') && raw['TYPE'] !== 'Workflow') p.add('TYPE', 'must be "Workflow"');
+  const wfName = p.name(name, 'name', 'workflow name');
+  if (hasOwn(raw, 'name') && raw['name'] !== name) {
+    p.add('name', `is ${JSON.stringify(raw['name'])} but the workflow is named ${JSON.stringify(name)}`);
+  }
+  const title = p.string(raw, 'title', '', { max: LIMITS.messageLengthMax });
+  const timeZone = p.string(raw, 'timeZone', '', { nonEmpty: true, max: LIMITS.nameLengthMax });
+  if (timeZone !== undefined) {
+    const msg = timeZoneProblem(timeZone);
+    if (msg) p.add('timeZone', msg);
+  }
+  const instructions = c.instructions(raw['instructions'], 'instructions', { depth: 0, inCatch: false, held: new Map() });
+  c.finish();
+  const rawJobs = raw['jobs'];
+  const jobs = c.jobs(rawJobs);
+  if (isObject(rawJobs)) {
+    for (const ref of c.jobRefs) {
+      if (!hasOwn(rawJobs, ref.jobName)) p.add(ref.path, `unknown job ${ref.jobName}`);
+    }
+  }
+  if (p.items.length > 0 || !instructions || !jobs || wfName === undefined) {
+    return { ok: false, problems: p.items };
+  }
+  const value: Workflow = {
+    name: wfName,
+    ...(title !== undefined ? { title } : {}),
+    ...(timeZone !== undefined ? { timeZone } : {}),
+    instructions,
+    jobs,
+  };
+  return { ok: true, value };
+}
+
+// ---------------------------------------------------------------------------------------
+// Lock references and the lock order graph (semantics §3.6)
+
+interface LockVisit {
+  instr: LockInstr;
+  path: string;
+  /** Enclosing Lock instructions, outermost first. */
+  enclosing: readonly LockInstr[];
+}
+
+function visitLocks(wf: Workflow, f: (v: LockVisit) => void): void {
+  const walk = (
+    list: readonly Instruction[],
+    base: string,
+    enclosing: readonly LockInstr[],
+  ): void => {
+    list.forEach((instr, i) => {
+      const path = joinPath(base, i);
+      switch (instr.TYPE) {
+        case 'Lock':
+          f({ instr, path, enclosing });
+          walk(instr.lockedWorkflow.instructions, joinPath(joinPath(path, 'lockedWorkflow'), 'instructions'), [
+            ...enclosing,
+            instr,
+          ]);
+          break;
+        case 'Options':
+          walk(instr.block.instructions, joinPath(joinPath(path, 'block'), 'instructions'), enclosing);
+          break;
+        case 'Try':
+          walk(instr.try.instructions, joinPath(joinPath(path, 'try'), 'instructions'), enclosing);
+          walk(instr.catch.instructions, joinPath(joinPath(path, 'catch'), 'instructions'), enclosing);
+          break;
+        default:
+          break;
+      }
+    });
+  };
+  walk(wf.instructions, 'instructions', []);
+}
+
+/** Names of the locks a workflow demands. */
+export function lockReferences(wf: Workflow): Set<string> {
+  const out = new Set<string>();
+  visitLocks(wf, ({ instr }) => {
+    for (const d of instr.demands) out.add(d.lockName);
+  });
+  return out;
+}
+
+export interface LockOrderEdge {
+  from: string;
+  to: string;
+  /** The inner Lock instruction. */
+  path: string;
+}
+
+/**
+ * Edges A → B where a Lock block demanding B sits (at any depth) inside a Lock block
+ * demanding A. Demands of one instruction are granted at once and give no edges among
+ * themselves; A → A (a keyed family nested in itself) gives no edge. Sorted, no duplicates.
+ */
+export function lockOrderEdges(wf: Workflow): LockOrderEdge[] {
+  const seen = new Set<string>();
+  const out: LockOrderEdge[] = [];
+  visitLocks(wf, ({ instr, path, enclosing }) => {
+    for (const outer of enclosing) {
+      for (const a of outer.demands) {
+        for (const b of instr.demands) {
+          if (a.lockName === b.lockName) continue;
+          const k = `${a.lockName}\u0000${b.lockName}\u0000${path}`;
+          if (seen.has(k)) continue;
+          seen.add(k);
+          out.push({ from: a.lockName, to: b.lockName, path });
+        }
+      }
+    }
+  });
+  return out.sort((x, y) => cmp(x.from, y.from) || cmp(x.to, y.to) || cmp(x.path, y.path));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A cycle in the union of the lock order graphs of `workflows`, e.g.
+ * `{cycle: ['A', 'B', 'A'], workflows: ['w1', 'w2']}` (the workflows contributing the
+ * cycle's edges), or undefined when there is none. Deterministic: names are visited in
+ * sorted order, so the same input always reports the same cycle.
+ */
+export function findLockOrderCycle(
+  workflows: ReadonlyArray<Workflow>,
+): { cycle: string[]; workflows: string[] } | undefined {
+  const adj = new Map<string, Set<string>>();
+  const edgeOwners = new Map<string, Set<string>>();
+  for (const wf of workflows) {
+    for (const e of lockOrderEdges(wf)) {
+      let s = adj.get(e.from);
+      if (!s) adj.set(e.from, (s = new Set()));
+      s.add(e.to);
+      if (!adj.has(e.to)) adj.set(e.to, new Set());
+      const k = `${e.from}\u0000${e.to}`;
+      let o = edgeOwners.get(k);
+      if (!o) edgeOwners.set(k, (o = new Set()));
+      o.add(wf.name);
+    }
+  }
+  const sorted = new Map<string, string[]>();
+  for (const [n, s] of adj) sorted.set(n, [...s].sort(cmp));
+  const nodes = [...adj.keys()].sort(cmp);
+  const WHITE = 0;
+  const GREY = 1;
+  const BLACK = 2;
+  const colour = new Map<string, number>();
+  for (const start of nodes) {
+    if ((colour.get(start) ?? WHITE) !== WHITE) continue;
+    // Iterative DFS: the path is `stack.map(f => f.node)`.
+    const stack: Array<{ node: string; next: number }> = [{ node: start, next: 0 }];
+    colour.set(start, GREY);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const succ = sorted.get(top.node) ?? [];
+      if (top.next >= succ.length) {
+        colour.set(top.node, BLACK);
+        stack.pop();
+        continue;
+      }
+      const n = succ[top.next++]!;
+      const c = colour.get(n) ?? WHITE;
+      if (c === GREY) {
+        const from = stack.findIndex((f) => f.node === n);
+        const cycle = [...stack.slice(from).map((f) => f.node), n];
+        const owners = new Set<string>();
+        for (let i = 0; i + 1 < cycle.length; i++) {
+          for (const w of edgeOwners.get(`${cycle[i]!}\u0000${cycle[i + 1]!}`) ?? []) owners.add(w);
+        }
+        return { cycle, workflows: [...owners].sort(cmp) };
+      }
+      if (c === WHITE) {
+        colour.set(n, GREY);
+        stack.push({ node: n, next: 0 });
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,171 @@
+// A folder of JS7 inventory files: `*.lock.json` and `*.workflow.json`, found recursively.
+//
+// - Files are read in sorted order of their relative paths (forward slashes), so results
+//   and problems are deterministic. Folders whose names start with `.` (e.g. `.git`) are skipped.
+// - Locks in the folder are visible to the workflows in it, together with `ctx.locks`
+//   (already deployed ones); a lock in the folder overrides a deployed one of the same name.
+// - The same name defined twice (in different subfolders) is fine when both definitions
+//   are equal (the examples share lock files); otherwise it is a problem.
+// - Problem paths are prefixed with the file's relative path:
+//   `pdSerialSingle.workflow.json: instructions[0].demands[0].lockName`.
+// - Valid files are returned even when others have problems; a caller that deploys must
+//   refuse the whole folder when `problems` is not empty (semantics §10).
+
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+
+import type { ProblemItem } from '../core/commands.js';
+import type { LockDef, Workflow } from '../core/model.js';
+import { nameProblem } from '../core/validate.js';
+import {
+  exportLockJson,
+  exportWorkflowJson,
+  importLockJson,
+  importWorkflowJson,
+  LOCK_SUFFIX,
+  WORKFLOW_SUFFIX,
+} from './js7.js';
+
+export interface Inventory {
+  locks: LockDef[];
+  workflows: Workflow[];
+}
+
+export interface InventoryRead extends Inventory {
+  problems: ProblemItem[];
+}
+
+function listFiles(root: string, problems: ProblemItem[]): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
+      problems.push({ path: rel(root, dir) || '.', message: `cannot read folder: ${errorMessage(e)}` });
+      return;
+    }
+    for (const ent of entries) {
+      const full = join(dir, ent.name);
+      let isDir = ent.isDirectory();
+      let isFile = ent.isFile();
+      if (ent.isSymbolicLink()) {
+        // Follow links to files; do not follow links to folders (no loops).
+        try {
+          const st = statSync(full);
+          isFile = st.isFile();
+          isDir = false;
+        } catch {
+          continue;
+        }
+      }
+      if (isDir) {
+        if (!ent.name.startsWith('.')) walk(full);
+      }
+      else if (isFile && (ent.name.endsWith(LOCK_SUFFIX) || ent.name.endsWith(WORKFLOW_SUFFIX))) out.push(full);
+    }
+  };
+  walk(root);
+  return out.sort((a, b) => {
+    const x = rel(root, a);
+    const y = rel(root, b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
+function rel(root: string, p: string): string {
+  return relative(root, p).split(sep).join('/');
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function prefixed(file: string, problems: readonly ProblemItem[]): ProblemItem[] {
+  return problems.map((p) => ({ path: `${file}: ${p.path}`, message: p.message }));
+}
+
+/** Reads every `*.lock.json` and `*.workflow.json` below `dir`. */
+export function readInventoryDir(
+  dir: string,
+  ctx: { locks?: ReadonlyMap<string, LockDef> } = {},
+): InventoryRead {
+  const problems: ProblemItem[] = [];
+  const files = listFiles(dir, problems);
+  const texts = new Map<string, string>();
+  for (const f of files) {
+    try {
+      texts.set(f, readFileSync(f, 'utf8'));
+    } catch (e) {
+      problems.push({ path: `${rel(dir, f)}: $`, message: `cannot read file: ${errorMessage(e)}` });
+    }
+  }
+
+  const locks = new Map<string, { lock: LockDef; file: string }>();
+  for (const [f, text] of texts) {
+    if (!f.endsWith(LOCK_SUFFIX)) continue;
+    const file = rel(dir, f);
+    const r = importLockJson(text, f);
+    if (!r.ok) {
+      problems.push(...prefixed(file, r.problems));
+      continue;
+    }
+    const prev = locks.get(r.value.name);
+    if (prev && !isDeepStrictEqual(prev.lock, r.value)) {
+      problems.push({ path: `${file}: $`, message: `lock ${r.value.name} is also defined, differently, in ${prev.file}` });
+    } else if (!prev) {
+      locks.set(r.value.name, { lock: r.value, file });
+    }
+  }
+
+  const visible = new Map<string, LockDef>(ctx.locks ?? []);
+  for (const [name, { lock }] of locks) visible.set(name, lock);
+
+  const workflows = new Map<string, { workflow: Workflow; file: string }>();
+  for (const [f, text] of texts) {
+    if (!f.endsWith(WORKFLOW_SUFFIX)) continue;
+    const file = rel(dir, f);
+    const r = importWorkflowJson(text, f, { locks: visible });
+    if (!r.ok) {
+      problems.push(...prefixed(file, r.problems));
+      continue;
+    }
+    const prev = workflows.get(r.value.name);
+    if (prev && !isDeepStrictEqual(prev.workflow, r.value)) {
+      problems.push({
+        path: `${file}: $`,
+        message: `workflow ${r.value.name} is also defined, differently, in ${prev.file}`,
+      });
+    } else if (!prev) {
+      workflows.set(r.value.name, { workflow: r.value, file });
+    }
+  }
+
+  return {
+    locks: [...locks.values()].map((l) => l.lock),
+    workflows: [...workflows.values()].map((w) => w.workflow),
+    problems,
+  };
+}
+
+function writeAtomically(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, 'utf8');
+  renameSync(tmp, file);
+}
+
+/** Writes `<name>.lock.json` and `<name>.workflow.json` files into `dir` (created if missing). */
+export function writeInventoryDir(dir: string, inv: Inventory): void {
+  for (const l of inv.locks) {
+    const msg = nameProblem(l.name, 'lock name');
+    if (msg) throw new Error(`cannot write lock ${JSON.stringify(l.name)}: ${msg}`);
+  }
+  for (const w of inv.workflows) {
+    const msg = nameProblem(w.name, 'workflow name');
+    if (msg) throw new Error(`cannot write workflow ${JSON.stringify(w.name)}: ${msg}`);
+  }
+  mkdirSync(dir, { recursive: true });
+  for (const l of inv.locks) writeAtomically(join(dir, l.name + LOCK_SUFFIX), exportLockJson(l));
+  for (const w of inv.workflows) writeAtomically(join(dir, w.name + WORKFLOW_SUFFIX), exportWorkflowJson(w));
+}

@@ -1,0 +1,317 @@
+// Import and export of JS7 inventory files (`<name>.lock.json`, `<name>.workflow.json`).
+//
+// The internal model is normalised JS7, so this is thin: import parses, normalises the few
+// older/alternative spellings and validates (src/core/validate.ts); export writes the
+// internal value back with `"TYPE"` and without the name (which lives in the file name).
+//
+// Normalisation on import:
+// - A Lock instruction in the older single-lock form (`lockName`, or its aliases `lockId`,
+//   `lockPath`, plus `count` on the instruction itself) becomes one demand. A `lockPath`
+//   like `/folder/name` is reduced to its last segment.
+// - `returnCodeMeaning` standing on the job is moved into the executable.
+// - `parallelism: 1` on a job is dropped: it is the default in JS7 files (and in Orderly),
+//   and export leaves it out, so dropping it keeps import → export → import stable.
+// - These JS7 fields are accepted and dropped (Orderly has no use for them; everything else
+//   unknown is refused by validation):
+//     lock:     version, versionId, path, documentationName
+//     workflow: version, versionId, path, documentationName, jobResourceNames,
+//               orderPreparation
+//     job:      jobResourceNames, failOnErrWritten, warnOnErrWritten, criticality,
+//               admissionTimeScheme, skipIfNoAdmissionForOrderDay,
+//               withSubagentClusterIdExpr, subagentClusterId, documentationName, title,
+//               isNotRestartable
+//   (`isNotRestartable` is dropped, not mapped: Orderly's `restartable` defaults to false.)
+//
+// Problem paths refer to the normalised document (a legacy `lockName` is reported as
+// `...demands[0].lockName`).
+
+import type { ProblemItem } from '../core/commands.js';
+import type { Block, Demand, Instruction, Job, LockDef, Workflow } from '../core/model.js';
+import { LIMITS } from '../core/model.js';
+import type { Validated, WorkflowContext } from '../core/validate.js';
+import { joinPath, validateLockDef, validateWorkflow } from '../core/validate.js';
+
+export const LOCK_SUFFIX = '.lock.json';
+export const WORKFLOW_SUFFIX = '.workflow.json';
+
+const DROPPED_LOCK_KEYS = ['version', 'versionId', 'path', 'documentationName'] as const;
+const DROPPED_WORKFLOW_KEYS = [
+  'version',
+  'versionId',
+  'path',
+  'documentationName',
+  'jobResourceNames',
+  'orderPreparation',
+] as const;
+const DROPPED_JOB_KEYS = [
+  'jobResourceNames',
+  'failOnErrWritten',
+  'warnOnErrWritten',
+  'criticality',
+  'admissionTimeScheme',
+  'skipIfNoAdmissionForOrderDay',
+  'withSubagentClusterIdExpr',
+  'subagentClusterId',
+  'documentationName',
+  'title',
+  'isNotRestartable',
+] as const;
+const LEGACY_LOCK_KEYS = ['lockName', 'lockId', 'lockPath'] as const;
+
+type Obj = Record<string, unknown>;
+
+function isObject(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function fail<T>(problems: ProblemItem[]): Validated<T> {
+  return { ok: false, problems };
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false; problems: ProblemItem[] } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return { ok: false, problems: [{ path: '$', message: `invalid JSON: ${msg}` }] };
+  }
+}
+
+/** The name in a file name: `folder/X.lock.json` → `X`. */
+export function nameFromFileName(fileName: string, suffix: string): string | undefined {
+  const base = fileName.split(/[\\/]/).pop() ?? '';
+  if (!base.endsWith(suffix) || base.length === suffix.length) return undefined;
+  return base.slice(0, -suffix.length);
+}
+
+// ---------------------------------------------------------------------------------------
+// Import
+
+export function importLockJson(text: string, fileName: string): Validated<LockDef> {
+  const name = nameFromFileName(fileName, LOCK_SUFFIX);
+  if (name === undefined) return fail([{ path: '$', message: `file name must end with ${LOCK_SUFFIX}` }]);
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  let raw = parsed.value;
+  if (isObject(raw)) {
+    raw = { ...raw };
+    for (const k of DROPPED_LOCK_KEYS) delete (raw as Obj)[k];
+  }
+  return validateLockDef(raw, name);
+}
+
+export function importWorkflowJson(text: string, fileName: string, ctx: WorkflowContext): Validated<Workflow> {
+  const name = nameFromFileName(fileName, WORKFLOW_SUFFIX);
+  if (name === undefined) return fail([{ path: '$', message: `file name must end with ${WORKFLOW_SUFFIX}` }]);
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  const problems: ProblemItem[] = [];
+  const normalised = normaliseWorkflow(parsed.value, problems);
+  const validated = validateWorkflow(normalised, name, ctx);
+  if (problems.length === 0) return validated;
+  return fail([...problems, ...(validated.ok ? [] : validated.problems)]);
+}
+
+/**
+ * The JS7 workflow document in Orderly's internal shape (a copy; `raw` is not changed).
+ * Problems found while normalising (conflicting legacy fields) are added to `problems`.
+ */
+export function normaliseWorkflow(raw: unknown, problems: ProblemItem[]): unknown {
+  if (!isObject(raw)) return raw;
+  const wf: Obj = { ...raw };
+  for (const k of DROPPED_WORKFLOW_KEYS) delete wf[k];
+  wf['instructions'] = normaliseInstructions(wf['instructions'], 'instructions', 0, problems);
+  if (isObject(wf['jobs'])) {
+    const jobs: Obj = {};
+    for (const [jobName, job] of Object.entries(wf['jobs'])) {
+      jobs[jobName] = normaliseJob(job, joinPath('jobs', jobName), problems);
+    }
+    wf['jobs'] = jobs;
+  }
+  return wf;
+}
+
+function normaliseInstructions(raw: unknown, path: string, depth: number, problems: ProblemItem[]): unknown {
+  // Deeper than validation looks: leave it as it is, validation refuses it.
+  if (!Array.isArray(raw) || depth > LIMITS.nestingDepthMax + 1) return raw;
+  return raw.map((i: unknown, n) => normaliseInstruction(i, joinPath(path, n), depth, problems));
+}
+
+function normaliseBlock(raw: unknown, path: string, depth: number, problems: ProblemItem[]): unknown {
+  if (!isObject(raw)) return raw;
+  return {
+    ...raw,
+    instructions: normaliseInstructions(raw['instructions'], joinPath(path, 'instructions'), depth, problems),
+  };
+}
+
+function normaliseInstruction(raw: unknown, path: string, depth: number, problems: ProblemItem[]): unknown {
+  if (!isObject(raw)) return raw;
+  const o: Obj = { ...raw };
+  const d = depth + 1;
+  switch (o['TYPE']) {
+    case 'Lock': {
+      const given = LEGACY_LOCK_KEYS.filter((k) => o[k] !== undefined);
+      if (given.length > 0) {
+        const names = given.map((k) => {
+          const v = o[k];
+          return k === 'lockPath' && typeof v === 'string' ? lastSegment(v) : v;
+        });
+        if (o['demands'] !== undefined) {
+          problems.push({ path: joinPath(path, given[0]!), message: 'give either demands or the single-lock form (lockName and count), not both' });
+        } else {
+          if (names.some((n) => n !== names[0])) {
+            problems.push({ path: joinPath(path, given[1]!), message: `names a different lock than ${given[0]!}` });
+          }
+          const demand: Obj = { lockName: names[0] };
+          if (o['count'] !== undefined) demand['count'] = o['count'];
+          o['demands'] = [demand];
+          delete o['count'];
+        }
+        for (const k of LEGACY_LOCK_KEYS) delete o[k];
+      }
+      o['lockedWorkflow'] = normaliseBlock(o['lockedWorkflow'], joinPath(path, 'lockedWorkflow'), d, problems);
+      break;
+    }
+    case 'Options':
+      o['block'] = normaliseBlock(o['block'], joinPath(path, 'block'), d, problems);
+      break;
+    case 'Try':
+      o['try'] = normaliseBlock(o['try'], joinPath(path, 'try'), d, problems);
+      o['catch'] = normaliseBlock(o['catch'], joinPath(path, 'catch'), d, problems);
+      break;
+    default:
+      break;
+  }
+  return o;
+}
+
+function lastSegment(p: string): string {
+  const parts = p.split('/').filter((s) => s !== '');
+  return parts[parts.length - 1] ?? p;
+}
+
+function normaliseJob(raw: unknown, path: string, problems: ProblemItem[]): unknown {
+  if (!isObject(raw)) return raw;
+  const job: Obj = { ...raw };
+  for (const k of DROPPED_JOB_KEYS) delete job[k];
+  if (job['parallelism'] === 1) delete job['parallelism'];
+  if (job['returnCodeMeaning'] !== undefined) {
+    if (isObject(job['executable'])) {
+      if (job['executable']['returnCodeMeaning'] !== undefined) {
+        problems.push({
+          path: joinPath(path, 'returnCodeMeaning'),
+          message: 'given both on the job and in its executable',
+        });
+      } else {
+        job['executable'] = { ...job['executable'], returnCodeMeaning: job['returnCodeMeaning'] };
+      }
+      delete job['returnCodeMeaning'];
+    }
+  }
+  return job;
+}
+
+// ---------------------------------------------------------------------------------------
+// Export
+
+function pretty(v: unknown): string {
+  return `${JSON.stringify(v, null, 2)}\n`;
+}
+
+export function lockToJs7(lock: LockDef): Obj {
+  const o: Obj = { TYPE: 'Lock', limit: lock.limit };
+  if (lock.title !== undefined) o['title'] = lock.title;
+  if (lock.keyed !== undefined) o['keyed'] = lock.keyed;
+  if (lock.policy !== undefined) o['policy'] = lock.policy;
+  return o;
+}
+
+export function exportLockJson(lock: LockDef): string {
+  return pretty(lockToJs7(lock));
+}
+
+function blockToJs7(b: Block): Obj {
+  return { instructions: b.instructions.map(instructionToJs7) };
+}
+
+function demandToJs7(d: Demand): Obj {
+  const o: Obj = { lockName: d.lockName };
+  if (d.count !== undefined) o['count'] = d.count;
+  if (d.key !== undefined) o['key'] = d.key;
+  return o;
+}
+
+function instructionToJs7(i: Instruction): Obj {
+  const o: Obj = { TYPE: i.TYPE };
+  if (i.label !== undefined) o['label'] = i.label;
+  switch (i.TYPE) {
+    case 'Execute.Named':
+      o['jobName'] = i.jobName;
+      if (i.defaultArguments !== undefined) o['defaultArguments'] = { ...i.defaultArguments };
+      break;
+    case 'Lock':
+      o['demands'] = i.demands.map(demandToJs7);
+      if (i.waitTimeout !== undefined) o['waitTimeout'] = i.waitTimeout;
+      o['lockedWorkflow'] = blockToJs7(i.lockedWorkflow);
+      break;
+    case 'Options':
+      if (i.stopOnFailure !== undefined) o['stopOnFailure'] = i.stopOnFailure;
+      o['block'] = blockToJs7(i.block);
+      break;
+    case 'Try':
+      if (i.maxTries !== undefined) o['maxTries'] = i.maxTries;
+      if (i.retryDelays !== undefined) o['retryDelays'] = [...i.retryDelays];
+      o['try'] = blockToJs7(i.try);
+      o['catch'] = blockToJs7(i.catch);
+      break;
+    case 'Retry':
+      break;
+    case 'Fail':
+      if (i.message !== undefined) o['message'] = i.message;
+      if (i.outcome !== undefined) o['outcome'] = { ...i.outcome };
+      if (i.uncatchable !== undefined) o['uncatchable'] = i.uncatchable;
+      break;
+    case 'Finish':
+      if (i.message !== undefined) o['message'] = i.message;
+      if (i.unsuccessful !== undefined) o['unsuccessful'] = i.unsuccessful;
+      break;
+  }
+  return o;
+}
+
+function jobToJs7(j: Job): Obj {
+  const o: Obj = {};
+  if (j.agentName !== undefined) o['agentName'] = j.agentName;
+  const e = j.executable;
+  const ex: Obj = { TYPE: e.TYPE };
+  if (e.TYPE === 'ShellScriptExecutable') {
+    ex['script'] = e.script;
+    if (e.env !== undefined) ex['env'] = { ...e.env };
+  } else {
+    ex['functionName'] = e.functionName;
+  }
+  if (e.returnCodeMeaning !== undefined) ex['returnCodeMeaning'] = { ...e.returnCodeMeaning };
+  o['executable'] = ex;
+  if (j.parallelism !== undefined && j.parallelism !== 1) o['parallelism'] = j.parallelism;
+  if (j.timeout !== undefined) o['timeout'] = j.timeout;
+  if (j.graceTimeout !== undefined) o['graceTimeout'] = j.graceTimeout;
+  if (j.defaultArguments !== undefined) o['defaultArguments'] = { ...j.defaultArguments };
+  if (j.restartable !== undefined) o['restartable'] = j.restartable;
+  return o;
+}
+
+export function workflowToJs7(wf: Workflow): Obj {
+  const o: Obj = { TYPE: 'Workflow' };
+  if (wf.title !== undefined) o['title'] = wf.title;
+  if (wf.timeZone !== undefined) o['timeZone'] = wf.timeZone;
+  o['instructions'] = wf.instructions.map(instructionToJs7);
+  const jobs: Obj = {};
+  for (const [name, job] of Object.entries(wf.jobs)) jobs[name] = jobToJs7(job);
+  o['jobs'] = jobs;
+  return o;
+}
+
+export function exportWorkflowJson(wf: Workflow): string {
+  return pretty(workflowToJs7(wf));
+}

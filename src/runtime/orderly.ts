@@ -1,0 +1,266 @@
+// The library: `createOrderly()` opens a data dir (or memory) and gives a typed API over
+// the engine. The CLI and the server are clients of this same API.
+
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command, Problem } from '../core/commands.js';
+import { formatProblem, invalid } from '../core/commands.js';
+import type { Event, Stamped } from '../core/events.js';
+import { ENDED_STATES, type LockDef, type OrderState, type Position, type Workflow } from '../core/model.js';
+import { readInventoryDir } from '../formats/inventory-dir.js';
+import { MemoryStore } from '../journal/memory.js';
+import { SqliteStore } from '../journal/sqlite.js';
+import type { JournalStore, StepLog } from '../journal/types.js';
+import { CommandRefused, Engine } from './engine.js';
+import { FunctionExecutor, type JobFunction } from './function-executor.js';
+import { lockView, lockViews, orderView, type LockView, type OrderView } from './views.js';
+
+export interface OrderlyOptions {
+  /** Folder for the SQLite journal (created if missing). Absent: everything in memory. */
+  dataDir?: string;
+  /** A journal store of your own (overrides dataDir's SQLite). */
+  store?: JournalStore;
+  /** Worker slots: job executions at once on this node (default 4). */
+  slots?: number;
+  /** SQLite `synchronous`: FULL (default, every commit fsynced), NORMAL, or OFF. */
+  synchronous?: 'FULL' | 'NORMAL' | 'OFF';
+  /** Ended orders kept in memory for reading (default 10,000; older ones stay in the journal). */
+  endedOrdersKeptMax?: number;
+  /** A snapshot is written after this many events (default 50,000). */
+  snapshotEveryEvents?: number;
+  /** Bytes of each output stream kept per job execution (default 256 KiB). */
+  logBytesMax?: number;
+  /** Injected clock (ms since the epoch). */
+  clock?: () => number;
+  /** Called if the engine stops on a fatal error (a failed journal commit). */
+  onFatal?: (err: unknown) => void;
+}
+
+export interface AddOrder {
+  workflow: string;
+  /** Caller-chosen id; an id that exists is refused. Default: a random UUID. */
+  id?: string;
+  arguments?: Record<string, string>;
+  priority?: number;
+  /** Start no earlier than this (Date or ms since the epoch). */
+  scheduledFor?: Date | number;
+}
+
+/** A refusal: `code` says what kind, `problems` name the places. */
+export class OrderlyError extends Error {
+  override name = 'OrderlyError';
+  readonly code: Problem['code'];
+  readonly problems: Problem['problems'];
+  constructor(readonly problem: Problem) {
+    super(formatProblem(problem));
+    this.code = problem.code;
+    this.problems = problem.problems;
+  }
+}
+
+export interface OrderFilter {
+  state?: OrderState;
+  workflow?: string;
+}
+
+export class Orderly {
+  private constructor(readonly engine: Engine) {}
+
+  static async create(opts: OrderlyOptions = {}): Promise<Orderly> {
+    let store = opts.store;
+    let scriptDir: string;
+    if (opts.dataDir) {
+      const dir = resolve(opts.dataDir);
+      mkdirSync(dir, { recursive: true });
+      scriptDir = join(dir, 'scripts');
+      store ??= SqliteStore.open(join(dir, 'journal.sqlite'), opts.synchronous ? { synchronous: opts.synchronous } : {});
+    } else {
+      scriptDir = join(tmpdir(), `orderly-scripts-${process.pid}`);
+      store ??= new MemoryStore();
+    }
+    const functions = new FunctionExecutor(opts.logBytesMax !== undefined ? { logBytesMax: opts.logBytesMax } : {});
+    const engine = await Engine.open({
+      store,
+      scriptDir,
+      functions,
+      ...(opts.slots !== undefined ? { slots: opts.slots } : {}),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.snapshotEveryEvents !== undefined ? { snapshotEveryEvents: opts.snapshotEveryEvents } : {}),
+      ...(opts.logBytesMax !== undefined ? { logBytesMax: opts.logBytesMax } : {}),
+      ...(opts.endedOrdersKeptMax !== undefined ? { core: { endedOrdersKeptMax: opts.endedOrdersKeptMax } } : {}),
+      ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
+    });
+    return new Orderly(engine);
+  }
+
+  private async run(cmd: Command): Promise<Event[]> {
+    try {
+      return await this.engine.submit(cmd);
+    } catch (err) {
+      if (err instanceof CommandRefused) throw new OrderlyError(err.problem);
+      throw err;
+    }
+  }
+
+  // ------------------------------------------------------------ deploying
+
+  /** Deploys locks and workflows together: all or nothing. Unchanged ones are left as they are. */
+  async deploy(inv: { locks?: LockDef[]; workflows?: Workflow[] }): Promise<{ locks: string[]; workflows: { name: string; version: number }[] }> {
+    const events = await this.run({ type: 'deploy', locks: inv.locks ?? [], workflows: inv.workflows ?? [] });
+    return {
+      locks: events.flatMap((e) => (e.type === 'LockDeployed' ? [e.lock.name] : [])),
+      workflows: events.flatMap((e) => (e.type === 'WorkflowDeployed' ? [{ name: e.workflow.name, version: e.version }] : [])),
+    };
+  }
+
+  /** Deploys every `*.lock.json` and `*.workflow.json` below a folder (JS7 inventory format). */
+  async deployDir(dir: string): Promise<{ locks: string[]; workflows: { name: string; version: number }[] }> {
+    const deployed = new Map<string, LockDef>();
+    for (const [name, fam] of this.engine.state.locks) deployed.set(name, fam.def);
+    const inv = readInventoryDir(dir, { locks: deployed });
+    if (inv.problems.length > 0) throw new OrderlyError(invalid(inv.problems));
+    return this.deploy(inv);
+  }
+
+  async deleteLock(name: string): Promise<void> {
+    await this.run({ type: 'deleteLock', name });
+  }
+
+  /** Registers a function for `FunctionExecutable` jobs with this `functionName`. */
+  registerFunction(name: string, fn: JobFunction): this {
+    this.engine.functions.register(name, fn);
+    return this;
+  }
+
+  // ------------------------------------------------------------ orders
+
+  async addOrder(o: AddOrder): Promise<string> {
+    const id = o.id ?? randomUUID();
+    const cmd: Command = { type: 'addOrder', orderId: id, workflow: o.workflow };
+    if (o.arguments) cmd.arguments = o.arguments;
+    if (o.priority !== undefined) cmd.priority = o.priority;
+    if (o.scheduledFor !== undefined) cmd.scheduledFor = o.scheduledFor instanceof Date ? o.scheduledFor.getTime() : o.scheduledFor;
+    await this.run(cmd);
+    return id;
+  }
+
+  /** Adds several orders in one journal commit; all or nothing is not promised: each is judged alone. */
+  async addOrders(orders: AddOrder[]): Promise<({ id: string } | { error: OrderlyError })[]> {
+    return Promise.all(
+      orders.map((o) =>
+        this.addOrder(o).then(
+          (id) => ({ id }),
+          (err: unknown) => {
+            if (err instanceof OrderlyError) return { error: err };
+            throw err;
+          },
+        ),
+      ),
+    );
+  }
+
+  async cancelOrder(id: string, opts: { kill?: boolean } = {}): Promise<void> {
+    await this.run({ type: 'cancelOrder', orderId: id, ...(opts.kill !== undefined ? { kill: opts.kill } : {}) });
+  }
+
+  async suspendOrder(id: string, opts: { reset?: boolean } = {}): Promise<void> {
+    await this.run({ type: 'suspendOrder', orderId: id, ...(opts.reset !== undefined ? { reset: opts.reset } : {}) });
+  }
+
+  async resumeOrder(id: string, opts: { position?: Position; asSucceeded?: boolean } = {}): Promise<void> {
+    const cmd: Command = { type: 'resumeOrder', orderId: id };
+    if (opts.position !== undefined) cmd.position = opts.position;
+    if (opts.asSucceeded !== undefined) cmd.asSucceeded = opts.asSucceeded;
+    await this.run(cmd);
+  }
+
+  async changePriority(id: string, priority: number): Promise<void> {
+    await this.run({ type: 'changePriority', orderId: id, priority });
+  }
+
+  // ------------------------------------------------------------ reading
+
+  getOrder(id: string): OrderView | undefined {
+    const o = this.engine.state.orders.get(id);
+    return o ? orderView(o) : undefined;
+  }
+
+  listOrders(filter: OrderFilter = {}): OrderView[] {
+    const out: OrderView[] = [];
+    for (const o of this.engine.state.orders.values()) {
+      if (filter.state && o.state !== filter.state) continue;
+      if (filter.workflow && o.workflow !== filter.workflow) continue;
+      out.push(orderView(o));
+    }
+    return out;
+  }
+
+  getLock(name: string): LockView | undefined {
+    return lockView(this.engine.state, name);
+  }
+
+  listLocks(): LockView[] {
+    return lockViews(this.engine.state);
+  }
+
+  listWorkflows(): { name: string; latest: number; versions: number[]; workflow: Workflow }[] {
+    return [...this.engine.state.workflows.entries()].map(([name, w]) => ({
+      name,
+      latest: w.latest,
+      versions: [...w.versions.keys()],
+      workflow: w.versions.get(w.latest)!,
+    }));
+  }
+
+  /** The journal events about one order, oldest first. */
+  history(id: string, limit = 1000): Promise<Stamped[]> {
+    return this.engine.store.readOrder(id, limit);
+  }
+
+  logs(id: string): Promise<StepLog[]> {
+    return this.engine.store.getLogs(id);
+  }
+
+  /** Calls `listener` with every batch of journal events after it is durable. Returns the unsubscribe. */
+  subscribe(listener: (events: readonly Stamped[]) => void): () => void {
+    return this.engine.subscribe(listener);
+  }
+
+  /** Resolves with the order once it is finished or cancelled (or, with `orSettled`, failed/stopped too). */
+  awaitOrder(id: string, opts: { timeoutMs?: number; orSettled?: boolean } = {}): Promise<OrderView> {
+    const done = (v: OrderView | undefined): boolean =>
+      v !== undefined && (ENDED_STATES.has(v.state) || (opts.orSettled === true && (v.state === 'failed' || v.state === 'stopped')));
+    const now = this.getOrder(id);
+    if (!now) return Promise.reject(new OrderlyError({ code: 'not-found', message: `order ${id} not found` }));
+    if (done(now)) return Promise.resolve(now);
+    return new Promise((resolvePromise, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const unsubscribe = this.subscribe((events) => {
+        if (!events.some((e) => 'orderId' in e.event && e.event.orderId === id)) return;
+        const v = this.getOrder(id);
+        if (done(v)) {
+          unsubscribe();
+          if (timer) clearTimeout(timer);
+          resolvePromise(v!);
+        }
+      });
+      if (opts.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          unsubscribe();
+          reject(new Error(`order ${id} did not end within ${opts.timeoutMs} ms (state ${this.getOrder(id)?.state})`));
+        }, opts.timeoutMs);
+      }
+    });
+  }
+
+  /** Stops the engine. Running jobs are killed; their orders are `disrupted` (or rerun) on the next start. */
+  close(): Promise<void> {
+    return this.engine.close();
+  }
+}
+
+export function createOrderly(opts: OrderlyOptions = {}): Promise<Orderly> {
+  return Orderly.create(opts);
+}

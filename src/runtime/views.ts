@@ -1,0 +1,159 @@
+// Read models: what callers see of orders and locks (semantics §3.9: everything visible).
+
+import type { Order } from '../core/model.js';
+import type { State } from '../core/state.js';
+
+export interface OrderView {
+  id: string;
+  workflow: string;
+  version: number;
+  state: Order['state'];
+  suspended: boolean;
+  position: Order['position'];
+  arguments: Record<string, string>;
+  priority: number;
+  scheduledFor?: number;
+  addedAt: number;
+  endedAt?: number;
+  waitingFor?: Order['waitingFor'] & { since?: number; until?: number };
+  /** Locks held, outermost first. */
+  locks: { lock: string; count?: number; token: number; since: number }[];
+  execution?: Order['execution'];
+  outcome?: Order['outcome'];
+  pending?: { suspend?: true; cancel?: { kill: boolean } };
+}
+
+export function orderView(o: Order): OrderView {
+  const v: OrderView = {
+    id: o.id,
+    workflow: o.workflow,
+    version: o.version,
+    state: o.state,
+    suspended: o.suspended,
+    position: o.position,
+    arguments: o.arguments,
+    priority: o.priority,
+    addedAt: o.addedAt,
+    locks: o.held.flatMap((h) => h.grants.map((g) => ({ ...g, since: h.since }))),
+  };
+  if (o.scheduledFor !== undefined) v.scheduledFor = o.scheduledFor;
+  if (o.endedAt !== undefined) v.endedAt = o.endedAt;
+  if (o.waitingFor) {
+    v.waitingFor = { ...o.waitingFor };
+    if (o.waitingSince !== undefined) v.waitingFor.since = o.waitingSince;
+    if (o.waitUntil !== undefined) v.waitingFor.until = o.waitUntil;
+  }
+  if (o.execution) v.execution = o.execution;
+  if (o.outcome) v.outcome = o.outcome;
+  if (o.suspendPending || o.cancelPending) {
+    v.pending = {};
+    if (o.suspendPending) v.pending.suspend = true;
+    if (o.cancelPending) v.pending.cancel = o.cancelPending;
+  }
+  return v;
+}
+
+export interface LockView {
+  name: string;
+  family: string;
+  key?: string;
+  limit: number;
+  title?: string;
+  policy: 'fifo' | 'greedy';
+  keyed: boolean;
+  fencingToken: number;
+  state: 'available' | 'exclusive' | 'shared' | 'closed';
+  heldWeight: number;
+  holders: { orderId: string; count?: number; exclusive: boolean; since: number; token: number }[];
+  queue: { orderId: string; place: number; demand: { count?: number; exclusive: boolean }; priority: number; since?: number; reason: string }[];
+}
+
+export function lockViews(s: State): LockView[] {
+  const out: LockView[] = [];
+  const names = [...s.instances.keys()].sort();
+  for (const name of names) {
+    const v = lockView(s, name);
+    if (v) out.push(v);
+  }
+  // Keyed families with no live instance still show up, idle.
+  for (const [name, fam] of s.locks) {
+    if (fam.def.keyed && ![...s.instances.values()].some((i) => i.family === name)) {
+      out.push({
+        name,
+        family: name,
+        limit: fam.def.limit,
+        ...(fam.def.title !== undefined ? { title: fam.def.title } : {}),
+        policy: fam.def.policy ?? 'fifo',
+        keyed: true,
+        fencingToken: fam.token,
+        state: fam.def.limit === 0 ? 'closed' : 'available',
+        heldWeight: 0,
+        holders: [],
+        queue: [],
+      });
+    }
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export function lockView(s: State, name: string): LockView | undefined {
+  const inst = s.instances.get(name);
+  if (!inst) return undefined;
+  const fam = s.locks.get(inst.family);
+  if (!fam) return undefined;
+  const limit = fam.def.limit;
+  const v: LockView = {
+    name,
+    family: inst.family,
+    limit,
+    policy: fam.def.policy ?? 'fifo',
+    keyed: fam.def.keyed === true,
+    fencingToken: fam.token,
+    state: limit === 0 ? 'closed' : inst.exclusive !== undefined ? 'exclusive' : inst.holders.size > 0 ? 'shared' : 'available',
+    heldWeight: inst.weight,
+    holders: [...inst.holders.values()].map((h) => ({
+      orderId: h.orderId,
+      ...(h.count !== undefined ? { count: h.count } : {}),
+      exclusive: h.count === undefined,
+      since: h.since,
+      token: h.token,
+    })),
+    queue: [],
+  };
+  if (inst.key !== undefined) v.key = inst.key;
+  if (fam.def.title !== undefined) v.title = fam.def.title;
+  let place = 0;
+  for (const id of inst.queue.inOrder()) {
+    const o = s.orders.get(id);
+    if (!o) continue;
+    place++;
+    const d = o.demands?.find((x) => x.lock === name);
+    const entry: LockView['queue'][number] = {
+      orderId: id,
+      place,
+      demand: { ...(d?.count !== undefined ? { count: d.count } : {}), exclusive: d?.count === undefined },
+      priority: o.priority,
+      reason: waitReason(s, o, name, place),
+    };
+    if (o.waitingSince !== undefined) entry.since = o.waitingSince;
+    v.queue.push(entry);
+  }
+  return v;
+}
+
+/** Why a waiter waits: the first thing that stops its grant. */
+function waitReason(s: State, o: Order, lock: string, place: number): string {
+  for (const d of o.demands ?? []) {
+    const inst = s.instances.get(d.lock);
+    const fam = s.locks.get(d.family);
+    if (!inst || !fam) continue;
+    if (fam.def.limit === 0) return `lock ${d.lock} is closed (limit 0)`;
+    if (d.count === undefined && inst.holders.size > 0) return `exclusive demand on ${d.lock}, held by ${[...inst.holders.keys()].join(', ')}`;
+    if (inst.exclusive !== undefined) return `${d.lock} is held exclusively by ${inst.exclusive}`;
+    if (d.count !== undefined && inst.weight + d.count > fam.def.limit) return `${d.lock}: held weight ${inst.weight} + ${d.count} > limit ${fam.def.limit}`;
+    if (fam.def.policy !== 'greedy' && inst.queue.head() !== o.id) {
+      return d.lock === lock ? `behind ${place - 1} earlier waiter(s) (fifo)` : `behind earlier waiters of ${d.lock} (fifo)`;
+    }
+  }
+  return 'about to be granted';
+}

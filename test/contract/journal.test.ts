@@ -1,0 +1,92 @@
+// Runs the journal contract against every store; a new store is one more journalContract call.
+
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/journal/memory.js';
+import { MIGRATIONS, SqliteStore } from '../../src/journal/sqlite.js';
+import type { JournalStore } from '../../src/journal/types.js';
+import { journalContract, SAMPLE_EVENTS } from './journal.contract.js';
+
+journalContract('memory', async () => {
+  const store = new MemoryStore();
+  return { store, cleanup: () => store.close() };
+});
+
+journalContract('sqlite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'orderly-journal-'));
+  const file = join(dir, 'journal.db');
+  let current: JournalStore = SqliteStore.open(file);
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = SqliteStore.open(file);
+      return current;
+    },
+    cleanup: async () => {
+      await current.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('sqlite store', () => {
+  const withDir = async (fn: (file: string) => Promise<void>) => {
+    const dir = await mkdtemp(join(tmpdir(), 'orderly-journal-'));
+    try {
+      await fn(join(dir, 'journal.db'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('lets a second connection read while the first is open (WAL)', () =>
+    withDir(async (file) => {
+      const writer = SqliteStore.open(file);
+      const reader = SqliteStore.open(file, { synchronous: 'NORMAL' });
+      try {
+        writer.appendSync(SAMPLE_EVENTS);
+        expect(await reader.lastSeq()).toBe(SAMPLE_EVENTS.length);
+        expect((await reader.readAfter(0, 1000)).map((s) => s.event)).toStrictEqual(SAMPLE_EVENTS);
+      } finally {
+        await reader.close();
+        await writer.close();
+      }
+    }));
+
+  it('works in memory', async () => {
+    const store = SqliteStore.open(':memory:');
+    expect(store.appendSync(SAMPLE_EVENTS)).toBe(1);
+    expect(await store.lastSeq()).toBe(SAMPLE_EVENTS.length);
+    await store.close();
+  });
+
+  it('refuses a journal from a newer schema', () =>
+    withDir(async (file) => {
+      await SqliteStore.open(file).close();
+      const db = new Database(file);
+      db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+      db.close();
+      expect(() => SqliteStore.open(file)).toThrow(/newer/);
+    }));
+
+  it('sqlite-schema.sql matches the migrations', async () => {
+    const schemaOf = (db: Database.Database): string[] =>
+      db
+        .prepare<[], string>("SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY type, name")
+        .pluck()
+        .all()
+        .map((sql) => sql.replace(/\s+/g, ' ').trim());
+    const fromFile = new Database(':memory:');
+    fromFile.exec(await readFile(new URL('../../src/journal/sqlite-schema.sql', import.meta.url), 'utf8'));
+    const migrated = new Database(':memory:');
+    for (const m of MIGRATIONS) migrated.exec(m);
+    expect(schemaOf(fromFile)).toEqual(schemaOf(migrated));
+    expect(schemaOf(migrated).length).toBeGreaterThan(0);
+    fromFile.close();
+    migrated.close();
+  });
+});

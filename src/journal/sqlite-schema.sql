@@ -2,12 +2,12 @@
 -- For reading only: the migrations in src/journal/sqlite.ts are what runs;
 -- test/contract/journal.test.ts checks that this file matches them.
 
--- The journal: one row per event; body is the event as JSON, seq is its place.
+-- The journal: one row per run of consecutive events about the same order within one
+-- commit; seq is the first event's number, n how many, body their JSON array.
 CREATE TABLE events (
   seq INTEGER PRIMARY KEY,
+  n INTEGER NOT NULL,
   order_id TEXT,
-  type TEXT NOT NULL,
-  at INTEGER NOT NULL,
   body TEXT NOT NULL
 );
 CREATE INDEX events_order_id ON events (order_id) WHERE order_id IS NOT NULL;

@@ -12,11 +12,13 @@ import type { JournalStore, SnapshotRecord, StepLog } from './types.js';
  */
 export const MIGRATIONS: readonly string[] = [
   `
+-- One row per run of consecutive events about the same order within one commit:
+-- seq is the first event's number, n how many, body their JSON array. Fewer rows and
+-- index entries per commit is what makes group commit cheap.
 CREATE TABLE events (
   seq INTEGER PRIMARY KEY,
+  n INTEGER NOT NULL,
   order_id TEXT,
-  type TEXT NOT NULL,
-  at INTEGER NOT NULL,
   body TEXT NOT NULL
 );
 CREATE INDEX events_order_id ON events (order_id) WHERE order_id IS NOT NULL;
@@ -56,7 +58,18 @@ export interface SqliteOptions {
 
 interface EventRow {
   seq: number;
+  n: number;
   body: string;
+}
+
+/** Expands stored rows into stamped events. */
+function expand(rows: readonly EventRow[]): Stamped[] {
+  const out: Stamped[] = [];
+  for (const r of rows) {
+    const events = JSON.parse(r.body) as unknown[];
+    for (let i = 0; i < events.length; i++) out.push({ seq: r.seq + i, event: upcast(events[i]) });
+  }
+  return out;
 }
 
 interface LogRow {
@@ -104,15 +117,16 @@ export class SqliteStore implements JournalStore {
   private readonly appendTx;
 
   private constructor(private readonly db: Database.Database) {
-    this.maxSeq = db.prepare<[], number>('SELECT coalesce(max(seq), 0) FROM events').pluck();
-    this.insertEvent = db.prepare<[number, string | null, string, number, string]>(
-      'INSERT INTO events (seq, order_id, type, at, body) VALUES (?, ?, ?, ?, ?)',
+    this.maxSeq = db.prepare<[], number>('SELECT coalesce(max(seq + n - 1), 0) FROM (SELECT seq, n FROM events ORDER BY seq DESC LIMIT 1)').pluck();
+    this.insertEvent = db.prepare<[number, number, string | null, string]>(
+      'INSERT INTO events (seq, n, order_id, body) VALUES (?, ?, ?, ?)',
     );
+    // Starts at the row holding afterSeq (if any) so that a row split by afterSeq is included.
     this.selectAfter = db.prepare<[number, number], EventRow>(
-      'SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
+      'SELECT seq, n, body FROM events WHERE seq >= coalesce((SELECT max(seq) FROM events WHERE seq <= ?), 0) ORDER BY seq LIMIT ?',
     );
     this.selectOrder = db.prepare<[string, number], EventRow>(
-      'SELECT seq, body FROM (SELECT seq, body FROM events WHERE order_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
+      'SELECT seq, n, body FROM (SELECT seq, n, body FROM events WHERE order_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq',
     );
     this.insertSnapshot = db.prepare<[number, number, string]>(
       'INSERT OR REPLACE INTO snapshots (seq, at, state) VALUES (?, ?, ?)',
@@ -135,9 +149,14 @@ export class SqliteStore implements JournalStore {
     this.appendTx = db.transaction((events: readonly Event[]): number => {
       // Read inside the transaction: the write lock makes the max ours until commit.
       const first = this.maxSeq.get()! + 1;
-      let seq = first;
-      for (const e of events) {
-        this.insertEvent.run(seq++, orderIdOf(e) ?? null, e.type, e.at, JSON.stringify(e));
+      let start = 0;
+      while (start < events.length) {
+        const id = orderIdOf(events[start]!);
+        let end = start + 1;
+        while (end < events.length && orderIdOf(events[end]!) === id) end++;
+        const body = JSON.stringify(end - start === events.length ? events : events.slice(start, end));
+        this.insertEvent.run(first + start, end - start, id ?? null, body);
+        start = end;
       }
       return first;
     });
@@ -172,12 +191,14 @@ export class SqliteStore implements JournalStore {
 
   async readAfter(afterSeq: number, limit: number): Promise<Stamped[]> {
     if (limit <= 0) return []; // SQLite reads a negative LIMIT as "no limit"
-    return this.selectAfter.all(afterSeq, limit).map(stamp);
+    const out = expand(this.selectAfter.all(afterSeq, limit + 1)).filter((s) => s.seq > afterSeq);
+    return out.length > limit ? out.slice(0, limit) : out;
   }
 
   async readOrder(orderId: string, limit: number): Promise<Stamped[]> {
     if (limit <= 0) return [];
-    return this.selectOrder.all(orderId, limit).map(stamp);
+    const out = expand(this.selectOrder.all(orderId, limit));
+    return out.length > limit ? out.slice(out.length - limit) : out;
   }
 
   async lastSeq(): Promise<number> {
@@ -233,8 +254,4 @@ export class SqliteStore implements JournalStore {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
-}
-
-function stamp(row: EventRow): Stamped {
-  return { seq: row.seq, event: upcast(JSON.parse(row.body)) };
 }

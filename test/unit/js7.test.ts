@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import type { Instruction, Job, LockDef, Workflow } from '../../src/core/model.js';
+import type { Demand, Instruction, Job, LockDef, Workflow } from '../../src/core/model.js';
 import { findLockOrderCycle } from '../../src/core/validate.js';
 import { readInventoryDir, writeInventoryDir } from '../../src/formats/inventory-dir.js';
 import {
@@ -361,12 +361,12 @@ describe('export', () => {
           maxTries: fc.integer({ min: 1, max: 9 }),
           retryDelays: fc.array(fc.nat(100), { maxLength: 3 }),
           try: fc.record({ instructions: tie('list') }),
-          catch: fc.record({ instructions: fc.constant([{ TYPE: 'Retry' as const }]) }),
+          catch: fc.record({ instructions: fc.constant<Instruction[]>([{ TYPE: 'Retry' }]) }),
         }),
         fc.record(
           {
             TYPE: fc.constant('Lock' as const),
-            demands: fc.constant([{ lockName: 'K', key: '$k' }]),
+            demands: fc.constant<Demand[]>([{ lockName: 'K', key: '$k' }]),
             waitTimeout: fc.nat(600),
             lockedWorkflow: fc.record({ instructions: tie('list') }),
           },

@@ -711,7 +711,7 @@ class Turn {
     const to: Position = [...c.at, `try+${n + 1}`, 0];
     this.releaseOutside(o, to);
     // Through a timer even without delay, so a Try that fails at once cannot spin inside one turn.
-    this.emit({ type: 'OrderRetrying', at: this.now, orderId: o.id, until: this.now + Math.round(delay * 1000), to });
+    this.emit({ type: 'OrderRetryScheduled', at: this.now, orderId: o.id, until: this.now + Math.round(delay * 1000), to });
   }
 
   /** Releases, innermost first, the lock blocks that do not enclose `target`. */

@@ -28,7 +28,7 @@ export type Event =
   | { type: 'OrderProcessingStarted'; at: number; orderId: string; executionId: string; job: string }
   | { type: 'OrderProcessed'; at: number; orderId: string; executionId: string; outcome: Outcome }
   | { type: 'OrderCaught'; at: number; orderId: string; outcome: Outcome; to: Position }
-  | { type: 'OrderRetrying'; at: number; orderId: string; until: number; to: Position }
+  | { type: 'OrderRetryScheduled'; at: number; orderId: string; until: number; to: Position }
   | { type: 'OrderFailed'; at: number; orderId: string; outcome: Outcome; to: Position }
   | { type: 'OrderStopped'; at: number; orderId: string; outcome: Outcome }
   | { type: 'OrderFinished'; at: number; orderId: string; outcome: Outcome }

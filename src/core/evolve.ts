@@ -199,7 +199,7 @@ export function evolve(s: State, e: Event): void {
       o.outcome = e.outcome;
       return;
     }
-    case 'OrderRetrying': {
+    case 'OrderRetryScheduled': {
       const o = order(s, e.orderId);
       o.position = e.to;
       o.state = 'waiting';

@@ -1,0 +1,61 @@
+// Every journal event has a golden JSON file: the stored form must not drift by accident,
+// and what was written once must stay decodable (upcast). UPDATE_GOLDEN=1 rewrites them.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { upcast, type Event, type EventOf, type EventType } from '../../src/core/events.js';
+
+const at = 1_795_000_000_000;
+const wf = {
+  name: 'w',
+  instructions: [{ TYPE: 'Lock' as const, demands: [{ lockName: 'L' }], lockedWorkflow: { instructions: [{ TYPE: 'Execute.Named' as const, jobName: 'j' }] } }],
+  jobs: { j: { executable: { TYPE: 'ShellScriptExecutable' as const, script: '#!/bin/sh\necho hi\n' } } },
+};
+
+// A Record over EventType: the compiler refuses this table if an event type has no sample.
+const samples: { [T in EventType]: EventOf<T> } = {
+  LockDeployed: { type: 'LockDeployed', at, lock: { name: 'L', limit: 2, title: 'two at a time', policy: 'fifo' } },
+  LockDeleted: { type: 'LockDeleted', at, name: 'L' },
+  WorkflowDeployed: { type: 'WorkflowDeployed', at, workflow: wf, version: 3 },
+  SlotsSet: { type: 'SlotsSet', at, slots: 4 },
+  OrderAdded: { type: 'OrderAdded', at, orderId: 'o1', workflow: 'w', version: 3, arguments: { day: '2026-11-21' }, priority: 2, scheduledFor: at + 60_000 },
+  OrderMoved: { type: 'OrderMoved', at, orderId: 'o1', to: [0, 'lock', 1] },
+  OrderLocksQueued: { type: 'OrderLocksQueued', at, orderId: 'o1', demands: [{ lock: 'K[acme]', family: 'K', count: 1 }, { lock: 'L', family: 'L' }], waitUntil: at + 10_000 },
+  OrderLocksAcquired: { type: 'OrderLocksAcquired', at, orderId: 'o1', grants: [{ lock: 'K[acme]', count: 1, token: 7 }, { lock: 'L', token: 12 }] },
+  OrderLocksReleased: { type: 'OrderLocksReleased', at, orderId: 'o1', locks: ['K[acme]', 'L'] },
+  OrderDequeued: { type: 'OrderDequeued', at, orderId: 'o1' },
+  OrderJobQueued: { type: 'OrderJobQueued', at, orderId: 'o1', job: 'w:j' },
+  OrderProcessingStarted: { type: 'OrderProcessingStarted', at, orderId: 'o1', executionId: 'o1#1', job: 'w:j' },
+  OrderProcessed: { type: 'OrderProcessed', at, orderId: 'o1', executionId: 'o1#1', outcome: { type: 'failed', reason: 'returnCode', returnCode: 3, message: 'return code 3' } },
+  OrderCaught: { type: 'OrderCaught', at, orderId: 'o1', outcome: { type: 'failed', reason: 'timeout', signal: 'SIGTERM' }, to: [0, 'catch+0', 0] },
+  OrderRetryScheduled: { type: 'OrderRetryScheduled', at, orderId: 'o1', until: at + 5_000, to: [0, 'try+1', 0] },
+  OrderFailed: { type: 'OrderFailed', at, orderId: 'o1', outcome: { type: 'failed', reason: 'disrupted' }, to: [0] },
+  OrderStopped: { type: 'OrderStopped', at, orderId: 'o1', outcome: { type: 'failed', reason: 'returnCode', returnCode: 3 } },
+  OrderFinished: { type: 'OrderFinished', at, orderId: 'o1', outcome: { type: 'succeeded', returnCode: 0 } },
+  OrderCancelMarked: { type: 'OrderCancelMarked', at, orderId: 'o1', kill: true },
+  OrderCancelled: { type: 'OrderCancelled', at, orderId: 'o1' },
+  OrderSuspendMarked: { type: 'OrderSuspendMarked', at, orderId: 'o1' },
+  OrderSuspended: { type: 'OrderSuspended', at, orderId: 'o1' },
+  OrderResumed: { type: 'OrderResumed', at, orderId: 'o1', to: [2], asSucceeded: false },
+  OrderPriorityChanged: { type: 'OrderPriorityChanged', at, orderId: 'o1', priority: -1 },
+  OrderDeleted: { type: 'OrderDeleted', at, orderId: 'o1' },
+};
+
+const dir = new URL('../golden/events/', import.meta.url);
+
+describe('journal events: golden JSON', () => {
+  for (const [type, event] of Object.entries(samples) as [EventType, Event][]) {
+    it(`${type} (past tense) keeps its stored form`, () => {
+      expect(type).toMatch(/^[A-Z][A-Za-z]+(ed|Set|Caught)$/);
+      const file = new URL(`${type}.json`, dir);
+      const text = `${JSON.stringify(event, null, 2)}\n`;
+      if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
+        if (process.env.CI) throw new Error(`golden file ${type}.json is missing`);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(file, text);
+      }
+      const stored = readFileSync(file, 'utf8');
+      expect(text).toBe(stored);
+      expect(upcast(JSON.parse(stored))).toEqual(event);
+    });
+  }
+});

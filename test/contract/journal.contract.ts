@@ -94,7 +94,7 @@ export const SAMPLE_EVENTS: readonly Event[] = [
     executionId: 'x-1',
     outcome: { type: 'failed', reason: 'returnCode', returnCode: 1, message: 'line1\nline2\u0000' },
   },
-  { type: 'OrderRetrying', at: AT + 9, orderId: 'o-1', until: AT + 1009, to: [0, 'lock', 0] },
+  { type: 'OrderRetryScheduled', at: AT + 9, orderId: 'o-1', until: AT + 1009, to: [0, 'lock', 0] },
   { type: 'OrderLocksReleased', at: AT + 10, orderId: 'o-1', locks: ['db[staging]'] },
   { type: 'OrderFinished', at: AT + 11, orderId: 'o-1', outcome: { type: 'succeeded' } },
   { type: 'OrderResumed', at: AT + 12, orderId: 'o-2', to: [1], asSucceeded: false },

@@ -219,13 +219,9 @@ export class JournalApi implements ControlApi {
 
   private async run(cmd: Command): Promise<Event[]> {
     const now = Date.now();
-    const pre: Event[] = [];
-    if (this.state.slots !== 0) {
-      // No worker here: orders that reach a job queue for a slot instead of starting.
-      const e: Event = { type: 'SlotsSet', at: now, slots: 0 };
-      evolve(this.state, e);
-      pre.push(e);
-    }
+    // No worker here: orders that reach a job queue for a slot instead of starting.
+    const noWorker = decide(this.state, { type: 'setSlots', slots: 0 }, now);
+    const pre: Event[] = noWorker.ok ? noWorker.events : [];
     const d = decide(this.state, cmd, now);
     if (!d.ok) throw new OrderlyError(d.problem);
     if (d.events.length > 0) {

@@ -14,6 +14,7 @@ import type { Event, Stamped } from '../core/events.js';
 import type { Outcome, Position } from '../core/model.js';
 import { readInventoryDir } from '../formats/inventory-dir.js';
 import type { StepLog } from '../journal/types.js';
+import { SqliteStore } from '../journal/sqlite.js';
 import { createOrderly, type Orderly } from '../runtime/orderly.js';
 import type { LockView, OrderView } from '../runtime/views.js';
 import {
@@ -46,11 +47,9 @@ function version(): string {
 
 // ---------------------------------------------------------------- argument parsers
 
-function parseWholeNumber(): (v: string) => number {
-  return (v) => {
-    if (!/^[+-]?\d+$/.test(v.trim())) throw new InvalidArgumentError('Expected a whole number.');
-    return Number(v);
-  };
+function parseWholeNumber(v: string): number {
+  if (!/^[+-]?\d+$/.test(v.trim())) throw new InvalidArgumentError('Expected a whole number.');
+  return Number(v);
 }
 
 function parseSlots(v: string): number {
@@ -307,7 +306,8 @@ function orderDetail(v: OrderView, history: Stamped[], logs: StepLog[]): string 
   const w = Math.max(...kv.map(([k]) => k.length));
   const out = kv.map(([k, val]) => `${(k + ':').padEnd(w + 1)}  ${val}`);
   out.push('', `history (${history.length} events):`);
-  for (const h of history) out.push(`  #${h.seq}  ${eventLine(h.event)}`);
+  const seqWidth = String(history[history.length - 1]?.seq ?? 0).length + 1;
+  for (const h of history) out.push(`  ${`#${h.seq}`.padEnd(seqWidth)}  ${eventLine(h.event)}`);
   out.push('', logs.length === 0 ? 'logs: none' : `logs (${logs.length} executions):`);
   for (const l of logs) {
     out.push(`  ${l.job}  execution ${l.executionId}  ${iso(l.at)}`);
@@ -444,8 +444,12 @@ async function runEngine(dir: string | undefined, o: RunOpts): Promise<number> {
 
   try {
     const startedAt = Date.now();
+    // Our own store, to log what the engine's recovery on open journaled too.
+    const store = SqliteStore.open(p.journal, o.synchronous !== undefined ? { synchronous: o.synchronous } : {});
+    const seqBefore = await store.lastSeq();
     orderly = await createOrderly({
       dataDir: p.dir,
+      store,
       ...(o.slots !== undefined ? { slots: o.slots } : {}),
       ...(o.synchronous !== undefined ? { synchronous: o.synchronous } : {}),
       onFatal: (err) => {
@@ -455,9 +459,12 @@ async function runEngine(dir: string | undefined, o: RunOpts): Promise<number> {
       },
     });
     if (!o.quiet) {
+      const upTo = orderly.engine.state.seq;
       unsubscribe = orderly.subscribe((events) => {
         process.stdout.write(events.map((s) => eventLine(s.event)).join('\n') + '\n');
       });
+      const recovered = (await store.readAfter(seqBefore, 100_000)).filter((s) => s.seq <= upTo);
+      if (recovered.length > 0) process.stdout.write(recovered.map((s) => eventLine(s.event)).join('\n') + '\n');
     }
     // A socket file nobody answers on is stale: we hold the writer lock, so it is no one's.
     const status = (): StatusInfo => ({ pid: process.pid, dataDir: p.dir, startedAt, version: version() });
@@ -542,7 +549,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .argument('<workflow>', 'workflow name')
     .addOption(dataDirOption())
     .addOption(new Option('--arg <key=value>', 'an order argument (repeatable)').argParser(collectArg))
-    .addOption(new Option('--priority <n>', 'priority, higher first (default 0)').argParser(parseWholeNumber()))
+    .addOption(new Option('--priority <n>', 'priority, higher first (default 0)').argParser(parseWholeNumber))
     .addOption(new Option('--at <time>', 'start no earlier than: ISO-8601, or +30s, +5m, +2h, +1d from now').argParser((v) => parseTime(v)))
     .option('--id <id>', 'order id (default: a random UUID); an id that exists is refused')
     .action(async (workflow: string, o: DataDirOpts & { arg?: Record<string, string>; priority?: number; at?: number; id?: string }) => {
@@ -593,7 +600,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .command('priority')
     .description('change the priority of an order (a waiting order is re-sorted)')
     .argument('<id>', 'order id')
-    .argument('<priority>', 'new priority, a whole number (negative: put -- before it)', parseWholeNumber())
+    .argument('<priority>', 'new priority, a whole number (negative: put -- before it)', parseWholeNumber)
     .addOption(dataDirOption())
     .addOption(jsonOption('the order'))
     .action((id: string, priority: number, o: DataDirOpts & { json?: boolean }) => actOnOrder(o, id, 'priority', { priority }));

@@ -94,6 +94,10 @@ class Turn {
       case 'OrderLocksReleased':
         for (const l of e.locks) this.dirtyLocks.add(l);
         break;
+      case 'OrderLocksQueued':
+        // A newcomer with a higher priority sorts in front of the waiters: it may be first in line now.
+        for (const d of e.demands) this.dirtyLocks.add(d.lock);
+        break;
       case 'OrderProcessed':
       case 'SlotsSet':
         this.jobsDirty = true;
@@ -159,8 +163,9 @@ class Turn {
       case 'deleteLock':
         return this.deleteLock(cmd.name);
       case 'setSlots': {
-        if (!Number.isInteger(cmd.slots) || cmd.slots < 1 || cmd.slots > LIMITS.parallelismMax) {
-          return invalid([{ path: 'slots', message: `must be a whole number from 1 to ${LIMITS.parallelismMax}` }]);
+        // 0 = no worker here (a command-line process writing to the journal while no engine runs).
+        if (!Number.isInteger(cmd.slots) || cmd.slots < 0 || cmd.slots > LIMITS.parallelismMax) {
+          return invalid([{ path: 'slots', message: `must be a whole number from 0 to ${LIMITS.parallelismMax}` }]);
         }
         if (cmd.slots !== this.s.slots) this.emit({ type: 'SlotsSet', at: this.now, slots: cmd.slots });
         return undefined;

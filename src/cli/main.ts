@@ -164,6 +164,17 @@ function eventFacts(e: Event): string {
     case 'OrderSuspended':
     case 'OrderDeleted':
       return '';
+    case 'JobTemplateSaved':
+      return `job template ${e.template.id} ${JSON.stringify(e.template.name)}${e.template.blocking ? ' blocking' : ''}`;
+    case 'JobTemplateDeleted':
+    case 'JobConfigDeleted':
+      return e.id;
+    case 'JobConfigSaved':
+      return `job config ${e.jobConfig.id} ${JSON.stringify(e.jobConfig.name)}${e.jobConfig.blocking ? ' blocking' : ''}${e.jobConfig.active ? '' : ' inactive'}`;
+    case 'ScheduleFired':
+      return `job config ${e.jobConfig} fire ${iso(e.fireAt)} → order ${e.orderId}`;
+    case 'ScheduleFireSkipped':
+      return `job config ${e.jobConfig} fire ${iso(e.fireAt)} skipped: ${e.reason}`;
     case 'OrderJobQueued':
       return `job ${e.job}`;
     case 'OrderProcessingStarted':

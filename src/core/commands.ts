@@ -1,6 +1,6 @@
 // Commands: what callers ask for, in the imperative. `decide` turns one into events or a Problem.
 
-import type { LockDef, Outcome, Position, Workflow } from './model.js';
+import type { JobConfig, JobTemplate, LockDef, Outcome, Position, Workflow } from './model.js';
 
 export type Command =
   | { type: 'deployLock'; lock: LockDef }
@@ -25,7 +25,29 @@ export type Command =
   /** The process of an execution was lost (node died): `disrupted`, or rerun when restartable. */
   | { type: 'executionLost'; orderId: string; executionId: string }
   /** Time passed: fire due scheduled orders, retry delays and lock wait timeouts. */
-  | { type: 'tick' };
+  | { type: 'tick' }
+  /** Creates or replaces a job template (whole; PATCH merges before). */
+  | { type: 'saveJobTemplate'; template: JobTemplate }
+  | { type: 'deleteJobTemplate'; id: string }
+  /** Creates or replaces a job config (whole). `created`/`modified` are set by the core. */
+  | { type: 'saveJobConfig'; jobConfig: Omit<JobConfig, 'created' | 'modified'> }
+  | { type: 'deleteJobConfig'; id: string }
+  /** Starts a run of a job config: adds an order. */
+  | {
+      type: 'runJobConfig';
+      id: string;
+      orderId: string;
+      arguments?: Record<string, string>;
+      priority?: number;
+      scheduledFor?: number;
+    }
+  /**
+   * The schedule of a job config came due at these times (ascending; the runtime computes
+   * them with the time zone). One time close to now is a normal fire; several, or one long
+   * past, are missed fires handled by `catchUp`. Times at or before the last fire are ignored,
+   * so a fire happens once however often it is reported.
+   */
+  | { type: 'fireSchedule'; id: string; fireTimes: number[]; missedMore?: number };
 
 export type CommandType = Command['type'];
 

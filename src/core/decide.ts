@@ -9,7 +9,7 @@
 import { assert, invalid, problem, type Command, type Problem, type ProblemItem } from './commands.js';
 import type { Event } from './events.js';
 import { evolve } from './evolve.js';
-import type { Grant, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import type { Grant, JobConfig, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 import { LIMITS } from './model.js';
 import {
   ancestors,
@@ -21,9 +21,12 @@ import {
   nextPosition,
   samePosition,
 } from './positions.js';
+import { commandWorkflow, effectiveBlocking, holdsRunLock, isActiveRun, validateJobConfig, validateJobTemplate } from './jobconfigs.js';
 import {
   DEFAULT_CORE_OPTIONS,
   instanceName,
+  jobConfigLockName,
+  jobConfigWorkflowName,
   jobKey,
   workflowOf,
   type CoreOptions,
@@ -36,6 +39,8 @@ export type Decision = { ok: true; events: Event[] } | { ok: false; problem: Pro
 
 const ORDER_ID = /^[A-Za-z0-9_.:@#-]{1,128}$/;
 const STEPS_PER_ADVANCE_MAX = 10_000;
+/** A schedule fire reported within this of its time is on time; older ones are missed (catchUp). */
+const ON_TIME_MS = 60_000;
 
 export function decide(s: State, cmd: Command, now: number, opts: CoreOptions = DEFAULT_CORE_OPTIONS): Decision {
   const t = new Turn(s, now);
@@ -171,6 +176,9 @@ class Turn {
         return undefined;
       }
       case 'addOrder':
+        if (typeof cmd.workflow === 'string' && cmd.workflow.startsWith('jobconfig:')) {
+          return invalid([{ path: 'workflow', message: 'runs of a job config are started through the job config' }]);
+        }
         return this.addOrder(cmd);
       case 'cancelOrder':
         return this.cancel(cmd.orderId, cmd.kill === true);
@@ -197,7 +205,195 @@ class Turn {
       case 'tick':
         this.tick();
         return undefined;
+      case 'saveJobTemplate':
+        return this.saveJobTemplate(cmd.template);
+      case 'deleteJobTemplate':
+        return this.deleteJobTemplate(cmd.id);
+      case 'saveJobConfig':
+        return this.saveJobConfig(cmd.jobConfig);
+      case 'deleteJobConfig':
+        return this.deleteJobConfig(cmd.id);
+      case 'runJobConfig':
+        return this.runJobConfig(cmd);
+      case 'fireSchedule':
+        return this.fireSchedule(cmd.id, cmd.fireTimes);
     }
+  }
+
+  // ------------------------------------------------------------ job configs (§5) and schedules (§8)
+
+  private saveJobTemplate(raw: unknown): Problem | undefined {
+    const r = validateJobTemplate(raw);
+    if (!r.ok) return invalid(r.problems);
+    const t = r.value;
+    for (const other of this.s.jobTemplates.values()) {
+      if (other.id !== t.id && other.name === t.name) return problem('conflict', `a job template named ${t.name} exists already`);
+    }
+    const old = this.s.jobTemplates.get(t.id);
+    if (old && JSON.stringify(old) === JSON.stringify(t)) return undefined;
+    this.emit({ type: 'JobTemplateSaved', at: this.now, template: t });
+    // A changed default `blocking` reaches every deriving job config's runs not yet started.
+    for (const c of this.s.jobConfigs.values()) if (c.def.templateId === t.id && c.def.blocking === undefined) this.releaseUnstartedRuns(c.def.id);
+    return undefined;
+  }
+
+  private deleteJobTemplate(id: string): Problem | undefined {
+    if (!this.s.jobTemplates.has(id)) return problem('not-found', `job template ${id} not found`);
+    const users = [...this.s.jobConfigs.values()].filter((c) => c.def.templateId === id).map((c) => c.def.name);
+    if (users.length > 0) return problem('conflict', `job template ${id} is used by job config ${users.sort().join(', ')}`);
+    this.emit({ type: 'JobTemplateDeleted', at: this.now, id });
+    return undefined;
+  }
+
+  private saveJobConfig(raw: unknown): Problem | undefined {
+    const s = this.s;
+    const r = validateJobConfig(raw, s);
+    if (!r.ok) return invalid(r.problems);
+    const v = r.value;
+    for (const other of s.jobConfigs.values()) {
+      if (other.def.id !== v.id && other.def.name === v.name) return problem('conflict', `a job config named ${v.name} exists already`);
+    }
+    const old = s.jobConfigs.get(v.id);
+    const jc = { ...v, created: old?.def.created ?? this.now, modified: this.now };
+    if (old && JSON.stringify({ ...old.def, modified: 0 }) === JSON.stringify({ ...jc, modified: 0 })) return undefined;
+    if (jc.command !== undefined) {
+      const name = jobConfigWorkflowName(jc.id);
+      const wf = commandWorkflow(name, jc);
+      const w = s.workflows.get(name);
+      if (!w || JSON.stringify(w.versions.get(w.latest)) !== JSON.stringify(wf)) {
+        this.emit({ type: 'WorkflowDeployed', at: this.now, workflow: wf, version: (w?.latest ?? 0) + 1 });
+      }
+    }
+    this.emit({ type: 'JobConfigSaved', at: this.now, jobConfig: jc });
+    this.releaseUnstartedRuns(jc.id);
+    return undefined;
+  }
+
+  /** Runs waiting in front of the run lock start at once when the job config stopped blocking. */
+  private releaseUnstartedRuns(id: string): void {
+    const c = this.s.jobConfigs.get(id);
+    if (!c || effectiveBlocking(this.s, c.def)) return;
+    const inst = this.s.instances.get(jobConfigLockName(id));
+    if (!inst) return;
+    for (const orderId of [...inst.queue.inOrder()]) {
+      const o = this.s.orders.get(orderId)!;
+      if (o.serialized) continue;
+      this.emit({ type: 'OrderDequeued', at: this.now, orderId });
+      this.ready.push(orderId);
+    }
+  }
+
+  private deleteJobConfig(id: string): Problem | undefined {
+    const s = this.s;
+    if (!s.jobConfigs.has(id)) return problem('not-found', `job config ${id} not found`);
+    const active = [...s.orders.values()].filter((o) => o.jobConfig === id && o.endedAt === undefined);
+    if (active.length > 0) return problem('conflict', `job config ${id} has ${active.length} run(s) not ended: cancel them first`);
+    this.emit({ type: 'JobConfigDeleted', at: this.now, id });
+    return undefined;
+  }
+
+  private runJobConfig(cmd: Extract<Command, { type: 'runJobConfig' }>): Problem | undefined {
+    const c = this.s.jobConfigs.get(cmd.id);
+    if (!c) return problem('not-found', `job config ${cmd.id} not found`);
+    if (!c.def.active) return problem('state', `job config ${c.def.name} is inactive`);
+    return this.addOrder({
+      type: 'addOrder',
+      orderId: cmd.orderId,
+      workflow: c.def.workflow ?? jobConfigWorkflowName(c.def.id),
+      arguments: { ...this.templateOf(c.def.templateId)?.defaultArguments, ...c.def.defaultArguments, ...cmd.arguments },
+      ...(cmd.priority !== undefined ? { priority: cmd.priority } : {}),
+      ...(cmd.scheduledFor !== undefined ? { scheduledFor: cmd.scheduledFor } : {}),
+    }, c.def.id);
+  }
+
+  private templateOf(id: string | undefined): JobTemplate | undefined {
+    return id === undefined ? undefined : this.s.jobTemplates.get(id);
+  }
+
+  private fireSchedule(id: string, fireTimes: readonly number[]): Problem | undefined {
+    const s = this.s;
+    const c = s.jobConfigs.get(id);
+    if (!c) return problem('not-found', `job config ${id} not found`);
+    if (!Array.isArray(fireTimes) || fireTimes.some((t) => typeof t !== 'number' || !Number.isFinite(t))) {
+      return invalid([{ path: 'fireTimes', message: 'must be times in ms since the epoch' }]);
+    }
+    const sched = c.def.schedule;
+    const times = [...new Set(fireTimes)].filter((t) => t > (c.lastFireAt ?? -Infinity) && t <= this.now).sort((a, b) => a - b);
+    if (times.length === 0) return undefined;
+    const skip = (fireAt: number, reason: string): void => this.emit({ type: 'ScheduleFireSkipped', at: this.now, jobConfig: id, fireAt, reason });
+    if (!sched) {
+      for (const t of times) skip(t, 'no schedule');
+      return undefined;
+    }
+    const onTime = times.filter((t) => this.now - t <= ON_TIME_MS);
+    const missed = times.filter((t) => this.now - t > ON_TIME_MS);
+    const catchUp = sched.catchUp ?? 'latest';
+    const fire: number[] = [];
+    if (catchUp === 'all') fire.push(...missed);
+    else if (catchUp === 'latest' && onTime.length === 0 && missed.length > 0) fire.push(missed[missed.length - 1]!);
+    fire.push(...onTime);
+    for (const t of times) {
+      if (!fire.includes(t)) {
+        skip(t, `missed while not running (catchUp ${catchUp})`);
+        continue;
+      }
+      if (!c.def.active) {
+        skip(t, 'job config inactive');
+        continue;
+      }
+      this.fireOnce(c.def, t);
+    }
+    return undefined;
+  }
+
+  private fireOnce(def: JobConfig, fireAt: number): void {
+    const s = this.s;
+    const sched = def.schedule!;
+    const blocking = effectiveBlocking(s, def);
+    const overlap = sched.overlap ?? (blocking ? 'queue' : 'allow');
+    const runs = [...s.orders.values()].filter((o) => o.jobConfig === def.id && isActiveRun(o));
+    const skip = (reason: string): void => this.emit({ type: 'ScheduleFireSkipped', at: this.now, jobConfig: def.id, fireAt, reason });
+    if (overlap === 'skip' && runs.length > 0) return skip(`overlap skip: run ${runs.map((o) => o.id).join(', ')} still active`);
+    if (overlap === 'queue' && sched.queueLimit !== undefined) {
+      const waiting = runs.filter((o) => !holdsRunLock(o) && o.state !== 'processing').length;
+      if (waiting >= sched.queueLimit) return skip(`queueLimit ${sched.queueLimit} reached (${waiting} waiting)`);
+    }
+    if (overlap === 'replace') {
+      for (const o of runs) {
+        if (o.state === 'processing') this.emit({ type: 'OrderCancelMarked', at: this.now, orderId: o.id, kill: true });
+        else this.cancelNow(o);
+      }
+    }
+    const orderId = `${def.id}@${fireAt}`;
+    if (s.orders.has(orderId)) return skip(`order ${orderId} exists already`);
+    const p = this.addOrder(
+      {
+        type: 'addOrder',
+        orderId,
+        workflow: def.workflow ?? jobConfigWorkflowName(def.id),
+        arguments: { ...this.templateOf(def.templateId)?.defaultArguments, ...def.defaultArguments },
+      },
+      def.id,
+      overlap === 'queue',
+      { fireAt },
+    );
+    if (p) skip(p.message);
+  }
+
+  /** Blocking runs (and runs queued by their schedule) take the job config's lock around the whole run. */
+  private needsRunLock(o: Order): boolean {
+    if (o.jobConfig === undefined || holdsRunLock(o)) return false;
+    if (o.serialized) return true;
+    const c = this.s.jobConfigs.get(o.jobConfig);
+    return c !== undefined && effectiveBlocking(this.s, c.def);
+  }
+
+  private lockRun(o: Order): void {
+    const name = jobConfigLockName(o.jobConfig!);
+    const inst = this.s.instances.get(name);
+    const demands: ResolvedDemand[] = [{ lock: name, family: name }];
+    if (inst && inst.holders.size === 0 && inst.queue.size === 0) return this.grant(o, demands, true);
+    this.emit({ type: 'OrderLocksQueued', at: this.now, orderId: o.id, demands, implicit: true });
   }
 
   private deploy(rawLocks: readonly LockDef[], rawWorkflows: readonly Workflow[]): Problem | undefined {
@@ -320,7 +516,12 @@ class Turn {
     return undefined;
   }
 
-  private addOrder(cmd: Extract<Command, { type: 'addOrder' }>): Problem | undefined {
+  private addOrder(
+    cmd: Extract<Command, { type: 'addOrder' }>,
+    jobConfig?: string,
+    serialized = false,
+    fired?: { fireAt: number },
+  ): Problem | undefined {
     const s = this.s;
     const problems: ProblemItem[] = [];
     if (typeof cmd.orderId !== 'string' || !ORDER_ID.test(cmd.orderId)) {
@@ -359,6 +560,9 @@ class Turn {
       priority,
     };
     if (cmd.scheduledFor !== undefined) e.scheduledFor = cmd.scheduledFor;
+    if (jobConfig !== undefined) e.jobConfig = jobConfig;
+    if (serialized) e.serialized = true;
+    if (fired) this.emit({ type: 'ScheduleFired', at: this.now, jobConfig: jobConfig!, fireAt: fired.fireAt, orderId: cmd.orderId });
     this.emit(e);
     return undefined;
   }
@@ -414,7 +618,7 @@ class Turn {
         return invalid([{ path: 'position', message: `no such position ${JSON.stringify(position)} in workflow ${o.workflow}` }]);
       }
       const want = enclosingLocks(position);
-      const have = o.held.map((h) => h.at);
+      const have = o.held.filter((h) => h.at.length > 0).map((h) => h.at);
       if (want.length !== have.length || want.some((p, i) => !samePosition(p, have[i]!))) {
         return invalid([{ path: 'position', message: 'may not move the order into or out of a lock block' }]);
       }
@@ -497,6 +701,10 @@ class Turn {
         this.emit({ type: 'OrderSuspended', at: this.now, orderId: o.id });
         return;
       }
+      if (o.position.length === 1 && o.position[0] === 0 && this.needsRunLock(o)) {
+        this.lockRun(o);
+        return;
+      }
       if (steps > STEPS_PER_ADVANCE_MAX) {
         this.fail(o, { type: 'failed', reason: 'fail-instruction', message: `more than ${STEPS_PER_ADVANCE_MAX} steps without waiting` }, true);
         return;
@@ -552,6 +760,7 @@ class Turn {
   private leaveBlock(o: Order): void {
     const pos = o.position;
     if (pos.length === 1) {
+      this.releaseOutside(o, []); // the run lock of a blocking job config, if held
       assert(o.held.length === 0, `order ${o.id} at the end holds locks`);
       const outcome: Outcome = o.outcome?.type === 'succeeded' ? o.outcome : { type: 'succeeded' };
       this.emit({ type: 'OrderFinished', at: this.now, orderId: o.id, outcome });
@@ -649,7 +858,7 @@ class Turn {
     this.emit(e);
   }
 
-  private grant(o: Order, demands: readonly ResolvedDemand[]): void {
+  private grant(o: Order, demands: readonly ResolvedDemand[], implicit = o.waitingImplicit === true): void {
     const tokens = new Map<string, number>();
     const grants: Grant[] = demands.map((d) => {
       const token = (tokens.get(d.family) ?? this.s.locks.get(d.family)!.token) + 1;
@@ -658,7 +867,9 @@ class Turn {
       if (d.count !== undefined) g.count = d.count;
       return g;
     });
-    this.emit({ type: 'OrderLocksAcquired', at: this.now, orderId: o.id, grants });
+    const e: Event = { type: 'OrderLocksAcquired', at: this.now, orderId: o.id, grants };
+    if (implicit) e.implicit = true;
+    this.emit(e);
   }
 
   private canGrant(o: Order): boolean {
@@ -748,7 +959,9 @@ class Turn {
       this.emit({ type: 'OrderStopped', at: this.now, orderId: o.id, outcome });
       return;
     }
-    const to = o.held[0]?.at ?? o.position;
+    // The outermost Lock; the run lock of a blocking job config encloses everything: the start.
+    const outer = o.held[0];
+    const to = outer ? (outer.at.length > 0 ? outer.at : [0]) : o.position;
     this.releaseOutside(o, []);
     this.emit({ type: 'OrderFailed', at: this.now, orderId: o.id, outcome, to });
   }

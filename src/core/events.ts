@@ -2,7 +2,7 @@
 // Every event carries `at` (ms since the epoch, from the command that caused it).
 // Each type has a golden JSON test (test/unit/events.golden.test.ts); renames get an upcast in `upcast`.
 
-import type { Grant, LockDef, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import type { Grant, JobConfig, JobTemplate, LockDef, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 
 export type Event =
   | { type: 'LockDeployed'; at: number; lock: LockDef }
@@ -18,10 +18,13 @@ export type Event =
       arguments: Record<string, string>;
       priority: number;
       scheduledFor?: number;
+      jobConfig?: string;
+      serialized?: boolean;
     }
   | { type: 'OrderMoved'; at: number; orderId: string; to: Position }
-  | { type: 'OrderLocksQueued'; at: number; orderId: string; demands: ResolvedDemand[]; waitUntil?: number }
-  | { type: 'OrderLocksAcquired'; at: number; orderId: string; grants: Grant[] }
+  /** `implicit`: the lock of a blocking job config, around the whole run. */
+  | { type: 'OrderLocksQueued'; at: number; orderId: string; demands: ResolvedDemand[]; waitUntil?: number; implicit?: true }
+  | { type: 'OrderLocksAcquired'; at: number; orderId: string; grants: Grant[]; implicit?: true }
   | { type: 'OrderLocksReleased'; at: number; orderId: string; locks: string[] }
   | { type: 'OrderDequeued'; at: number; orderId: string }
   | { type: 'OrderJobQueued'; at: number; orderId: string; job: string }
@@ -38,7 +41,13 @@ export type Event =
   | { type: 'OrderSuspended'; at: number; orderId: string }
   | { type: 'OrderResumed'; at: number; orderId: string; to?: Position; asSucceeded?: boolean }
   | { type: 'OrderPriorityChanged'; at: number; orderId: string; priority: number }
-  | { type: 'OrderDeleted'; at: number; orderId: string };
+  | { type: 'OrderDeleted'; at: number; orderId: string }
+  | { type: 'JobTemplateSaved'; at: number; template: JobTemplate }
+  | { type: 'JobTemplateDeleted'; at: number; id: string }
+  | { type: 'JobConfigSaved'; at: number; jobConfig: JobConfig }
+  | { type: 'JobConfigDeleted'; at: number; id: string }
+  | { type: 'ScheduleFired'; at: number; jobConfig: string; fireAt: number; orderId: string }
+  | { type: 'ScheduleFireSkipped'; at: number; jobConfig: string; fireAt: number; reason: string };
 
 export type EventType = Event['type'];
 export type EventOf<T extends EventType> = Extract<Event, { type: T }>;

@@ -4,7 +4,7 @@
 import { assert } from './commands.js';
 import type { Event } from './events.js';
 import type { Order } from './model.js';
-import { dropIfIdle, familyOfInstance, getInstance, getJob, keyOfInstance, type State } from './state.js';
+import { dropIfIdle, familyOfInstance, FIRES_KEPT, getInstance, getJob, jobConfigLockName, keyOfInstance, type State } from './state.js';
 
 function order(s: State, id: string): Order {
   const o = s.orders.get(id);
@@ -18,6 +18,7 @@ function clearWait(o: Order): void {
   delete o.demands;
   delete o.waitUntil;
   delete o.waitingSince;
+  delete o.waitingImplicit;
 }
 
 /** Takes the order out of every queue it stands in. */
@@ -87,6 +88,8 @@ export function evolve(s: State, e: Event): void {
         executions: 0,
       };
       if (e.scheduledFor !== undefined) o.scheduledFor = e.scheduledFor;
+      if (e.jobConfig !== undefined) o.jobConfig = e.jobConfig;
+      if (e.serialized) o.serialized = true;
       if (scheduled) {
         o.arrival = s.arrival++;
         s.timers.push({ at: e.scheduledFor!, orderId: o.id, kind: 'scheduled' });
@@ -108,6 +111,7 @@ export function evolve(s: State, e: Event): void {
       o.demands = e.demands;
       o.arrival = s.arrival++;
       o.waitingSince = e.at;
+      if (e.implicit) o.waitingImplicit = true;
       if (e.waitUntil !== undefined) {
         o.waitUntil = e.waitUntil;
         s.timers.push({ at: e.waitUntil, orderId: o.id, kind: 'lockWait' });
@@ -134,8 +138,13 @@ export function evolve(s: State, e: Event): void {
           inst.holders.set(o.id, { orderId: o.id, count: g.count, token: g.token, since: e.at });
         }
       }
-      o.held.push({ at: o.position, grants: e.grants, since: e.at });
-      o.position = [...o.position, 'lock', 0];
+      if (e.implicit) {
+        // Around the whole run: an empty position encloses every position.
+        o.held.push({ at: [], grants: e.grants, since: e.at });
+      } else {
+        o.held.push({ at: o.position, grants: e.grants, since: e.at });
+        o.position = [...o.position, 'lock', 0];
+      }
       o.state = 'ready';
       clearWait(o);
       return;
@@ -276,5 +285,37 @@ export function evolve(s: State, e: Event): void {
       s.orders.delete(e.orderId);
       s.ended.delete(e.orderId);
       return;
+    case 'JobTemplateSaved':
+      s.jobTemplates.set(e.template.id, e.template);
+      return;
+    case 'JobTemplateDeleted':
+      s.jobTemplates.delete(e.id);
+      return;
+    case 'JobConfigSaved': {
+      const old = s.jobConfigs.get(e.jobConfig.id);
+      s.jobConfigs.set(e.jobConfig.id, { def: e.jobConfig, fires: old?.fires ?? [], ...(old?.lastFireAt !== undefined ? { lastFireAt: old.lastFireAt } : {}) });
+      const name = jobConfigLockName(e.jobConfig.id);
+      const fam = s.locks.get(name);
+      const def = { name, limit: 1, title: `runs of job config ${e.jobConfig.name}` };
+      s.locks.set(name, { def, token: fam?.token ?? 0, jobConfig: e.jobConfig.id });
+      getInstance(s, name, name);
+      return;
+    }
+    case 'JobConfigDeleted': {
+      s.jobConfigs.delete(e.id);
+      const name = jobConfigLockName(e.id);
+      s.locks.delete(name);
+      s.instances.delete(name);
+      return;
+    }
+    case 'ScheduleFired':
+    case 'ScheduleFireSkipped': {
+      const c = s.jobConfigs.get(e.jobConfig);
+      assert(c, `evolve: fire of unknown job config ${e.jobConfig}`);
+      c.lastFireAt = Math.max(c.lastFireAt ?? e.fireAt, e.fireAt);
+      c.fires.push(e.type === 'ScheduleFired' ? { fireAt: e.fireAt, orderId: e.orderId } : { fireAt: e.fireAt, skipped: e.reason });
+      if (c.fires.length > FIRES_KEPT) c.fires.splice(0, c.fires.length - FIRES_KEPT);
+      return;
+    }
   }
 }

@@ -170,7 +170,8 @@ export type OutcomeReason =
   | 'lock-key-missing'
   | 'fail-instruction'
   | 'finish-instruction'
-  | 'retries-exhausted';
+  | 'retries-exhausted'
+  | 'replaced';
 
 export interface Outcome {
   type: 'succeeded' | 'failed';
@@ -211,6 +212,10 @@ export interface ResolvedDemand {
 export interface Order {
   id: string;
   workflow: string;
+  /** The job config this order is a run of. */
+  jobConfig?: string;
+  /** Runs of the job config one at a time (scheduled with overlap `queue`), whatever `blocking` says. */
+  serialized?: boolean;
   version: number;
   arguments: Record<string, string>;
   priority: number;
@@ -230,6 +235,8 @@ export interface Order {
   demands?: ResolvedDemand[];
   /** When the current wait began (ms). */
   waitingSince?: number;
+  /** Waiting for the run lock of its job config. */
+  waitingImplicit?: true;
   /** Wait deadline for locks (ms), if the Lock has a waitTimeout. */
   waitUntil?: number;
   /** The lock stack, outermost first. */
@@ -239,4 +246,66 @@ export interface Order {
   executions: number;
   outcome?: Outcome;
   endedAt?: number;
+}
+
+// ---------------------------------------------------------------- job configs (semantics §5, §8)
+
+export type OverlapPolicy = 'queue' | 'skip' | 'allow' | 'replace';
+export type CatchUpPolicy = 'none' | 'latest' | 'all';
+
+/** When a job config runs by itself. Cron strings are checked by src/schedule before they reach the core. */
+export interface Schedule {
+  type: 'cron' | 'interval';
+  /** 5 or 6 fields (with seconds), for type cron. */
+  cron?: string;
+  /** Seconds between fires, for type interval. */
+  intervalSeconds?: number;
+  /** IANA time zone (default Etc/UTC). */
+  timeZone?: string;
+  /** Default: `queue` when the job config is blocking, else `allow`. */
+  overlap?: OverlapPolicy;
+  /** At most this many runs waiting; further fires are skipped. */
+  queueLimit?: number;
+  /** Missed fires after downtime (default `latest`). */
+  catchUp?: CatchUpPolicy;
+  name?: string;
+  description?: string;
+}
+
+export interface JobTemplate {
+  id: string;
+  name: string;
+  description?: string;
+  active: boolean;
+  /** Default `blocking` of the job configs deriving from this template. */
+  blocking?: boolean;
+  defaultArguments?: Record<string, string>;
+  /** Seconds. */
+  timeout?: number;
+}
+
+export interface JobConfig {
+  id: string;
+  name: string;
+  /** Runs this workflow… */
+  workflow?: string;
+  /** …or this one shell command (exactly one of the two). */
+  command?: string;
+  defaultArguments?: Record<string, string>;
+  /** Seconds: the time limit of each job execution of a run that has none of its own. */
+  timeout?: number;
+  active: boolean;
+  /** Absent: the template's, else false. */
+  blocking?: boolean;
+  templateId?: string;
+  description?: string;
+  schedule?: Schedule;
+  created: number;
+  modified: number;
+}
+
+export interface FireRecord {
+  fireAt: number;
+  orderId?: string;
+  skipped?: string;
 }

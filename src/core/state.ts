@@ -1,13 +1,35 @@
 // The engine's state: everything `evolve` builds from events. Some parts are derived
 // indexes (lock instances, job queues, timers) rebuilt from orders when a snapshot loads.
 
-import type { LockDef, Order, Workflow } from './model.js';
+import type { FireRecord, JobConfig, JobTemplate, LockDef, Order, Workflow } from './model.js';
 import { WaitQueue } from './queue.js';
 
 export interface LockFamily {
   def: LockDef;
   /** Fencing token of the last grant: never goes back. Shared by a keyed family's instances. */
   token: number;
+  /** The implicit lock of this job config (blocking runs), not a deployed lock. */
+  jobConfig?: string;
+}
+
+export interface JobConfigState {
+  def: JobConfig;
+  /** The latest schedule fire handled (fired or skipped). */
+  lastFireAt?: number;
+  /** The newest fires, newest last (at most FIRES_KEPT). */
+  fires: FireRecord[];
+}
+
+export const FIRES_KEPT = 50;
+
+/** The implicit lock of a job config: ':' cannot occur in deployed lock names. */
+export function jobConfigLockName(id: string): string {
+  return `jobconfig:${id}`;
+}
+
+/** The generated workflow of a job config with an inline command. */
+export function jobConfigWorkflowName(id: string): string {
+  return `jobconfig:${id}`;
 }
 
 export interface Holder {
@@ -105,6 +127,8 @@ export interface State {
   instances: Map<string, LockInstance>;
   workflows: Map<string, WorkflowVersions>;
   orders: Map<string, Order>;
+  jobTemplates: Map<string, JobTemplate>;
+  jobConfigs: Map<string, JobConfigState>;
   jobs: Map<string, JobState>;
   /** Jobs with at least one waiter (to pick the next execution among them). */
   jobsWaiting: Set<string>;
@@ -126,6 +150,8 @@ export function emptyState(): State {
     instances: new Map(),
     workflows: new Map(),
     orders: new Map(),
+    jobTemplates: new Map(),
+    jobConfigs: new Map(),
     jobs: new Map(),
     jobsWaiting: new Set(),
     slots: 4,
@@ -182,7 +208,9 @@ interface Serialized {
   seq: number;
   slots: number;
   arrival: number;
-  locks: { def: LockDef; token: number }[];
+  locks: { def: LockDef; token: number; jobConfig?: string }[];
+  jobTemplates: JobTemplate[];
+  jobConfigs: JobConfigState[];
   workflows: { name: string; latest: number; versions: { version: number; workflow: Workflow }[] }[];
   orders: Order[];
   ended: string[];
@@ -196,7 +224,9 @@ export function serializeState(s: State): string {
     seq: s.seq,
     slots: s.slots,
     arrival: s.arrival,
-    locks: byName(s.locks).map(([, f]) => ({ def: f.def, token: f.token })),
+    locks: byName(s.locks).map(([, f]) => (f.jobConfig !== undefined ? { def: f.def, token: f.token, jobConfig: f.jobConfig } : { def: f.def, token: f.token })),
+    jobTemplates: byName(s.jobTemplates).map(([, t]) => t),
+    jobConfigs: byName(s.jobConfigs).map(([, c]) => c),
     workflows: byName(s.workflows).map(([name, w]) => ({
       name,
       latest: w.latest,
@@ -216,8 +246,10 @@ export function deserializeState(text: string): State {
   s.seq = d.seq;
   s.slots = d.slots;
   s.arrival = d.arrival;
+  for (const t of d.jobTemplates) s.jobTemplates.set(t.id, t);
+  for (const c of d.jobConfigs) s.jobConfigs.set(c.def.id, c);
   for (const l of d.locks) {
-    s.locks.set(l.def.name, { def: l.def, token: l.token });
+    s.locks.set(l.def.name, l.jobConfig !== undefined ? { def: l.def, token: l.token, jobConfig: l.jobConfig } : { def: l.def, token: l.token });
     if (!l.def.keyed) getInstance(s, l.def.name, l.def.name);
   }
   for (const w of d.workflows) {

@@ -257,7 +257,13 @@ export class Engine {
     const wf = workflowOf(this.state, o);
     const instr = instructionAt(wf, o.position);
     if (instr?.TYPE !== 'Execute.Named') return;
-    const job = wf.jobs[instr.jobName]!;
+    let job = wf.jobs[instr.jobName]!;
+    if (job.timeout === undefined && o.jobConfig !== undefined) {
+      // A job config's timeout holds for each job of its runs that has none of its own.
+      const c = this.state.jobConfigs.get(o.jobConfig)?.def;
+      const timeout = c?.timeout ?? (c?.templateId !== undefined ? this.state.jobTemplates.get(c.templateId)?.timeout : undefined);
+      if (timeout !== undefined) job = { ...job, timeout };
+    }
     const req: ExecutionRequest = {
       executionId,
       orderId,

@@ -61,6 +61,8 @@ export interface LockView {
   title?: string;
   policy: 'fifo' | 'greedy';
   keyed: boolean;
+  /** Set for the implicit lock of a blocking job config (its runs, one at a time). */
+  jobConfig?: string;
   fencingToken: number;
   state: 'available' | 'exclusive' | 'shared' | 'closed';
   heldWeight: number;
@@ -122,6 +124,7 @@ export function lockView(s: State, name: string): LockView | undefined {
   };
   if (inst.key !== undefined) v.key = inst.key;
   if (fam.def.title !== undefined) v.title = fam.def.title;
+  if (fam.jobConfig !== undefined) v.jobConfig = fam.jobConfig;
   let place = 0;
   for (const id of inst.queue.inOrder()) {
     const o = s.orders.get(id);

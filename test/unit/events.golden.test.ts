@@ -17,10 +17,11 @@ const samples: { [T in EventType]: EventOf<T> } = {
   LockDeleted: { type: 'LockDeleted', at, name: 'L' },
   WorkflowDeployed: { type: 'WorkflowDeployed', at, workflow: wf, version: 3 },
   SlotsSet: { type: 'SlotsSet', at, slots: 4 },
-  OrderAdded: { type: 'OrderAdded', at, orderId: 'o1', workflow: 'w', version: 3, arguments: { day: '2026-11-21' }, priority: 2, scheduledFor: at + 60_000 },
+  OrderAdded: { type: 'OrderAdded', at, orderId: 'o1', workflow: 'w', version: 3, arguments: { day: '2026-11-21' }, priority: 2, scheduledFor: at + 60_000, jobConfig: 'jc1', serialized: true },
   OrderMoved: { type: 'OrderMoved', at, orderId: 'o1', to: [0, 'lock', 1] },
   OrderLocksQueued: { type: 'OrderLocksQueued', at, orderId: 'o1', demands: [{ lock: 'K[acme]', family: 'K', count: 1 }, { lock: 'L', family: 'L' }], waitUntil: at + 10_000 },
   OrderLocksAcquired: { type: 'OrderLocksAcquired', at, orderId: 'o1', grants: [{ lock: 'K[acme]', count: 1, token: 7 }, { lock: 'L', token: 12 }] },
+  // (the implicit run lock of a blocking job config: `implicit: true`, see the job config tests)
   OrderLocksReleased: { type: 'OrderLocksReleased', at, orderId: 'o1', locks: ['K[acme]', 'L'] },
   OrderDequeued: { type: 'OrderDequeued', at, orderId: 'o1' },
   OrderJobQueued: { type: 'OrderJobQueued', at, orderId: 'o1', job: 'w:j' },
@@ -38,6 +39,28 @@ const samples: { [T in EventType]: EventOf<T> } = {
   OrderResumed: { type: 'OrderResumed', at, orderId: 'o1', to: [2], asSucceeded: false },
   OrderPriorityChanged: { type: 'OrderPriorityChanged', at, orderId: 'o1', priority: -1 },
   OrderDeleted: { type: 'OrderDeleted', at, orderId: 'o1' },
+  JobTemplateSaved: { type: 'JobTemplateSaved', at, template: { id: 't1', name: 'Nightly loads', active: true, blocking: true, timeout: 900 } },
+  JobTemplateDeleted: { type: 'JobTemplateDeleted', at, id: 't1' },
+  JobConfigSaved: {
+    type: 'JobConfigSaved',
+    at,
+    jobConfig: {
+      id: 'jc1',
+      name: 'Load customers',
+      workflow: 'w',
+      defaultArguments: { region: 'eu' },
+      timeout: 900,
+      active: true,
+      blocking: true,
+      templateId: 't1',
+      schedule: { type: 'cron', cron: '*/15 * * * *', timeZone: 'Europe/Berlin', overlap: 'skip', catchUp: 'latest' },
+      created: at - 1000,
+      modified: at,
+    },
+  },
+  JobConfigDeleted: { type: 'JobConfigDeleted', at, id: 'jc1' },
+  ScheduleFired: { type: 'ScheduleFired', at, jobConfig: 'jc1', fireAt: at - 100, orderId: 'jc1@1794999999900' },
+  ScheduleFireSkipped: { type: 'ScheduleFireSkipped', at, jobConfig: 'jc1', fireAt: at - 100, reason: 'overlap skip: run jc1@1 still active' },
 };
 
 const dir = new URL('../golden/events/', import.meta.url);

@@ -15,7 +15,25 @@ import { SqliteStore } from '../journal/sqlite.js';
 import type { JournalStore, StepLog } from '../journal/types.js';
 import { CommandRefused, Engine } from './engine.js';
 import { FunctionExecutor, type JobFunction } from './function-executor.js';
+import { effectiveBlocking, isActiveRun } from '../core/jobconfigs.js';
+import type { FireRecord, JobConfig, JobTemplate, Schedule } from '../core/model.js';
+import { validateCron } from '../schedule/cron.js';
+import { Scheduler } from './scheduler.js';
 import { lockView, lockViews, orderView, type LockView, type OrderView } from './views.js';
+
+/** A job config as callers see it: with what follows from its template and schedule. */
+export interface JobConfigView extends JobConfig {
+  /** `blocking` as in force: its own, else its template's, else false. */
+  effectiveBlocking: boolean;
+  nextFireTime?: number;
+  /** The newest schedule fires, fired (with the order) or skipped (with the reason). */
+  fires: FireRecord[];
+  /** Runs not ended. */
+  activeRuns: number;
+}
+
+export type JobConfigInput = Omit<JobConfig, 'created' | 'modified' | 'id' | 'active'> & { id?: string; active?: boolean };
+export type JobTemplateInput = Omit<JobTemplate, 'id' | 'active'> & { id?: string; active?: boolean };
 
 export interface OrderlyOptions {
   /** Folder for the SQLite journal (created if missing). Absent: everything in memory. */
@@ -36,6 +54,8 @@ export interface OrderlyOptions {
   clock?: () => number;
   /** Called if the engine stops on a fatal error (a failed journal commit). */
   onFatal?: (err: unknown) => void;
+  /** false: schedules fire only when you call `orderly.scheduler.poll()` (tests with an injected clock). */
+  autoSchedule?: boolean;
 }
 
 export interface AddOrder {
@@ -66,7 +86,14 @@ export interface OrderFilter {
 }
 
 export class Orderly {
-  private constructor(readonly engine: Engine) {}
+  readonly scheduler: Scheduler;
+  private constructor(
+    readonly engine: Engine,
+    clock: () => number,
+    autoSchedule: boolean,
+  ) {
+    this.scheduler = new Scheduler(engine, clock, autoSchedule);
+  }
 
   static async create(opts: OrderlyOptions = {}): Promise<Orderly> {
     let store = opts.store;
@@ -92,7 +119,9 @@ export class Orderly {
       ...(opts.endedOrdersKeptMax !== undefined ? { core: { endedOrdersKeptMax: opts.endedOrdersKeptMax } } : {}),
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
     });
-    return new Orderly(engine);
+    const orderly = new Orderly(engine, opts.clock ?? Date.now, opts.autoSchedule !== false);
+    await orderly.scheduler.start();
+    return orderly;
   }
 
   private async run(cmd: Command): Promise<Event[]> {
@@ -255,8 +284,79 @@ export class Orderly {
     });
   }
 
+  // ------------------------------------------------------------ job templates and job configs
+
+  /** Creates (no id, or a new one) or replaces a job template; returns it. */
+  async saveJobTemplate(t: JobTemplateInput): Promise<JobTemplate> {
+    const template = { ...t, id: t.id ?? randomUUID(), active: t.active ?? true } as JobTemplate;
+    await this.run({ type: 'saveJobTemplate', template });
+    return this.engine.state.jobTemplates.get(template.id)!;
+  }
+
+  getJobTemplate(id: string): JobTemplate | undefined {
+    return this.engine.state.jobTemplates.get(id);
+  }
+
+  listJobTemplates(): JobTemplate[] {
+    return [...this.engine.state.jobTemplates.values()];
+  }
+
+  async deleteJobTemplate(id: string): Promise<void> {
+    await this.run({ type: 'deleteJobTemplate', id });
+  }
+
+  /** Creates (no id, or a new one) or replaces a job config; cron strings and time zones are checked here. */
+  async saveJobConfig(c: JobConfigInput): Promise<JobConfigView> {
+    const jobConfig = { ...c, id: c.id ?? randomUUID(), active: c.active ?? true };
+    const sched = jobConfig.schedule as Schedule | undefined;
+    if (sched?.type === 'cron' && typeof sched.cron === 'string') {
+      const problem = validateCron(sched.cron, sched.timeZone);
+      if (problem) throw new OrderlyError(invalid([{ path: 'schedule.cron', message: problem }]));
+    }
+    await this.run({ type: 'saveJobConfig', jobConfig });
+    return this.getJobConfig(jobConfig.id)!;
+  }
+
+  getJobConfig(id: string): JobConfigView | undefined {
+    const s = this.engine.state;
+    const c = s.jobConfigs.get(id);
+    if (!c) return undefined;
+    let activeRuns = 0;
+    for (const o of s.orders.values()) if (o.jobConfig === id && isActiveRun(o)) activeRuns++;
+    const v: JobConfigView = { ...c.def, effectiveBlocking: effectiveBlocking(s, c.def), fires: c.fires.slice(), activeRuns };
+    const next = this.scheduler.nextFireTime(id);
+    if (next !== undefined) v.nextFireTime = next;
+    return v;
+  }
+
+  listJobConfigs(): JobConfigView[] {
+    return [...this.engine.state.jobConfigs.keys()].map((id) => this.getJobConfig(id)!);
+  }
+
+  async deleteJobConfig(id: string): Promise<void> {
+    await this.run({ type: 'deleteJobConfig', id });
+  }
+
+  /** Starts a run (an order) of a job config; returns the order id. */
+  async runJobConfig(id: string, opts: { id?: string; arguments?: Record<string, string>; priority?: number } = {}): Promise<string> {
+    const orderId = opts.id ?? randomUUID();
+    const cmd: Command = { type: 'runJobConfig', id, orderId };
+    if (opts.arguments) cmd.arguments = opts.arguments;
+    if (opts.priority !== undefined) cmd.priority = opts.priority;
+    await this.run(cmd);
+    return orderId;
+  }
+
+  /** The runs of a job config still in memory (see endedOrdersKeptMax), oldest first. */
+  listRuns(id: string): OrderView[] {
+    const out: OrderView[] = [];
+    for (const o of this.engine.state.orders.values()) if (o.jobConfig === id) out.push(orderView(o));
+    return out;
+  }
+
   /** Stops the engine. Running jobs are killed; their orders are `disrupted` (or rerun) on the next start. */
   close(): Promise<void> {
+    this.scheduler.stop();
     return this.engine.close();
   }
 }

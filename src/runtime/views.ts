@@ -6,6 +6,8 @@ import type { State } from '../core/state.js';
 export interface OrderView {
   id: string;
   workflow: string;
+  /** The job config this order is a run of. */
+  jobConfig?: string;
   version: number;
   state: Order['state'];
   suspended: boolean;
@@ -36,6 +38,7 @@ export function orderView(o: Order): OrderView {
     addedAt: o.addedAt,
     locks: o.held.flatMap((h) => h.grants.map((g) => ({ ...g, since: h.since }))),
   };
+  if (o.jobConfig !== undefined) v.jobConfig = o.jobConfig;
   if (o.scheduledFor !== undefined) v.scheduledFor = o.scheduledFor;
   if (o.endedAt !== undefined) v.endedAt = o.endedAt;
   if (o.waitingFor) {

@@ -1,0 +1,91 @@
+// Fires job config schedules: computes due fire times (src/schedule, time-zone and DST aware)
+// and reports them to the core (`fireSchedule`), which applies the overlap and catch-up
+// policies and makes each fire happen once. Driven by the engine's clock: tests call poll().
+
+import type { Stamped } from '../core/events.js';
+import type { JobConfigState } from '../core/state.js';
+import { fireTimesBetween, nextFireTime } from '../schedule/cron.js';
+import type { Engine } from './engine.js';
+
+/** Fire times reported per job config and poll; older missed ones are only counted. */
+const FIRES_PER_POLL_MAX = 1000;
+const TIMER_MAX_MS = 2 ** 31 - 1;
+
+export class Scheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private polling: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly clock: () => number,
+    /** false: no timers; the caller drives `poll()` (tests with an injected clock). */
+    private readonly auto = true,
+  ) {}
+
+  start(): Promise<void> {
+    this.unsubscribe = this.engine.subscribe((events) => this.onEvents(events));
+    return this.poll();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Where counting starts: the last handled fire, or the last change of the job config. */
+  private since(c: JobConfigState): number {
+    return Math.max(c.lastFireAt ?? -Infinity, c.def.modified);
+  }
+
+  /** The next time this job config's schedule fires, if it has one and is active. */
+  nextFireTime(id: string): number | undefined {
+    const c = this.engine.state.jobConfigs.get(id);
+    if (!c?.def.schedule || !c.def.active) return undefined;
+    return nextFireTime(c.def.schedule, Math.max(this.since(c), this.clock() - 60_000));
+  }
+
+  /** Reports every due fire to the core, then arms the timer for the next one. */
+  poll(): Promise<void> {
+    if (this.polling) return this.polling;
+    this.polling = this.pollOnce().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  private async pollOnce(): Promise<void> {
+    if (this.stopped) return;
+    const now = this.clock();
+    const work: Promise<unknown>[] = [];
+    for (const c of this.engine.state.jobConfigs.values()) {
+      const sched = c.def.schedule;
+      if (!sched || !c.def.active) continue;
+      const { times } = fireTimesBetween(sched, this.since(c), now, FIRES_PER_POLL_MAX);
+      if (times.length === 0) continue;
+      work.push(this.engine.submit({ type: 'fireSchedule', id: c.def.id, fireTimes: times }).catch(() => undefined));
+    }
+    await Promise.all(work);
+    this.arm();
+  }
+
+  private onEvents(events: readonly Stamped[]): void {
+    if (events.some((e) => e.event.type === 'JobConfigSaved' || e.event.type === 'JobConfigDeleted')) this.arm();
+  }
+
+  private arm(): void {
+    if (!this.auto || this.stopped) return;
+    let next = Infinity;
+    for (const c of this.engine.state.jobConfigs.values()) {
+      if (!c.def.schedule || !c.def.active) continue;
+      const t = nextFireTime(c.def.schedule, this.since(c));
+      if (t !== undefined && t < next) next = t;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (next === Infinity) return;
+    this.timer = setTimeout(() => void this.poll(), Math.min(Math.max(0, next - this.clock()), TIMER_MAX_MS));
+  }
+}

@@ -1,0 +1,79 @@
+// Schedules through the library with an injected clock: no sleeps, the test moves time.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createOrderly, type Orderly } from '../../src/index.js';
+
+const MIN = 60_000;
+const open: Orderly[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0)) await o.close();
+});
+
+async function setup(schedule: Record<string, unknown>, blocking = true) {
+  let now = Date.parse('2026-11-23T10:00:00Z');
+  const release: (() => void)[] = [];
+  const o = await createOrderly({ clock: () => now, autoSchedule: false });
+  open.push(o);
+  // A job that runs until the test lets it end: "a run that takes longer than 15 minutes".
+  o.registerFunction('long', () => new Promise<void>((resolve) => release.push(resolve)));
+  await o.deploy({ workflows: [{ name: 'load', instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }], jobs: { j: { parallelism: 10, executable: { TYPE: 'FunctionExecutable', functionName: 'long' } } } }] });
+  await o.saveJobConfig({ id: 'every15', name: 'Every 15 minutes', workflow: 'load', blocking, schedule: { type: 'cron', cron: '*/15 * * * *', ...schedule } });
+  const advance = async (ms: number) => {
+    now += ms;
+    await o.scheduler.poll();
+    await o.engine.whenIdle();
+  };
+  return { o, advance, release, now: () => now };
+}
+
+describe('schedules (injected clock)', () => {
+  it('a 15-minute schedule whose run takes longer, blocking on: runs queue and never overlap', async () => {
+    const { o, advance, release } = await setup({});
+    for (let i = 0; i < 4; i++) await advance(15 * MIN);
+    const runs = o.listRuns('every15');
+    expect(runs.length).toBe(4);
+    expect(runs.filter((r) => r.state === 'processing').length).toBe(1);
+    expect(runs.filter((r) => r.state === 'waiting').length).toBe(3);
+    expect(o.getLock('jobconfig:every15')!.queue.map((q) => q.orderId)).toEqual(runs.slice(1).map((r) => r.id));
+    release.shift()!();
+    await o.awaitOrder(runs[0]!.id, { timeoutMs: 5000 });
+    await o.engine.whenIdle();
+    expect(o.listRuns('every15').filter((r) => r.state === 'processing').map((r) => r.id)).toEqual([runs[1]!.id]);
+    for (const r of release.splice(0)) r();
+  });
+
+  it('with overlap skip, fires during a long run are recorded as skipped with the reason', async () => {
+    const { o, advance, release } = await setup({ overlap: 'skip' });
+    await advance(15 * MIN);
+    await advance(15 * MIN);
+    await advance(15 * MIN);
+    const jc = o.getJobConfig('every15')!;
+    expect(o.listRuns('every15').length).toBe(1);
+    expect(jc.fires.map((f) => (f.orderId ? 'fired' : f.skipped!.slice(0, 12)))).toEqual(['fired', 'overlap skip', 'overlap skip']);
+    for (const r of release.splice(0)) r();
+  });
+
+  it('next fire times are visible, in the schedule time zone', async () => {
+    const { o } = await setup({ cron: '30 2 * * *', timeZone: 'Europe/Berlin' });
+    // 2026-11-23 10:00Z → next 02:30 Berlin (CET, UTC+1) is 2026-11-24T01:30Z
+    expect(new Date(o.getJobConfig('every15')!.nextFireTime!).toISOString()).toBe('2026-11-24T01:30:00.000Z');
+  });
+
+  it('after downtime catchUp latest runs the newest missed fire once and records the others', async () => {
+    const { o, advance, release } = await setup({ overlap: 'allow' }, false);
+    await advance(2 * 60 * MIN + 1000); // eight fires missed while "down"
+    const fires = o.getJobConfig('every15')!.fires;
+    expect(fires.filter((f) => f.orderId).length).toBe(1);
+    expect(fires.filter((f) => f.skipped?.includes('catchUp latest')).length).toBe(7);
+    expect(fires.find((f) => f.orderId)!.fireAt).toBe(Date.parse('2026-11-23T12:00:00Z'));
+    for (const r of release.splice(0)) r();
+  });
+
+  it('a bad cron string is refused, naming the place', async () => {
+    const { o } = await setup({});
+    await expect(o.saveJobConfig({ id: 'bad', name: 'Bad', workflow: 'load', schedule: { type: 'cron', cron: '61 * * * *' } })).rejects.toMatchObject({
+      code: 'invalid',
+      problems: [{ path: 'schedule.cron', message: expect.stringContaining('61') }],
+    });
+    expect(o.getJobConfig('bad')).toBeUndefined();
+  });
+});

@@ -28,6 +28,7 @@ import {
   type ConnectOptions,
 } from './client.js';
 import { isPosition, ORDER_STATES, startControlServer, type ControlServer, type StatusInfo } from './control.js';
+import { DEFAULT_HOST, DEFAULT_PORT, runServe, type ServeOptions } from '../server/serve.js';
 
 const DEFAULT_DATA_DIR = './.orderly';
 
@@ -54,6 +55,11 @@ function parseWholeNumber(v: string): number {
 
 function parseSlots(v: string): number {
   if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new InvalidArgumentError('Expected a whole number ≥ 1.');
+  return Number(v);
+}
+
+function parsePort(v: string): number {
+  if (!/^\d+$/.test(v.trim()) || Number(v) > 65535) throw new InvalidArgumentError('Expected a port number from 0 to 65535 (0: any free port).');
   return Number(v);
 }
 
@@ -536,6 +542,27 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--synchronous <mode>', 'SQLite synchronous: FULL (default), NORMAL or OFF').argParser(parseSynchronous))
     .option('-q, --quiet', 'do not log journal events')
     .action(async (dir: string | undefined, o: RunOpts) => setExit(await runEngine(dir, o)));
+
+  program
+    .command('serve')
+    .description('run the engine with the HTTP API (see docs/http-api.md) and the control socket')
+    .addOption(new Option('--port <n>', `TCP port (0: any free port; the real one is printed)`).argParser(parsePort).default(DEFAULT_PORT))
+    .option('--host <host>', 'address to listen on', DEFAULT_HOST)
+    .addOption(dataDirOption())
+    .option('--examples <dir>', "JS7 inventory folder deployed at start (default: the package's examples/all)")
+    .option('--no-examples', 'deploy nothing at start')
+    .addOption(new Option('--slots <n>', 'worker slots: job executions at once (default 4)').argParser(parseSlots))
+    .addOption(new Option('--synchronous <mode>', 'SQLite synchronous: FULL (default), NORMAL or OFF').argParser(parseSynchronous))
+    .action(async (o: DataDirOpts & { port: number; host: string; examples?: string | boolean; slots?: number; synchronous?: 'FULL' | 'NORMAL' | 'OFF' }) => {
+      const so: ServeOptions = { port: o.port, host: o.host, dataDir: o.dataDir };
+      if (o.examples === false) so.examples = false;
+      else if (typeof o.examples === 'string') so.examples = o.examples;
+      if (o.slots !== undefined) so.slots = o.slots;
+      if (o.synchronous !== undefined) so.synchronous = o.synchronous;
+      const envToken = process.env['ORDERLY_ADMIN_TOKEN'];
+      if (envToken !== undefined && envToken !== '') so.adminToken = envToken;
+      setExit(await runServe(so));
+    });
 
   program
     .command('deploy')

@@ -1,0 +1,203 @@
+// The HTTP server: Fastify with TypeBox schemas, under /api/v1, plus /metrics.
+//
+// - Every body, parameter and query has a TypeBox schema; the same schemas validate the
+//   requests (validation.ts) and make the OpenAPI 3.1 document (GET /api/v1/openapi.json).
+// - Every error answer is `{error: {code, message, problems?}}` (errors.ts).
+// - Every route but GET /api/v1/health and POST /api/v1/login needs a bearer token whose role
+//   is at least the route's (viewer < operator < admin).
+// - Responses are written with JSON.stringify: the response schemas document, they never drop
+//   a field.
+
+import fastifySwagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+
+import { OrderlyError } from '../runtime/orderly.js';
+import { roleAtLeast, type AuthService } from './auth.js';
+import { packageVersion, type Api, type ServerContext } from './context.js';
+import { fromOrderly, HttpError, invalidError, notFound } from './errors.js';
+import { ServerMetrics } from './metrics.js';
+import { authRoutes } from './routes/auth.js';
+import { eventRoutes } from './routes/events.js';
+import { lockRoutes } from './routes/locks.js';
+import { orderRoutes } from './routes/orders.js';
+import { metricsRoute, systemRoutes } from './routes/system.js';
+import { workflowRoutes } from './routes/workflows.js';
+import { validatorCompiler } from './validation.js';
+import type { Orderly } from '../runtime/orderly.js';
+
+export const API_PREFIX = '/api/v1';
+export const BODY_LIMIT_BYTES_DEFAULT = 1024 * 1024;
+const HEARTBEAT_MS_DEFAULT = 15_000;
+
+export interface ServerOptions {
+  orderly: Orderly;
+  auth: AuthService;
+  /** Fastify's request log (pino, JSON on stdout). Default off. */
+  logger?: boolean;
+  /** Request bodies above this are refused with 413 (default 1 MiB). */
+  bodyLimitBytes?: number;
+  /** Metrics to feed (e.g. with a commit timer on the store, see metrics.ts); default: new ones. */
+  metrics?: ServerMetrics;
+  /** SSE heartbeat period (default 15 s). */
+  heartbeatMs?: number;
+}
+
+/** Whatever a handler or hook threw, as an HttpError. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof OrderlyError) return fromOrderly(err);
+  const fe = err as Partial<FastifyError> & { message?: string };
+  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HttpError('too-large', 'request body too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new HttpError('unsupported-media-type', 'request bodies must be application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return invalidError([{ path: 'body', message: 'empty: send a JSON object, or no body and no content-type' }]);
+    default:
+      break;
+  }
+  if (status === 400 && (err instanceof SyntaxError || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY')) {
+    return invalidError([{ path: 'body', message: `not JSON: ${fe.message ?? 'parse error'}` }]);
+  }
+  if (status === 413) return new HttpError('too-large', fe.message ?? 'request too large');
+  if (status === 415) return new HttpError('unsupported-media-type', fe.message ?? 'unsupported media type');
+  if (status === 404) return notFound(fe.message ?? 'not found');
+  if (status >= 400 && status < 500) {
+    const e = new HttpError('invalid', fe.message ?? 'bad request');
+    return Object.assign(e, { statusCode: status });
+  }
+  return new HttpError('internal', 'internal error');
+}
+
+/** A deep copy without our `errorMessage` keyword (not part of JSON Schema). */
+function stripErrorMessages(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripErrorMessages);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) if (k !== 'errorMessage') out[k] = stripErrorMessages(x);
+  return out;
+}
+
+/** A request body with no required field may be left out (the commands of orders): say so. */
+function optionalBodies<T extends { paths?: unknown }>(doc: T): T {
+  const paths = (doc.paths ?? {}) as Record<string, Record<string, { requestBody?: { required?: boolean; content?: Record<string, { schema?: { required?: unknown[]; anyOf?: unknown } }> } }>>;
+  for (const ops of Object.values(paths)) {
+    for (const op of Object.values(ops)) {
+      const body = op.requestBody;
+      const schema = body?.content?.['application/json']?.schema;
+      if (body && schema && !schema.anyOf && (!Array.isArray(schema.required) || schema.required.length === 0)) body.required = false;
+    }
+  }
+  return doc;
+}
+
+export function buildServer(opts: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimitBytes ?? BODY_LIMIT_BYTES_DEFAULT,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+  });
+  const metrics = opts.metrics ?? new ServerMetrics();
+  metrics.attach(opts.orderly);
+  const ctx: ServerContext = {
+    orderly: opts.orderly,
+    auth: opts.auth,
+    metrics,
+    version: packageVersion(),
+    startedAt: Date.now(),
+    heartbeatMs: opts.heartbeatMs ?? HEARTBEAT_MS_DEFAULT,
+    streams: new Set(),
+  };
+
+  // JSON only: no text/plain bodies (415).
+  app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  app.setErrorHandler((err, req, reply) => {
+    const e = toHttpError(err);
+    if (e.statusCode >= 500) {
+      if (opts.logger) req.log.error({ err }, 'internal error');
+      else process.stderr.write(`orderly server: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+    if (e.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="orderly"');
+    return reply.status(e.statusCode).send(e.body());
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? req.url;
+    return reply.status(404).send(notFound(`no route ${req.method} ${path}`).body());
+  });
+
+  // Authentication and roles, before the body is read.
+  app.addHook('onRequest', async (req) => {
+    const cfg = req.routeOptions.config;
+    if (cfg.public === true) return;
+    const header = req.headers.authorization;
+    const m = header !== undefined ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(header) : null;
+    if (!m) {
+      throw new HttpError('unauthorized', header === undefined ? 'a bearer token is required (Authorization: Bearer <token>)' : 'the Authorization header must be "Bearer <token>"');
+    }
+    const principal = opts.auth.authenticate(m[1]!);
+    if (!principal) throw new HttpError('unauthorized', 'unknown or expired token');
+    const need = cfg.role ?? 'viewer';
+    if (!roleAtLeast(principal.role, need)) {
+      throw new HttpError('forbidden', `this needs the ${need} role; the token ${JSON.stringify(principal.name)} has ${principal.role}`);
+    }
+    req.principal = principal;
+  });
+
+  // Open event streams would keep the server from closing.
+  app.addHook('preClose', async () => {
+    for (const s of [...ctx.streams]) s.end();
+  });
+  app.addHook('onClose', async () => {
+    metrics.detach();
+  });
+
+  void app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Orderly HTTP API',
+        version: ctx.version,
+        description:
+          'Durable workflows and jobs with resource locks. Every route but GET /api/v1/health and POST /api/v1/login needs `Authorization: Bearer <token>`; roles viewer < operator < admin. Errors: `{"error": {"code", "message", "problems": [{"path", "message"}]}}`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearerAuth: [] }],
+      tags: [
+        { name: 'system' },
+        { name: 'auth' },
+        { name: 'locks' },
+        { name: 'workflows' },
+        { name: 'orders' },
+        { name: 'events' },
+      ],
+    },
+    transform: ({ schema, url }) => ({ schema: stripErrorMessages(schema) as typeof schema, url }),
+    transformObject: (doc) => ('openapiObject' in doc ? optionalBodies(doc.openapiObject) : doc.swaggerObject),
+  });
+
+  void app.register(
+    async (instance) => {
+      const api = instance.withTypeProvider<TypeBoxTypeProvider>() as Api;
+      systemRoutes(api, ctx);
+      authRoutes(api, ctx);
+      lockRoutes(api, ctx);
+      workflowRoutes(api, ctx);
+      orderRoutes(api, ctx);
+      eventRoutes(api, ctx);
+    },
+    { prefix: API_PREFIX },
+  );
+  void app.register(async (instance) => {
+    metricsRoute(instance.withTypeProvider<TypeBoxTypeProvider>() as Api, ctx);
+  });
+
+  return app;
+}

@@ -1,0 +1,152 @@
+// GET /events: the journal as Server-Sent Events.
+//
+//   id: <seq>
+//   event: <event type>
+//   data: {"seq": <seq>, "event": {...}}
+//
+// Resumable: a client that sends `Last-Event-ID: n` (browsers do on reconnect) or `?after=n`
+// gets every event with seq > n, first replayed from the journal, then live, with no gap and
+// no duplicate at the seam: the live subscription starts BEFORE the replay and buffers; after
+// the replay has read the journal to its end, the buffer is sent without what the replay
+// sent already (by seq). Without either, the stream starts with the next event.
+// A comment line (`: heartbeat`) every 15 s keeps proxies from closing an idle stream. A
+// client that cannot keep up is disconnected (it resumes with Last-Event-ID).
+
+import type { ServerResponse } from 'node:http';
+
+import { Type } from '@sinclair/typebox';
+
+import type { Stamped } from '../../core/events.js';
+import type { Orderly } from '../../runtime/orderly.js';
+import type { Api, ServerContext } from '../context.js';
+import { errors } from '../schemas.js';
+
+const REPLAY_PAGE = 500;
+/** Live events buffered while the replay runs, at most. */
+const PENDING_MAX = 100_000;
+/** Unsent bytes in the socket before a slow client is cut off. */
+const WRITE_BACKLOG_MAX = 8 * 1024 * 1024;
+
+export function frame(s: Stamped): string {
+  return `id: ${s.seq}\nevent: ${s.event.type}\ndata: ${JSON.stringify(s)}\n\n`;
+}
+
+class EventStream {
+  private lastSent: number;
+  /** Live events that came while the replay ran; undefined once live. */
+  private pending: Stamped[] | undefined = [];
+  private unsubscribe: (() => void) | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly orderly: Orderly,
+    after: number,
+    private readonly heartbeatMs: number,
+    private readonly onEnd: () => void,
+  ) {
+    this.lastSent = after;
+    res.on('close', () => this.cleanup());
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.orderly.subscribe((events) => this.live(events));
+    this.heartbeat = setInterval(() => this.write(': heartbeat\n\n'), this.heartbeatMs);
+    this.heartbeat.unref();
+    const store = this.orderly.engine.store;
+    try {
+      for (;;) {
+        if (this.closed) return;
+        const page = await store.readAfter(this.lastSent, REPLAY_PAGE);
+        if (page.length === 0) break;
+        for (const s of page) this.send(s);
+        if (this.res.writableNeedDrain) await new Promise<void>((r) => this.res.once('drain', r).once('close', r));
+      }
+    } catch {
+      this.end();
+      return;
+    }
+    const buffered = this.pending ?? [];
+    this.pending = undefined;
+    for (const s of buffered) this.send(s);
+  }
+
+  private live(events: readonly Stamped[]): void {
+    if (this.closed) return;
+    if (this.pending) {
+      this.pending.push(...events);
+      if (this.pending.length > PENDING_MAX) this.end();
+      return;
+    }
+    for (const s of events) this.send(s);
+  }
+
+  private send(s: Stamped): void {
+    if (s.seq <= this.lastSent) return;
+    this.lastSent = s.seq;
+    this.write(frame(s));
+  }
+
+  private write(text: string): void {
+    if (this.closed) return;
+    this.res.write(text);
+    if (this.res.writableLength > WRITE_BACKLOG_MAX) this.end();
+  }
+
+  end(): void {
+    if (!this.closed) this.res.end();
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe?.();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.onEnd();
+  }
+}
+
+export function eventRoutes(app: Api, ctx: ServerContext): void {
+  app.get(
+    '/events',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Journal events as Server-Sent Events, resumable',
+        description:
+          'Role: viewer. `text/event-stream`: `id: <seq>`, `event: <type>`, `data: {"seq", "event"}`. Resume with the `Last-Event-ID` header (wins) or `?after=<seq>` (0: from the start of the journal); without either, from the next event. A `: heartbeat` comment every 15 s.',
+        tags: ['events'],
+        querystring: Type.Object(
+          { after: Type.Optional(Type.Integer({ minimum: 0, errorMessage: 'must be a journal sequence number (whole number ≥ 0)' })) },
+          { additionalProperties: false },
+        ),
+        headers: Type.Object({
+          'last-event-id': Type.Optional(Type.String({ pattern: '^\\d{1,15}$', errorMessage: 'must be a journal sequence number' })),
+        }),
+        response: {
+          200: { description: 'the event stream', content: { 'text/event-stream': { schema: Type.String() } } },
+          ...errors(400, 401),
+        },
+      },
+    },
+    async (req, reply) => {
+      const header = req.headers['last-event-id'];
+      const lastEventId = typeof header === 'string' && header !== '' ? Number(header) : undefined;
+      const after = lastEventId ?? req.query.after ?? ctx.orderly.engine.state.seq;
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.write('retry: 2000\n\n');
+      const stream = new EventStream(res, ctx.orderly, after, ctx.heartbeatMs, () => ctx.streams.delete(stream));
+      ctx.streams.add(stream);
+      await stream.start();
+    },
+  );
+}

@@ -51,14 +51,18 @@ export function evolve(s: State, e: Event): void {
   switch (e.type) {
     case 'LockDeployed': {
       const old = s.locks.get(e.lock.name);
-      s.locks.set(e.lock.name, { def: e.lock, token: old?.token ?? 0 });
+      s.locks.set(e.lock.name, { def: e.lock, token: old?.token ?? s.retiredTokens.get(e.lock.name) ?? 0 });
+      s.retiredTokens.delete(e.lock.name);
       if (!e.lock.keyed) getInstance(s, e.lock.name, e.lock.name);
       return;
     }
-    case 'LockDeleted':
+    case 'LockDeleted': {
+      const fam = s.locks.get(e.name);
+      if (fam && fam.token > 0) s.retiredTokens.set(e.name, fam.token);
       s.locks.delete(e.name);
       s.instances.delete(e.name);
       return;
+    }
     case 'WorkflowDeployed': {
       let w = s.workflows.get(e.workflow.name);
       if (!w) {
@@ -297,13 +301,16 @@ export function evolve(s: State, e: Event): void {
       const name = jobConfigLockName(e.jobConfig.id);
       const fam = s.locks.get(name);
       const def = { name, limit: 1, title: `runs of job config ${e.jobConfig.name}` };
-      s.locks.set(name, { def, token: fam?.token ?? 0, jobConfig: e.jobConfig.id });
+      s.locks.set(name, { def, token: fam?.token ?? s.retiredTokens.get(name) ?? 0, jobConfig: e.jobConfig.id });
+      s.retiredTokens.delete(name);
       getInstance(s, name, name);
       return;
     }
     case 'JobConfigDeleted': {
       s.jobConfigs.delete(e.id);
       const name = jobConfigLockName(e.id);
+      const fam = s.locks.get(name);
+      if (fam && fam.token > 0) s.retiredTokens.set(name, fam.token);
       s.locks.delete(name);
       s.instances.delete(name);
       return;

@@ -129,6 +129,8 @@ export interface State {
   orders: Map<string, Order>;
   jobTemplates: Map<string, JobTemplate>;
   jobConfigs: Map<string, JobConfigState>;
+  /** Fencing tokens of deleted locks: a lock deployed again under the name goes on from there. */
+  retiredTokens: Map<string, number>;
   jobs: Map<string, JobState>;
   /** Jobs with at least one waiter (to pick the next execution among them). */
   jobsWaiting: Set<string>;
@@ -152,6 +154,7 @@ export function emptyState(): State {
     orders: new Map(),
     jobTemplates: new Map(),
     jobConfigs: new Map(),
+    retiredTokens: new Map(),
     jobs: new Map(),
     jobsWaiting: new Set(),
     slots: 4,
@@ -211,6 +214,7 @@ interface Serialized {
   locks: { def: LockDef; token: number; jobConfig?: string }[];
   jobTemplates: JobTemplate[];
   jobConfigs: JobConfigState[];
+  retiredTokens?: [string, number][];
   workflows: { name: string; latest: number; versions: { version: number; workflow: Workflow }[] }[];
   orders: Order[];
   ended: string[];
@@ -227,6 +231,7 @@ export function serializeState(s: State): string {
     locks: byName(s.locks).map(([, f]) => (f.jobConfig !== undefined ? { def: f.def, token: f.token, jobConfig: f.jobConfig } : { def: f.def, token: f.token })),
     jobTemplates: byName(s.jobTemplates).map(([, t]) => t),
     jobConfigs: byName(s.jobConfigs).map(([, c]) => c),
+    retiredTokens: byName(s.retiredTokens),
     workflows: byName(s.workflows).map(([name, w]) => ({
       name,
       latest: w.latest,
@@ -247,6 +252,7 @@ export function deserializeState(text: string): State {
   s.slots = d.slots;
   s.arrival = d.arrival;
   for (const t of d.jobTemplates) s.jobTemplates.set(t.id, t);
+  for (const [name, token] of d.retiredTokens ?? []) s.retiredTokens.set(name, token);
   for (const c of d.jobConfigs) s.jobConfigs.set(c.def.id, c);
   for (const l of d.locks) {
     s.locks.set(l.def.name, l.jobConfig !== undefined ? { def: l.def, token: l.token, jobConfig: l.jobConfig } : { def: l.def, token: l.token });

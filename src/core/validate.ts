@@ -859,22 +859,73 @@ function cmp(a: string, b: string): number {
  * `{cycle: ['A', 'B', 'A'], workflows: ['w1', 'w2']}` (the workflows contributing the
  * cycle's edges), or undefined when there is none. Deterministic: names are visited in
  * sorted order, so the same input always reports the same cycle.
+ *
+ * Locks demanded together by one Lock instruction are one node (`A+B`): a waiter for both
+ * stands in both lines at once, so under fifo a holder of A waiting for B can queue behind
+ * it while it waits for A. Nesting B inside A anywhere while A and B are demanded together
+ * elsewhere is therefore a cycle (`A+B → A+B`). With that, every order waits only for locks
+ * of groups after those it holds, and no wait-for cycle can form.
  */
 export function findLockOrderCycle(
   workflows: ReadonlyArray<Workflow>,
 ): { cycle: string[]; workflows: string[] } | undefined {
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    let r = x;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(x, r);
+    return r;
+  };
+  const union = (a: string, b: string): void => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
+  };
+  const groupOwners = new Map<string, Set<string>>();
+  const together: { names: string[]; wf: string }[] = [];
+  for (const wf of workflows) {
+    visitLocks(wf, ({ instr }) => {
+      const names = [...new Set(instr.demands.map((d) => d.lockName))];
+      for (const n of names) find(n);
+      for (let i = 1; i < names.length; i++) union(names[0]!, names[i]!);
+      if (names.length > 1) together.push({ names, wf: wf.name });
+    });
+  }
+  for (const t of together) {
+    const r = find(t.names[0]!);
+    let o = groupOwners.get(r);
+    if (!o) groupOwners.set(r, (o = new Set()));
+    o.add(t.wf);
+  }
+  const members = new Map<string, string[]>();
+  for (const n of parent.keys()) {
+    const r = find(n);
+    let m = members.get(r);
+    if (!m) members.set(r, (m = []));
+    m.push(n);
+  }
+  const label = (n: string): string => {
+    const m = members.get(find(n));
+    return m && m.length > 1 ? [...m].sort(cmp).join('+') : n;
+  };
+  const labelOwners = new Map<string, Set<string>>();
+  for (const [r, o] of groupOwners) labelOwners.set(label(r), o);
   const adj = new Map<string, Set<string>>();
   const edgeOwners = new Map<string, Set<string>>();
   for (const wf of workflows) {
     for (const e of lockOrderEdges(wf)) {
-      let s = adj.get(e.from);
-      if (!s) adj.set(e.from, (s = new Set()));
-      s.add(e.to);
-      if (!adj.has(e.to)) adj.set(e.to, new Set());
-      const k = `${e.from}\u0000${e.to}`;
+      const from = label(e.from);
+      const to = label(e.to);
+      let s = adj.get(from);
+      if (!s) adj.set(from, (s = new Set()));
+      s.add(to);
+      if (!adj.has(to)) adj.set(to, new Set());
+      const k = `${from}\u0000${to}`;
       let o = edgeOwners.get(k);
       if (!o) edgeOwners.set(k, (o = new Set()));
       o.add(wf.name);
+      // A self-loop on a group also involves the workflows that demand its locks together.
+      if (from === to) for (const w of labelOwners.get(from) ?? []) o.add(w);
     }
   }
   const sorted = new Map<string, string[]>();

@@ -224,6 +224,9 @@ describe('cron schedules (UTC)', () => {
     expect(iso(nextFireTime(cron('0 0 * * 5#L'), at('2026-07-01T00:00:00Z'))!)).toBe('2026-07-31T00:00:00.000Z');
     expect(iso(nextFireTime(cron('0 0 * * MON#2'), at('2026-07-01T00:00:00Z'))!)).toBe('2026-07-13T00:00:00.000Z');
     expect(iso(nextFireTime(cron('0 0 29 2 *'), at('2026-01-01T00:00:00Z'))!)).toBe('2028-02-29T00:00:00.000Z');
+    // Long gaps: 2100 is no leap year; Feb 29 falls on a Monday every 28 years.
+    expect(iso(nextFireTime(cron('0 0 29 2 *', BERLIN), at('2096-03-01T00:00:00Z'))!)).toBe('2104-02-28T23:00:00.000Z');
+    expect(iso(nextFireTime(cron('0 0 * 2 MON#5'), at('2016-03-01T00:00:00Z'))!)).toBe('2044-02-29T00:00:00.000Z');
   });
 
   it('agrees with croner where there is no DST', () => {

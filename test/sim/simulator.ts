@@ -1,0 +1,812 @@
+// A seeded, deterministic simulation of the pure core (decide/evolve): no runtime, no I/O,
+// no real clock. One seed gives one run; `runSimulation(seed, {steps})` replays it exactly.
+//
+// World: random locks (limits 0..4, some keyed, fifo/greedy), random workflows (nested Lock
+// blocks in one global lock order, Options, Try/Retry, Fail, Finish, Execute.Named of
+// function jobs with parallelism 1..3), random worker slots. Then random steps: orders come
+// and go, jobs end (or their process is lost), operators cancel/suspend/resume/re-prioritise,
+// time passes (tick), limits change (also to 0 and back), workflows are redeployed, and the
+// node crashes and restarts from a snapshot or from the journal.
+//
+// Checked: every event before it is applied (checkEvent, on a mirror state evolved event by
+// event), every state after every step (checkState), refusals change nothing, no order is
+// lost, and replay of the journal gives the live state.
+
+import { type Command } from '../../src/core/commands.js';
+import { decide, nextDeadline, type Decision } from '../../src/core/decide.js';
+import type { Event } from '../../src/core/events.js';
+import { evolve } from '../../src/core/evolve.js';
+import type { Demand, Instruction, Job, LockDef, LockInstr, Order, Outcome, Position, QueuePolicy, TryInstr, Workflow } from '../../src/core/model.js';
+import { enclosingLocks, samePosition } from '../../src/core/positions.js';
+import { deserializeState, emptyState, serializeState, type State } from '../../src/core/state.js';
+import { lockReferences } from '../../src/core/validate.js';
+import { checkDueWaits, checkEvent, checkState, dueWaits, firstDifference, indexDump, lineOrder, type DueWait } from './invariants.js';
+import { Rng } from './rng.js';
+
+export interface SimOptions {
+  steps: number;
+  /** Full replay of the journal from emptyState, compared with the live state, every this many steps (and at the end). */
+  replayEvery?: number;
+  /** Steps kept in the failure trace. */
+  traceLength?: number;
+}
+
+export interface SimStats {
+  seed: number;
+  steps: number;
+  events: number;
+  refused: number;
+  commands: Record<string, number>;
+  eventTypes: Record<string, number>;
+  outcomes: Record<string, number>;
+  ordersAdded: number;
+  maxLiveOrders: number;
+  crashes: number;
+  replays: number;
+  locks: number;
+  workflows: number;
+  cycleRefusals: number;
+  /** FNV-1a of the final serialized state: equal runs give equal digests. */
+  digest: string;
+}
+
+export type SimResult =
+  | { ok: true; stats: SimStats }
+  | { ok: false; seed: number; step: number; message: string; trace: string[] };
+
+class SimFailure extends Error {
+  override name = 'SimFailure';
+}
+
+const KEYS = ['a', 'b', 'c'] as const;
+const NO_REFUSAL: ReadonlySet<Command['type']> = new Set(['tick', 'jobFinished', 'executionLost']);
+
+interface GenContext {
+  budget: number;
+  jobs: string[];
+  /** The innermost enclosing Lock demands this keyed family with key `$k` (a nested demand of it collides at run time). */
+  innermostKeyed?: string | undefined;
+}
+
+interface FifoWatch {
+  orderId: string;
+  lock: string;
+  ahead: { id: string; arrival: number }[];
+}
+
+export function runSimulation(seed: number, opts: SimOptions): SimResult {
+  const sim = new Simulation(seed, opts);
+  try {
+    sim.run();
+    return { ok: true, stats: sim.stats };
+  } catch (err) {
+    const message = err instanceof SimFailure ? err.message : `unexpected exception: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+    return { ok: false, seed, step: sim.step, message, trace: sim.trace.slice() };
+  }
+}
+
+class Simulation {
+  readonly rng: Rng;
+  step = 0;
+  now: number;
+  live: State = emptyState();
+  /** Evolved event by event with the same events, for checks against the state just before each event. */
+  mirror: State = emptyState();
+  readonly journal: Event[] = [];
+  /** Last fencing token per lock family, from the events. */
+  readonly tokens = new Map<string, number>();
+  /** Lock instances above a lowered limit (allowed until their holders drain). */
+  readonly grandfathered = new Set<string>();
+  /** Orders added and not deleted. */
+  readonly known = new Set<string>();
+  readonly trace: string[] = [];
+  readonly stats: SimStats;
+  private readonly coreOpts: { endedOrdersKeptMax: number };
+  private readonly replayEvery: number;
+  private readonly traceLength: number;
+  private lockNames: string[] = [];
+  /** Group of each lock (by index): contiguous ranges. One Lock instruction demands locks of one group; nesting goes to higher groups. */
+  private groups: number[] = [];
+  private workflowNames: string[] = [];
+  private nextOrder = 1;
+  private snapshot: { text: string; seq: number } | undefined;
+
+  constructor(
+    readonly seed: number,
+    readonly opts: SimOptions,
+  ) {
+    this.rng = new Rng(seed);
+    this.now = 1_700_000_000_000 + this.rng.int(0, 1_000_000) * 1000;
+    this.coreOpts = { endedOrdersKeptMax: this.rng.int(3, 40) };
+    this.replayEvery = opts.replayEvery ?? 250;
+    this.traceLength = opts.traceLength ?? 60;
+    this.stats = {
+      seed,
+      steps: 0,
+      events: 0,
+      refused: 0,
+      commands: {},
+      eventTypes: {},
+      outcomes: {},
+      ordersAdded: 0,
+      maxLiveOrders: 0,
+      crashes: 0,
+      replays: 0,
+      locks: 0,
+      workflows: 0,
+      cycleRefusals: 0,
+      digest: '',
+    };
+  }
+
+  run(): void {
+    this.setup();
+    for (this.step = 1; this.step <= this.opts.steps; this.step++) {
+      this.randomStep();
+      this.stats.steps = this.step;
+      if (this.step % this.replayEvery === 0) this.checkReplay('periodic replay');
+      if (this.step % 25 === 0) this.checkMirror();
+      if (this.step % 400 === 0) this.snapshot = { text: serializeState(this.live), seq: this.journal.length };
+    }
+    this.checkReplay('final replay');
+    this.checkMirror();
+    this.stats.digest = fnv1a(serializeState(this.live));
+  }
+
+  // ---------------------------------------------------------------- failure and trace
+
+  private fail(message: string): never {
+    throw new SimFailure(`step ${this.step} (t=${this.now}): ${message}`);
+  }
+
+  private note(line: string): void {
+    this.trace.push(line);
+    if (this.trace.length > this.traceLength) this.trace.shift();
+  }
+
+  // ---------------------------------------------------------------- running commands
+
+  /** Runs one command through decide and checks everything. `expectRefusal`/`expectNoEvents` sharpen the checks. */
+  private exec(cmd: Command, expect: { refusedWith?: string; noEvents?: boolean; accepted?: boolean } = {}): Decision {
+    this.stats.commands[cmd.type] = (this.stats.commands[cmd.type] ?? 0) + 1;
+    const canRefuse = !NO_REFUSAL.has(cmd.type);
+    const before = canRefuse ? serializeState(this.live) + indexDump(this.live) : '';
+    let d: Decision;
+    try {
+      d = decide(this.live, cmd, this.now, this.coreOpts);
+    } catch (err) {
+      this.note(`#${this.step} ${summarize(cmd)} → THROWS`);
+      this.fail(`decide threw on ${summarize(cmd)}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+    if (!d.ok) {
+      this.note(`#${this.step} t=${this.now} ${summarize(cmd)} → refused ${d.problem.code}: ${d.problem.message.slice(0, 160)}`);
+      this.stats.refused++;
+      if (!canRefuse) this.fail(`[refusal] ${cmd.type} must never be refused, got ${d.problem.code}: ${d.problem.message}`);
+      const after = serializeState(this.live) + indexDump(this.live);
+      if (after !== before) this.fail(`[refusal] refused ${summarize(cmd)} changed the state ${firstDifference(before, after)}`);
+      if (expect.accepted) this.fail(`[setup] expected ${summarize(cmd)} to be accepted: ${d.problem.message}`);
+      if (expect.refusedWith !== undefined && d.problem.code !== expect.refusedWith) {
+        this.fail(`[refusal] expected refusal ${expect.refusedWith} for ${summarize(cmd)}, got ${d.problem.code}: ${d.problem.message}`);
+      }
+      return d;
+    }
+    this.note(`#${this.step} t=${this.now} ${summarize(cmd)} → ${d.events.map(shortEvent).join(' ') || '(no events)'}`);
+    if (expect.refusedWith !== undefined) this.fail(`[refusal] expected ${summarize(cmd)} to be refused with ${expect.refusedWith}, but it was accepted`);
+    if (expect.noEvents && d.events.length > 0) this.fail(`[stale] ${summarize(cmd)} should change nothing but emitted ${d.events.map(shortEvent).join(' ')}`);
+    const watches = cmd.type === 'changePriority' || cmd.type === 'deploy' || cmd.type === 'deployLock' ? [] : this.fifoWatches(d.events);
+    const due = cmd.type === 'tick' ? dueWaits(this.mirror, this.now) : [];
+    this.applyToMirror(d.events);
+    for (const e of d.events) {
+      this.journal.push(e);
+      this.stats.eventTypes[e.type] = (this.stats.eventTypes[e.type] ?? 0) + 1;
+      if (e.type === 'OrderFailed' || e.type === 'OrderStopped' || e.type === 'OrderCaught') {
+        const k = `${e.type}:${e.outcome.reason ?? '-'}`;
+        this.stats.outcomes[k] = (this.stats.outcomes[k] ?? 0) + 1;
+      }
+    }
+    this.stats.events += d.events.length;
+    this.live.seq = this.journal.length;
+    this.mirror.seq = this.journal.length;
+    this.checkAfter(cmd, watches, due);
+    return d;
+  }
+
+  /** Applies the events to the mirror, checking each against the state just before it. */
+  private applyToMirror(events: readonly Event[]): void {
+    for (const e of events) {
+      const problems = checkEvent(this.mirror, e, this.tokens);
+      if (problems.length > 0) this.fail(`event ${shortEvent(e)} breaks an invariant:\n  ${problems.join('\n  ')}`);
+      try {
+        evolve(this.mirror, e);
+      } catch (err) {
+        this.fail(`evolve (mirror) threw on ${JSON.stringify(e)}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (e.type === 'LockDeployed') {
+        for (const inst of this.mirror.instances.values()) {
+          if (inst.family !== e.lock.name) continue;
+          let w = 0;
+          for (const h of inst.holders.values()) w += h.count ?? 0;
+          if (w > e.lock.limit) this.grandfathered.add(inst.name);
+        }
+      } else if (e.type === 'OrderAdded') {
+        this.known.add(e.orderId);
+        this.stats.ordersAdded++;
+      } else if (e.type === 'OrderDeleted') this.known.delete(e.orderId);
+    }
+  }
+
+  /**
+   * The step-level fifo rule: for each fifo grant in this step, the orders that stood in front
+   * of the grantee in that lock's line before the step. None of them may still wait for the
+   * lock (with the same place in line) after the step.
+   */
+  private fifoWatches(events: readonly Event[]): FifoWatch[] {
+    const out: FifoWatch[] = [];
+    const pre = this.mirror;
+    for (const e of events) {
+      if (e.type !== 'OrderLocksAcquired') continue;
+      const x = pre.orders.get(e.orderId);
+      const added = events.find((a) => a.type === 'OrderAdded' && a.orderId === e.orderId);
+      const priority = x && !added ? x.priority : added?.type === 'OrderAdded' ? added.priority : 0;
+      for (const g of e.grants) {
+        const fam = pre.locks.get(g.lock.includes('[') ? g.lock.slice(0, g.lock.indexOf('[')) : g.lock);
+        if (!fam || fam.def.policy === 'greedy') continue;
+        const inst = pre.instances.get(g.lock);
+        if (!inst) continue;
+        const ids = [...inst.queue.inOrder()];
+        const at = x && !added ? ids.indexOf(x.id) : -1;
+        const ahead: { id: string; arrival: number }[] = [];
+        for (let i = 0; i < ids.length; i++) {
+          const y = pre.orders.get(ids[i]!);
+          if (!y || y.arrival === undefined) continue;
+          if (at >= 0 ? i < at : lineOrder({ priority: y.priority, arrival: y.arrival }, { priority, arrival: Number.MAX_SAFE_INTEGER }) < 0) {
+            ahead.push({ id: y.id, arrival: y.arrival });
+          }
+        }
+        if (ahead.length > 0) out.push({ orderId: e.orderId, lock: g.lock, ahead });
+      }
+    }
+    return out;
+  }
+
+  private checkAfter(cmd: Command, watches: readonly FifoWatch[], due: readonly DueWait[]): void {
+    const s = this.live;
+    for (const name of [...this.grandfathered]) {
+      const inst = s.instances.get(name);
+      const fam = inst && s.locks.get(inst.family);
+      if (!inst || !fam || inst.weight <= fam.def.limit) this.grandfathered.delete(name);
+    }
+    const problems = checkState(s, { now: this.now, grandfathered: this.grandfathered, tokens: this.tokens });
+    problems.push(...checkDueWaits(s, this.now, due));
+    for (const w of watches) {
+      for (const y of w.ahead) {
+        const o = s.orders.get(y.id);
+        if (o && o.state === 'waiting' && o.arrival === y.arrival && o.demands?.some((d) => d.lock === w.lock)) {
+          problems.push(`[fifo] ${w.orderId} was granted fifo lock ${w.lock} while ${y.id}, in front of it before the step, still waits for it`);
+        }
+      }
+    }
+    for (const id of this.known) if (!s.orders.has(id)) problems.push(`[lost] order ${id} vanished without an OrderDeleted event`);
+    if (s.orders.size !== this.known.size) {
+      for (const id of s.orders.keys()) if (!this.known.has(id)) problems.push(`[lost] order ${id} exists but was never added`);
+    }
+    if (problems.length > 0) {
+      const shown = problems.slice(0, 12);
+      if (problems.length > shown.length) shown.push(`… and ${problems.length - shown.length} more`);
+      this.fail(`after ${summarize(cmd)}:\n  ${shown.join('\n  ')}`);
+    }
+    let liveOrders = 0;
+    for (const o of s.orders.values()) if (o.endedAt === undefined) liveOrders++;
+    this.stats.maxLiveOrders = Math.max(this.stats.maxLiveOrders, liveOrders);
+  }
+
+  // ---------------------------------------------------------------- replay, snapshots, crashes
+
+  private replayAll(): State {
+    const s = emptyState();
+    for (const e of this.journal) evolve(s, e);
+    s.seq = this.journal.length;
+    return s;
+  }
+
+  private compare(what: string, other: State, reference: State = this.live): void {
+    const a = serializeState(reference);
+    const b = serializeState(other);
+    if (a !== b) this.fail(`[replay] ${what}: serialized state differs from the live state ${firstDifference(a, b)}`);
+    const ia = indexDump(reference);
+    const ib = indexDump(other);
+    if (ia !== ib) this.fail(`[replay] ${what}: lock/job tables differ from the live state ${firstDifference(ia, ib)}`);
+    const problems = checkState(other, { now: this.now, grandfathered: this.grandfathered, tokens: this.tokens });
+    if (problems.length > 0) this.fail(`[replay] ${what} breaks invariants:\n  ${problems.slice(0, 12).join('\n  ')}`);
+  }
+
+  private checkReplay(what: string): void {
+    this.stats.replays++;
+    let replayed: State;
+    try {
+      replayed = this.replayAll();
+    } catch (err) {
+      this.fail(`[replay] ${what}: evolve threw: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.compare(`${what} (emptyState + ${this.journal.length} events)`, replayed);
+  }
+
+  private checkMirror(): void {
+    this.compare('mirror (evolved event by event)', this.mirror);
+  }
+
+  /** The node dies: restart from a fresh snapshot, from an older snapshot + journal tail, or from the whole journal. */
+  private crash(): void {
+    this.stats.crashes++;
+    const text = serializeState(this.live);
+    const candidates: [string, State][] = [];
+    let fromSnapshot: State;
+    try {
+      fromSnapshot = deserializeState(text);
+    } catch (err) {
+      this.fail(`[snapshot] deserializeState threw: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    candidates.push(['snapshot', fromSnapshot]);
+    candidates.push(['journal replay', this.replayAll()]);
+    if (this.snapshot) {
+      const old = deserializeState(this.snapshot.text);
+      for (const e of this.journal.slice(this.snapshot.seq)) evolve(old, e);
+      old.seq = this.journal.length;
+      candidates.push([`snapshot@${this.snapshot.seq} + ${this.journal.length - this.snapshot.seq} events`, old]);
+    }
+    for (const [what, st] of candidates) this.compare(`crash restart from ${what}`, st);
+    const [how, next] = this.rng.pick(candidates);
+    this.note(`#${this.step} t=${this.now} CRASH → restart from ${how}`);
+    this.live = next;
+    this.mirror = deserializeState(text);
+    if (this.rng.bool(0.5)) this.snapshot = { text, seq: this.journal.length };
+    // What the runtime does on start: slots, the lost executions, a tick.
+    this.exec({ type: 'setSlots', slots: this.rng.bool(0.7) ? this.live.slots : this.rng.int(1, 6) });
+    const lost = [...this.live.orders.values()].filter((o) => o.state === 'processing' && o.execution);
+    for (const o of lost) if (o.execution) this.exec({ type: 'executionLost', orderId: o.id, executionId: o.execution.id });
+    this.exec({ type: 'tick' });
+  }
+
+  // ---------------------------------------------------------------- world
+
+  private setup(): void {
+    const rng = this.rng;
+    this.step = 0;
+    this.exec({ type: 'setSlots', slots: rng.int(1, 6) });
+    const nLocks = rng.int(3, 6);
+    const locks: LockDef[] = [];
+    for (let i = 0; i < nLocks; i++) {
+      const def: LockDef = { name: `L${i}`, limit: rng.bool(0.1) ? 0 : rng.int(1, 4) };
+      if (rng.bool(0.3)) def.keyed = true;
+      const p = rng.weighted({ fifo: 5, greedy: 3, none: 2 });
+      if (p !== 'none') def.policy = p as QueuePolicy;
+      locks.push(def);
+    }
+    this.lockNames = locks.map((l) => l.name);
+    let g = 0;
+    for (let i = 0; i < nLocks; ) {
+      const size = rng.int(1, 3);
+      for (let j = 0; j < size && i < nLocks; j++, i++) this.groups.push(g);
+      g++;
+    }
+    const defs = new Map(locks.map((l) => [l.name, l]));
+    const nWorkflows = rng.int(2, 5);
+    this.workflowNames = Array.from({ length: nWorkflows }, (_, i) => `W${i}`);
+    const workflows = this.workflowNames.map((name) => this.genWorkflow(name, defs));
+    this.exec({ type: 'deploy', locks, workflows }, { accepted: true });
+    this.stats.locks = nLocks;
+    this.stats.workflows = nWorkflows;
+    this.tryCycle();
+  }
+
+  private lockDef(name: string): LockDef {
+    const f = this.live.locks.get(name);
+    if (!f) this.fail(`[setup] lock ${name} is not deployed`);
+    return f.def;
+  }
+
+  private genWorkflow(name: string, defs?: ReadonlyMap<string, LockDef>): Workflow {
+    const rng = this.rng;
+    const jobs: Record<string, Job> = {};
+    const nJobs = rng.int(1, 3);
+    for (let i = 0; i < nJobs; i++) {
+      const job: Job = { executable: { TYPE: 'FunctionExecutable', functionName: `f${i}` } };
+      if (rng.bool(0.8)) job.parallelism = rng.int(1, 3);
+      if (rng.bool(0.1)) job.restartable = true;
+      jobs[`j${i}`] = job;
+    }
+    const g: GenContext = { budget: rng.int(3, 12), jobs: Object.keys(jobs) };
+    const def = (n: string): LockDef => defs?.get(n) ?? this.lockDef(n);
+    const instructions = this.genBlock(g, 0, 0, def);
+    return { name, instructions, jobs };
+  }
+
+  private genBlock(g: GenContext, depth: number, minLock: number, def: (n: string) => LockDef): Instruction[] {
+    const n = this.rng.int(1, depth === 0 ? 4 : 3);
+    const out: Instruction[] = [];
+    for (let i = 0; i < n && g.budget > 0; i++) out.push(this.genInstr(g, depth, minLock, def));
+    if (out.length === 0) out.push(this.execute(g));
+    return out;
+  }
+
+  private execute(g: GenContext): Instruction {
+    return { TYPE: 'Execute.Named', jobName: this.rng.pick(g.jobs) };
+  }
+
+  private genInstr(g: GenContext, depth: number, minLock: number, def: (n: string) => LockDef): Instruction {
+    const rng = this.rng;
+    g.budget--;
+    const nLocks = this.lockNames.length;
+    const deep = depth < 5;
+    const kind = rng.weighted({
+      exec: 40,
+      lock: minLock < nLocks && deep ? 28 : 0,
+      options: deep ? 8 : 0,
+      try: deep ? 12 : 0,
+      fail: 3,
+      finish: 2,
+      collide: g.innermostKeyed !== undefined ? 1.5 : 0,
+    });
+    const inner = g.innermostKeyed;
+    switch (kind) {
+      case 'exec':
+        return this.execute(g);
+      case 'lock': {
+        const k = Number(rng.weighted({ 1: 60, 2: 28, 3: 12 }));
+        // Deployable: the demands come from one group (≥ minLock), inner blocks use higher groups
+        // only (locks demanded together form one node of the lock order graph, see validate.ts).
+        const group = this.groups[rng.int(minLock, nLocks - 1)]!;
+        const from = this.groupMembers(group, minLock);
+        const idx = rng.sample(from, k);
+        const demands = idx.map((i) => this.demand(def(this.lockNames[i]!)));
+        const top = Math.max(...idx);
+        const innerMin = this.groups.lastIndexOf(this.groups[top]!) + 1;
+        const last = demands[demands.length - 1]!;
+        g.innermostKeyed = last.key === '$k' ? last.lockName : undefined;
+        const instr: LockInstr = { TYPE: 'Lock', demands, lockedWorkflow: { instructions: this.genBlock(g, depth + 1, innerMin, def) } };
+        g.innermostKeyed = inner;
+        if (rng.bool(0.25)) instr.waitTimeout = rng.pick([0, 1, 2, 5, 30]);
+        return instr;
+      }
+      case 'collide': {
+        // The same keyed lock with the same key, nested: valid, fails at run time (lock-key-collision).
+        g.innermostKeyed = undefined;
+        const instr: LockInstr = { TYPE: 'Lock', demands: [{ lockName: inner!, key: '$k' }], lockedWorkflow: { instructions: [this.execute(g)] } };
+        g.innermostKeyed = inner;
+        return instr;
+      }
+      case 'options': {
+        const r = rng.weighted({ stop: 45, go: 35, none: 20 });
+        g.innermostKeyed = undefined;
+        const block = { instructions: this.genBlock(g, depth + 1, minLock, def) };
+        g.innermostKeyed = inner;
+        return r === 'none' ? { TYPE: 'Options', block } : { TYPE: 'Options', stopOnFailure: r === 'stop', block };
+      }
+      case 'try': {
+        g.innermostKeyed = undefined;
+        const t: TryInstr = { TYPE: 'Try', try: { instructions: this.genBlock(g, depth + 1, minLock, def) }, catch: { instructions: [] } };
+        const c = rng.weighted({ retry: 55, execRetry: 15, swallow: 15, fail: 10, lockRetry: minLock < nLocks ? 5 : 0 });
+        if (c === 'retry') t.catch.instructions = [{ TYPE: 'Retry' }];
+        else if (c === 'execRetry') t.catch.instructions = [this.execute(g), { TYPE: 'Retry' }];
+        else if (c === 'fail') t.catch.instructions = [{ TYPE: 'Fail', message: 'rethrown' }];
+        else if (c === 'lockRetry') {
+          const i = rng.int(minLock, nLocks - 1);
+          t.catch.instructions = [{ TYPE: 'Lock', demands: [this.demand(def(this.lockNames[i]!))], lockedWorkflow: { instructions: [this.execute(g), { TYPE: 'Retry' }] } }];
+        }
+        g.innermostKeyed = inner;
+        if (rng.bool(0.7)) t.maxTries = rng.int(1, 4);
+        if (rng.bool(0.5)) t.retryDelays = Array.from({ length: rng.int(1, 3) }, () => rng.pick([0, 0.5, 1, 3]));
+        return t;
+      }
+      case 'fail': {
+        const f: Instruction = { TYPE: 'Fail', message: 'boom' };
+        if (rng.bool(0.3)) f.outcome = { returnCode: rng.int(1, 9) };
+        if (rng.bool(0.15)) f.uncatchable = true;
+        return f;
+      }
+      default: {
+        const f: Instruction = { TYPE: 'Finish' };
+        if (rng.bool(0.3)) f.unsuccessful = true;
+        return f;
+      }
+    }
+  }
+
+  private groupMembers(group: number, minLock: number): number[] {
+    const out: number[] = [];
+    this.groups.forEach((g, i) => {
+      if (g === group && i >= minLock) out.push(i);
+    });
+    return out;
+  }
+
+  private demand(def: LockDef): Demand {
+    const rng = this.rng;
+    const d: Demand = { lockName: def.name };
+    if (rng.bool(0.6)) d.count = rng.int(1, def.limit > 0 ? def.limit : 2);
+    if (def.keyed) d.key = rng.bool(0.85) ? '$k' : rng.pick(['a', 'b']);
+    return d;
+  }
+
+  /** A deploy that nests two locks against an existing nesting must be refused (lock-order-cycle) and change nothing. */
+  private tryCycle(): void {
+    const s = this.live;
+    // Find an existing nesting A → B in a deployed latest version.
+    for (const [name, w] of s.workflows) {
+      const wf = w.versions.get(w.latest);
+      if (!wf) continue;
+      const pair = findNesting(wf.instructions, []);
+      if (!pair) continue;
+      const [a, b] = pair;
+      const demand = (n: string): Demand => (this.lockDef(n).keyed ? { lockName: n, key: '$k' } : { lockName: n });
+      const cyc: Workflow = {
+        name: `Cycle${this.rng.int(0, 9)}`,
+        instructions: [{ TYPE: 'Lock', demands: [demand(b)], lockedWorkflow: { instructions: [{ TYPE: 'Lock', demands: [demand(a)], lockedWorkflow: { instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }] } }] } }],
+        jobs: { j: { executable: { TYPE: 'FunctionExecutable', functionName: 'f' } } },
+      };
+      this.note(`#${this.step} cycle attempt ${b} → ${a} against ${name}`);
+      this.exec({ type: 'deploy', locks: [], workflows: [cyc] }, { refusedWith: 'lock-order-cycle' });
+      this.stats.cycleRefusals++;
+      return;
+    }
+  }
+
+  // ---------------------------------------------------------------- steps
+
+  private orders(filter: (o: Order) => boolean): Order[] {
+    const out: Order[] = [];
+    for (const o of this.live.orders.values()) if (filter(o)) out.push(o);
+    return out;
+  }
+
+  private anyOrderId(): string {
+    const ids = [...this.live.orders.keys()];
+    return ids.length > 0 && this.rng.bool(0.9) ? this.rng.pick(ids) : `o${this.rng.int(1, this.nextOrder + 2)}`;
+  }
+
+  private randomStep(): void {
+    const rng = this.rng;
+    if (rng.bool(0.6)) this.now += rng.int(0, 400);
+    const s = this.live;
+    const active = this.orders((o) => o.endedAt === undefined);
+    const processing = active.filter((o) => o.state === 'processing');
+    const n = active.length;
+    const action = rng.weighted({
+      add: n < 30 ? 16 : n < 70 ? 6 : 1,
+      outcome: processing.length > 0 ? 30 : 0,
+      tick: 14,
+      cancel: 4,
+      suspend: 4,
+      resume: 7,
+      priority: 4,
+      slots: 1.5,
+      limit: 1.5,
+      redeploy: 0.7,
+      crash: 0.5,
+      cycle: 0.2,
+      stale: 1.5,
+      lockAdmin: 0.4,
+      bogus: 0.5,
+    });
+    const pickActive = (): string => (active.length > 0 && rng.bool(0.85) ? rng.pick(active).id : this.anyOrderId());
+    switch (action) {
+      case 'add': {
+        const dup = rng.bool(0.03) && s.orders.size > 0;
+        const orderId = dup ? rng.pick([...s.orders.keys()]) : `o${this.nextOrder++}`;
+        const bad = rng.bool(0.02);
+        const cmd: Command = { type: 'addOrder', orderId, workflow: bad ? 'NoSuchWorkflow' : rng.pick(this.workflowNames) };
+        if (rng.bool(0.88)) cmd.arguments = { k: rng.pick(KEYS) };
+        const p = rng.pick([-1, 0, 0, 0, 0, 1, 2]);
+        if (p !== 0 || rng.bool(0.2)) cmd.priority = p;
+        if (rng.bool(0.15)) cmd.scheduledFor = this.now + rng.int(-2000, 20_000);
+        this.exec(cmd, bad ? { refusedWith: 'invalid' } : dup ? { refusedWith: 'conflict' } : {});
+        return;
+      }
+      case 'outcome': {
+        const o = rng.pick(processing);
+        const executionId = o.execution!.id;
+        const r = rng.weighted({ ok: 72, failed: 22, lost: 6 });
+        if (r === 'lost') this.exec({ type: 'executionLost', orderId: o.id, executionId });
+        else {
+          const outcome: Outcome = r === 'ok' ? { type: 'succeeded', returnCode: 0 } : { type: 'failed', reason: 'returnCode', returnCode: rng.int(1, 3) };
+          this.exec({ type: 'jobFinished', orderId: o.id, executionId, outcome });
+        }
+        return;
+      }
+      case 'tick': {
+        const next = nextDeadline(s);
+        const r = rng.weighted({ none: 1, small: 4, big: 3, deadline: next !== undefined && next > this.now ? 3 : 0 });
+        if (r === 'small') this.now += rng.int(0, 2000);
+        else if (r === 'big') this.now += rng.int(0, 20_000);
+        else if (r === 'deadline' && next !== undefined) this.now = next;
+        this.exec({ type: 'tick' });
+        return;
+      }
+      case 'cancel':
+        this.exec({ type: 'cancelOrder', orderId: pickActive(), kill: rng.bool() });
+        return;
+      case 'suspend':
+        this.exec({ type: 'suspendOrder', orderId: pickActive(), reset: rng.bool() });
+        return;
+      case 'resume':
+        this.resume(active);
+        return;
+      case 'priority': {
+        const priority = rng.bool(0.03) ? 2_000_000 : rng.int(-2, 3);
+        this.exec({ type: 'changePriority', orderId: pickActive(), priority });
+        return;
+      }
+      case 'slots':
+        this.exec({ type: 'setSlots', slots: rng.bool(0.05) ? 0 : rng.int(1, 6) });
+        return;
+      case 'limit': {
+        const def = this.lockDef(rng.pick(this.lockNames));
+        const next: LockDef = { ...def, limit: def.limit === 0 && rng.bool(0.7) ? rng.int(1, 4) : rng.int(0, 4) };
+        if (rng.bool(0.2)) {
+          const p = rng.weighted({ fifo: 1, greedy: 1, none: 1 });
+          if (p === 'none') delete next.policy;
+          else next.policy = p as QueuePolicy;
+        }
+        this.exec({ type: 'deploy', locks: [next], workflows: [] });
+        return;
+      }
+      case 'redeploy':
+        this.exec({ type: 'deploy', locks: [], workflows: [this.genWorkflow(rng.pick(this.workflowNames))] });
+        return;
+      case 'crash':
+        this.crash();
+        return;
+      case 'cycle':
+        this.tryCycle();
+        return;
+      case 'stale': {
+        // Results for executions that are not (or no longer) the order's current one change nothing.
+        const o = s.orders.get(this.anyOrderId());
+        const id = o?.id ?? 'nobody';
+        const executionId = `${id}#${o ? (o.state === 'processing' ? o.executions - 1 : o.executions) : 1}`;
+        if (rng.bool()) this.exec({ type: 'executionLost', orderId: id, executionId }, { noEvents: true });
+        else this.exec({ type: 'jobFinished', orderId: id, executionId, outcome: { type: 'succeeded' } }, { noEvents: true });
+        return;
+      }
+      case 'lockAdmin': {
+        if (rng.bool()) {
+          // Deleting a lock that workflows use is refused; an unused one comes and goes.
+          const used = new Set<string>();
+          for (const w of s.workflows.values()) for (const n of lockReferences(w.versions.get(w.latest)!)) used.add(n);
+          const name = rng.pick(this.lockNames);
+          const def = this.lockDef(name);
+          // Not a lock that was ever granted: deleting and re-creating it resets its fencing token
+          // (known core problem, see sim.test.ts).
+          if (!used.has(name) && (this.tokens.get(name) ?? 0) > 0) return;
+          this.exec({ type: 'deleteLock', name }, used.has(name) ? { refusedWith: 'conflict' } : {});
+          if (!s.locks.has(name)) {
+            // It was unused: deploy it again as it was, so that later workflows can use it.
+            this.exec({ type: 'deployLock', lock: def }, { accepted: true });
+          }
+        } else {
+          this.exec({ type: 'deployLock', lock: { name: 'Spare', limit: rng.int(0, 3) } }, { accepted: true });
+          this.exec({ type: 'deleteLock', name: 'Spare' }, { accepted: true });
+        }
+        return;
+      }
+      default: {
+        // Commands for unknown orders are refused.
+        const orderId = `ghost${rng.int(1, 5)}`;
+        this.exec(rng.pick<Command>([
+          { type: 'cancelOrder', orderId },
+          { type: 'suspendOrder', orderId },
+          { type: 'resumeOrder', orderId },
+          { type: 'changePriority', orderId, priority: 1 },
+        ]), { refusedWith: 'not-found' });
+      }
+    }
+  }
+
+  private resume(active: readonly Order[]): void {
+    const rng = this.rng;
+    const candidates = active.filter((o) => o.state === 'failed' || o.state === 'stopped' || o.suspended || o.suspendPending);
+    const o = candidates.length > 0 && rng.bool(0.9) ? rng.pick(candidates) : active.length > 0 ? rng.pick(active) : undefined;
+    if (!o) return;
+    const cmd: Command = { type: 'resumeOrder', orderId: o.id };
+    const variant = rng.weighted({ plain: 60, asSucceeded: 25, position: 15 });
+    if (variant === 'asSucceeded') cmd.asSucceeded = true;
+    else if (variant === 'position') {
+      const wf = this.live.workflows.get(o.workflow)?.versions.get(o.version);
+      if (wf) {
+        const all = allPositions(wf.instructions, []);
+        const held = o.held.map((h) => h.at);
+        const same = all.filter((p) => {
+          const inside = enclosingLocks(p);
+          return inside.length === held.length && inside.every((q, i) => samePosition(q, held[i]!));
+        });
+        cmd.position = rng.bool(0.75) && same.length > 0 ? rng.pick(same) : rng.pick(all);
+      }
+    }
+    this.exec(cmd);
+  }
+}
+
+// ------------------------------------------------------------------------------ helpers
+
+/** Every position of a block tree: each instruction and each block end; try/catch in iteration 0 or 1. */
+function allPositions(list: readonly Instruction[], prefix: Position): Position[] {
+  const out: Position[] = [];
+  list.forEach((instr, i) => {
+    const at = [...prefix, i];
+    out.push(at);
+    if (instr.TYPE === 'Lock') out.push(...allPositions(instr.lockedWorkflow.instructions, [...at, 'lock']));
+    else if (instr.TYPE === 'Options') out.push(...allPositions(instr.block.instructions, [...at, 'options']));
+    else if (instr.TYPE === 'Try') {
+      out.push(...allPositions(instr.try.instructions, [...at, 'try+0']));
+      out.push(...allPositions(instr.catch.instructions, [...at, 'catch+1']));
+    }
+  });
+  out.push([...prefix, list.length]);
+  return out;
+}
+
+/** A pair of different locks A, B where a Lock demanding B sits inside a Lock demanding A. */
+function findNesting(list: readonly Instruction[], outer: readonly string[]): [string, string] | undefined {
+  for (const instr of list) {
+    if (instr.TYPE === 'Lock') {
+      const names = instr.demands.map((d) => d.lockName);
+      for (const a of outer) for (const b of names) if (a !== b) return [a, b];
+      const r = findNesting(instr.lockedWorkflow.instructions, [...outer, ...names]);
+      if (r) return r;
+    } else if (instr.TYPE === 'Options') {
+      const r = findNesting(instr.block.instructions, outer);
+      if (r) return r;
+    } else if (instr.TYPE === 'Try') {
+      const r = findNesting(instr.try.instructions, outer) ?? findNesting(instr.catch.instructions, outer);
+      if (r) return r;
+    }
+  }
+  return undefined;
+}
+
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+function summarize(cmd: Command): string {
+  switch (cmd.type) {
+    case 'deploy':
+      return `deploy(locks ${JSON.stringify(cmd.locks)}, workflows ${cmd.workflows.map((w) => `${w.name}:${JSON.stringify(w.instructions)}`).join(' ') || '-'})`;
+    case 'addOrder':
+      return `addOrder(${cmd.orderId} ${cmd.workflow} ${JSON.stringify(cmd.arguments ?? {})} p${cmd.priority ?? 0}${cmd.scheduledFor !== undefined ? ` at ${cmd.scheduledFor}` : ''})`;
+    case 'jobFinished':
+      return `jobFinished(${cmd.orderId} ${cmd.executionId} ${cmd.outcome.type})`;
+    default: {
+      const { type, ...rest } = cmd;
+      return `${type}(${JSON.stringify(rest)})`;
+    }
+  }
+}
+
+function shortEvent(e: Event): string {
+  switch (e.type) {
+    case 'OrderLocksAcquired':
+      return `Acquired(${e.orderId} ${e.grants.map((g) => `${g.lock}${g.count === undefined ? '' : `:${g.count}`}#${g.token}`).join(',')})`;
+    case 'OrderLocksQueued':
+      return `Queued(${e.orderId} ${e.demands.map((d) => `${d.lock}${d.count === undefined ? '' : `:${d.count}`}`).join(',')}${e.waitUntil !== undefined ? ` until ${e.waitUntil}` : ''})`;
+    case 'OrderLocksReleased':
+      return `Released(${e.orderId} ${e.locks.join(',')})`;
+    case 'OrderMoved':
+      return `Moved(${e.orderId} ${JSON.stringify(e.to)})`;
+    case 'OrderFailed':
+    case 'OrderCaught':
+      return `${e.type.slice(5)}(${e.orderId} ${e.outcome.reason ?? ''} → ${JSON.stringify(e.to)})`;
+    case 'OrderStopped':
+      return `Stopped(${e.orderId} ${e.outcome.reason ?? ''})`;
+    case 'OrderProcessingStarted':
+      return `Started(${e.orderId} ${e.job})`;
+    case 'LockDeployed':
+      return `LockDeployed(${JSON.stringify(e.lock)})`;
+    case 'WorkflowDeployed':
+      return `WorkflowDeployed(${e.workflow.name}@${e.version})`;
+    default:
+      return 'orderId' in e ? `${e.type.replace(/^Order/, '')}(${e.orderId})` : e.type;
+  }
+}

@@ -304,8 +304,11 @@ export class JournalApi implements ControlApi {
 // ---------------------------------------------------------------- a connection, either way
 
 export interface Connection {
-  /** `engine`: a running engine answered on the socket. `offline`: the journal directly. */
-  readonly mode: 'engine' | 'offline';
+  /**
+   * `engine`: a running engine answered on the socket. `offline`: the journal directly.
+   * `server`: an `orderly serve` over HTTP (--server, see http-client.ts).
+   */
+  readonly mode: 'engine' | 'offline' | 'server';
   /** The body of a 2xx reply; throws ApiError for an error reply. */
   call<T>(method: string, path: string, body?: unknown): Promise<T>;
   close(): Promise<void>;

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `orderly` command. `orderly run` is the engine in the foreground with a control socket;
 // every other command talks to that socket, or, when no engine answers, to the data dir's
-// journal directly (see client.ts). docs/cli.md describes it all.
+// journal directly (see client.ts), or with --server to an `orderly serve` over HTTP (see
+// http-client.ts). docs/cli.md describes it all.
 //
 // Exit codes: 0 done, 1 refused or failed, 2 bad usage.
 
@@ -28,6 +29,7 @@ import {
   type ConnectOptions,
 } from './client.js';
 import { isPosition, ORDER_STATES, startControlServer, type ControlServer, type StatusInfo } from './control.js';
+import { HttpConnection, serverBase } from './http-client.js';
 import { DEFAULT_HOST, DEFAULT_PORT, runServe, type ServeOptions } from '../server/serve.js';
 
 const DEFAULT_DATA_DIR = './.orderly';
@@ -357,10 +359,27 @@ function deployedText(r: { locks: string[]; workflows: { name: string; version: 
 
 interface DataDirOpts {
   dataDir: string;
+  /** --server / ORDERLY_SERVER: an `orderly serve` to talk to over HTTP instead. */
+  server?: string;
+  /** --token / ORDERLY_TOKEN: its bearer token. */
+  token?: string;
+}
+
+/** The server and token to use, or undefined for the socket/offline path. Bad usage throws UsageError. */
+function serverTarget(o: DataDirOpts): { server: string; token: string } | undefined {
+  if (o.server === undefined || o.server === '') return undefined;
+  try {
+    serverBase(o.server);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (o.token === undefined || o.token === '') throw new UsageError(`--server needs a token: give --token T or set ORDERLY_TOKEN`);
+  return { server: o.server, token: o.token };
 }
 
 async function withConnection<T>(o: DataDirOpts, opts: ConnectOptions, fn: (c: Connection) => Promise<T>): Promise<T> {
-  const c = await connect(o.dataDir, opts);
+  const target = serverTarget(o);
+  const c = target ? new HttpConnection(target.server, target.token) : await connect(o.dataDir, opts);
   try {
     const r = await fn(c);
     if (c.mode === 'offline' && opts.write) {
@@ -518,6 +537,17 @@ function dataDirOption(): Option {
     .default(DEFAULT_DATA_DIR);
 }
 
+/** --server: the commands that reach an engine can reach an `orderly serve` over HTTP instead. */
+function serverOption(): Option {
+  return new Option('--server <url>', 'talk to an `orderly serve` over HTTP at this URL (e.g. http://127.0.0.1:8080) instead of the data dir').env(
+    'ORDERLY_SERVER',
+  );
+}
+
+function tokenOption(): Option {
+  return new Option('--token <token>', 'bearer token for --server (viewer: reads, operator: orders, admin: deploy)').env('ORDERLY_TOKEN');
+}
+
 function jsonOption(what: string): Option {
   return new Option('--json', `print ${what} as JSON (machine-readable, nothing else on stdout)`);
 }
@@ -531,7 +561,13 @@ function buildProgram(setExit: (code: number) => void): Command {
     .configureOutput({
       outputError: (str, write) => write(str.replace(/^error: /, 'orderly: ')),
     })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // --server/--token: refuse bad usage before the command does anything.
+    .hook('preAction', (_program, action) => {
+      const o = action.opts<Partial<DataDirOpts>>();
+      if (serverTarget({ dataDir: '', ...o }) === undefined) return;
+      if (action.getOptionValueSource('dataDir') === 'cli') throw new UsageError('give either --data-dir or --server, not both');
+    });
 
   program
     .command('run')
@@ -566,9 +602,11 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('deploy')
-    .description('deploy the locks and workflows of a JS7 inventory folder (all or nothing)')
+    .description('deploy the locks and workflows of a JS7 inventory folder (all or nothing; with --server file by file)')
     .argument('<dir>', 'JS7 inventory folder')
     .addOption(dataDirOption())
+    .addOption(serverOption())
+    .addOption(tokenOption())
     .addOption(jsonOption('what was deployed'))
     .action(async (dir: string, o: DataDirOpts & { json?: boolean }) => {
       const abs = inventoryFolder(dir);
@@ -586,6 +624,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('add an order; prints its id')
     .argument('<workflow>', 'workflow name')
     .addOption(dataDirOption())
+    .addOption(serverOption())
+    .addOption(tokenOption())
     .addOption(new Option('--arg <key=value>', 'an order argument (repeatable)').argParser(collectArg))
     .addOption(new Option('--priority <n>', 'priority, higher first (default 0)').argParser(parseWholeNumber))
     .addOption(new Option('--at <time>', 'start no earlier than: ISO-8601, or +30s, +5m, +2h, +1d from now').argParser((v) => parseTime(v)))
@@ -605,6 +645,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('cancel an order: it leaves lock queues and releases its locks; a running job ends first unless --kill')
     .argument('<id>', 'order id')
     .addOption(dataDirOption())
+    .addOption(serverOption())
+    .addOption(tokenOption())
     .option('--kill', 'also kill its running job (SIGTERM to the process group, SIGKILL after graceTimeout)')
     .addOption(jsonOption('the order'))
     .action((id: string, o: DataDirOpts & { kill?: boolean; json?: boolean }) => actOnOrder(o, id, 'cancel', o.kill ? { kill: true } : {}));
@@ -614,6 +656,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('suspend an order at its next instruction boundary (locks stay held)')
     .argument('<id>', 'order id')
     .addOption(dataDirOption())
+    .addOption(serverOption())
+    .addOption(tokenOption())
     .option('--reset', 'a waiting order leaves the lock queues at once')
     .addOption(jsonOption('the order'))
     .action((id: string, o: DataDirOpts & { reset?: boolean; json?: boolean }) => actOnOrder(o, id, 'suspend', o.reset ? { reset: true } : {}));
@@ -623,6 +667,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('resume a suspended, failed or stopped order')
     .argument('<id>', 'order id')
     .addOption(dataDirOption())
+    .addOption(serverOption())
+    .addOption(tokenOption())
     .addOption(new Option('--position <json>', 'resume a failed or stopped order at this position, e.g. \'[0,"lock",1]\'').argParser(parsePosition))
     .option('--as-succeeded', 'treat the failed step as successful and go on')
     .addOption(jsonOption('the order'))
@@ -640,6 +686,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .argument('<id>', 'order id')
     .argument('<priority>', 'new priority, a whole number (negative: put -- before it)', parseWholeNumber)
     .addOption(dataDirOption())
+    .addOption(serverOption())
+    .addOption(tokenOption())
     .addOption(jsonOption('the order'))
     .action((id: string, priority: number, o: DataDirOpts & { json?: boolean }) => actOnOrder(o, id, 'priority', { priority }));
 
@@ -648,6 +696,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('one order: state, position, what it waits for, locks held with tokens, outcome, history, step logs')
     .argument('<id>', 'order id')
     .addOption(dataDirOption())
+    .addOption(serverOption())
+    .addOption(tokenOption())
     .addOption(jsonOption('{order, history, logs}'))
     .action(async (id: string, o: DataDirOpts & { json?: boolean }) => {
       const r = await withConnection(o, { write: false }, (c) =>
@@ -661,6 +711,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .command('orders')
     .description('list orders (oldest first)')
     .addOption(dataDirOption())
+    .addOption(serverOption())
+    .addOption(tokenOption())
     .addOption(new Option('--state <state>', 'only orders in this state').choices(ORDER_STATES))
     .option('--workflow <name>', 'only orders of this workflow')
     .addOption(jsonOption('the orders (an array)'))
@@ -678,6 +730,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .command('locks')
     .description('list locks: holders with weight and fencing token, queue with the first waiters and why they wait')
     .addOption(dataDirOption())
+    .addOption(serverOption())
+    .addOption(tokenOption())
     .addOption(jsonOption('the locks (an array)'))
     .action(async (o: DataDirOpts & { json?: boolean }) => {
       const r = await withConnection(o, { write: false }, (c) => c.call<{ locks: LockView[] }>('GET', '/locks'));

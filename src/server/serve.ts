@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 
 import { acquirePidFile, dataDirPaths, probeEngine, socketAddress } from '../cli/client.js';
@@ -54,6 +55,12 @@ export interface ServeOptions {
   controlSocket?: boolean;
   /** The engine stopped on a fatal error (a failed journal commit). */
   onFatal?: (err: unknown) => void;
+  /**
+   * For end-to-end tests only (env ORDERLY_TEST_CLOCK=<ISO time>): the engine's clock starts
+   * at this time and moves only by `POST /api/v1/test/clock {advanceSeconds}` (admin), which
+   * then fires due schedules. Never set in production: time would stand still.
+   */
+  testClockStart?: number;
 }
 
 export interface Serving {
@@ -129,9 +136,12 @@ export async function startServe(opts: ServeOptions = {}): Promise<Serving> {
     const startedAt = Date.now();
     const metrics = new ServerMetrics();
     const store = timeCommits(SqliteStore.open(p.journal, opts.synchronous !== undefined ? { synchronous: opts.synchronous } : {}), metrics.observeCommit);
+    let testOffsetMs = 0;
+    const testClock = opts.testClockStart === undefined ? undefined : (): number => opts.testClockStart! + testOffsetMs;
     orderly = await createOrderly({
       dataDir: p.dir,
       store,
+      ...(testClock ? { clock: testClock, autoSchedule: false } : {}),
       ...(opts.slots !== undefined ? { slots: opts.slots } : {}),
       ...(opts.synchronous !== undefined ? { synchronous: opts.synchronous } : {}),
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
@@ -155,6 +165,22 @@ export async function startServe(opts: ServeOptions = {}): Promise<Serving> {
       ...(opts.bodyLimitBytes !== undefined ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
       ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
     });
+    if (testClock) {
+      const o = orderly;
+      app.post(
+        '/api/v1/test/clock',
+        {
+          config: { role: 'admin' },
+          schema: { body: Type.Object({ advanceSeconds: Type.Number({ minimum: 0, maximum: 366 * 86_400 }) }, { additionalProperties: false }) },
+        },
+        async (req) => {
+          testOffsetMs += (req.body as { advanceSeconds: number }).advanceSeconds * 1000;
+          await o.scheduler.poll();
+          await o.engine.submit({ type: 'tick' });
+          return { now: new Date(testClock()).toISOString() };
+        },
+      );
+    }
     await app.listen({ port: opts.port ?? DEFAULT_PORT, host });
     const address = app.server.address() as AddressInfo;
     if (useSocket) {
@@ -205,6 +231,13 @@ export async function runServe(opts: ServeOptions, out: (line: string) => void =
   process.on('SIGTERM', onSignal);
   process.stdout.on('error', () => undefined);
   try {
+    const testClock = process.env['ORDERLY_TEST_CLOCK'];
+    if (testClock !== undefined && opts.testClockStart === undefined) {
+      const t = Date.parse(testClock);
+      if (!Number.isFinite(t)) throw new Error(`ORDERLY_TEST_CLOCK: not an ISO time: ${testClock}`);
+      opts = { ...opts, testClockStart: t };
+      out(`orderly: TEST CLOCK at ${new Date(t).toISOString()}: time moves only by POST /api/v1/test/clock`);
+    }
     serving = await startServe({
       ...opts,
       onFatal: (err) => {

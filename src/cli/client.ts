@@ -21,12 +21,12 @@ import { join, relative, resolve } from 'node:path';
 import { invalid, type Command } from '../core/commands.js';
 import { decide } from '../core/decide.js';
 import type { Event, Stamped } from '../core/events.js';
-import { evolve } from '../core/evolve.js';
 import type { LockDef, Position } from '../core/model.js';
-import { deserializeState, emptyState, type State } from '../core/state.js';
+import type { State } from '../core/state.js';
 import { readInventoryDir } from '../formats/inventory-dir.js';
 import { SqliteStore } from '../journal/sqlite.js';
 import type { StepLog } from '../journal/types.js';
+import { loadState } from '../runtime/engine.js';
 import { OrderlyError, type AddOrder, type OrderFilter } from '../runtime/orderly.js';
 import { lockViews, orderView, type LockView, type OrderView } from '../runtime/views.js';
 import { handle, type ControlApi, type ErrorBody, type Reply, type StatusInfo } from './control.js';
@@ -155,6 +155,22 @@ export type PidLock = { ok: true; release: () => void } | { ok: false; pid: numb
  * Creates `file` exclusively with our pid. A file naming a dead process (or nothing) is stale
  * and replaced. Fails with the holder's pid while it lives.
  */
+/**
+ * Takes the data dir's writer lock, waiting up to `waitMs` for a holder that does not
+ * answer on the socket (an engine starting up, or an offline command: milliseconds).
+ * Returns the release; throws `refuse(pid)` when the lock stays taken.
+ */
+export async function acquireWriterLock(pidFile: string, waitMs: number, refuse: (pid: number) => Error): Promise<() => void> {
+  const deadline = Date.now() + waitMs;
+  let lock = acquirePidFile(pidFile);
+  while (!lock.ok && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    lock = acquirePidFile(pidFile);
+  }
+  if (!lock.ok) throw refuse(lock.pid);
+  return lock.release;
+}
+
 export function acquirePidFile(file: string): PidLock {
   for (let attempt = 0; attempt < 5; attempt++) {
     let fd: number;
@@ -195,18 +211,7 @@ export class JournalApi implements ControlApi {
   static async open(journalFile: string): Promise<JournalApi> {
     const store = SqliteStore.open(journalFile);
     try {
-      const snap = await store.loadSnapshot();
-      const state = snap ? deserializeState(snap.state) : emptyState();
-      if (snap) state.seq = snap.seq;
-      for (;;) {
-        const batch = await store.readAfter(state.seq, 10_000);
-        if (batch.length === 0) break;
-        for (const { seq, event } of batch) {
-          evolve(state, event);
-          state.seq = seq;
-        }
-      }
-      return new JournalApi(store, state);
+      return new JournalApi(store, await loadState(store));
     } catch (err) {
       await store.close();
       throw err;

@@ -19,7 +19,7 @@ import { SqliteStore } from '../journal/sqlite.js';
 import { createOrderly, type Orderly } from '../runtime/orderly.js';
 import type { LockView, OrderView } from '../runtime/views.js';
 import {
-  acquirePidFile,
+  acquireWriterLock,
   ApiError,
   connect,
   dataDirPaths,
@@ -441,14 +441,7 @@ async function runEngine(dir: string | undefined, o: RunOpts): Promise<number> {
   if (running) throw refuse(running.pid);
   // The writer lock. A holder that does not answer on the socket is an engine starting up or
   // an offline command (milliseconds): wait a little before refusing.
-  const deadline = Date.now() + RUN_BUSY_WAIT_MS;
-  let lock = acquirePidFile(p.pid);
-  while (!lock.ok && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    lock = acquirePidFile(p.pid);
-  }
-  if (!lock.ok) throw refuse(lock.pid);
-  const release = lock.release;
+  const release = await acquireWriterLock(p.pid, RUN_BUSY_WAIT_MS, refuse);
 
   let orderly: Orderly | undefined;
   let server: ControlServer | undefined;

@@ -95,17 +95,7 @@ export class Engine {
   /** Loads the newest snapshot, replays the journal after it, and recovers what a crash left. */
   static async open(opts: EngineOptions): Promise<Engine> {
     const store = opts.store;
-    const snap = await store.loadSnapshot();
-    const state = snap ? deserializeState(snap.state) : emptyState();
-    if (snap) state.seq = snap.seq;
-    for (;;) {
-      const batch = await store.readAfter(state.seq, 10_000);
-      if (batch.length === 0) break;
-      for (const { seq, event } of batch) {
-        evolve(state, event);
-        state.seq = seq;
-      }
-    }
+    const state = await loadState(store);
     let engineId = await store.getMeta('engineId');
     if (!engineId) {
       engineId = randomUUID();
@@ -349,6 +339,22 @@ export class Engine {
     if (!this.broken) await this.snapshot().catch(() => undefined);
     await this.store.close();
   }
+}
+
+/** The state a journal describes: the newest snapshot, then every event after it. */
+export async function loadState(store: JournalStore): Promise<State> {
+  const snap = await store.loadSnapshot();
+  const state = snap ? deserializeState(snap.state) : emptyState();
+  if (snap) state.seq = snap.seq;
+  for (;;) {
+    const batch = await store.readAfter(state.seq, 10_000);
+    if (batch.length === 0) break;
+    for (const { seq, event } of batch) {
+      evolve(state, event);
+      state.seq = seq;
+    }
+  }
+  return state;
 }
 
 export function heldGrants(o: Order): Grant[] {

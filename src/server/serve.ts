@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 
-import { acquirePidFile, dataDirPaths, probeEngine, socketAddress } from '../cli/client.js';
+import { acquireWriterLock, dataDirPaths, probeEngine, socketAddress } from '../cli/client.js';
 import { startControlServer, type ControlServer, type StatusInfo } from '../cli/control.js';
 import { formatProblem } from '../core/commands.js';
 import { SqliteStore } from '../journal/sqlite.js';
@@ -108,14 +108,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<Serving> {
     });
     if (running) throw refuse(running.pid);
   }
-  const deadline = Date.now() + BUSY_WAIT_MS;
-  let lock = acquirePidFile(p.pid);
-  while (!lock.ok && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    lock = acquirePidFile(p.pid);
-  }
-  if (!lock.ok) throw refuse(lock.pid);
-  const release = lock.release;
+  const release = await acquireWriterLock(p.pid, BUSY_WAIT_MS, refuse);
 
   let orderly: Orderly | undefined;
   let app: FastifyInstance | undefined;

@@ -14,6 +14,8 @@ const root = mkdtempSync(join(tmpdir(), 'orderly-crash-'));
 const inv = join(root, 'inventory');
 const data = join(root, 'data');
 const audit = join(root, 'audit.log');
+/** Jobs wait for this file: the test decides when they may end, not the machine's speed. */
+const go = join(root, 'go');
 const children: ChildProcess[] = [];
 
 afterAll(() => {
@@ -21,12 +23,12 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-// Each job appends "start|end <order> <pid> <token>" to the audit file.
+// Each job appends "start|end <order> <pid> <token>" to the audit file and runs until the go file exists.
 const job = (sleep: string, lock: string, extra: Record<string, unknown> = {}) => ({
   executable: {
     TYPE: 'ShellScriptExecutable',
-    script: `#!/bin/sh\necho "start $ORDERLY_ORDER_ID $$ $ORDERLY_LOCK_TOKEN_${lock}" >> "$AUDIT"\nsleep ${sleep}\necho "end $ORDERLY_ORDER_ID $$" >> "$AUDIT"\n`,
-    env: { AUDIT: `'${audit}'` },
+    script: `#!/bin/sh\necho "start $ORDERLY_ORDER_ID $$ $ORDERLY_LOCK_TOKEN_${lock}" >> "$AUDIT"\nwhile [ ! -f "$GO" ]; do sleep 0.05; done\nsleep ${sleep}\necho "end $ORDERLY_ORDER_ID $$" >> "$AUDIT"\n`,
+    env: { AUDIT: `'${audit}'`, GO: `'${go}'` },
   },
   ...extra,
 });
@@ -40,9 +42,9 @@ function writeInventory(): void {
     instructions: [{ TYPE: 'Lock', demands: [count === undefined ? { lockName } : { lockName, count }], lockedWorkflow: { instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }] } }],
     jobs: { j },
   });
-  writeFileSync(join(inv, 'serial.workflow.json'), JSON.stringify(lockWf('Serial', undefined, job('1.5', 'SERIAL'))));
-  writeFileSync(join(inv, 'shared.workflow.json'), JSON.stringify(lockWf('Shared', 1, job('1.5', 'SHARED', { parallelism: 3 }))));
-  writeFileSync(join(inv, 'again.workflow.json'), JSON.stringify(lockWf('Serial', undefined, job('3', 'SERIAL', { restartable: true }))));
+  writeFileSync(join(inv, 'serial.workflow.json'), JSON.stringify(lockWf('Serial', undefined, job('0.3', 'SERIAL'))));
+  writeFileSync(join(inv, 'shared.workflow.json'), JSON.stringify(lockWf('Shared', 1, job('0.3', 'SHARED', { parallelism: 3 }))));
+  writeFileSync(join(inv, 'again.workflow.json'), JSON.stringify(lockWf('Serial', undefined, job('0.3', 'SERIAL', { restartable: true }))));
 }
 
 function startEngine(): Promise<ChildProcess> {
@@ -129,8 +131,12 @@ describe('crash safety (kill -9)', () => {
       ...Array.from({ length: 5 }, (_, i) => cliJson<string>('order', 'add', 'shared', '--id', `shared-${i}`)),
     ];
     ids.push(...(await Promise.all(adds)));
-    await sleep(200);
-    const before = await cliJson<OrderJson[]>('orders', '--json');
+    // Wait until the jobs that can start have started (they block on the go file).
+    let before: OrderJson[] = [];
+    for (const until = Date.now() + 15_000; Date.now() < until; await sleep(100)) {
+      before = await cliJson<OrderJson[]>('orders', '--json');
+      if (before.filter((o) => o.state === 'processing').length === 4 && auditLines().length === 4) break;
+    }
     const running = before.filter((o) => o.state === 'processing').map((o) => o.id);
     expect(running).toContain('again-0');
     expect(running.some((id) => id.startsWith('shared'))).toBe(true);
@@ -145,6 +151,7 @@ describe('crash safety (kill -9)', () => {
 
     await startEngine();
     for (const pid of orphanPids) expect(alive(pid)).toBe(false); // …until the restart killed them
+    writeFileSync(go, ''); // from now on jobs end
 
     // Every order is there; those whose jobs died are disrupted failures, at the outermost Lock, holding nothing.
     const after = await cliJson<OrderJson[]>('orders', '--json');

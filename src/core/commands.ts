@@ -26,11 +26,11 @@ export type Command =
   | { type: 'executionLost'; orderId: string; executionId: string }
   /** Time passed: fire due scheduled orders, retry delays and lock wait timeouts. */
   | { type: 'tick' }
-  /** Creates or replaces a job template (whole; PATCH merges before). */
-  | { type: 'saveJobTemplate'; template: JobTemplate }
+  /** Creates or replaces a job template (whole; PATCH merges before). `create`: refuse an id that exists. */
+  | { type: 'saveJobTemplate'; template: JobTemplate; create?: boolean }
   | { type: 'deleteJobTemplate'; id: string }
   /** Creates or replaces a job config (whole). `created`/`modified` are set by the core. */
-  | { type: 'saveJobConfig'; jobConfig: Omit<JobConfig, 'created' | 'modified'> }
+  | { type: 'saveJobConfig'; jobConfig: Omit<JobConfig, 'created' | 'modified'>; create?: boolean }
   | { type: 'deleteJobConfig'; id: string }
   /** Starts a run of a job config: adds an order. */
   | {

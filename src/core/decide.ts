@@ -206,10 +206,16 @@ class Turn {
         this.tick();
         return undefined;
       case 'saveJobTemplate':
+        if (cmd.create === true && typeof cmd.template?.id === 'string' && this.s.jobTemplates.has(cmd.template.id)) {
+          return problem('conflict', `job template ${cmd.template.id} exists already`);
+        }
         return this.saveJobTemplate(cmd.template);
       case 'deleteJobTemplate':
         return this.deleteJobTemplate(cmd.id);
       case 'saveJobConfig':
+        if (cmd.create === true && typeof cmd.jobConfig?.id === 'string' && this.s.jobConfigs.has(cmd.jobConfig.id)) {
+          return problem('conflict', `job config ${cmd.jobConfig.id} exists already`);
+        }
         return this.saveJobConfig(cmd.jobConfig);
       case 'deleteJobConfig':
         return this.deleteJobConfig(cmd.id);

@@ -287,9 +287,9 @@ export class Orderly {
   // ------------------------------------------------------------ job templates and job configs
 
   /** Creates (no id, or a new one) or replaces a job template; returns it. */
-  async saveJobTemplate(t: JobTemplateInput): Promise<JobTemplate> {
+  async saveJobTemplate(t: JobTemplateInput, opts: { create?: boolean } = {}): Promise<JobTemplate> {
     const template = { ...t, id: t.id ?? randomUUID(), active: t.active ?? true } as JobTemplate;
-    await this.run({ type: 'saveJobTemplate', template });
+    await this.run({ type: 'saveJobTemplate', template, ...(opts.create ? { create: true } : {}) });
     return this.engine.state.jobTemplates.get(template.id)!;
   }
 
@@ -305,15 +305,15 @@ export class Orderly {
     await this.run({ type: 'deleteJobTemplate', id });
   }
 
-  /** Creates (no id, or a new one) or replaces a job config; cron strings and time zones are checked here. */
-  async saveJobConfig(c: JobConfigInput): Promise<JobConfigView> {
+  /** Creates (no id, or a new one) or replaces a job config; `create` refuses an id that exists. */
+  async saveJobConfig(c: JobConfigInput, opts: { create?: boolean } = {}): Promise<JobConfigView> {
     const jobConfig = { ...c, id: c.id ?? randomUUID(), active: c.active ?? true };
     const sched = jobConfig.schedule as Schedule | undefined;
     if (sched?.type === 'cron' && typeof sched.cron === 'string') {
-      const problem = validateCron(sched.cron, sched.timeZone);
+      const problem = validateCron(sched.cron); // the time zone is the core's to check (schedule.timeZone)
       if (problem) throw new OrderlyError(invalid([{ path: 'schedule.cron', message: problem }]));
     }
-    await this.run({ type: 'saveJobConfig', jobConfig });
+    await this.run({ type: 'saveJobConfig', jobConfig, ...(opts.create ? { create: true } : {}) });
     return this.getJobConfig(jobConfig.id)!;
   }
 

@@ -3,7 +3,7 @@
 // - Every body, parameter and query has a TypeBox schema; the same schemas validate the
 //   requests (validation.ts) and make the OpenAPI 3.1 document (GET /api/v1/openapi.json).
 // - Every error answer is `{error: {code, message, problems?}}` (errors.ts).
-// - Every route but GET /api/v1/health and POST /api/v1/login needs a bearer token whose role
+// - Every route but GET /api/v1/health, POST /api/v1/login and POST /v2/api/login needs a bearer token whose role
 //   is at least the route's (viewer < operator < admin).
 // - Responses are written with JSON.stringify: the response schemas document, they never drop
 //   a field.
@@ -15,10 +15,13 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { OrderlyError } from '../runtime/orderly.js';
 import { roleAtLeast, type AuthService } from './auth.js';
 import { packageVersion, type Api, type ServerContext } from './context.js';
+import { ACTIAN_PREFIX } from './actian-map.js';
 import { fromOrderly, HttpError, invalidError, notFound } from './errors.js';
 import { ServerMetrics } from './metrics.js';
+import { actianRoutes } from './routes/actian.js';
 import { authRoutes } from './routes/auth.js';
 import { eventRoutes } from './routes/events.js';
+import { jobConfigRoutes } from './routes/jobconfigs.js';
 import { lockRoutes } from './routes/locks.js';
 import { orderRoutes } from './routes/orders.js';
 import { metricsRoute, systemRoutes } from './routes/system.js';
@@ -166,7 +169,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
         title: 'Orderly HTTP API',
         version: ctx.version,
         description:
-          'Durable workflows and jobs with resource locks. Every route but GET /api/v1/health and POST /api/v1/login needs `Authorization: Bearer <token>`; roles viewer < operator < admin. Errors: `{"error": {"code", "message", "problems": [{"path", "message"}]}}`.',
+          'Durable workflows and jobs with resource locks. Every route but GET /api/v1/health, POST /api/v1/login and POST /v2/api/login needs `Authorization: Bearer <token>`; roles viewer < operator < admin. Errors: `{"error": {"code", "message", "problems": [{"path", "message"}]}}`.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearerAuth: [] }],
@@ -177,6 +180,8 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
         { name: 'workflows' },
         { name: 'orders' },
         { name: 'events' },
+        { name: 'jobconfigs', description: 'job templates, job configs, schedules and runs' },
+        { name: 'actian', description: 'Actian Integration Manager compatibility (/v2/api)' },
       ],
     },
     transform: ({ schema, url }) => ({ schema: stripErrorMessages(schema) as typeof schema, url }),
@@ -192,8 +197,16 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       workflowRoutes(api, ctx);
       orderRoutes(api, ctx);
       eventRoutes(api, ctx);
+      jobConfigRoutes(api, ctx);
     },
     { prefix: API_PREFIX },
+  );
+  // Actian compatibility: every route needs a token (the auth hook above) but POST /v2/api/login (`public`).
+  void app.register(
+    async (instance) => {
+      actianRoutes(instance.withTypeProvider<TypeBoxTypeProvider>() as Api, ctx);
+    },
+    { prefix: ACTIAN_PREFIX },
   );
   void app.register(async (instance) => {
     metricsRoute(instance.withTypeProvider<TypeBoxTypeProvider>() as Api, ctx);

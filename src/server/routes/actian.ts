@@ -1,0 +1,1036 @@
+// Actian compatibility under /v2/api: the job configuration and job execution calls of
+// Actian's Integration Manager API (Swagger 2.0 documents "Job Configuration" and "Job
+// Execution" 3.3.0), answered from Orderly's job configs, templates, schedules and runs, with
+// the same bearer tokens and roles as /api/v1. Mappings: src/server/actian-map.ts and
+// docs/http-api.md "Actian compatibility".
+//
+// Actian's request bodies are read as Actian's server reads them: unknown properties are
+// ignored and `null` means "no value"; properties Orderly cannot honour (macro sets, job files,
+// input messages, secure macros, webhooks, filters) are refused with 400 rather than ignored.
+
+import { Type, type TSchema } from '@sinclair/typebox';
+
+import type { ProblemItem } from '../../core/commands.js';
+import type { JobConfig, JobTemplate } from '../../core/model.js';
+import type { JobConfigView } from '../../runtime/orderly.js';
+import type { OrderView } from '../../runtime/views.js';
+import {
+  ACTIAN_STATES,
+  configHref,
+  actianStatus,
+  configFromActian,
+  configResponse,
+  jobHref,
+  jobResponse,
+  listPage,
+  offsetId,
+  offsetMinutes,
+  PAGE_SIZE_MAX,
+  parseDate,
+  PENDING,
+  refuseUnsupported,
+  scheduleFromActian,
+  schedulePath,
+  scheduleResponse,
+  sorter,
+  statusMatches,
+  templateFromActian,
+  templateHref,
+  templateResponse,
+  fromMacros,
+  javaDuration,
+  type ActianConfigBody,
+  type ActianScheduleBody,
+  type ActianTemplateBody,
+  type Macro,
+} from '../actian-map.js';
+import { RunTimes } from '../actian-times.js';
+import type { Api, ServerContext } from '../context.js';
+import { HttpError, invalidError, notFound, orderlyCall } from '../errors.js';
+import { documented, errors, OrderIdSchema } from '../schemas.js';
+import { configInput, ISO, JobConfigIdSchema, mustGetConfig, mustGetTemplate, saveConfig } from './jobconfigs.js';
+
+// ---------------------------------------------------------------- schemas (Actian's, with Orderly's extensions)
+
+const open = { additionalProperties: true } as const;
+const N = <T extends TSchema>(s: T, errorMessage: string) => Type.Optional(Type.Union([s, Type.Null()], { errorMessage }));
+const Str = (max = 4096) => Type.String({ maxLength: max });
+const STR = 'must be a string';
+const BOOL = 'must be true or false';
+
+const ReferenceSchema = Type.Object({ id: Type.Optional(Type.String()), name: Type.Optional(Type.String()), type: Type.Optional(Type.String()), href: Type.Optional(Type.String()) }, open);
+
+const MacroSchema = Type.Object(
+  {
+    key: N(Str(128), STR),
+    value: N(Type.String(), STR),
+    secure: N(Type.Boolean(), BOOL),
+    description: N(Str(), STR),
+    token: N(Str(), STR),
+  },
+  open,
+);
+
+const RuntimeConfigSchema = Type.Object(
+  {
+    packageName: N(Str(), STR),
+    entryPoint: N(Str(256), STR),
+    logLevel: N(Str(), STR),
+    packageArtifactOverride: N(Type.Boolean(), BOOL),
+    packageEntityType: N(Str(), STR),
+    packageEntityId: N(Str(), STR),
+    packagePrefix: N(Str(), STR),
+    macros: N(Type.Array(MacroSchema, { maxItems: 200 }), 'must be a list of macros {key, value}'),
+    inMessages: N(Type.Array(Type.Unknown()), 'must be a list'),
+    outMessageNames: N(Type.Array(Type.String()), 'must be a list of strings'),
+  },
+  { ...open, description: '`entryPoint` names the workflow to run (when `workflow` and `command` are not given); `macros` are the default arguments. The rest is accepted and ignored.' },
+);
+
+const JobConfigRequestSchema = Type.Object(
+  {
+    id: Type.Optional(JobConfigIdSchema),
+    name: N(Str(128), STR),
+    active: N(Type.Boolean(), BOOL),
+    blocking: N(Type.Boolean(), BOOL),
+    jobTemplateId: N(Str(128), STR),
+    destinationId: N(Str(), STR),
+    agentId: N(Str(), STR),
+    integrationId: N(Str(), STR),
+    profileId: N(Str(), STR),
+    runtimeConfig: N(RuntimeConfigSchema, 'must be an object'),
+    macrosets: N(Type.Array(Type.String()), 'must be a list of strings'),
+    schedule: N(Str(256), 'must be a cron expression or an interval (PT15M, 900)'),
+    timeout: N(Type.Integer({ minimum: 0, maximum: 7 * 24 * 3600 }), 'must be whole seconds from 0 (none) to 604800'),
+    description: N(Str(), STR),
+    tags: N(Type.Array(Type.String()), 'must be a list of strings'),
+    workflow: N(Str(256), STR),
+    command: N(Str(256 * 1024), STR),
+  },
+  {
+    ...open,
+    description:
+      'Actian JobConfigRequest. Orderly extensions: `id` (on create), `workflow` (a deployed workflow) or `command` (one shell command) — else `runtimeConfig.entryPoint` names the workflow. `schedule`: a cron expression or an interval; the full schedule is at /jobconfigs/{id}/schedule.',
+  },
+);
+
+const JobTemplateRequestSchema = Type.Object(
+  {
+    id: Type.Optional(JobConfigIdSchema),
+    name: N(Str(128), STR),
+    active: N(Type.Boolean(), BOOL),
+    runtimeConfig: N(RuntimeConfigSchema, 'must be an object'),
+    destinationId: N(Str(), STR),
+    agentId: N(Str(), STR),
+    description: N(Str(), STR),
+    blocking: N(Type.Boolean(), BOOL),
+    timeout: N(Type.Number({ minimum: 0, maximum: 7 * 24 * 3600 }), 'must be seconds from 0 (none) to 604800'),
+  },
+  { ...open, description: 'Actian JobTemplateRequest. Orderly extensions: `id`, `blocking` (the default of its job configs), `timeout` (seconds).' },
+);
+
+const TimeZoneSchema = Type.Object({ id: N(Str(64), STR), displayName: N(Str(), STR), rawOffset: N(Type.Integer(), 'must be an integer'), dstsavings: N(Type.Integer(), 'must be an integer') }, open);
+
+const ScheduleRequestSchema = Type.Object(
+  {
+    name: N(Str(128), STR),
+    type: N(Type.Union([Type.Literal('cron'), Type.Literal('interval')]), 'must be "cron" or "interval"'),
+    cronSchedule: N(Str(256), STR),
+    intervalFrequency: N(Type.Union([Str(64), Type.Integer()]), 'must be an ISO-8601 duration (PT15M) or seconds'),
+    description: N(Str(), STR),
+    timeZone: N(Type.Union([TimeZoneSchema, Str(64)]), 'must be a TimeZone object {id} or an IANA time zone id'),
+    webhookConfig: Type.Optional(Type.Unknown()),
+    overlap: N(Type.Union(['queue', 'skip', 'allow', 'replace'].map((s) => Type.Literal(s))), 'must be one of queue, skip, allow, replace'),
+    queueLimit: N(Type.Integer({ minimum: 0 }), 'must be a whole number ≥ 0'),
+    catchUp: N(Type.Union(['none', 'latest', 'all'].map((s) => Type.Literal(s))), 'must be one of none, latest, all'),
+  },
+  {
+    ...open,
+    description:
+      'Actian ScheduleRequest. `intervalFrequency`: an ISO-8601 duration (PT15M, P1D) or whole seconds. `timeZone`: a TimeZone object (its `id`) or an IANA id, default Etc/UTC. Orderly extensions: `overlap`, `queueLimit`, `catchUp`.',
+  },
+);
+
+const JobRequestSchema = Type.Object(
+  {
+    runtimeConfig: N(RuntimeConfigSchema, 'must be an object'),
+    jobFiles: N(Type.Record(Type.String(), Type.String()), 'must be an object of strings'),
+    macrosets: N(Type.Array(Type.String()), 'must be a list of strings'),
+    tags: N(Type.Array(Type.String()), 'must be a list of strings'),
+    id: Type.Optional(OrderIdSchema),
+    priority: N(Type.Integer({ minimum: -1_000_000, maximum: 1_000_000 }), 'must be a whole number from -1000000 to 1000000'),
+  },
+  { ...open, description: 'Actian JobRequest: `runtimeConfig.macros` are the run’s arguments. Orderly extensions: `id` (the run’s order id), `priority`.' },
+);
+
+const LoginRequestSchema = Type.Object({ username: Type.String({ minLength: 1, maxLength: 128 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }, open);
+const BulkOperationSchema = Type.Object({ recordIds: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 1000 }) }, open);
+
+// Responses (documentation; what is sent is built in actian-map.ts).
+const AccessTokenResponse = Type.Object({ access_token: Type.String(), token_type: Type.String(), expires_in: Type.Integer() });
+const JobConfigResponse = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    href: Type.String(),
+    created: Type.String({ format: 'date-time' }),
+    lastModified: Type.String({ format: 'date-time' }),
+    active: Type.Boolean(),
+    blocking: Type.Boolean({ description: 'in force: its own, else its template’s' }),
+    schedule: Type.Optional(Type.String()),
+    nextFireTime: Type.Optional(Type.String({ format: 'date-time' })),
+    timeout: Type.Optional(Type.Integer()),
+    template: Type.Optional(ReferenceSchema),
+    runtimeConfig: Type.Object({ entryPoint: Type.Optional(Type.String()), macros: Type.Array(Type.Object({ key: Type.String(), value: Type.String(), secure: Type.Boolean() })) }),
+    description: Type.Optional(Type.String()),
+    workflow: Type.Optional(Type.String()),
+    command: Type.Optional(Type.String()),
+    activeRuns: Type.Integer(),
+  },
+  open,
+);
+const JobTemplateResponse = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    href: Type.String(),
+    active: Type.Boolean(),
+    runtimeConfig: Type.Object({ macros: Type.Array(Type.Object({ key: Type.String(), value: Type.String(), secure: Type.Boolean() })) }),
+    description: Type.Optional(Type.String()),
+    blocking: Type.Optional(Type.Boolean()),
+    timeout: Type.Optional(Type.Number()),
+  },
+  open,
+);
+const ListShape = <T extends TSchema>(item: T) =>
+  Type.Object(
+    {
+      totalRecords: Type.Integer(),
+      totalPages: Type.Integer(),
+      size: Type.Integer(),
+      pageNumber: Type.Integer({ description: 'zero based' }),
+      sortBy: Type.Optional(Type.String()),
+      direction: Type.Optional(Type.String()),
+      items: Type.Array(item),
+      links: Type.Object({ prev: Type.Optional(Type.String()), next: Type.Optional(Type.String()) }),
+    },
+    open,
+  );
+const ScheduleResponse = Type.Object(
+  {
+    name: Type.Optional(Type.String()),
+    type: Type.String(),
+    cronSchedule: Type.Optional(Type.String()),
+    intervalFrequency: Type.Optional(Type.String()),
+    nextFireTime: Type.Optional(Type.String({ format: 'date-time' })),
+    description: Type.Optional(Type.String()),
+    timeZone: Type.Object({ id: Type.String(), displayName: Type.String(), rawOffset: Type.Integer(), dstsavings: Type.Integer() }),
+    timeZoneDisplayName: Type.String(),
+    timeZoneShortId: Type.String(),
+    timeZoneOffset: Type.Object({ totalSeconds: Type.Integer(), id: Type.String() }),
+    resourceId: Type.String(),
+    resourceType: Type.String(),
+  },
+  open,
+);
+const JobResponse = Type.Object(
+  {
+    id: Type.String(),
+    status: Type.String({ description: 'waiting | queued | running | finished_ok | finished_error | cancelled | aborted' }),
+    entryPoint: Type.String({ description: 'the workflow' }),
+    href: Type.String(),
+    scheduled: Type.Optional(Type.String({ format: 'date-time' })),
+    received: Type.String({ format: 'date-time' }),
+    started: Type.Optional(Type.String({ format: 'date-time' })),
+    finished: Type.Optional(Type.String({ format: 'date-time' })),
+    duration: Type.Optional(Type.String({ description: 'ISO-8601 (Java Duration), e.g. PT1M2.5S' })),
+    engine: Type.String(),
+    currentStep: Type.Optional(Type.String()),
+    returnCode: Type.Optional(Type.String()),
+    jobConfig: Type.Optional(ReferenceSchema),
+    jobTemplate: Type.Optional(ReferenceSchema),
+    jobLog: ReferenceSchema,
+    orderlyState: Type.String(),
+    priority: Type.Integer(),
+  },
+  open,
+);
+const JobStatsResponse = Type.Object(
+  {
+    queued: Type.Integer(),
+    running: Type.Integer(),
+    finished: Type.Integer(),
+    error: Type.Integer(),
+    failed: Type.Integer(),
+    cancelled: Type.Integer(),
+    totalJobs: Type.Integer(),
+    totalDuration: Type.String(),
+    window: Type.Object({ windowBegins: Type.Optional(Type.String()), windowEnds: Type.String(), windowDuration: Type.Optional(Type.String()) }),
+  },
+  open,
+);
+const IdList = Type.Array(Type.String());
+const NoContent = Type.Null({ description: 'done (no content)' });
+
+// Parameters (unknown ones are ignored, as Actian's server does).
+const ConfigParams = Type.Object({ id: JobConfigIdSchema });
+const JobParams = Type.Object({ id: OrderIdSchema });
+const pageQuery = {
+  offset: Type.Optional(Type.Integer({ minimum: 0, description: 'page number (zero based)', errorMessage: 'must be a page number ≥ 0' })),
+  size: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_SIZE_MAX, description: `page size (default 100, at most ${PAGE_SIZE_MAX})`, errorMessage: `must be a whole number from 1 to ${PAGE_SIZE_MAX}` })),
+  sortby: Type.Optional(Type.String({ maxLength: 256, description: 'comma separated field names' })),
+  direction: Type.Optional(Type.String({ maxLength: 256, description: 'asc or desc, one per sortby field' })),
+  filter: Type.Optional(Type.String({ description: 'not supported (400 when given)' })),
+  filterby: Type.Optional(Type.String({ description: 'not supported (400 when given)' })),
+  operators: Type.Optional(Type.String({ description: 'not supported (400 when given)' })),
+};
+const UNSUPPORTED_FILTERS = ['filter', 'filterby', 'operators'] as const;
+const ListConfigsQuery = Type.Object(
+  {
+    onlyfavs: Type.Optional(Type.Boolean({ description: 'Orderly has no favorites: true lists nothing' })),
+    active: Type.Optional(Type.Boolean()),
+    permissions: Type.Optional(Type.Boolean({ description: 'ignored' })),
+    ...pageQuery,
+  },
+  open,
+);
+const jobQueryFields = {
+  startdate: Type.Optional(Type.String({ maxLength: 64, description: 'received at or after: ms since the epoch or ISO-8601' })),
+  enddate: Type.Optional(Type.String({ maxLength: 64, description: 'received at or before: ms since the epoch or ISO-8601' })),
+  ...pageQuery,
+};
+const JobsQuery = Type.Object(
+  {
+    jobtemplateid: Type.Optional(Type.String({ maxLength: 128 })),
+    jobconfigid: Type.Optional(Type.String({ maxLength: 128 })),
+    integid: Type.Optional(Type.String({ description: 'not supported (400 when given)' })),
+    userid: Type.Optional(Type.String({ description: 'not supported (400 when given)' })),
+    state: Type.Optional(Type.Union(ACTIAN_STATES.map((s) => Type.Literal(s)), { errorMessage: `must be one of ${ACTIAN_STATES.join(', ')}` })),
+    ...jobQueryFields,
+  },
+  open,
+);
+const ConfigJobsQuery = Type.Object(jobQueryFields, open);
+const StatsQuery = Type.Object(
+  {
+    jobtemplateid: Type.Optional(Type.String({ maxLength: 128 })),
+    jobconfigid: Type.Optional(Type.String({ maxLength: 128 })),
+    integid: Type.Optional(Type.String({ description: 'not supported (400 when given)' })),
+    userid: Type.Optional(Type.String({ description: 'not supported (400 when given)' })),
+    startdate: jobQueryFields.startdate,
+    enddate: jobQueryFields.enddate,
+    filter: pageQuery.filter,
+    filterby: pageQuery.filterby,
+    operators: pageQuery.operators,
+  },
+  open,
+);
+const RunQuery = Type.Object({ ordered: Type.Optional(Type.Boolean({ description: 'accepted and ignored: serialize runs with `blocking`' })) }, open);
+const LogQuery = Type.Object({ zoneid: Type.Optional(Type.String({ maxLength: 64, description: 'IANA time zone of the times in the log (default Etc/UTC)' })) }, open);
+const DeleteTemplateQuery = Type.Object({ cascade: Type.Optional(Type.Boolean({ description: 'true is not supported (delete its job configs first)' })) }, open);
+
+// ---------------------------------------------------------------- helpers
+
+const str = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function validZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A time in a zone as ISO-8601 with its offset: 2026-01-02T10:00:00.000+01:00 (Z for UTC). */
+function isoInZone(ms: number, tz: string): string {
+  const off = offsetMinutes(tz, ms);
+  const local = new Date(ms + off * 60_000).toISOString().slice(0, -1);
+  return `${local}${offsetId(off)}`;
+}
+
+// ---------------------------------------------------------------- the routes
+
+export function actianRoutes(app: Api, ctx: ServerContext): void {
+  const { orderly, auth } = ctx;
+  const tags = ['actian'];
+  const times = new RunTimes(orderly);
+  app.addHook('onClose', async () => times.close());
+
+  // Bodies are JSON whatever their Content-Type says (Actian's clients: `curl -d` sends a form
+  // type, fetch with a string body text/plain). Only under /v2/api; /api/v1 stays strict.
+  const parseJson = (_req: unknown, body: string | Buffer, done: (err: Error | null, value?: unknown) => void): void => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(Object.assign(e instanceof Error ? e : new SyntaxError(String(e)), { statusCode: 400 }));
+    }
+  };
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
+  const now = (): number => Date.now();
+
+  const templateOf = (c: JobConfig): JobTemplate | undefined => (c.templateId !== undefined ? orderly.getJobTemplate(c.templateId) : undefined);
+  const configOut = (id: string): Record<string, unknown> => {
+    const v = mustGetConfig(ctx, id);
+    return configResponse(v, templateOf(v));
+  };
+  const maps = (): { configs: Map<string, JobConfig>; templates: Map<string, JobTemplate> } => ({
+    configs: new Map([...orderly.engine.state.jobConfigs].map(([id, c]) => [id, c.def])),
+    templates: orderly.engine.state.jobTemplates,
+  });
+  const jobsOut = async (orders: OrderView[]): Promise<Record<string, unknown>[]> => {
+    const t = await times.all(orders);
+    const { configs, templates } = maps();
+    const at = now();
+    return orders.map((o, i) => jobResponse(o, t[i] ?? {}, configs, templates, at));
+  };
+  const jobOut = async (id: string): Promise<Record<string, unknown>> => {
+    const o = orderly.getOrder(id);
+    if (!o) throw notFound(`job ${id} not found`);
+    return (await jobsOut([o]))[0]!;
+  };
+
+  const jobSorter = (q: { sortby?: string; direction?: string }) =>
+    sorter<OrderView>(
+      {
+        id: (o) => o.id,
+        status: (o) => actianStatus(o),
+        received: (o) => o.addedAt,
+        scheduled: (o) => o.scheduledFor,
+        finished: (o) => o.endedAt,
+        priority: (o) => o.priority,
+        entryPoint: (o) => o.workflow,
+      },
+      q.sortby,
+      q.direction,
+      { field: 'received', dir: 'desc' },
+    );
+
+  /** Orders filtered by Actian's job query; `received` within startdate..enddate. */
+  const selectJobs = (q: { jobtemplateid?: string; jobconfigid?: string; state?: string; startdate?: string; enddate?: string }): OrderView[] => {
+    const from = parseDate(q.startdate, 'query.startdate');
+    const to = parseDate(q.enddate, 'query.enddate');
+    const configs = orderly.engine.state.jobConfigs;
+    return orderly.listOrders().filter((o) => {
+      if (q.jobconfigid !== undefined && o.jobConfig !== q.jobconfigid) return false;
+      if (q.jobtemplateid !== undefined && (o.jobConfig === undefined || configs.get(o.jobConfig)?.def.templateId !== q.jobtemplateid)) return false;
+      if (q.state !== undefined && !statusMatches(actianStatus(o), q.state)) return false;
+      if (from !== undefined && o.addedAt < from) return false;
+      if (to !== undefined && o.addedAt > to) return false;
+      return true;
+    });
+  };
+
+  const idsWhere = (pred: (status: string) => boolean): string[] =>
+    orderly
+      .listOrders()
+      .filter((o) => pred(actianStatus(o)))
+      .sort((a, b) => a.addedAt - b.addedAt || str(a.id, b.id))
+      .map((o) => o.id);
+
+  // ------------------------------------------------------------ login
+
+  app.post(
+    '/login',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'Actian: retrieve an access_token',
+        description: 'Public. A session token for a user (POST /api/v1/users), as POST /api/v1/login. Use it as `Authorization: Bearer <access_token>`.',
+        tags,
+        security: [],
+        body: LoginRequestSchema,
+        response: { 200: AccessTokenResponse, ...errors(400, 401, 413) },
+      },
+    },
+    async (req) => {
+      const r = await auth.login(req.body.username, req.body.password);
+      if (!r) throw new HttpError('unauthorized', 'wrong user name or password');
+      return r;
+    },
+  );
+
+  // ------------------------------------------------------------ job configs
+
+  app.get(
+    '/jobconfigs',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Actian: get a list of job configs',
+        description: 'Role: viewer. JobConfigListResponse. `offset` is the page number (zero based), `size` the page size (default 100). sortby: id, name, created, lastModified, active, blocking, nextFireTime (default name).',
+        tags,
+        querystring: ListConfigsQuery,
+        response: documented({ 200: ListShape(JobConfigResponse), ...errors(400, 401) }),
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      refuseUnsupported(q, UNSUPPORTED_FILTERS);
+      const cmp = sorter<JobConfigView>(
+        {
+          id: (c) => c.id,
+          name: (c) => c.name,
+          created: (c) => c.created,
+          lastModified: (c) => c.modified,
+          active: (c) => c.active,
+          blocking: (c) => c.effectiveBlocking,
+          nextFireTime: (c) => c.nextFireTime,
+        },
+        q.sortby,
+        q.direction,
+        { field: 'name', dir: 'asc' },
+      );
+      let all = q.onlyfavs === true ? [] : orderly.listJobConfigs();
+      if (q.active !== undefined) all = all.filter((c) => c.active === q.active);
+      all.sort((a, b) => cmp(a, b) || str(a.id, b.id));
+      const page = listPage(all, q, req.url);
+      return { ...page, items: page.items.map((v) => configResponse(v, templateOf(v))) };
+    },
+  );
+
+  app.post(
+    '/jobconfigs',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Actian: create a new job config',
+        description: 'Role: admin. 201 JobConfigResponse. Needs `name` and what to run: `workflow` or `command` (Orderly) or `runtimeConfig.entryPoint` (a deployed workflow).',
+        tags,
+        body: JobConfigRequestSchema,
+        response: documented({ 201: JobConfigResponse, ...errors(400, 401, 403, 409, 413) }),
+      },
+    },
+    async (req, reply) => {
+      const body = req.body as ActianConfigBody;
+      const { doc, path } = configFromActian(body, {}, undefined);
+      const v = await saveConfig(ctx, doc, path, { create: true });
+      return reply.status(201).header('location', configHref(v.id)).send(configResponse(v, templateOf(v)));
+    },
+  );
+
+  app.get(
+    '/jobconfigs/:id',
+    {
+      config: { role: 'viewer' },
+      schema: { summary: 'Actian: get a job config', description: 'Role: viewer. JobConfigResponse.', tags, params: ConfigParams, response: documented({ 200: JobConfigResponse, ...errors(400, 401, 404) }) },
+    },
+    async (req) => configOut(req.params.id),
+  );
+
+  app.put(
+    '/jobconfigs/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Actian: update an existing job config',
+        description: 'Role: admin. Replaces the job config: fields left out (or null) take their defaults, except the schedule (its own resource: /schedule), which stays unless `schedule` is given. 404 when it does not exist.',
+        tags,
+        params: ConfigParams,
+        body: JobConfigRequestSchema,
+        response: documented({ 200: JobConfigResponse, ...errors(400, 401, 403, 404, 409, 413) }),
+      },
+    },
+    async (req) => {
+      const id = req.params.id;
+      const body = req.body as ActianConfigBody;
+      if (body.id !== undefined && body.id !== id) throw invalidError([{ path: 'body.id', message: `must be the id in the URL (${id}) or left out` }]);
+      const current = mustGetConfig(ctx, id);
+      const base = { id, ...(current.schedule ? { schedule: current.schedule } : {}) };
+      const { doc, path } = configFromActian(body, base, current);
+      const v = await saveConfig(ctx, { ...doc, id }, path);
+      return configResponse(v, templateOf(v));
+    },
+  );
+
+  app.patch(
+    '/jobconfigs/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Actian: patch an existing job config',
+        description: 'Role: admin. Only the fields given change (null: back to the default). `{"blocking": true}` makes its runs one at a time, in the order they were requested.',
+        tags,
+        params: ConfigParams,
+        body: JobConfigRequestSchema,
+        response: documented({ 200: JobConfigResponse, ...errors(400, 401, 403, 404, 409, 413) }),
+      },
+    },
+    async (req) => {
+      const id = req.params.id;
+      const body = req.body as ActianConfigBody;
+      if (body.id !== undefined && body.id !== id) throw invalidError([{ path: 'body.id', message: `must be the id in the URL (${id}) or left out` }]);
+      const current = mustGetConfig(ctx, id);
+      const { doc, path } = configFromActian(body, configInput(current), current);
+      const v = await saveConfig(ctx, { ...doc, id }, path);
+      return configResponse(v, templateOf(v));
+    },
+  );
+
+  app.delete(
+    '/jobconfigs/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Actian: delete a job config',
+        description: 'Role: admin. 204; 404; 409 while it has jobs that have not ended.',
+        tags,
+        params: ConfigParams,
+        response: { 204: NoContent, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      await orderlyCall(() => orderly.deleteJobConfig(req.params.id));
+      return reply.status(204).send(null);
+    },
+  );
+
+  // ------------------------------------------------------------ schedule
+
+  const scheduleOut = (id: string): Record<string, unknown> => {
+    const v = mustGetConfig(ctx, id);
+    if (!v.schedule) throw notFound(`job config ${id} has no schedule`);
+    return scheduleResponse(id, v.schedule, v.nextFireTime, now());
+  };
+  const saveSchedule = async (id: string, body: ActianScheduleBody): Promise<Record<string, unknown>> => {
+    const current = configInput(mustGetConfig(ctx, id));
+    const schedule = scheduleFromActian(body);
+    await saveConfig(ctx, { ...current, schedule }, schedulePath);
+    return scheduleOut(id);
+  };
+
+  app.get(
+    '/jobconfigs/:id/schedule',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Actian: retrieve a job config schedule',
+        description: 'Role: viewer. ScheduleResponse with `nextFireTime`; 404 without a schedule.',
+        tags,
+        params: ConfigParams,
+        response: documented({ 200: ScheduleResponse, ...errors(400, 401, 404) }),
+      },
+    },
+    async (req) => scheduleOut(req.params.id),
+  );
+
+  app.post(
+    '/jobconfigs/:id/schedule',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Actian: create a job config schedule',
+        description: 'Role: admin. 201 ScheduleResponse; 409 conflict when it has one (PUT replaces).',
+        tags,
+        params: ConfigParams,
+        body: ScheduleRequestSchema,
+        response: documented({ 201: ScheduleResponse, ...errors(400, 401, 403, 404, 409, 413) }),
+      },
+    },
+    async (req, reply) => {
+      const id = req.params.id;
+      if (mustGetConfig(ctx, id).schedule) throw new HttpError('conflict', `job config ${id} has a schedule already: PUT replaces it`);
+      return reply.status(201).send(await saveSchedule(id, req.body as ActianScheduleBody));
+    },
+  );
+
+  app.put(
+    '/jobconfigs/:id/schedule',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Actian: update a job config schedule',
+        description: 'Role: admin. Replaces the schedule (or sets one). ScheduleResponse.',
+        tags,
+        params: ConfigParams,
+        body: ScheduleRequestSchema,
+        response: documented({ 200: ScheduleResponse, ...errors(400, 401, 403, 404, 409, 413) }),
+      },
+    },
+    async (req) => saveSchedule(req.params.id, req.body as ActianScheduleBody),
+  );
+
+  app.delete(
+    '/jobconfigs/:id/schedule',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Actian: delete a job config schedule',
+        description: 'Role: admin. 204; 404 without a schedule.',
+        tags,
+        params: ConfigParams,
+        response: { 204: NoContent, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      const current = configInput(mustGetConfig(ctx, req.params.id));
+      if (!current.schedule) throw notFound(`job config ${req.params.id} has no schedule`);
+      delete current.schedule;
+      await saveConfig(ctx, current, (p) => p);
+      return reply.status(204).send(null);
+    },
+  );
+
+  // ------------------------------------------------------------ runs of a job config
+
+  app.post(
+    '/jobconfigs/:id/jobs',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'Actian: start a new job for this job config',
+        description:
+          'Role: operator. 202 with the JobResponse (Location: /v2/api/jobs/{id}). `runtimeConfig.macros` are the run’s arguments (over the job config’s). A blocking job config’s job is `waiting` while an earlier one runs. 404; 409 state when the job config is inactive.',
+        tags,
+        params: ConfigParams,
+        querystring: RunQuery,
+        body: JobRequestSchema,
+        response: documented({ 202: JobResponse, ...errors(400, 401, 403, 404, 409, 413) }),
+      },
+    },
+    async (req, reply) => {
+      const b = req.body as { runtimeConfig?: { macros?: Macro[] | null; inMessages?: unknown[] | null } | null; jobFiles?: Record<string, string> | null; macrosets?: string[] | null; id?: string; priority?: number | null };
+      const problems: ProblemItem[] = [];
+      if (b.jobFiles && Object.keys(b.jobFiles).length > 0) problems.push({ path: 'body.jobFiles', message: 'job files are not supported' });
+      if (b.macrosets && b.macrosets.length > 0) problems.push({ path: 'body.macrosets', message: 'macro sets are not supported: give the values as runtimeConfig.macros' });
+      if (b.runtimeConfig?.inMessages && b.runtimeConfig.inMessages.length > 0) problems.push({ path: 'body.runtimeConfig.inMessages', message: 'input messages are not supported: pass values as macros' });
+      const macros = b.runtimeConfig?.macros ?? [];
+      const args = fromMacros(macros, 'body.runtimeConfig.macros', problems);
+      if (problems.length > 0) throw invalidError(problems);
+      const opts: { id?: string; arguments?: Record<string, string>; priority?: number } = {};
+      if (b.id !== undefined) opts.id = b.id;
+      if (Object.keys(args).length > 0) opts.arguments = args;
+      if (typeof b.priority === 'number') opts.priority = b.priority;
+      const keys = macros.map((m) => m.key);
+      const orderId = await orderlyCall(
+        () => orderly.runJobConfig(req.params.id, opts),
+        (p) => {
+          if (p.startsWith('arguments.')) {
+            const i = keys.indexOf(p.slice('arguments.'.length));
+            return i >= 0 ? `body.runtimeConfig.macros[${i}].key` : 'body.runtimeConfig.macros';
+          }
+          return p === 'arguments' ? 'body.runtimeConfig.macros' : `body.${p}`;
+        },
+      );
+      const job = orderly.getOrder(orderId);
+      const out = job ? (await jobsOut([job]))[0]! : { id: orderId, status: 'queued', href: jobHref(orderId) };
+      return reply.status(202).header('location', jobHref(orderId)).send(out);
+    },
+  );
+
+  app.get(
+    '/jobconfigs/:id/jobs',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Actian: get a list of jobs for this job config',
+        description: 'Role: viewer. JobListResponse, newest first by default (sortby: id, status, received, scheduled, finished, priority, entryPoint).',
+        tags,
+        params: ConfigParams,
+        querystring: ConfigJobsQuery,
+        response: documented({ 200: ListShape(JobResponse), ...errors(400, 401, 404) }),
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      refuseUnsupported(q, UNSUPPORTED_FILTERS);
+      mustGetConfig(ctx, req.params.id);
+      const cmp = jobSorter(q);
+      const all = selectJobs({ ...q, jobconfigid: req.params.id }).sort((a, b) => cmp(a, b) || str(a.id, b.id));
+      const page = listPage(all, q, req.url);
+      return { ...page, items: await jobsOut(page.items) };
+    },
+  );
+
+  // ------------------------------------------------------------ jobs
+
+  app.get(
+    '/jobs',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Actian: get a list of jobs',
+        description:
+          'Role: viewer. JobListResponse over the runs in memory (active ones and the newest ended ones; orders added without a job config too). Filters: jobconfigid, jobtemplateid, state (finished_all = finished_ok or finished_error), startdate/enddate (received). Newest first by default.',
+        tags,
+        querystring: JobsQuery,
+        response: documented({ 200: ListShape(JobResponse), ...errors(400, 401) }),
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      refuseUnsupported(q, [...UNSUPPORTED_FILTERS, 'integid', 'userid']);
+      const cmp = jobSorter(q);
+      const all = selectJobs(q).sort((a, b) => cmp(a, b) || str(a.id, b.id));
+      const page = listPage(all, q, req.url);
+      return { ...page, items: await jobsOut(page.items) };
+    },
+  );
+
+  const idListRoute = (path: string, summary: string, description: string, pred: (status: string) => boolean): void => {
+    app.get(path, { config: { role: 'viewer' }, schema: { summary, description: `Role: viewer. ${description} Oldest first.`, tags, response: { 200: IdList, ...errors(401) } } }, async () => idsWhere(pred));
+  };
+  idListRoute('/jobs/pending', 'Actian: get a list of pending/queued job ids', 'Jobs `waiting` (for an earlier job of a blocking job config) or `queued`.', (s) => PENDING.has(s));
+  idListRoute('/jobs/running', 'Actian: get a list of running job ids', 'Jobs `running`.', (s) => s === 'running');
+  idListRoute('/jobs/unfinished', 'Actian: get a list of unfinished job ids (pending + running)', 'Jobs pending or running.', (s) => PENDING.has(s) || s === 'running');
+
+  app.delete(
+    '/jobs/stop',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'Actian: bulk cancel queued jobs',
+        description:
+          'Role: operator. BulkOperation `{recordIds}`: cancels these pending (waiting or queued) jobs. All or nothing: 404 when one is unknown, 409 state when one is not pending (stop a running job with DELETE /jobs/{id}). 202.',
+        tags,
+        body: BulkOperationSchema,
+        response: documented({ 202: Type.Null({ description: 'accepted (no content)' }), ...errors(400, 401, 403, 404, 409, 413) }),
+      },
+    },
+    async (req, reply) => {
+      const ids = req.body.recordIds;
+      const missing: ProblemItem[] = [];
+      const notPending: ProblemItem[] = [];
+      ids.forEach((id, i) => {
+        const o = orderly.getOrder(id);
+        if (!o) missing.push({ path: `body.recordIds[${i}]`, message: `job ${id} not found` });
+        else if (!PENDING.has(actianStatus(o))) notPending.push({ path: `body.recordIds[${i}]`, message: `job ${id} is ${actianStatus(o)}, not pending` });
+      });
+      if (missing.length > 0) throw new HttpError('not-found', `${missing[0]!.message}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}`, missing);
+      if (notPending.length > 0) throw new HttpError('state', `${notPending[0]!.message}${notPending.length > 1 ? ` (and ${notPending.length - 1} more)` : ''}`, notPending);
+      for (const id of new Set(ids)) await orderlyCall(() => orderly.cancelOrder(id));
+      return reply.status(202).send();
+    },
+  );
+
+  app.get(
+    '/jobs/:id',
+    {
+      config: { role: 'viewer' },
+      schema: { summary: 'Actian: get job info', description: 'Role: viewer. JobResponse.', tags, params: JobParams, response: documented({ 200: JobResponse, ...errors(400, 401, 404) }) },
+    },
+    async (req) => jobOut(req.params.id),
+  );
+
+  app.delete(
+    '/jobs/:id',
+    {
+      config: { role: 'operator' },
+      schema: {
+        summary: 'Actian: stop or cancel a job',
+        description: 'Role: operator. Cancels the job; a running job is killed (SIGTERM to its process group, SIGKILL after its grace timeout). 202 with the JobResponse as it is then; 404; 409 state when it has ended.',
+        tags,
+        params: JobParams,
+        response: documented({ 202: JobResponse, ...errors(400, 401, 403, 404, 409) }),
+      },
+    },
+    async (req, reply) => {
+      const id = req.params.id;
+      if (!orderly.getOrder(id)) throw notFound(`job ${id} not found`);
+      await orderlyCall(() => orderly.cancelOrder(id, { kill: true }));
+      return reply.status(202).send(await jobOut(id));
+    },
+  );
+
+  app.get(
+    '/jobs/:id/log',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Actian: retrieve the log of this job',
+        description:
+          'Role: viewer. application/octet-stream: the output of each job execution, oldest first, each under a header line with its time (in `zoneid`, an IANA zone; default Etc/UTC), job and execution id; stderr follows stdout. Empty while nothing has run. 404 for an unknown job.',
+        tags,
+        params: JobParams,
+        querystring: LogQuery,
+        response: documented({ 200: Type.String({ description: 'the log text (UTF-8)' }), ...errors(400, 401, 404) }),
+      },
+    },
+    async (req, reply) => {
+      const id = req.params.id;
+      const tz = req.query.zoneid ?? 'Etc/UTC';
+      if (!validZone(tz)) throw invalidError([{ path: 'query.zoneid', message: `unknown time zone ${tz}` }]);
+      const logs = await orderly.logs(id);
+      if (logs.length === 0 && !orderly.getOrder(id)) throw notFound(`job ${id} not found`);
+      let text = '';
+      for (const l of logs) {
+        text += `=== ${isoInZone(l.at, tz)} job ${l.job} (execution ${l.executionId}) ===\n`;
+        if (l.stdoutDroppedBytes > 0) text += `[… ${l.stdoutDroppedBytes} bytes of stdout dropped]\n`;
+        text += l.stdout;
+        if (l.stdout !== '' && !l.stdout.endsWith('\n')) text += '\n';
+        if (l.stderr !== '' || l.stderrDroppedBytes > 0) {
+          text += '--- stderr ---\n';
+          if (l.stderrDroppedBytes > 0) text += `[… ${l.stderrDroppedBytes} bytes of stderr dropped]\n`;
+          text += l.stderr;
+          if (l.stderr !== '' && !l.stderr.endsWith('\n')) text += '\n';
+        }
+      }
+      return reply.header('content-type', 'application/octet-stream').header('content-disposition', `attachment; filename="job-${id.replace(/[^A-Za-z0-9_.@-]/g, '_')}.log"`).send(text);
+    },
+  );
+
+  app.get(
+    '/jobstats',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Actian: get job statistics',
+        description:
+          'Role: viewer. JobStatsResponse over the jobs in memory (filters as GET /jobs): queued = waiting + queued, running, finished = finished_ok, error = finished_error, failed = aborted, cancelled; totalDuration sums the jobs’ durations (ISO-8601); window: startdate..enddate, else the oldest job received..now.',
+        tags,
+        querystring: StatsQuery,
+        response: documented({ 200: JobStatsResponse, ...errors(400, 401) }),
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      refuseUnsupported(q, [...UNSUPPORTED_FILTERS, 'integid', 'userid']);
+      const orders = selectJobs(q);
+      const jobs = await jobsOut(orders);
+      const count = (pred: (s: string) => boolean): number => jobs.filter((j) => pred(j.status as string)).length;
+      const at = now();
+      const t = await times.all(orders);
+      let total = 0;
+      orders.forEach((o, i) => {
+        const s = t[i]?.started ?? o.execution?.startedAt;
+        if (s === undefined) return;
+        const status = actianStatus(o);
+        const end = o.endedAt ?? (status === 'finished_error' || status === 'aborted' ? t[i]?.settled : undefined) ?? at;
+        total += Math.max(0, end - s);
+      });
+      const begins = parseDate(q.startdate, 'query.startdate') ?? (orders.length > 0 ? Math.min(...orders.map((o) => o.addedAt)) : undefined);
+      const ends = parseDate(q.enddate, 'query.enddate') ?? at;
+      return {
+        queued: count((s) => PENDING.has(s)),
+        running: count((s) => s === 'running'),
+        finished: count((s) => s === 'finished_ok'),
+        error: count((s) => s === 'finished_error'),
+        failed: count((s) => s === 'aborted'),
+        cancelled: count((s) => s === 'cancelled'),
+        totalJobs: jobs.length,
+        totalDuration: javaDuration(total),
+        window: {
+          ...(begins !== undefined ? { windowBegins: ISO(begins), windowDuration: javaDuration(ends - begins) } : {}),
+          windowEnds: ISO(ends),
+        },
+      };
+    },
+  );
+
+  // ------------------------------------------------------------ job templates
+
+  app.get(
+    '/jobtemplates',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Actian: get a list of job templates',
+        description: 'Role: viewer. JobTemplateListResponse (sortby: id, name, active; default name).',
+        tags,
+        querystring: ListConfigsQuery,
+        response: documented({ 200: ListShape(JobTemplateResponse), ...errors(400, 401) }),
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      refuseUnsupported(q, UNSUPPORTED_FILTERS);
+      const cmp = sorter<JobTemplate>({ id: (t) => t.id, name: (t) => t.name, active: (t) => t.active }, q.sortby, q.direction, { field: 'name', dir: 'asc' });
+      let all = q.onlyfavs === true ? [] : orderly.listJobTemplates();
+      if (q.active !== undefined) all = all.filter((t) => t.active === q.active);
+      all.sort((a, b) => cmp(a, b) || str(a.id, b.id));
+      const page = listPage(all, q, req.url);
+      return { ...page, items: page.items.map(templateResponse) };
+    },
+  );
+
+  app.post(
+    '/jobtemplates',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Actian: create a job template',
+        description: 'Role: admin. 201 JobTemplateResponse. `runtimeConfig.macros`: default arguments of its job configs; `blocking` (Orderly): their default `blocking`.',
+        tags,
+        body: JobTemplateRequestSchema,
+        response: documented({ 201: JobTemplateResponse, ...errors(400, 401, 403, 409, 413) }),
+      },
+    },
+    async (req, reply) => {
+      const body = req.body as ActianTemplateBody;
+      const { doc, path } = templateFromActian(body, {});
+      const t = await orderlyCall(() => orderly.saveJobTemplate(doc, { create: true }), path);
+      return reply.status(201).header('location', templateHref(t.id)).send(templateResponse(t));
+    },
+  );
+
+  app.get(
+    '/jobtemplates/:id',
+    {
+      config: { role: 'viewer' },
+      schema: { summary: 'Actian: get a job template', description: 'Role: viewer. JobTemplateResponse.', tags, params: ConfigParams, response: documented({ 200: JobTemplateResponse, ...errors(400, 401, 404) }) },
+    },
+    async (req) => templateResponse(mustGetTemplate(ctx, req.params.id)),
+  );
+
+  const updateTemplate = async (id: string, body: ActianTemplateBody, patch: boolean): Promise<Record<string, unknown>> => {
+    if (body.id !== undefined && body.id !== id) throw invalidError([{ path: 'body.id', message: `must be the id in the URL (${id}) or left out` }]);
+    const current = mustGetTemplate(ctx, id);
+    const { doc, path } = templateFromActian(body, patch ? { ...current } : { id });
+    return templateResponse(await orderlyCall(() => orderly.saveJobTemplate({ ...doc, id }), path));
+  };
+
+  app.put(
+    '/jobtemplates/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Actian: update a job template',
+        description: 'Role: admin. Replaces it: fields left out (or null) take their defaults. 404 when it does not exist.',
+        tags,
+        params: ConfigParams,
+        body: JobTemplateRequestSchema,
+        response: documented({ 200: JobTemplateResponse, ...errors(400, 401, 403, 404, 409, 413) }),
+      },
+    },
+    async (req) => updateTemplate(req.params.id, req.body as ActianTemplateBody, false),
+  );
+
+  app.patch(
+    '/jobtemplates/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Actian: patch a job template',
+        description: 'Role: admin. Only the fields given change (null: back to the default).',
+        tags,
+        params: ConfigParams,
+        body: JobTemplateRequestSchema,
+        response: documented({ 200: JobTemplateResponse, ...errors(400, 401, 403, 404, 409, 413) }),
+      },
+    },
+    async (req) => updateTemplate(req.params.id, req.body as ActianTemplateBody, true),
+  );
+
+  app.delete(
+    '/jobtemplates/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Actian: delete a job template',
+        description: 'Role: admin. 204; 404; 409 while a job config uses it. `cascade=true` is refused (400): delete its job configs first.',
+        tags,
+        params: ConfigParams,
+        querystring: DeleteTemplateQuery,
+        response: { 204: NoContent, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      if (req.query.cascade === true) throw invalidError([{ path: 'query.cascade', message: 'not supported: delete the job configs of the template first' }]);
+      await orderlyCall(() => orderly.deleteJobTemplate(req.params.id));
+      return reply.status(204).send(null);
+    },
+  );
+}

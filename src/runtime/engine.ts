@@ -36,6 +36,9 @@ export interface EngineOptions {
   onFatal?: (err: unknown) => void;
 }
 
+/** Snapshots are at least this many events apart per order in memory. */
+const SNAPSHOT_EVENTS_PER_ORDER = 10;
+
 /** One turn takes at most this many rounds of commands / ms before yielding to the event loop. */
 const TURN_ROUNDS_MAX = 64;
 const TURN_TIME_MAX_MS = 5;
@@ -199,7 +202,11 @@ export class Engine {
             }
           }
           this.eventsSinceSnapshot += stamped.length;
-          if (this.eventsSinceSnapshot >= this.snapshotEveryEvents) await this.snapshot();
+          // A snapshot costs time in proportion to the state; spacing them in proportion too
+          // keeps its cost per event flat however many orders wait (and replay after a crash
+          // at most ~10 events per order).
+          const every = Math.max(this.snapshotEveryEvents, SNAPSHOT_EVENTS_PER_ORDER * this.state.orders.size);
+          if (this.eventsSinceSnapshot >= every) await this.snapshot();
         }
         this.armTimer();
       }

@@ -46,7 +46,7 @@ export interface OrderlyOptions {
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
   /** Ended orders kept in memory for reading (default 10,000; older ones stay in the journal). */
   endedOrdersKeptMax?: number;
-  /** A snapshot is written after this many events (default 50,000). */
+  /** A snapshot is written after this many events (default 50,000), or 10 per order in memory if more. */
   snapshotEveryEvents?: number;
   /** Bytes of each output stream kept per job execution (default 256 KiB). */
   logBytesMax?: number;

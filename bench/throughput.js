@@ -1,0 +1,115 @@
+// Throughput through ONE exclusive lock: N orders added at once, each takes lock L and runs a
+// no-op FunctionExecutable job. Measured from the first addOrder call to the last OrderFinished
+// (as delivered by `subscribe`, i.e. after its journal commit).
+//
+//   node bench/throughput.js --store full|normal|memory [--n 20000]
+//   node bench/throughput.js --fsync [--samples 2000]     raw write+fsync latency of this disk
+//
+// Without --store/--fsync it does all four in this one process (run.js runs each fresh).
+// Prints one JSON line last.
+
+import { Buffer } from 'node:buffer';
+import { closeSync, fdatasyncSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createOrderly } from '../dist/index.js';
+import { args, emit, finishedCounter, inventory, median, percentile, performance, round, storeOptions } from './lib.js';
+
+/**
+ * write(4 KiB) + fsync, `samples` times, in the temp dir (the same file system as the benchmark
+ * data dirs). Appending (the file grows, like a WAL being filled) and overwriting one block with
+ * fdatasync (like a reused WAL) are both timed; the figure quoted is the appending fsync median.
+ */
+export function fsyncLatency(samples = 2000) {
+  const dir = mkdtempSync(join(tmpdir(), 'orderly-bench-fsync-'));
+  const buf = Buffer.alloc(4096, 7);
+  const time = (file, fn) => {
+    const fd = openSync(join(dir, file), 'w');
+    const xs = new Float64Array(samples);
+    try {
+      for (let i = 0; i < 20; i++) fn(fd, i); // warm-up
+      for (let i = 0; i < samples; i++) {
+        const t = performance.now();
+        fn(fd, i + 20);
+        xs[i] = performance.now() - t;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return xs;
+  };
+  try {
+    const append = time('append', (fd, i) => {
+      writeSync(fd, buf, 0, buf.length, i * buf.length);
+      fsyncSync(fd);
+    });
+    const overwrite = time('overwrite', (fd) => {
+      writeSync(fd, buf, 0, buf.length, 0);
+      fdatasyncSync(fd);
+    });
+    return {
+      samples,
+      fsyncAppendMedianMs: round(median([...append]), 4),
+      fsyncAppendP99Ms: round(percentile(append, 99), 4),
+      fdatasyncOverwriteMedianMs: round(median([...overwrite]), 4),
+      fdatasyncOverwriteP99Ms: round(percentile(overwrite, 99), 4),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function throughput(store, n) {
+  const { opts, cleanup } = storeOptions(store);
+  const o = await createOrderly(opts);
+  try {
+    o.registerFunction('noop', () => undefined);
+    await o.deploy(inventory());
+    let commits = 0;
+    let events = 0;
+    const unsub = o.subscribe((evs) => {
+      commits++;
+      events += evs.length;
+    });
+    const fin = finishedCounter(o, n);
+    const t0 = performance.now();
+    const adds = new Array(n);
+    for (let i = 0; i < n; i++) adds[i] = o.addOrder({ workflow: 'w', id: `o${i}` });
+    await Promise.all(adds);
+    const tAdded = performance.now();
+    const tDone = await fin.done;
+    fin.unsubscribe();
+    unsub();
+    const ms = tDone - t0;
+    return {
+      store,
+      n,
+      ms: round(ms, 1),
+      ordersPerSec: Math.round((n / ms) * 1000),
+      addMs: round(tAdded - t0, 1),
+      commits,
+      eventsPerOrder: round(events / n, 2),
+      usPerOrder: round((ms * 1000) / n, 1),
+      rssMB: Math.round(process.memoryUsage().rss / 1e6),
+    };
+  } finally {
+    await o.close();
+    cleanup();
+  }
+}
+
+const isMain = import.meta.url === `file://${process.argv[1]}`;
+if (isMain) {
+  const a = args();
+  const n = Number(a.n ?? 20_000);
+  const samples = Number(a.samples ?? 2000);
+  const out = { bench: 'throughput', node: process.version };
+  if (a.fsync) out.fsync = fsyncLatency(samples);
+  if (a.store) out.result = await throughput(a.store, n);
+  if (!a.fsync && !a.store) {
+    out.fsync = fsyncLatency(samples);
+    out.results = [];
+    for (const s of ['full', 'normal', 'memory']) out.results.push(await throughput(s, n));
+  }
+  emit(out);
+}

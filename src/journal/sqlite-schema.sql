@@ -10,7 +10,14 @@ CREATE TABLE events (
   order_id TEXT,
   body TEXT NOT NULL
 );
-CREATE INDEX events_order_id ON events (order_id) WHERE order_id IS NOT NULL;
+
+-- Which rows of events are about which order. Derived data, written in batches (not in
+-- every commit): meta 'orderIndexSeq' says up to where; opening the journal catches up.
+CREATE TABLE order_events (
+  order_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (order_id, seq)
+) WITHOUT ROWID;
 
 -- The state after applying events up to seq; only the newest 2 are kept.
 CREATE TABLE snapshots (

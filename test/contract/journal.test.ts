@@ -57,6 +57,23 @@ describe('sqlite store', () => {
       }
     }));
 
+  it('keeps every order history when the process dies before the order index was written', () =>
+    withDir(async (file) => {
+      const crashed = SqliteStore.open(file);
+      const mine = (i: number) => ({ type: 'OrderPriorityChanged' as const, at: i, orderId: `o${i % 3}`, priority: i });
+      for (let i = 0; i < 50; i++) crashed.appendSync([mine(i)]);
+      // No close: the index entries of these commits were only in the dead process's memory.
+      const reopened = SqliteStore.open(file);
+      try {
+        const history = await reopened.readOrder('o1', 100);
+        expect(history.map((s) => s.event)).toEqual(Array.from({ length: 50 }, (_, i) => mine(i)).filter((e) => e.orderId === 'o1'));
+        expect(history.map((s) => s.seq)).toEqual(history.map((s) => s.seq).sort((a, b) => a - b));
+      } finally {
+        await reopened.close();
+        await crashed.close(); // its late index write is ignored where rows are indexed already
+      }
+    }));
+
   it('works in memory', async () => {
     const store = SqliteStore.open(':memory:');
     expect(store.appendSync(SAMPLE_EVENTS)).toBe(1);

@@ -653,9 +653,9 @@ class Turn {
   private jobFinished(id: string, executionId: string, outcome: Outcome): void {
     const o = this.s.orders.get(id);
     if (!o || o.state !== 'processing' || o.execution?.id !== executionId) return; // stale
-    this.emit({ type: 'OrderProcessed', at: this.now, orderId: id, executionId, outcome });
+    this.emit({ type: 'OrderProcessed', at: this.now, orderId: id, executionId, outcome }); // success moves it on
     if (o.cancelPending) return this.cancelNow(o);
-    if (outcome.type === 'succeeded') this.emit({ type: 'OrderMoved', at: this.now, orderId: id, to: nextPosition(o.position) });
+    if (outcome.type === 'succeeded') this.ready.push(id);
     else this.fail(o, outcome);
   }
 

@@ -29,6 +29,7 @@ export type Event =
   | { type: 'OrderDequeued'; at: number; orderId: string }
   | { type: 'OrderJobQueued'; at: number; orderId: string; job: string }
   | { type: 'OrderProcessingStarted'; at: number; orderId: string; executionId: string; job: string }
+  /** A job execution ended; with a succeeded outcome the order stands at the next instruction. */
   | { type: 'OrderProcessed'; at: number; orderId: string; executionId: string; outcome: Outcome }
   | { type: 'OrderCaught'; at: number; orderId: string; outcome: Outcome; to: Position }
   | { type: 'OrderRetryScheduled'; at: number; orderId: string; until: number; to: Position }

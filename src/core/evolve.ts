@@ -2,6 +2,7 @@
 // events give the same state, live, on replay, in the simulator.
 
 import { assert } from './commands.js';
+import { nextPosition } from './positions.js';
 import type { Event } from './events.js';
 import type { Order } from './model.js';
 import { dropIfIdle, familyOfInstance, FIRES_KEPT, getInstance, getJob, jobConfigLockName, keyOfInstance, type State } from './state.js';
@@ -203,6 +204,8 @@ export function evolve(s: State, e: Event): void {
       delete o.execution;
       o.state = 'ready';
       o.outcome = e.outcome;
+      // A job that succeeded is behind the order: it stands at the next instruction.
+      if (e.outcome.type === 'succeeded') o.position = nextPosition(o.position);
       return;
     }
     case 'OrderCaught': {

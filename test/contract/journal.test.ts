@@ -13,7 +13,7 @@ import { journalContract, SAMPLE_EVENTS } from './journal.contract.js';
 journalContract('memory', async () => {
   const store = new MemoryStore();
   return { store, cleanup: () => store.close() };
-});
+}, { durable: false });
 
 journalContract('sqlite', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'orderly-journal-'));
@@ -31,7 +31,7 @@ journalContract('sqlite', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
-});
+}, { durable: true });
 
 describe('sqlite store', () => {
   const withDir = async (fn: (file: string) => Promise<void>) => {

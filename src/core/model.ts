@@ -225,24 +225,24 @@ export interface Order {
   state: OrderState;
   suspended: boolean;
   /** Suspend requested while processing or waiting for locks: takes effect at the next boundary. */
-  suspendPending?: boolean;
+  suspendPending?: boolean | undefined;
   /** Cancel requested while processing (the job ends first, or is killed). */
-  cancelPending?: { kill: boolean };
-  waitingFor?: WaitingFor;
+  cancelPending?: { kill: boolean } | undefined;
+  waitingFor?: WaitingFor | undefined;
   /** For waiting orders: their place in line (lower = earlier). */
-  arrival?: number;
+  arrival?: number | undefined;
   /** Set while waiting for locks. */
-  demands?: ResolvedDemand[];
+  demands?: ResolvedDemand[] | undefined;
   /** When the current wait began (ms). */
-  waitingSince?: number;
+  waitingSince?: number | undefined;
   /** Waiting for the run lock of its job config. */
-  waitingImplicit?: true;
+  waitingImplicit?: true | undefined;
   /** Wait deadline for locks (ms), if the Lock has a waitTimeout. */
-  waitUntil?: number;
+  waitUntil?: number | undefined;
   /** The lock stack, outermost first. */
   held: HeldLocks[];
   /** The running execution, while processing. */
-  execution?: { id: string; job: string; startedAt: number };
+  execution?: { id: string; job: string; startedAt: number } | undefined;
   executions: number;
   outcome?: Outcome;
   endedAt?: number;

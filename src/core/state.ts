@@ -48,7 +48,7 @@ export interface LockInstance {
   /** Sum of shared weights held. */
   weight: number;
   /** The exclusive holder, if any. */
-  exclusive?: string;
+  exclusive?: string | undefined;
   queue: WaitQueue;
 }
 
@@ -220,6 +220,22 @@ interface Serialized {
   ended: string[];
 }
 
+/** Every field of an Order, in the order snapshots write them (whatever order they were set
+ * in). A Record, so that the compiler refuses it when Order gains a field it lacks. */
+const ORDER_FIELD_SET: Record<keyof Order, true> = {
+  id: true, workflow: true, jobConfig: true, serialized: true, version: true, arguments: true, priority: true,
+  scheduledFor: true, addedAt: true, position: true, state: true, suspended: true, suspendPending: true,
+  cancelPending: true, waitingFor: true, arrival: true, demands: true, waitingSince: true, waitingImplicit: true,
+  waitUntil: true, held: true, execution: true, executions: true, outcome: true, endedAt: true,
+};
+const ORDER_FIELDS = Object.keys(ORDER_FIELD_SET) as (keyof Order)[];
+
+function canonicalOrder(o: Order): Order {
+  const out: Record<string, unknown> = {};
+  for (const k of ORDER_FIELDS) if (o[k] !== undefined) out[k] = o[k];
+  return out as unknown as Order;
+}
+
 /** Canonical JSON of the state: equal states give equal text (used for snapshots and replay checks). */
 export function serializeState(s: State): string {
   const byName = <T>(m: Map<string, T>): [string, T][] => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
@@ -237,7 +253,7 @@ export function serializeState(s: State): string {
       latest: w.latest,
       versions: [...w.versions.entries()].sort((a, b) => a[0] - b[0]).map(([version, workflow]) => ({ version, workflow })),
     })),
-    orders: byName(s.orders).map(([, o]) => o),
+    orders: byName(s.orders).map(([, o]) => canonicalOrder(o)),
     ended: [...s.ended],
   };
   return JSON.stringify(out);

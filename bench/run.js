@@ -3,7 +3,7 @@
 // Orderly's figures next to the peers' and the targets. Raw results go to bench/results/.
 //
 //   npm run bench                       (= npm run build && node bench/run.js)
-//   node bench/run.js [--reps 3] [--only throughput,handoff,queue-scale,memory,peers]
+//   node bench/run.js [--reps 3] [--only throughput,handoff,queue-scale,memory,peers,http]
 //
 // Each child prints one JSON line last; that line is its result.
 
@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { args, round } from './lib.js';
+import { httpReport } from './http-report.js';
 import { mediansOf, report } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -42,6 +43,11 @@ const TASKS = [
   { key: 'peer.gw.noqueue', group: 'peers', script: 'peers/graphile-worker.js', args: ['--n', '500', '--no-queue-name'] },
   // graphile-worker's default poll interval (2 s) with a named queue: about one job per poll, so few jobs.
   { key: 'peer.gw.queue.default', group: 'peers', script: 'peers/graphile-worker.js', args: ['--n', '10'], once: true },
+  // `orderly serve` as a separate process, driven over loopback HTTP (about 2 min per repetition).
+  { key: 'http.adds.full', group: 'http', script: 'http-adds.js', args: ['--store', 'full'] },
+  { key: 'http.adds.normal', group: 'http', script: 'http-adds.js', args: ['--store', 'normal'] },
+  { key: 'http.latency.full', group: 'http', script: 'http-latency.js', args: ['--store', 'full'] },
+  { key: 'http.latency.normal', group: 'http', script: 'http-latency.js', args: ['--store', 'normal'] },
 ];
 
 function runChild(task) {
@@ -107,7 +113,7 @@ const machine = {
   loadavgAtEnd: loadavg().map((x) => round(x, 2)),
   wallSeconds: round((Date.now() - started.getTime()) / 1000, 0),
 };
-console.log(report(m, machine, raw));
+console.log(report(m, machine, raw) + httpReport(m));
 const resultsDir = join(here, 'results');
 mkdirSync(resultsDir, { recursive: true });
 const file = join(resultsDir, `run-${started.toISOString().replace(/[:.]/g, '-')}.json`);

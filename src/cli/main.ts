@@ -474,7 +474,7 @@ async function runEngine(dir: string | undefined, o: RunOpts): Promise<number> {
   try {
     const startedAt = Date.now();
     // Our own store, to log what the engine's recovery on open journaled too.
-    const store = SqliteStore.open(p.journal, o.synchronous !== undefined ? { synchronous: o.synchronous } : {});
+    const store = SqliteStore.open(p.journal, { checkpoint: 'worker', ...(o.synchronous !== undefined ? { synchronous: o.synchronous } : {}) });
     const seqBefore = await store.lastSeq();
     orderly = await createOrderly({
       dataDir: p.dir,

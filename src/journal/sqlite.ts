@@ -1,6 +1,8 @@
 // The SQLite journal (better-sqlite3). All work is synchronous inside; the async methods only
 // satisfy the JournalStore interface. WAL lets other processes read while we write.
 
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { orderIdOf, upcast, type Event, type Stamped } from '../core/events.js';
 import type { JournalStore, SnapshotRecord, StepLog } from './types.js';
@@ -58,13 +60,36 @@ CREATE TABLE meta (
 
 const SNAPSHOTS_KEPT = 2;
 /** Order index entries kept in memory before they are written (in the commit that reaches it). */
-const INDEX_BATCH = 4096;
+const INDEX_BATCH = 1024;
 const INDEX_SEQ_KEY = 'orderIndexSeq';
 
 export interface SqliteOptions {
   /** FULL (default) syncs every commit; NORMAL may lose the last commits on power loss, never corrupts. */
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
+  /**
+   * Who copies the WAL into the database file. `inline` (default): SQLite, inside the commit
+   * that crosses the threshold (a pause of tens of ms for that commit). `worker`: a passive
+   * checkpoint on a second connection in a worker thread every `checkpointIntervalMs`, off the
+   * engine's event loop (what the engine uses).
+   */
+  checkpoint?: 'inline' | 'worker';
+  checkpointIntervalMs?: number;
 }
+
+// Runs in a worker thread (CommonJS, eval): passive checkpoints never wait for the writer.
+const CHECKPOINTER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.file, { fileMustExist: true, timeout: 0 });
+const timer = setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: next time */ }
+}, workerData.intervalMs);
+parentPort.on('message', () => {
+  clearInterval(timer);
+  try { db.close(); } catch { /* closing anyway */ }
+  parentPort.close();
+});
+`;
 
 interface EventRow {
   seq: number;
@@ -130,6 +155,7 @@ export class SqliteStore implements JournalStore {
   /** [orderId, row seq] of rows not yet in order_events. */
   private pendingIndex: [string, number][] = [];
   private indexedSeq = 0;
+  private checkpointer: Worker | undefined;
 
   private constructor(private readonly db: Database.Database) {
     this.maxSeq = db.prepare<[], number>('SELECT coalesce(max(seq + n - 1), 0) FROM (SELECT seq, n FROM events ORDER BY seq DESC LIMIT 1)').pluck();
@@ -212,7 +238,20 @@ export class SqliteStore implements JournalStore {
       // Checkpoint every ~40 MB of WAL instead of ~4 MB: fewer checkpoint pauses in the append path.
       db.pragma('wal_autocheckpoint = 10000');
       migrate(db);
-      return new SqliteStore(db);
+      const store = new SqliteStore(db);
+      if (opts.checkpoint === 'worker' && file !== ':memory:' && file !== '') {
+        db.pragma('wal_autocheckpoint = 0');
+        store.checkpointer = new Worker(CHECKPOINTER, {
+          eval: true,
+          workerData: { file, module: createRequire(import.meta.url).resolve('better-sqlite3'), intervalMs: opts.checkpointIntervalMs ?? 1000 },
+        });
+        store.checkpointer.unref();
+        // A checkpointer that cannot run leaves the WAL to grow: fall back to SQLite's own.
+        store.checkpointer.on('error', () => {
+          if (db.open) db.pragma('wal_autocheckpoint = 10000');
+        });
+      }
+      return store;
     } catch (err) {
       db.close();
       throw err;
@@ -293,7 +332,22 @@ export class SqliteStore implements JournalStore {
   }
 
   async close(): Promise<void> {
+    const w = this.checkpointer;
+    if (w) {
+      this.checkpointer = undefined;
+      // Referenced while it stops, so that the process does not end under our feet.
+      w.ref();
+      const exited = new Promise((r) => w.once('exit', r));
+      w.postMessage('stop');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
+      await w.terminate();
+    }
     this.flushIndex();
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+      this.db.close();
+    }
   }
 }

@@ -102,7 +102,7 @@ export class Orderly {
       const dir = resolve(opts.dataDir);
       mkdirSync(dir, { recursive: true });
       scriptDir = join(dir, 'scripts');
-      store ??= SqliteStore.open(join(dir, 'journal.sqlite'), opts.synchronous ? { synchronous: opts.synchronous } : {});
+      store ??= SqliteStore.open(join(dir, 'journal.sqlite'), { checkpoint: 'worker', ...(opts.synchronous ? { synchronous: opts.synchronous } : {}) });
     } else {
       scriptDir = join(tmpdir(), `orderly-scripts-${process.pid}`);
       store ??= new MemoryStore();

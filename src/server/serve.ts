@@ -128,7 +128,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<Serving> {
   try {
     const startedAt = Date.now();
     const metrics = new ServerMetrics();
-    const store = timeCommits(SqliteStore.open(p.journal, opts.synchronous !== undefined ? { synchronous: opts.synchronous } : {}), metrics.observeCommit);
+    const store = timeCommits(SqliteStore.open(p.journal, { checkpoint: 'worker', ...(opts.synchronous !== undefined ? { synchronous: opts.synchronous } : {}) }), metrics.observeCommit);
     let testOffsetMs = 0;
     const testClock = opts.testClockStart === undefined ? undefined : (): number => opts.testClockStart! + testOffsetMs;
     orderly = await createOrderly({

@@ -1,5 +1,6 @@
 // Runs the journal contract against every store; a new store is one more journalContract call.
 
+import { statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,6 +72,27 @@ describe('sqlite store', () => {
       } finally {
         await reopened.close();
         await crashed.close(); // its late index write is ignored where rows are indexed already
+      }
+    }));
+
+  it('checkpoints the WAL from a worker thread, off the writer, when asked to', () =>
+    withDir(async (file) => {
+      const store = SqliteStore.open(file, { checkpoint: 'worker', checkpointIntervalMs: 20 });
+      try {
+        const before = statSync(file).size;
+        const big = 'x'.repeat(2000);
+        for (let i = 0; i < 200; i++) store.appendSync([{ type: 'OrderDeleted', at: i, orderId: `o${i}-${big}` }]);
+        // Only a checkpoint moves pages from the WAL into the database file; the writer's own
+        // automatic checkpoint is off, so the worker's is the one that does it.
+        let size = statSync(file).size;
+        for (let i = 0; i < 100 && size <= before; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          size = statSync(file).size;
+        }
+        expect(size).toBeGreaterThan(before + 200 * 2000);
+        expect((await store.readAfter(0, 1000)).length).toBe(200);
+      } finally {
+        await store.close();
       }
     }));
 

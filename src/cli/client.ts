@@ -13,21 +13,19 @@
 // Only one writer at a time: `<data-dir>/engine.pid` is created exclusively by `orderly run`
 // for its lifetime and by an offline write for its few milliseconds.
 
-import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join, relative, resolve } from 'node:path';
 
-import { invalid, type Command } from '../core/commands.js';
+import type { Command } from '../core/commands.js';
 import { decide } from '../core/decide.js';
 import type { Event, Stamped } from '../core/events.js';
-import type { LockDef, Position } from '../core/model.js';
 import type { State } from '../core/state.js';
-import { readInventoryDir } from '../formats/inventory-dir.js';
 import { SqliteStore } from '../journal/sqlite.js';
 import type { StepLog } from '../journal/types.js';
+import { CommandsApi } from '../runtime/commands-api.js';
 import { loadState } from '../runtime/engine.js';
-import { OrderlyError, type AddOrder, type OrderFilter } from '../runtime/orderly.js';
+import { OrderlyError, type OrderFilter } from '../runtime/orderly.js';
 import { lockViews, orderView, type LockView, type OrderView } from '../runtime/views.js';
 import { handle, type ControlApi, type ErrorBody, type Reply, type StatusInfo } from './control.js';
 
@@ -202,11 +200,17 @@ export function acquirePidFile(file: string): PidLock {
 // ---------------------------------------------------------------- offline access to the journal
 
 /** The journal of a data dir, read into a state; commands are decided by the core and appended. */
-export class JournalApi implements ControlApi {
+export class JournalApi extends CommandsApi implements ControlApi {
   private constructor(
     private readonly store: SqliteStore,
     private readonly state: State,
-  ) {}
+  ) {
+    super();
+  }
+
+  protected get currentState(): State {
+    return this.state;
+  }
 
   static async open(journalFile: string): Promise<JournalApi> {
     const store = SqliteStore.open(journalFile);
@@ -222,7 +226,7 @@ export class JournalApi implements ControlApi {
     return this.store.close();
   }
 
-  private async run(cmd: Command): Promise<Event[]> {
+  protected async run(cmd: Command): Promise<Event[]> {
     const now = Date.now();
     // No worker here: orders that reach a job queue for a slot instead of starting.
     const noWorker = decide(this.state, { type: 'setSlots', slots: 0 }, now);
@@ -235,47 +239,6 @@ export class JournalApi implements ControlApi {
       this.state.seq = first + all.length - 1;
     }
     return d.events;
-  }
-
-  async deployDir(dir: string): Promise<{ locks: string[]; workflows: { name: string; version: number }[] }> {
-    const deployed = new Map<string, LockDef>();
-    for (const [name, fam] of this.state.locks) deployed.set(name, fam.def);
-    const inv = readInventoryDir(dir, { locks: deployed });
-    if (inv.problems.length > 0) throw new OrderlyError(invalid(inv.problems));
-    const events = await this.run({ type: 'deploy', locks: inv.locks, workflows: inv.workflows });
-    return {
-      locks: events.flatMap((e) => (e.type === 'LockDeployed' ? [e.lock.name] : [])),
-      workflows: events.flatMap((e) => (e.type === 'WorkflowDeployed' ? [{ name: e.workflow.name, version: e.version }] : [])),
-    };
-  }
-
-  async addOrder(o: AddOrder): Promise<string> {
-    const id = o.id ?? randomUUID();
-    const cmd: Command = { type: 'addOrder', orderId: id, workflow: o.workflow };
-    if (o.arguments) cmd.arguments = o.arguments;
-    if (o.priority !== undefined) cmd.priority = o.priority;
-    if (o.scheduledFor !== undefined) cmd.scheduledFor = o.scheduledFor instanceof Date ? o.scheduledFor.getTime() : o.scheduledFor;
-    await this.run(cmd);
-    return id;
-  }
-
-  async cancelOrder(id: string, opts: { kill?: boolean } = {}): Promise<void> {
-    await this.run({ type: 'cancelOrder', orderId: id, ...(opts.kill !== undefined ? { kill: opts.kill } : {}) });
-  }
-
-  async suspendOrder(id: string, opts: { reset?: boolean } = {}): Promise<void> {
-    await this.run({ type: 'suspendOrder', orderId: id, ...(opts.reset !== undefined ? { reset: opts.reset } : {}) });
-  }
-
-  async resumeOrder(id: string, opts: { position?: Position; asSucceeded?: boolean } = {}): Promise<void> {
-    const cmd: Command = { type: 'resumeOrder', orderId: id };
-    if (opts.position !== undefined) cmd.position = opts.position;
-    if (opts.asSucceeded !== undefined) cmd.asSucceeded = opts.asSucceeded;
-    await this.run(cmd);
-  }
-
-  async changePriority(id: string, priority: number): Promise<void> {
-    await this.run({ type: 'changePriority', orderId: id, priority });
   }
 
   getOrder(id: string): OrderView | undefined {

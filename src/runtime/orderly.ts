@@ -5,21 +5,26 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Command, Problem } from '../core/commands.js';
-import { formatProblem, invalid } from '../core/commands.js';
+import type { Command } from '../core/commands.js';
+import { invalid } from '../core/commands.js';
 import type { Event, Stamped } from '../core/events.js';
-import { ENDED_STATES, type LockDef, type OrderState, type Position, type Workflow } from '../core/model.js';
-import { readInventoryDir } from '../formats/inventory-dir.js';
+import { ENDED_STATES, type OrderState, type Workflow } from '../core/model.js';
+import type { State } from '../core/state.js';
 import { MemoryStore } from '../journal/memory.js';
 import { SqliteStore } from '../journal/sqlite.js';
 import type { JournalStore, StepLog } from '../journal/types.js';
+import { CommandsApi, type AddOrder } from './commands-api.js';
 import { CommandRefused, Engine } from './engine.js';
+import { OrderlyError } from './errors.js';
 import { FunctionExecutor, type JobFunction } from './function-executor.js';
 import { effectiveBlocking, isActiveRun } from '../core/jobconfigs.js';
 import type { FireRecord, JobConfig, JobTemplate, Schedule } from '../core/model.js';
 import { validateCron } from '../schedule/cron.js';
 import { Scheduler } from './scheduler.js';
 import { lockView, lockViews, orderView, type LockView, type OrderView } from './views.js';
+
+export { OrderlyError } from './errors.js';
+export type { AddOrder, Deployed } from './commands-api.js';
 
 /** A job config as callers see it: with what follows from its template and schedule. */
 export interface JobConfigView extends JobConfig {
@@ -58,41 +63,25 @@ export interface OrderlyOptions {
   autoSchedule?: boolean;
 }
 
-export interface AddOrder {
-  workflow: string;
-  /** Caller-chosen id; an id that exists is refused. Default: a random UUID. */
-  id?: string;
-  arguments?: Record<string, string>;
-  priority?: number;
-  /** Start no earlier than this (Date or ms since the epoch). */
-  scheduledFor?: Date | number;
-}
-
-/** A refusal: `code` says what kind, `problems` name the places. */
-export class OrderlyError extends Error {
-  override name = 'OrderlyError';
-  readonly code: Problem['code'];
-  readonly problems: Problem['problems'];
-  constructor(readonly problem: Problem) {
-    super(formatProblem(problem));
-    this.code = problem.code;
-    this.problems = problem.problems;
-  }
-}
 
 export interface OrderFilter {
   state?: OrderState;
   workflow?: string;
 }
 
-export class Orderly {
+export class Orderly extends CommandsApi {
   readonly scheduler: Scheduler;
   private constructor(
     readonly engine: Engine,
     clock: () => number,
     autoSchedule: boolean,
   ) {
+    super();
     this.scheduler = new Scheduler(engine, clock, autoSchedule);
+  }
+
+  protected get currentState(): State {
+    return this.engine.state;
   }
 
   static async create(opts: OrderlyOptions = {}): Promise<Orderly> {
@@ -124,7 +113,7 @@ export class Orderly {
     return orderly;
   }
 
-  private async run(cmd: Command): Promise<Event[]> {
+  protected async run(cmd: Command): Promise<Event[]> {
     try {
       return await this.engine.submit(cmd);
     } catch (err) {
@@ -134,24 +123,6 @@ export class Orderly {
   }
 
   // ------------------------------------------------------------ deploying
-
-  /** Deploys locks and workflows together: all or nothing. Unchanged ones are left as they are. */
-  async deploy(inv: { locks?: LockDef[]; workflows?: Workflow[] }): Promise<{ locks: string[]; workflows: { name: string; version: number }[] }> {
-    const events = await this.run({ type: 'deploy', locks: inv.locks ?? [], workflows: inv.workflows ?? [] });
-    return {
-      locks: events.flatMap((e) => (e.type === 'LockDeployed' ? [e.lock.name] : [])),
-      workflows: events.flatMap((e) => (e.type === 'WorkflowDeployed' ? [{ name: e.workflow.name, version: e.version }] : [])),
-    };
-  }
-
-  /** Deploys every `*.lock.json` and `*.workflow.json` below a folder (JS7 inventory format). */
-  async deployDir(dir: string): Promise<{ locks: string[]; workflows: { name: string; version: number }[] }> {
-    const deployed = new Map<string, LockDef>();
-    for (const [name, fam] of this.engine.state.locks) deployed.set(name, fam.def);
-    const inv = readInventoryDir(dir, { locks: deployed });
-    if (inv.problems.length > 0) throw new OrderlyError(invalid(inv.problems));
-    return this.deploy(inv);
-  }
 
   async deleteLock(name: string): Promise<void> {
     await this.run({ type: 'deleteLock', name });
@@ -164,16 +135,6 @@ export class Orderly {
   }
 
   // ------------------------------------------------------------ orders
-
-  async addOrder(o: AddOrder): Promise<string> {
-    const id = o.id ?? randomUUID();
-    const cmd: Command = { type: 'addOrder', orderId: id, workflow: o.workflow };
-    if (o.arguments) cmd.arguments = o.arguments;
-    if (o.priority !== undefined) cmd.priority = o.priority;
-    if (o.scheduledFor !== undefined) cmd.scheduledFor = o.scheduledFor instanceof Date ? o.scheduledFor.getTime() : o.scheduledFor;
-    await this.run(cmd);
-    return id;
-  }
 
   /** Adds several orders in one journal commit; all or nothing is not promised: each is judged alone. */
   async addOrders(orders: AddOrder[]): Promise<({ id: string } | { error: OrderlyError })[]> {
@@ -188,25 +149,6 @@ export class Orderly {
         ),
       ),
     );
-  }
-
-  async cancelOrder(id: string, opts: { kill?: boolean } = {}): Promise<void> {
-    await this.run({ type: 'cancelOrder', orderId: id, ...(opts.kill !== undefined ? { kill: opts.kill } : {}) });
-  }
-
-  async suspendOrder(id: string, opts: { reset?: boolean } = {}): Promise<void> {
-    await this.run({ type: 'suspendOrder', orderId: id, ...(opts.reset !== undefined ? { reset: opts.reset } : {}) });
-  }
-
-  async resumeOrder(id: string, opts: { position?: Position; asSucceeded?: boolean } = {}): Promise<void> {
-    const cmd: Command = { type: 'resumeOrder', orderId: id };
-    if (opts.position !== undefined) cmd.position = opts.position;
-    if (opts.asSucceeded !== undefined) cmd.asSucceeded = opts.asSucceeded;
-    await this.run(cmd);
-  }
-
-  async changePriority(id: string, priority: number): Promise<void> {
-    await this.run({ type: 'changePriority', orderId: id, priority });
   }
 
   // ------------------------------------------------------------ reading

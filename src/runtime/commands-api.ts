@@ -1,0 +1,79 @@
+// The write side of the library API, written once: Orderly runs these commands through the
+// engine; the command line's offline journal access (src/cli/client.ts) decides them itself.
+
+import { randomUUID } from 'node:crypto';
+import { invalid, type Command } from '../core/commands.js';
+import type { Event } from '../core/events.js';
+import type { LockDef, Position, Workflow } from '../core/model.js';
+import type { State } from '../core/state.js';
+import { readInventoryDir } from '../formats/inventory-dir.js';
+import { OrderlyError } from './errors.js';
+
+export interface AddOrder {
+  workflow: string;
+  /** Caller-chosen id; an id that exists is refused. Default: a random UUID. */
+  id?: string;
+  arguments?: Record<string, string>;
+  priority?: number;
+  /** Start no earlier than this (Date or ms since the epoch). */
+  scheduledFor?: Date | number;
+}
+
+export interface Deployed {
+  locks: string[];
+  workflows: { name: string; version: number }[];
+}
+
+export abstract class CommandsApi {
+  /** Runs one command; resolves with its events once durable, throws OrderlyError when refused. */
+  protected abstract run(cmd: Command): Promise<Event[]>;
+  /** The state the commands act on (for reading deployed locks). */
+  protected abstract get currentState(): State;
+
+  /** Deploys locks and workflows together: all or nothing. Unchanged ones are left as they are. */
+  async deploy(inv: { locks?: LockDef[]; workflows?: Workflow[] }): Promise<Deployed> {
+    const events = await this.run({ type: 'deploy', locks: inv.locks ?? [], workflows: inv.workflows ?? [] });
+    return {
+      locks: events.flatMap((e) => (e.type === 'LockDeployed' ? [e.lock.name] : [])),
+      workflows: events.flatMap((e) => (e.type === 'WorkflowDeployed' ? [{ name: e.workflow.name, version: e.version }] : [])),
+    };
+  }
+
+  /** Deploys every `*.lock.json` and `*.workflow.json` below a folder (JS7 inventory format). */
+  async deployDir(dir: string): Promise<Deployed> {
+    const deployed = new Map<string, LockDef>();
+    for (const [name, fam] of this.currentState.locks) deployed.set(name, fam.def);
+    const inv = readInventoryDir(dir, { locks: deployed });
+    if (inv.problems.length > 0) throw new OrderlyError(invalid(inv.problems));
+    return this.deploy(inv);
+  }
+
+  async addOrder(o: AddOrder): Promise<string> {
+    const id = o.id ?? randomUUID();
+    const cmd: Command = { type: 'addOrder', orderId: id, workflow: o.workflow };
+    if (o.arguments) cmd.arguments = o.arguments;
+    if (o.priority !== undefined) cmd.priority = o.priority;
+    if (o.scheduledFor !== undefined) cmd.scheduledFor = o.scheduledFor instanceof Date ? o.scheduledFor.getTime() : o.scheduledFor;
+    await this.run(cmd);
+    return id;
+  }
+
+  async cancelOrder(id: string, opts: { kill?: boolean } = {}): Promise<void> {
+    await this.run({ type: 'cancelOrder', orderId: id, ...(opts.kill !== undefined ? { kill: opts.kill } : {}) });
+  }
+
+  async suspendOrder(id: string, opts: { reset?: boolean } = {}): Promise<void> {
+    await this.run({ type: 'suspendOrder', orderId: id, ...(opts.reset !== undefined ? { reset: opts.reset } : {}) });
+  }
+
+  async resumeOrder(id: string, opts: { position?: Position; asSucceeded?: boolean } = {}): Promise<void> {
+    const cmd: Command = { type: 'resumeOrder', orderId: id };
+    if (opts.position !== undefined) cmd.position = opts.position;
+    if (opts.asSucceeded !== undefined) cmd.asSucceeded = opts.asSucceeded;
+    await this.run(cmd);
+  }
+
+  async changePriority(id: string, priority: number): Promise<void> {
+    await this.run({ type: 'changePriority', orderId: id, priority });
+  }
+}

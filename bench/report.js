@@ -102,7 +102,7 @@ export function report(m, machine, raw) {
     qrows.push([s, `first ${lo.handoffs} handoffs, mean`, fmt(lo.usPerHandoff), fmt(hi.usPerHandoff), show('usPerHandoff'), `<= ${TARGETS.queueRatio}`, met(r1 <= TARGETS.queueRatio)]);
     qrows.push([s, `first ${lo.handoffs} handoffs, p50`, fmt(lo.p50Us), fmt(hi.p50Us), show('p50Us'), '', '']);
     qrows.push([s, `${lo.longHandoffs} handoffs, mean (spans snapshots)`, fmt(lo.longUsPerHandoff), fmt(hi.longUsPerHandoff), show('longUsPerHandoff'), `<= ${TARGETS.queueRatio}`, met(r2 <= TARGETS.queueRatio)]);
-    qrows.push([s, 'one snapshot, ms (every 50k events, in the turn)', fmt(lo.snapshotMs), fmt(hi.snapshotMs), fmt(round(hi.snapshotMs / lo.snapshotMs, 1)), '', '']);
+    qrows.push([s, 'one snapshot, ms (every 50k events, or 10 per order in memory if more, in the turn)', fmt(lo.snapshotMs), fmt(hi.snapshotMs), fmt(round(hi.snapshotMs / lo.snapshotMs, 1)), '', '']);
   }
   const mrows = [['memory per waiting order (100,000 at a closed lock)', 'bytes', 'target', 'verdict']];
   if (m['memory.normal']) {

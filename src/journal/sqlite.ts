@@ -60,7 +60,7 @@ CREATE TABLE meta (
 
 const SNAPSHOTS_KEPT = 2;
 /** Order index entries kept in memory before they are written (in the commit that reaches it). */
-const INDEX_BATCH = 1024;
+const INDEX_BATCH = 4096;
 const INDEX_SEQ_KEY = 'orderIndexSeq';
 
 export interface SqliteOptions {
@@ -69,8 +69,9 @@ export interface SqliteOptions {
   /**
    * Who copies the WAL into the database file. `inline` (default): SQLite, inside the commit
    * that crosses the threshold (a pause of tens of ms for that commit). `worker`: a passive
-   * checkpoint on a second connection in a worker thread every `checkpointIntervalMs`, off the
-   * engine's event loop (what the engine uses).
+   * checkpoint on a second connection in a worker thread every `checkpointIntervalMs` (100), off the
+   * engine's event loop, plus a short one by the writer every 2,000 pages so the WAL can
+   * start over (what the engine uses).
    */
   checkpoint?: 'inline' | 'worker';
   checkpointIntervalMs?: number;
@@ -240,10 +241,15 @@ export class SqliteStore implements JournalStore {
       migrate(db);
       const store = new SqliteStore(db);
       if (opts.checkpoint === 'worker' && file !== ':memory:' && file !== '') {
-        db.pragma('wal_autocheckpoint = 0');
+        // The worker copies the WAL into the database file often, off the event loop. The
+        // writer keeps a (smaller) automatic checkpoint of its own: it finds almost every frame
+        // copied already, so it is short, and it is what lets the WAL start over from its
+        // beginning instead of growing for as long as commits keep coming.
+        db.pragma('wal_autocheckpoint = 2000');
+        db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
         store.checkpointer = new Worker(CHECKPOINTER, {
           eval: true,
-          workerData: { file, module: createRequire(import.meta.url).resolve('better-sqlite3'), intervalMs: opts.checkpointIntervalMs ?? 1000 },
+          workerData: { file, module: createRequire(import.meta.url).resolve('better-sqlite3'), intervalMs: opts.checkpointIntervalMs ?? 100 },
         });
         store.checkpointer.unref();
         // A checkpointer that cannot run leaves the WAL to grow: fall back to SQLite's own.

@@ -96,6 +96,20 @@ describe('sqlite store', () => {
       }
     }));
 
+  it('keeps the WAL bounded while commits never stop (the writer lets it start over)', () =>
+    withDir(async (file) => {
+      const store = SqliteStore.open(file, { checkpoint: 'worker', checkpointIntervalMs: 10 });
+      try {
+        const big = 'y'.repeat(3000);
+        // ~30 MB of commits back to back, with no idle moment for the WAL to restart in.
+        for (let i = 0; i < 10_000; i++) store.appendSync([{ type: 'OrderDeleted', at: i, orderId: `o${i}-${big}` }]);
+        expect(statSync(`${file}-wal`).size).toBeLessThan(32 * 1024 * 1024); // without the writer's checkpoint: ~180 MB
+        expect(await store.lastSeq()).toBe(10_000);
+      } finally {
+        await store.close();
+      }
+    }));
+
   it('works in memory', async () => {
     const store = SqliteStore.open(':memory:');
     expect(store.appendSync(SAMPLE_EVENTS)).toBe(1);

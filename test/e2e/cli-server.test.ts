@@ -2,61 +2,19 @@
 // dist/cli/main.js (`npm test` builds first), a real server on a free port, tokens with roles.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { LockView, OrderView } from '../../src/runtime/views.js';
+import { children, cleanEnv, cleanUp, cli, MAIN, ROOT, tempDir as sharedTempDir } from '../support/cli-process.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'dist/cli/main.js');
 const ADMIN_TOKEN = 'cli-server-test-admin-token-0123456789';
 
-const children = new Set<ChildProcess>();
-const dirs: string[] = [];
-
 function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'orderly-cli-server-'));
-  dirs.push(d);
-  return d;
-}
-
-/** The environment without anything Orderly of the caller's, plus `extra`. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ORDERLY_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<Result> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`orderly ${args.join(' ')} did not end within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
+  return sharedTempDir('orderly-cli-server-');
 }
 
 async function ok(args: string[], env: Record<string, string> = {}): Promise<string> {
@@ -140,10 +98,7 @@ function nestedLocks(outer: string, inner: string): unknown {
   };
 }
 
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(cleanUp);
 
 describe('orderly CLI with --server (orderly serve over HTTP)', () => {
   let server: Server;

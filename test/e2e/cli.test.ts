@@ -2,60 +2,17 @@
 // first), a real engine in the background, its control socket, and the journal offline.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import type { LockView, OrderView } from '../../src/runtime/views.js';
+import { children, cleanEnv, cleanUp, cli, MAIN, ROOT, tempDir as sharedTempDir } from '../support/cli-process.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'dist/cli/main.js');
 const SERIAL_SINGLE = join(ROOT, 'examples/serial-single');
 
-const children = new Set<ChildProcess>();
-const dirs: string[] = [];
-
 function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'orderly-cli-'));
-  dirs.push(d);
-  return d;
-}
-
-/** The environment without anything Orderly of the caller's. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ORDERLY_')) env[k] = v;
-  return env;
-}
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], timeoutMs = 15_000): Promise<Result> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`orderly ${args.join(' ')} did not end within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
+  return sharedTempDir('orderly-cli-');
 }
 
 async function ok(args: string[]): Promise<string> {
@@ -123,10 +80,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+afterAll(cleanUp);
 
 describe('orderly CLI', () => {
   it('offline: deploy and order add write the journal; orders --json shows the order; the next engine starts it', async () => {

@@ -156,6 +156,7 @@ export class SqliteStore implements JournalStore {
   /** [orderId, row seq] of rows not yet in order_events. */
   private pendingIndex: [string, number][] = [];
   private indexedSeq = 0;
+  private nextSeq = 1;
   private checkpointer: Worker | undefined;
 
   private constructor(private readonly db: Database.Database) {
@@ -195,8 +196,9 @@ export class SqliteStore implements JournalStore {
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     );
     this.appendTx = db.transaction((events: readonly Event[]): number => {
-      // Read inside the transaction: the write lock makes the max ours until commit.
-      const first = this.maxSeq.get()! + 1;
+      // One writer per journal (the data dir's writer lock): the next seq is known without a
+      // query. Were another writer to append, the INSERT would hit the primary key and fail.
+      const first = this.nextSeq;
       let start = 0;
       while (start < events.length) {
         const id = orderIdOf(events[start]!);
@@ -210,6 +212,7 @@ export class SqliteStore implements JournalStore {
       if (this.pendingIndex.length >= INDEX_BATCH) this.writeIndex(first + events.length - 1);
       return first;
     });
+    this.nextSeq = this.maxSeq.get()! + 1;
     // Catch up with rows a previous life appended but did not index.
     const meta = this.selectMeta.get(INDEX_SEQ_KEY);
     this.indexedSeq = meta === undefined ? 0 : Number(meta);
@@ -266,8 +269,10 @@ export class SqliteStore implements JournalStore {
 
   /** The synchronous append, for callers that must commit without yielding (group commit). */
   appendSync(events: readonly Event[]): number {
-    if (events.length === 0) return this.maxSeq.get()! + 1;
-    return this.appendTx.immediate(events);
+    if (events.length === 0) return this.nextSeq;
+    const first = this.appendTx.immediate(events);
+    this.nextSeq = first + events.length;
+    return first;
   }
 
   async append(events: readonly Event[]): Promise<number> {

@@ -1,7 +1,6 @@
 // The `orderly` CLI against `orderly serve` over HTTP (--server, --token): real processes of
 // dist/cli/main.js (`npm test` builds first), a real server on a free port, tokens with roles.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -9,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { LockView, OrderView } from '../../src/runtime/views.js';
-import { children, cleanEnv, cleanUp, cli, MAIN, ROOT, tempDir as sharedTempDir } from '../support/cli-process.js';
+import { cleanUp, cli, startBackground, tempDir as sharedTempDir, type Background } from '../support/cli-process.js';
 
 const ADMIN_TOKEN = 'cli-server-test-admin-token-0123456789';
 
@@ -23,46 +22,14 @@ async function ok(args: string[], env: Record<string, string> = {}): Promise<str
   return r.stdout;
 }
 
-interface Server {
-  child: ChildProcess;
+interface Server extends Background {
   url: string;
-  output: () => string;
-  exited: Promise<number | null>;
 }
 
 /** `orderly serve --port 0` in the background; resolves once it prints where it listens. */
-function startServer(dataDir: string, timeoutMs = 20_000): Promise<Server> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--data-dir', dataDir], {
-    cwd: ROOT,
-    env: cleanEnv({ ORDERLY_ADMIN_TOKEN: ADMIN_TOKEN }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const exited = new Promise<number | null>((r) =>
-    child.on('close', (code) => {
-      children.delete(child);
-      r(code);
-    }),
-  );
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`)), timeoutMs);
-    const check = (): void => {
-      const m = /Orderly listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolvePromise({ child, url: m[1]!, output: () => out, exited });
-      }
-    };
-    child.stdout.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited ${code} while starting\nstdout: ${out}\nstderr: ${err}`));
-    });
-  });
+async function startServer(dataDir: string, timeoutMs = 20_000): Promise<Server> {
+  const b = await startBackground(['serve', '--port', '0', '--data-dir', dataDir], /Orderly listening on (http:\/\/\S+)/, { ORDERLY_ADMIN_TOKEN: ADMIN_TOKEN }, timeoutMs);
+  return { ...b, url: b.match[1]! };
 }
 
 /** A TCP port nothing listens on (bound, then closed again). */

@@ -1,13 +1,12 @@
 // The `orderly` CLI as users run it: real processes of dist/cli/main.js (`npm test` builds
 // first), a real engine in the background, its control socket, and the journal offline.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import type { LockView, OrderView } from '../../src/runtime/views.js';
-import { children, cleanEnv, cleanUp, cli, MAIN, ROOT, tempDir as sharedTempDir } from '../support/cli-process.js';
+import { cleanUp, cli, ROOT, startBackground, tempDir as sharedTempDir, type Background } from '../support/cli-process.js';
 
 const SERIAL_SINGLE = join(ROOT, 'examples/serial-single');
 
@@ -21,40 +20,11 @@ async function ok(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-interface Engine {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+type Engine = Background;
 
 /** `orderly run` in the background; resolves once it says where its control socket is. */
 function startEngine(args: string[], timeoutMs = 15_000): Promise<Engine> {
-  const child = spawn(process.execPath, [MAIN, 'run', ...args], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const exited = new Promise<number | null>((r) =>
-    child.on('close', (code) => {
-      children.delete(child);
-      r(code);
-    }),
-  );
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`engine did not start within ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`)), timeoutMs);
-    const check = (): void => {
-      if (/control socket /.test(out)) {
-        clearTimeout(timer);
-        resolvePromise({ child, output: () => out, exited });
-      }
-    };
-    child.stdout.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`engine exited ${code} while starting\nstdout: ${out}\nstderr: ${err}`));
-    });
-  });
+  return startBackground(['run', ...args], /control socket /, {}, timeoutMs);
 }
 
 async function stopEngine(e: Engine, timeoutMs = 10_000): Promise<number | null> {

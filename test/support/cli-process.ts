@@ -58,3 +58,41 @@ export function cleanUp(): void {
   for (const c of children) c.kill('SIGKILL');
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
+
+export interface Background {
+  child: ChildProcess;
+  /** What matched `ready`. */
+  match: RegExpExecArray;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `orderly ARGS` in the background; resolves once its stdout matches `ready`. */
+export function startBackground(args: string[], ready: RegExp, env: Record<string, string> = {}, timeoutMs = 15_000): Promise<Background> {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<number | null>((r) =>
+    child.on('close', (code) => {
+      children.delete(child);
+      r(code);
+    }),
+  );
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`orderly ${args[0]} did not start within ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`)), timeoutMs);
+    child.stdout!.on('data', () => {
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolvePromise({ child, match: m, output: () => out, exited });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`orderly ${args[0]} exited ${code} while starting\nstdout: ${out}\nstderr: ${err}`));
+    });
+  });
+}

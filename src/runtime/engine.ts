@@ -16,6 +16,7 @@ import { DEFAULT_CORE_OPTIONS, deserializeState, emptyState, serializeState, wor
 import type { JournalStore } from '../journal/types.js';
 import type { ExecutionRequest, RunningExecution } from './executor-types.js';
 import { FunctionExecutor } from './function-executor.js';
+import { LauncherShellExecutor } from './launcher-client.js';
 import { killOrphans } from './orphans.js';
 import { ShellExecutor } from './shell-executor.js';
 
@@ -32,6 +33,11 @@ export interface EngineOptions {
   /** Bytes of each output stream kept per job execution (default 256 KiB). */
   logBytesMax?: number;
   core?: Partial<CoreOptions>;
+  /**
+   * Where shell jobs are started: 'process' (default) = a job launcher child process, so that
+   * forking costs the engine's event loop nothing; 'inline' = in this process.
+   */
+  jobLauncher?: 'process' | 'inline';
   /** Called when the engine stops on an error it cannot recover from (a failed commit). */
   onFatal?: (err: unknown) => void;
 }
@@ -62,7 +68,7 @@ export class Engine {
   readonly state: State;
   readonly engineId: string;
   readonly functions: FunctionExecutor;
-  private readonly shell: ShellExecutor;
+  private readonly shell: ShellExecutor | LauncherShellExecutor;
   private readonly clock: () => number;
   private readonly coreOptions: CoreOptions;
   private pending: Pending[] = [];
@@ -92,7 +98,7 @@ export class Engine {
     this.snapshotEveryEvents = opts.snapshotEveryEvents ?? 50_000;
     const shellOpts: ConstructorParameters<typeof ShellExecutor>[0] = { scriptDir: opts.scriptDir, engineId };
     if (opts.logBytesMax !== undefined) shellOpts.logBytesMax = opts.logBytesMax;
-    this.shell = new ShellExecutor(shellOpts);
+    this.shell = opts.jobLauncher === 'inline' ? new ShellExecutor(shellOpts) : new LauncherShellExecutor(shellOpts);
   }
 
   /** Loads the newest snapshot, replays the journal after it, and recovers what a crash left. */
@@ -343,6 +349,7 @@ export class Engine {
       for (const r of runs) r.kill();
       await Promise.all(runs.map((r) => r.done));
     }
+    if (this.shell instanceof LauncherShellExecutor) this.shell.close();
     if (!this.broken) await this.snapshot().catch(() => undefined);
     await this.store.close();
   }

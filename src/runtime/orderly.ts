@@ -57,6 +57,11 @@ export interface OrderlyOptions {
   logBytesMax?: number;
   /** Injected clock (ms since the epoch). */
   clock?: () => number;
+  /**
+   * Where shell jobs are started: 'process' (default) = a small job launcher child process, so
+   * that forking them does not stall this process's event loop; 'inline' = in this process.
+   */
+  jobLauncher?: 'process' | 'inline';
   /** Called if the engine stops on a fatal error (a failed journal commit). */
   onFatal?: (err: unknown) => void;
   /** false: schedules fire only when you call `orderly.scheduler.poll()` (tests with an injected clock). */
@@ -107,6 +112,7 @@ export class Orderly extends CommandsApi {
       ...(opts.logBytesMax !== undefined ? { logBytesMax: opts.logBytesMax } : {}),
       ...(opts.endedOrdersKeptMax !== undefined ? { core: { endedOrdersKeptMax: opts.endedOrdersKeptMax } } : {}),
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
+      ...(opts.jobLauncher ? { jobLauncher: opts.jobLauncher } : {}),
     });
     const orderly = new Orderly(engine, opts.clock ?? Date.now, opts.autoSchedule !== false);
     await orderly.scheduler.start();

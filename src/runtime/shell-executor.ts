@@ -121,8 +121,8 @@ export class ShellExecutor {
     this.pipeCloseWaitMs = opts.pipeCloseWaitMs ?? DEFAULT_PIPE_CLOSE_WAIT_MS;
   }
 
-  start(req: ExecutionRequest): RunningExecution {
-    const run = new ShellRun(this, req);
+  start(req: ExecutionRequest, hooks: ShellRunHooks = {}): RunningExecution {
+    const run = new ShellRun(this, req, hooks);
     run.begin();
     return run;
   }
@@ -175,6 +175,11 @@ export class ShellExecutor {
   }
 }
 
+export interface ShellRunHooks {
+  /** Called once the job's process (the leader of its own process group) exists. */
+  onSpawn?: (pid: number) => void;
+}
+
 type Termination = 'timeout' | 'killed';
 
 class ShellRun implements RunningExecution {
@@ -196,6 +201,7 @@ class ShellRun implements RunningExecution {
   constructor(
     private readonly executor: ShellExecutor,
     private readonly req: ExecutionRequest,
+    private readonly hooks: ShellRunHooks,
   ) {
     const max = executor.settings.logBytesMax;
     this.stdout = new BoundedBuffer(max);
@@ -281,6 +287,7 @@ class ShellRun implements RunningExecution {
         spawned = true;
         this.child = child;
         this.pid = child.pid;
+        if (child.pid !== undefined) this.hooks.onSpawn?.(child.pid);
         child.stdout?.on('data', (b: Buffer) => this.stdout.push(b));
         child.stderr?.on('data', (b: Buffer) => this.stderr.push(b));
         child.once('exit', (code, signal) => this.onExit(code, signal));

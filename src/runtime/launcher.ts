@@ -1,0 +1,67 @@
+// The job launcher: a small child process of the engine that starts shell jobs.
+//
+// Starting a process (fork + exec) costs the forking process about 2–3 ms of CPU here, most of
+// it while the event loop waits. Done in the engine's process, every shell job start would
+// stall the engine's turns and the HTTP server; done here, on the other core, it costs the
+// engine one IPC message each way. This process runs the same ShellExecutor the engine would
+// run in-process (launcher-client.ts is the engine's side), so process groups, environment,
+// bounded logs, timeouts and return-code meaning are the same either way.
+//
+// Protocol (JSON over the IPC channel, in order):
+//   engine → launcher: {t:'init', opts} once, then {t:'start', id, req} and {t:'kill', id}
+//   launcher → engine: {t:'spawned', id, pid} when a job's process group exists,
+//                      {t:'done', id, result} once per start
+// When the channel closes (the engine exited, however), the launcher exits; it leaves running
+// jobs alone, as the engine itself would: the next engine kills them as orphans
+// (ORDERLY_ENGINE_ID in their environment, and in this process's).
+
+import process from 'node:process';
+import type { ExecutionRequest, ExecutionResult, RunningExecution } from './executor-types.js';
+import { ShellExecutor, type ShellExecutorOptions } from './shell-executor.js';
+
+export type LauncherRequest =
+  | { t: 'init'; opts: ShellExecutorOptions }
+  | { t: 'start'; id: string; req: ExecutionRequest }
+  | { t: 'kill'; id: string };
+
+export type LauncherReply = { t: 'spawned'; id: string; pid: number } | { t: 'done'; id: string; result: ExecutionResult };
+
+function main(): void {
+  const send = process.send?.bind(process);
+  if (!send) {
+    process.stderr.write('orderly job launcher: must be started by the engine (no IPC channel)\n');
+    process.exit(2);
+  }
+  let executor: ShellExecutor | undefined;
+  const runs = new Map<string, RunningExecution>();
+  const reply = (m: LauncherReply): void => {
+    if (process.connected) send(m);
+  };
+  process.on('message', (raw: unknown) => {
+    const m = raw as LauncherRequest;
+    switch (m.t) {
+      case 'init':
+        executor = new ShellExecutor(m.opts);
+        break;
+      case 'start': {
+        if (!executor) throw new Error('orderly job launcher: start before init');
+        const run = executor.start(m.req, { onSpawn: (pid) => reply({ t: 'spawned', id: m.id, pid }) });
+        runs.set(m.id, run);
+        void run.done.then((result) => {
+          runs.delete(m.id);
+          reply({ t: 'done', id: m.id, result });
+        });
+        break;
+      }
+      case 'kill':
+        runs.get(m.id)?.kill();
+        break;
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+  // The engine's terminal signals are not ours: the engine decides what happens to jobs.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+main();

@@ -62,6 +62,7 @@ export class LauncherShellExecutor {
     }
     this.runs.set(run.id, run);
     this.send({ t: 'start', id: run.id, req });
+    this.refresh();
     return run;
   }
 

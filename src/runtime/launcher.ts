@@ -35,7 +35,8 @@ function main(): void {
   let executor: ShellExecutor | undefined;
   const runs = new Map<string, RunningExecution>();
   const reply = (m: LauncherReply): void => {
-    if (process.connected) send(m);
+    // The engine may be gone or going (the channel closes under a pending send): nothing to tell.
+    if (process.connected) send(m, undefined, undefined, () => undefined);
   };
   process.on('message', (raw: unknown) => {
     const m = raw as LauncherRequest;

@@ -1,6 +1,7 @@
 // The `orderly` CLI as users run it: real processes of dist/cli/main.js (`npm test` builds
 // first), a real engine in the background, its control socket, and the journal offline.
 
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,20 @@ const SERIAL_SINGLE = join(ROOT, 'examples/serial-single');
 
 function tempDir(): string {
   return sharedTempDir('orderly-cli-');
+}
+
+/**
+ * examples/serial-single with each job sleeping `seconds` instead of 1: the three CLI calls
+ * below must all land while q1 is still inside the lock, also on a busy machine.
+ */
+function slowSerialSingle(seconds: number): string {
+  const dir = join(tempDir(), 'serial-single');
+  cpSync(SERIAL_SINGLE, dir, { recursive: true });
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.workflow.json'))) {
+    const text = readFileSync(join(dir, f), 'utf8');
+    writeFileSync(join(dir, f), text.replaceAll('sleep 1\\n', `sleep ${seconds}\\n`));
+  }
+  return dir;
 }
 
 async function ok(args: string[]): Promise<string> {
@@ -83,7 +98,7 @@ describe('orderly CLI', () => {
 
     it('starts, saying what it deployed and where its socket is', async () => {
       data = join(tempDir(), 'data');
-      engine = await startEngine([SERIAL_SINGLE, '--data-dir', data]);
+      engine = await startEngine([slowSerialSingle(5), '--data-dir', data]);
       expect(engine.output()).toMatch(/deployed lock pdSerialLockSingle, workflow pdSerialSingle v1/);
       expect(engine.output()).toContain(join(data, 'orderly.sock'));
     });

@@ -59,6 +59,13 @@ export function nextDeadline(s: State): number | undefined {
   return s.timers.peek()?.at;
 }
 
+/** Whether the lock instance `name` is among the demands resolved so far or held by the order already. */
+function demandedTwice(resolved: readonly ResolvedDemand[], o: Order, name: string): boolean {
+  for (const r of resolved) if (r.lock === name) return true;
+  for (const h of o.held) for (const g of h.grants) if (g.lock === name) return true;
+  return false;
+}
+
 function fits(inst: LockInstance, count: number | undefined, limit: number): boolean {
   if (limit === 0) return false;
   if (count === undefined) return inst.holders.size === 0;
@@ -69,7 +76,14 @@ class Turn {
   readonly events: Event[] = [];
   private readonly ready: string[] = [];
   private readyAt = 0;
-  private readonly dirtyLocks = new Set<string>();
+  /** Where `ready` starts since it was last drained (emptied only when long, to spare the work). */
+  private readyBase = 0;
+  /** Locks to look at for waiters to grant, in the order they became dirty; those from
+   * `dirtyAt` on are still to look at, each there once. */
+  private readonly dirtyLine: string[] = [];
+  private dirtyAt = 0;
+  /** The locks still to look at, once they are many (a few are found faster by looking through them). */
+  private dirtyLocks: Set<string> | undefined;
   private jobsDirty = false;
 
   constructor(
@@ -79,12 +93,28 @@ class Turn {
 
   // ------------------------------------------------------------ plumbing
 
+  private dirty(lock: string): void {
+    const line = this.dirtyLine;
+    if (this.dirtyAt === line.length && this.dirtyAt > 1024) {
+      line.length = 0;
+      this.dirtyAt = 0;
+    }
+    if (this.dirtyLocks) {
+      if (this.dirtyLocks.has(lock)) return;
+      this.dirtyLocks.add(lock);
+    } else {
+      for (let i = this.dirtyAt; i < line.length; i++) if (line[i] === lock) return;
+      if (line.length - this.dirtyAt >= 8) this.dirtyLocks = new Set(line.slice(this.dirtyAt)).add(lock);
+    }
+    line.push(lock);
+  }
+
   private emit(e: Event): void {
     const s = this.s;
     // Locks whose line changes when this order leaves it.
     if (e.type === 'OrderDequeued' || e.type === 'OrderLocksAcquired' || e.type === 'OrderPriorityChanged') {
       const o = s.orders.get(e.orderId);
-      if (o?.waitingFor?.kind === 'locks' && o.demands) for (const d of o.demands) this.dirtyLocks.add(d.lock);
+      if (o?.waitingFor?.kind === 'locks' && o.demands) for (const d of o.demands) this.dirty(d.lock);
       if (o?.waitingFor?.kind === 'job') this.jobsDirty = true;
     }
     evolve(s, e);
@@ -97,18 +127,18 @@ class Turn {
         this.ready.push(e.orderId);
         break;
       case 'OrderLocksReleased':
-        for (const l of e.locks) this.dirtyLocks.add(l);
+        for (const l of e.locks) this.dirty(l);
         break;
       case 'OrderLocksQueued':
         // A newcomer with a higher priority sorts in front of the waiters: it may be first in line now.
-        for (const d of e.demands) this.dirtyLocks.add(d.lock);
+        for (const d of e.demands) this.dirty(d.lock);
         break;
       case 'OrderProcessed':
       case 'SlotsSet':
         this.jobsDirty = true;
         break;
       case 'LockDeployed':
-        for (const inst of s.instances.values()) if (inst.family === e.lock.name) this.dirtyLocks.add(inst.name);
+        for (const inst of s.instances.values()) if (inst.family === e.lock.name) this.dirty(inst.name);
         break;
       default:
         break;
@@ -122,14 +152,18 @@ class Turn {
         if (o) this.advance(o);
         continue;
       }
-      if (this.readyAt > 0) {
+      if (this.readyAt > 1024) {
         this.ready.length = 0;
         this.readyAt = 0;
       }
-      const first = this.dirtyLocks.values().next();
-      if (!first.done) {
-        this.dirtyLocks.delete(first.value);
-        this.grantWaiters(first.value);
+      this.readyBase = this.readyAt;
+      if (this.dirtyAt < this.dirtyLine.length) {
+        const lock = this.dirtyLine[this.dirtyAt++]!;
+        if (this.dirtyLocks) {
+          if (this.dirtyAt === this.dirtyLine.length) this.dirtyLocks = undefined;
+          else this.dirtyLocks.delete(lock);
+        }
+        this.grantWaiters(lock);
         continue;
       }
       if (this.jobsDirty) {
@@ -143,13 +177,8 @@ class Turn {
 
   retain(keptMax: number): void {
     const s = this.s;
-    if (s.ended.size <= keptMax) return;
-    const drop: string[] = [];
-    for (const id of s.ended) {
-      if (s.ended.size - drop.length <= keptMax) break;
-      drop.push(id);
-    }
-    for (const id of drop) this.emit({ type: 'OrderDeleted', at: this.now, orderId: id });
+    // Each OrderDeleted takes the order out of `ended`.
+    while (s.ended.size > keptMax) this.emit({ type: 'OrderDeleted', at: this.now, orderId: s.ended.oldest()! });
   }
 
   private order(id: string): Order | Problem {
@@ -539,9 +568,10 @@ class Turn {
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
       problems.push({ path: 'arguments', message: 'must be an object of strings' });
     } else {
-      const entries = Object.entries(args);
-      if (entries.length > LIMITS.argumentsMax) problems.push({ path: 'arguments', message: `at most ${LIMITS.argumentsMax} arguments` });
-      for (const [k, v] of entries) {
+      const keys = Object.keys(args);
+      if (keys.length > LIMITS.argumentsMax) problems.push({ path: 'arguments', message: `at most ${LIMITS.argumentsMax} arguments` });
+      for (const k of keys) {
+        const v: unknown = args[k];
         if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/.test(k)) problems.push({ path: `arguments.${k}`, message: 'name must start with a letter or _ and use A-Z a-z 0-9 _ . -' });
         if (typeof v !== 'string') problems.push({ path: `arguments.${k}`, message: 'must be a string' });
         else if (v.length > LIMITS.argumentValueBytesMax) problems.push({ path: `arguments.${k}`, message: `longer than ${LIMITS.argumentValueBytesMax} characters` });
@@ -755,7 +785,7 @@ class Turn {
           return;
         }
       }
-      if (this.ready.length > 4096 && steps > 64) {
+      if (this.ready.length - this.readyBase > 4096 && steps > 64) {
         // Let other ready orders move too; this one continues later in the same turn.
         this.ready.push(o.id);
         return;
@@ -772,13 +802,14 @@ class Turn {
       this.emit({ type: 'OrderFinished', at: this.now, orderId: o.id, outcome });
       return;
     }
-    const parent = pos.slice(0, -2);
+    const to = pos.slice(0, -2); // the enclosing instruction: the order moves on to the next
     if (pos[pos.length - 2] === 'lock') {
       const top = o.held[o.held.length - 1];
-      assert(top && samePosition(top.at, parent), `order ${o.id} leaves a lock block it does not hold`);
+      assert(top && samePosition(top.at, to), `order ${o.id} leaves a lock block it does not hold`);
       this.emit({ type: 'OrderLocksReleased', at: this.now, orderId: o.id, locks: top.grants.map((g) => g.lock) });
     }
-    this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: nextPosition(parent) });
+    to[to.length - 1] = (to[to.length - 1] as number) + 1;
+    this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to });
   }
 
   private execute(o: Order, wf: Workflow, jobName: string): void {
@@ -802,7 +833,8 @@ class Turn {
   private startExecutions(): void {
     const s = this.s;
     while (s.running < s.slots && s.jobsWaiting.size > 0) {
-      let best: { orderId: string; priority: number; arrival: number; key: string } | undefined;
+      let best: { orderId: string; priority: number; arrival: number } | undefined;
+      let bestKey = '';
       for (const key of s.jobsWaiting) {
         const j = s.jobs.get(key)!;
         const head = j.queue.headEntry();
@@ -812,11 +844,12 @@ class Turn {
         const parallelism = workflowOf(s, o).jobs[jobName]?.parallelism ?? 1;
         if (j.running >= parallelism) continue;
         if (!best || head.priority > best.priority || (head.priority === best.priority && head.arrival < best.arrival)) {
-          best = { ...head, key };
+          best = head; // the queue's own entry: read here, before anything changes the queue
+          bestKey = key;
         }
       }
       if (!best) return;
-      this.startExecution(s.orders.get(best.orderId)!, best.key);
+      this.startExecution(s.orders.get(best.orderId)!, bestKey);
     }
   }
 
@@ -834,7 +867,7 @@ class Turn {
         }
       }
       const name = instanceName(d.lockName, key);
-      if (resolved.some((r) => r.lock === name) || o.held.some((h) => h.grants.some((g) => g.lock === name))) {
+      if (demandedTwice(resolved, o, name)) {
         return this.fail(o, { type: 'failed', reason: 'lock-key-collision', message: `lock ${name} is demanded twice` });
       }
       if (d.count !== undefined && fam.def.limit > 0 && d.count > fam.def.limit) {
@@ -849,12 +882,14 @@ class Turn {
       resolved.push(r);
     }
     // A newcomer is granted at once only where nobody waits in front (fifo) or it fits (greedy).
-    const now = resolved.every((r) => {
+    let now = true;
+    for (const r of resolved) {
       const inst = s.instances.get(r.lock);
       const fam = s.locks.get(r.family)!;
-      if (!inst) return fam.def.limit > 0;
-      return fits(inst, r.count, fam.def.limit) && (fam.def.policy === 'greedy' || inst.queue.size === 0);
-    });
+      if (!inst ? fam.def.limit > 0 : fits(inst, r.count, fam.def.limit) && (fam.def.policy === 'greedy' || inst.queue.size === 0)) continue;
+      now = false;
+      break;
+    }
     if (now) return this.grant(o, resolved);
     if (waitTimeout === 0) {
       return this.fail(o, { type: 'failed', reason: 'lock-wait-timeout', message: `lock ${resolved.map((r) => r.lock).join(', ')} not available (waitTimeout 0)` });
@@ -865,14 +900,16 @@ class Turn {
   }
 
   private grant(o: Order, demands: readonly ResolvedDemand[], implicit = o.waitingImplicit === true): void {
-    const tokens = new Map<string, number>();
-    const grants: Grant[] = demands.map((d) => {
-      const token = (tokens.get(d.family) ?? this.s.locks.get(d.family)!.token) + 1;
-      tokens.set(d.family, token);
+    const grants: Grant[] = [];
+    for (let i = 0; i < demands.length; i++) {
+      const d = demands[i]!;
+      // Instances of one family share its fencing tokens: each grant takes the next.
+      let token = this.s.locks.get(d.family)!.token + 1;
+      for (let j = 0; j < i; j++) if (demands[j]!.family === d.family) token++;
       const g: Grant = { lock: d.lock, token };
       if (d.count !== undefined) g.count = d.count;
-      return g;
-    });
+      grants.push(g);
+    }
     const e: Event = { type: 'OrderLocksAcquired', at: this.now, orderId: o.id, grants };
     if (implicit) e.implicit = true;
     this.emit(e);

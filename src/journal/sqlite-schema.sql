@@ -11,15 +11,16 @@ CREATE TABLE events (
   body TEXT NOT NULL
 );
 
--- Which rows of events are about which order. Derived data, written in batches (not in
--- every commit): meta 'orderIndexSeq' says up to where; opening the journal catches up.
+-- Which rows of events are about which order, as written before the side file existed
+-- (complete up to meta 'orderIndexSeq'); read, no longer written. The order index now lives
+-- in the side file (below).
 CREATE TABLE order_events (
   order_id TEXT NOT NULL,
   seq INTEGER NOT NULL,
   PRIMARY KEY (order_id, seq)
 ) WITHOUT ROWID;
 
--- The state after applying events up to seq; only the newest 2 are kept.
+-- Snapshots from before the side file existed; read, no longer written (see below).
 CREATE TABLE snapshots (
   seq INTEGER PRIMARY KEY,
   at INTEGER NOT NULL,
@@ -45,3 +46,10 @@ CREATE TABLE meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+
+-- The side file, journal-side.sqlite (SIDE_SCHEMA in src/journal/sqlite.ts): data derived
+-- from the journal, written off the commit path by the sidecar worker (sqlite-sidecar.ts) in
+-- a file of its own so that it never takes the journal's write lock; repaired on open.
+--   order_events (order_id, seq) WITHOUT ROWID  which rows are about which order
+--   snapshots (seq, at, state)                  the state after event seq; the newest 2 kept
+--   meta (key, value)                           'indexedSeq': the index is complete up to it

@@ -1,10 +1,11 @@
 // The SQLite journal (better-sqlite3). All work is synchronous inside; the async methods only
 // satisfy the JournalStore interface. WAL lets other processes read while we write.
 
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { orderIdOf, upcast, type Event, type Stamped } from '../core/events.js';
+import type { SidecarData } from './sqlite-sidecar.js';
 import type { JournalStore, SnapshotRecord, StepLog } from './types.js';
 
 /**
@@ -61,36 +62,67 @@ CREATE TABLE meta (
 const SNAPSHOTS_KEPT = 2;
 /** Order index entries kept in memory before they are written (in the commit that reaches it). */
 const INDEX_BATCH = 4096;
-const INDEX_SEQ_KEY = 'orderIndexSeq';
+/** Up to where the main file's order_events (written before the side file existed) is complete. */
+const LEGACY_INDEX_SEQ_KEY = 'orderIndexSeq';
+const SIDE_INDEX_SEQ_KEY = 'indexedSeq';
+
+/**
+ * The side file (`journal-side.sqlite` beside `journal.sqlite`): data derived from the journal
+ * that is written off the commit path — the order index and snapshots. A file of its own, so
+ * that writing it never takes the journal's write lock. It is repaired on open when it is
+ * missing, behind, or ahead of the journal (after a power loss with synchronous NORMAL).
+ */
+export const SIDE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS side.order_events (
+  order_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (order_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS side.snapshots (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS side.meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+
+/** `journal.sqlite` → `journal-side.sqlite`; in memory → another in-memory database. */
+export function sideFileOf(file: string): string {
+  if (file === ':memory:' || file === '') return ':memory:';
+  return file.endsWith('.sqlite') ? `${file.slice(0, -'.sqlite'.length)}-side.sqlite` : `${file}-side`;
+}
+
+/** The sidecar worker's module: built JS, or the TypeScript source under the tests (through tsx). */
+function sidecarWorker(data: SidecarData): Worker {
+  const self = import.meta.url;
+  if (self.endsWith('.ts')) {
+    const url = new URL('./sqlite-sidecar.ts', self).href;
+    const boot = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(url)}, ${JSON.stringify(self)}));`;
+    return new Worker(boot, { eval: true, workerData: { sidecar: data } });
+  }
+  return new Worker(fileURLToPath(new URL('./sqlite-sidecar.js', self)), { workerData: { sidecar: data } });
+}
 
 export interface SqliteOptions {
   /** FULL (default) syncs every commit; NORMAL may lose the last commits on power loss, never corrupts. */
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
   /**
-   * Who copies the WAL into the database file. `inline` (default): SQLite, inside the commit
-   * that crosses the threshold (a pause of tens of ms for that commit). `worker`: a passive
-   * checkpoint on a second connection in a worker thread every `checkpointIntervalMs` (100), off the
-   * engine's event loop, plus a short one by the writer every 2,000 pages so the WAL can
-   * start over (what the engine uses).
+   * Who does the background work. `inline` (default): SQLite copies the WAL into the database
+   * file inside the commit that crosses the threshold (a pause of tens of ms for that commit),
+   * and the order index is written in batches inside commits. `worker` (what the engine uses):
+   * the sidecar worker thread (sqlite-sidecar.ts) writes the order index and snapshots into the
+   * side file and checkpoints the WAL every `checkpointIntervalMs` (25), off the engine's event
+   * loop; the writer keeps a short checkpoint of its own every 2,000 pages so the WAL can
+   * start over.
    */
   checkpoint?: 'inline' | 'worker';
   checkpointIntervalMs?: number;
+  /** With `worker`: snapshots are written by the sidecar every max(this, 10 × orders) events (default 50,000). */
+  snapshotEveryEvents?: number;
 }
-
-// Runs in a worker thread (CommonJS, eval): passive checkpoints never wait for the writer.
-const CHECKPOINTER = `
-const { workerData, parentPort } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.file, { fileMustExist: true, timeout: 0 });
-const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy: next time */ }
-}, workerData.intervalMs);
-parentPort.on('message', () => {
-  clearInterval(timer);
-  try { db.close(); } catch { /* closing anyway */ }
-  parentPort.close();
-});
-`;
 
 interface EventRow {
   seq: number;
@@ -150,16 +182,24 @@ export class SqliteStore implements JournalStore {
   private readonly selectLogs;
   private readonly selectMeta;
   private readonly upsertMeta;
+  private readonly selectSideMeta;
+  private readonly upsertSideMeta;
   private readonly appendTx;
   private readonly insertIndex;
   private readonly selectUnindexed;
-  /** [orderId, row seq] of rows not yet in order_events. */
+  /** [orderId, row seq] of rows not yet in the order index (inline indexing only). */
   private pendingIndex: [string, number][] = [];
+  /** The store writes the order index itself (no sidecar, or the sidecar failed). */
+  private inlineIndex = true;
   private indexedSeq = 0;
   private nextSeq = 1;
-  private checkpointer: Worker | undefined;
+  private sidecar: Worker | undefined;
+  private sidecarSnapshots = false;
 
-  private constructor(private readonly db: Database.Database) {
+  private constructor(
+    private readonly db: Database.Database,
+    readonly sideFile: string,
+  ) {
     this.maxSeq = db.prepare<[], number>('SELECT coalesce(max(seq + n - 1), 0) FROM (SELECT seq, n FROM events ORDER BY seq DESC LIMIT 1)').pluck();
     this.insertEvent = db.prepare<[number, number, string | null, string]>(
       'INSERT INTO events (seq, n, order_id, body) VALUES (?, ?, ?, ?)',
@@ -168,32 +208,47 @@ export class SqliteStore implements JournalStore {
     this.selectAfter = db.prepare<[number, number], EventRow>(
       'SELECT seq, n, body FROM events WHERE seq >= coalesce((SELECT max(seq) FROM events WHERE seq <= ?), 0) ORDER BY seq LIMIT ?',
     );
-    this.selectOrder = db.prepare<[string, number], EventRow>(
-      `SELECT e.seq, e.n, e.body FROM events e JOIN
-         (SELECT seq FROM order_events WHERE order_id = ? ORDER BY seq DESC LIMIT ?) i ON e.seq = i.seq
+    // The order's rows: the side file's index, the main file's index from before the side file
+    // existed, and the rows not indexed yet (a short scan of the newest). The join checks the
+    // order id, so an index entry that outlived its row (power loss) finds nothing.
+    this.selectOrder = db.prepare<[{ id: string; limit: number }], EventRow>(
+      `SELECT e.seq, e.n, e.body FROM events e JOIN (
+         SELECT seq FROM (
+           SELECT seq FROM side.order_events WHERE order_id = @id
+           UNION SELECT seq FROM main.order_events WHERE order_id = @id
+           UNION SELECT seq FROM events
+             WHERE seq > coalesce((SELECT CAST(value AS INTEGER) FROM side.meta WHERE key = '${SIDE_INDEX_SEQ_KEY}'), 0) AND order_id = @id
+         ) ORDER BY seq DESC LIMIT @limit
+       ) i ON e.seq = i.seq
+       WHERE e.order_id = @id
        ORDER BY e.seq`,
     );
-    this.insertIndex = db.prepare<[string, number]>('INSERT OR IGNORE INTO order_events (order_id, seq) VALUES (?, ?)');
+    this.insertIndex = db.prepare<[string, number]>('INSERT OR IGNORE INTO side.order_events (order_id, seq) VALUES (?, ?)');
     this.selectUnindexed = db.prepare<[number], { order_id: string; seq: number }>(
       'SELECT order_id, seq FROM events WHERE seq > ? AND order_id IS NOT NULL ORDER BY seq',
     );
-    this.insertSnapshot = db.prepare<[number, number, string]>(
-      'INSERT OR REPLACE INTO snapshots (seq, at, state) VALUES (?, ?, ?)',
-    );
+    this.insertSnapshot = db.prepare<[number, number, string]>('INSERT OR REPLACE INTO side.snapshots (seq, at, state) VALUES (?, ?, ?)');
     this.trimSnapshots = db.prepare<[number]>(
-      'DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)',
+      'DELETE FROM side.snapshots WHERE seq NOT IN (SELECT seq FROM side.snapshots ORDER BY seq DESC LIMIT ?)',
     );
+    // The newest snapshot: the side file's, or the main file's (from before the side file). Side
+    // snapshots beyond the journal's end (power loss) are dropped at open (repairSide).
     this.selectSnapshot = db.prepare<[], SnapshotRecord>(
-      'SELECT seq, at, state FROM snapshots ORDER BY seq DESC LIMIT 1',
+      `SELECT seq, at, state FROM (SELECT seq, at, state FROM side.snapshots UNION ALL SELECT seq, at, state FROM main.snapshots)
+       ORDER BY seq DESC LIMIT 1`,
     );
     this.insertLog = db.prepare<[string, string, string, string, string, number, number, number]>(
       `INSERT INTO step_logs (order_id, execution_id, job, stdout, stderr, stdout_dropped, stderr_dropped, at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.selectLogs = db.prepare<[string], LogRow>('SELECT * FROM step_logs WHERE order_id = ? ORDER BY id');
-    this.selectMeta = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
+    this.selectMeta = db.prepare<[string], string>('SELECT value FROM main.meta WHERE key = ?').pluck();
     this.upsertMeta = db.prepare<[string, string]>(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      'INSERT INTO main.meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+    this.selectSideMeta = db.prepare<[string], string>('SELECT value FROM side.meta WHERE key = ?').pluck();
+    this.upsertSideMeta = db.prepare<[string, string]>(
+      'INSERT INTO side.meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     );
     this.appendTx = db.transaction((events: readonly Event[]): number => {
       // One writer per journal (the data dir's writer lock): the next seq is known without a
@@ -206,18 +261,39 @@ export class SqliteStore implements JournalStore {
         while (end < events.length && orderIdOf(events[end]!) === id) end++;
         const body = JSON.stringify(end - start === events.length ? events : events.slice(start, end));
         this.insertEvent.run(first + start, end - start, id ?? null, body);
-        if (id !== undefined) this.pendingIndex.push([id, first + start]);
+        if (id !== undefined && this.inlineIndex) this.pendingIndex.push([id, first + start]);
         start = end;
       }
       if (this.pendingIndex.length >= INDEX_BATCH) this.writeIndex(first + events.length - 1);
       return first;
     });
-    this.nextSeq = this.maxSeq.get()! + 1;
-    // Catch up with rows a previous life appended but did not index.
-    const meta = this.selectMeta.get(INDEX_SEQ_KEY);
-    this.indexedSeq = meta === undefined ? 0 : Number(meta);
+    const last = this.maxSeq.get()!;
+    this.nextSeq = last + 1;
+    this.repairSide(last);
+  }
+
+  /** Makes the side file agree with the journal: created, started where the old index ended, nothing beyond the journal's end. */
+  private repairSide(last: number): void {
+    this.db.transaction(() => {
+      const have = this.selectSideMeta.get(SIDE_INDEX_SEQ_KEY);
+      let indexed = have === undefined ? Number(this.selectMeta.get(LEGACY_INDEX_SEQ_KEY) ?? 0) : Number(have);
+      if (indexed > last) {
+        // The side file kept what the journal lost (power loss with synchronous NORMAL).
+        this.db.prepare('DELETE FROM side.order_events WHERE seq > ?').run(last);
+        indexed = last;
+      }
+      this.db.prepare('DELETE FROM side.snapshots WHERE seq > ?').run(last);
+      if (have === undefined || Number(have) !== indexed) this.upsertSideMeta.run(SIDE_INDEX_SEQ_KEY, String(indexed));
+      this.indexedSeq = indexed;
+    }).immediate();
+  }
+
+  /** Indexes, in this thread, what the sidecar did not (at open without one, or when it failed). */
+  private indexInline(): void {
+    this.inlineIndex = true;
+    this.indexedSeq = Number(this.selectSideMeta.get(SIDE_INDEX_SEQ_KEY) ?? this.indexedSeq);
     for (const r of this.selectUnindexed.iterate(this.indexedSeq)) this.pendingIndex.push([r.order_id, r.seq]);
-    if (this.pendingIndex.length > 0) db.transaction(() => this.writeIndex(this.maxSeq.get()!)).immediate();
+    if (this.pendingIndex.length > 0) this.db.transaction(() => this.writeIndex(this.maxSeq.get()!)).immediate();
   }
 
   /** Writes the pending order index entries (inside the caller's transaction). */
@@ -225,7 +301,7 @@ export class SqliteStore implements JournalStore {
     for (const [id, seq] of this.pendingIndex) this.insertIndex.run(id, seq);
     this.pendingIndex = [];
     this.indexedSeq = upToSeq;
-    this.upsertMeta.run(INDEX_SEQ_KEY, String(upToSeq));
+    this.upsertSideMeta.run(SIDE_INDEX_SEQ_KEY, String(upToSeq));
   }
 
   private flushIndex(): void {
@@ -235,6 +311,7 @@ export class SqliteStore implements JournalStore {
 
   static open(file: string, opts: SqliteOptions = {}): SqliteStore {
     const db = new Database(file, { timeout: 5000 });
+    const sideFile = sideFileOf(file);
     try {
       db.pragma('busy_timeout = 5000');
       db.pragma('journal_mode = WAL');
@@ -242,29 +319,60 @@ export class SqliteStore implements JournalStore {
       // Checkpoint every ~40 MB of WAL instead of ~4 MB: fewer checkpoint pauses in the append path.
       db.pragma('wal_autocheckpoint = 10000');
       migrate(db);
-      const store = new SqliteStore(db);
-      if (opts.checkpoint === 'worker' && file !== ':memory:' && file !== '') {
-        // The worker copies the WAL into the database file often, off the event loop. The
-        // writer keeps a (smaller) automatic checkpoint of its own: it finds almost every frame
-        // copied already, so it is short, and it is what lets the WAL start over from its
-        // beginning instead of growing for as long as commits keep coming.
-        db.pragma('wal_autocheckpoint = 2000');
-        db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-        store.checkpointer = new Worker(CHECKPOINTER, {
-          eval: true,
-          workerData: { file, module: createRequire(import.meta.url).resolve('better-sqlite3'), intervalMs: opts.checkpointIntervalMs ?? 100 },
-        });
-        store.checkpointer.unref();
-        // A checkpointer that cannot run leaves the WAL to grow: fall back to SQLite's own.
-        store.checkpointer.on('error', () => {
-          if (db.open) db.pragma('wal_autocheckpoint = 10000');
-        });
-      }
+      db.prepare('ATTACH DATABASE ? AS side').run(sideFile);
+      if (sideFile !== ':memory:') db.pragma('side.journal_mode = WAL');
+      // Derived data: a lost side write is redone from the journal.
+      db.pragma('side.synchronous = NORMAL');
+      db.exec(SIDE_SCHEMA);
+      const store = new SqliteStore(db, sideFile);
+      if (opts.checkpoint === 'worker' && sideFile !== ':memory:') store.startSidecar(file, opts);
+      else store.indexInline();
       return store;
     } catch (err) {
       db.close();
       throw err;
     }
+  }
+
+  private startSidecar(file: string, opts: SqliteOptions): void {
+    const db = this.db;
+    this.inlineIndex = false;
+    this.sidecarSnapshots = true;
+    // The sidecar copies the WAL into the database file often, off the event loop. The writer
+    // keeps a (smaller) automatic checkpoint of its own: it finds almost every frame copied
+    // already, so it is short, and it is what lets the WAL start over from its beginning
+    // instead of growing for as long as commits keep coming.
+    db.pragma('wal_autocheckpoint = 2000');
+    db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+    const w = sidecarWorker({
+      file,
+      sideFile: this.sideFile,
+      intervalMs: opts.checkpointIntervalMs ?? 25,
+      snapshots: true,
+      snapshotEveryEvents: opts.snapshotEveryEvents ?? 50_000,
+    });
+    this.sidecar = w;
+    w.unref();
+    // A sidecar that cannot run: the store does its work itself, as without one.
+    const fallBack = (): void => {
+      if (this.sidecar !== w) return;
+      this.sidecar = undefined;
+      this.sidecarSnapshots = false;
+      void w.terminate();
+      if (db.open) {
+        db.pragma('wal_autocheckpoint = 10000');
+        this.indexInline();
+      }
+    };
+    w.on('message', (m: { t?: string }) => {
+      if (m?.t === 'error') fallBack();
+    });
+    w.on('error', fallBack);
+  }
+
+  /** True while the sidecar writes snapshots: the engine need not. */
+  get backgroundSnapshots(): boolean {
+    return this.sidecarSnapshots;
   }
 
   /** The synchronous append, for callers that must commit without yielding (group commit). */
@@ -288,7 +396,7 @@ export class SqliteStore implements JournalStore {
   async readOrder(orderId: string, limit: number): Promise<Stamped[]> {
     if (limit <= 0) return [];
     this.flushIndex();
-    const out = expand(this.selectOrder.all(orderId, limit));
+    const out = expand(this.selectOrder.all({ id: orderId, limit }));
     return out.length > limit ? out.slice(out.length - limit) : out;
   }
 
@@ -343,15 +451,16 @@ export class SqliteStore implements JournalStore {
   }
 
   async close(): Promise<void> {
-    const w = this.checkpointer;
+    const w = this.sidecar;
     if (w) {
-      this.checkpointer = undefined;
+      this.sidecar = undefined;
+      this.sidecarSnapshots = false;
       // Referenced while it stops, so that the process does not end under our feet.
       w.ref();
       const exited = new Promise((r) => w.once('exit', r));
       w.postMessage('stop');
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
       clearTimeout(timer);
       await w.terminate();
     }

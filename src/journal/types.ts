@@ -36,6 +36,8 @@ export interface JournalStore {
   /** Highest seq written, 0 when empty. */
   lastSeq(): Promise<number>;
   saveSnapshot(snapshot: SnapshotRecord): Promise<void>;
+  /** True while the store writes snapshots by itself (off the engine's thread): the engine then writes none but its last, at close. */
+  readonly backgroundSnapshots?: boolean;
   /** The newest snapshot, if any. */
   loadSnapshot(): Promise<SnapshotRecord | undefined>;
   putLog(log: StepLog): Promise<void>;

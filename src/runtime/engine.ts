@@ -212,7 +212,10 @@ export class Engine {
           // keeps its cost per event flat however many orders wait (and replay after a crash
           // at most ~10 events per order).
           const every = Math.max(this.snapshotEveryEvents, SNAPSHOT_EVENTS_PER_ORDER * this.state.orders.size);
-          if (this.eventsSinceSnapshot >= every) await this.snapshot();
+          if (this.eventsSinceSnapshot >= every) {
+            if (this.store.backgroundSnapshots) this.eventsSinceSnapshot = 0;
+            else await this.snapshot();
+          }
         }
         this.armTimer();
       }

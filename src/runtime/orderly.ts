@@ -96,7 +96,11 @@ export class Orderly extends CommandsApi {
       const dir = resolve(opts.dataDir);
       mkdirSync(dir, { recursive: true });
       scriptDir = join(dir, 'scripts');
-      store ??= SqliteStore.open(join(dir, 'journal.sqlite'), { checkpoint: 'worker', ...(opts.synchronous ? { synchronous: opts.synchronous } : {}) });
+      store ??= SqliteStore.open(join(dir, 'journal.sqlite'), {
+        checkpoint: 'worker',
+        ...(opts.synchronous ? { synchronous: opts.synchronous } : {}),
+        ...(opts.snapshotEveryEvents !== undefined ? { snapshotEveryEvents: opts.snapshotEveryEvents } : {}),
+      });
     } else {
       scriptDir = join(tmpdir(), `orderly-scripts-${process.pid}`);
       store ??= new MemoryStore();

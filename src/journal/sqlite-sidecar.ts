@@ -1,0 +1,167 @@
+// The SQLite journal's sidecar: a worker thread that does the journal's background work, so
+// that the engine's event loop only ever appends events.
+//
+// Every `intervalMs` it
+//   1. reads the events committed since its last turn (its own read connection; WAL lets it
+//      read while the engine writes),
+//   2. writes the order index for them (which rows are about which order) into the SIDE
+//      database file — a file of its own, so that this write never waits for, nor holds up,
+//      the engine's commits (SQLite locks a whole file),
+//   3. applies them to its own copy of the state (the pure core's `evolve`) and, every
+//      max(snapshotEveryEvents, 10 × orders) events, writes a snapshot of it into the side
+//      file: serializing a large state (tens of ms) no longer pauses the engine,
+//   4. copies the WAL into the database file (a passive checkpoint: it never waits for the
+//      writer).
+// Everything it writes is derived from the journal: a side file that is lost, behind, or (after
+// a power loss) ahead of the journal is repaired when the journal is opened (sqlite.ts).
+//
+// Messages: engine → sidecar 'stop' (finish this turn, close, exit); sidecar → engine
+// {t:'error', message} when it cannot go on (the store then does the work itself).
+
+import { parentPort, workerData } from 'node:worker_threads';
+
+import Database from 'better-sqlite3';
+
+import { upcast } from '../core/events.js';
+import { evolve } from '../core/evolve.js';
+import { deserializeState, emptyState, serializeState, type State } from '../core/state.js';
+
+export interface SidecarData {
+  file: string;
+  sideFile: string;
+  intervalMs: number;
+  /** Snapshots are written by the sidecar (else the engine writes them). */
+  snapshots: boolean;
+  snapshotEveryEvents: number;
+}
+
+/** Snapshots are at least this many events apart per order in the state (as in the engine). */
+const SNAPSHOT_EVENTS_PER_ORDER = 10;
+const SNAPSHOTS_KEPT = 2;
+/** Rows read per round; a turn does at most ROUNDS_MAX rounds before it lets messages in. */
+const ROWS_PER_ROUND = 4096;
+const ROUNDS_MAX = 16;
+
+interface Row {
+  seq: number;
+  n: number;
+  order_id: string | null;
+  body: string;
+}
+
+function run(data: SidecarData): void {
+  const port = parentPort!;
+  const main = new Database(data.file, { fileMustExist: true, timeout: 0 });
+  const side = new Database(data.sideFile, { fileMustExist: true, timeout: 5000 });
+  side.pragma('journal_mode = WAL');
+  side.pragma('synchronous = NORMAL');
+
+  const selectRows = main.prepare<[number, number], Row>('SELECT seq, n, order_id, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
+  const lastSeq = main.prepare<[], number>('SELECT coalesce(max(seq + n - 1), 0) FROM (SELECT seq, n FROM events ORDER BY seq DESC LIMIT 1)').pluck();
+  const insertIndex = side.prepare<[string, number]>('INSERT OR IGNORE INTO order_events (order_id, seq) VALUES (?, ?)');
+  const getMeta = side.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
+  const setMeta = side.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  const insertSnapshot = side.prepare<[number, number, string]>('INSERT OR REPLACE INTO snapshots (seq, at, state) VALUES (?, ?, ?)');
+  const trimSnapshots = side.prepare<[number]>('DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)');
+
+  let indexedSeq = Number(getMeta.get('indexedSeq') ?? 0);
+  let state: State | undefined;
+  let sinceSnapshot = 0;
+  if (data.snapshots) {
+    // The newest snapshot the journal reaches (side file, or the main file's from before there was one).
+    const upTo = lastSeq.get()!;
+    const newest = [
+      side.prepare<[number], { seq: number; state: string }>('SELECT seq, state FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1').get(upTo),
+      main.prepare<[number], { seq: number; state: string }>('SELECT seq, state FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1').get(upTo),
+    ]
+      .filter((s) => s !== undefined)
+      .sort((a, b) => b.seq - a.seq)[0];
+    state = newest ? deserializeState(newest.state) : emptyState();
+    if (newest) state.seq = newest.seq;
+  }
+
+  const indexRows = side.transaction((rows: Row[], upTo: number) => {
+    for (const r of rows) if (r.order_id !== null && r.seq > indexedSeq) insertIndex.run(r.order_id, r.seq);
+    setMeta.run('indexedSeq', String(upTo));
+  });
+  const saveSnapshot = side.transaction((s: State) => {
+    insertSnapshot.run(s.seq, Date.now(), serializeState(s));
+    trimSnapshots.run(SNAPSHOTS_KEPT);
+  });
+
+  const turn = (): void => {
+    for (let round = 0; round < ROUNDS_MAX; round++) {
+      const from = state ? Math.min(state.seq, indexedSeq) : indexedSeq;
+      const rows = selectRows.all(from, ROWS_PER_ROUND);
+      if (rows.length === 0) break;
+      const last = rows[rows.length - 1]!;
+      const upTo = last.seq + last.n - 1;
+      if (upTo > indexedSeq) {
+        indexRows(rows, upTo);
+        indexedSeq = upTo;
+      }
+      if (state) {
+        for (const r of rows) {
+          if (r.seq + r.n - 1 <= state.seq) continue;
+          const events = JSON.parse(r.body) as unknown[];
+          for (let i = 0; i < events.length; i++) {
+            const seq = r.seq + i;
+            if (seq <= state.seq) continue;
+            evolve(state, upcast(events[i]));
+            state.seq = seq;
+            sinceSnapshot++;
+          }
+        }
+      }
+      if (rows.length < ROWS_PER_ROUND) break;
+    }
+    if (state && sinceSnapshot >= Math.max(data.snapshotEveryEvents, SNAPSHOT_EVENTS_PER_ORDER * state.orders.size)) {
+      saveSnapshot(state);
+      sinceSnapshot = 0;
+    }
+    try {
+      main.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // busy: next turn
+    }
+  };
+
+  let stopping = false;
+  const fail = (err: unknown): void => {
+    stopping = true;
+    clearInterval(timer);
+    port.postMessage({ t: 'error', message: err instanceof Error ? err.message : String(err) });
+  };
+  const timer = setInterval(() => {
+    if (stopping) return;
+    try {
+      turn();
+    } catch (err) {
+      fail(err);
+    }
+  }, data.intervalMs);
+  port.on('message', (m: unknown) => {
+    if (m !== 'stop') return;
+    clearInterval(timer);
+    if (!stopping) {
+      stopping = true;
+      try {
+        turn(); // index what the engine wrote last, so the next open has little to catch up
+      } catch {
+        // stopping anyway
+      }
+    }
+    for (const db of [main, side]) {
+      try {
+        db.close();
+      } catch {
+        // closing anyway
+      }
+    }
+    port.close();
+  });
+}
+
+if (parentPort && (workerData as { sidecar?: SidecarData } | undefined)?.sidecar) {
+  run((workerData as { sidecar: SidecarData }).sidecar);
+}

@@ -1,0 +1,139 @@
+// The SQLite journal's sidecar worker (src/journal/sqlite-sidecar.ts): the order index and the
+// snapshots are written off the engine's thread into the side file, and the side file is
+// repaired from the journal when it is behind, ahead of it, or lost.
+
+import { existsSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+
+import { serializeState } from '../../src/core/state.js';
+import { sideFileOf, SqliteStore } from '../../src/journal/sqlite.js';
+import { loadState } from '../../src/runtime/engine.js';
+import { createOrderly } from '../../src/runtime/orderly.js';
+import { journalContract } from './journal.contract.js';
+
+journalContract('sqlite with the sidecar', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'orderly-sidecar-'));
+  const file = join(dir, 'journal.sqlite');
+  let current = SqliteStore.open(file, { checkpoint: 'worker', checkpointIntervalMs: 5 });
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = SqliteStore.open(file, { checkpoint: 'worker', checkpointIntervalMs: 5 });
+      return current;
+    },
+    cleanup: async () => {
+      await current.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}, { durable: true });
+
+const withDir = async (fn: (dir: string) => Promise<void>): Promise<void> => {
+  const dir = await mkdtemp(join(tmpdir(), 'orderly-sidecar-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+};
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const FINISH = { locks: [], workflows: [{ name: 'w', instructions: [{ TYPE: 'Finish' as const }], jobs: {} }] };
+
+describe('the sidecar', () => {
+  it('writes the order index and snapshots into the side file; the state they give equals the live one', () =>
+    withDir(async (dir) => {
+      const o = await createOrderly({ dataDir: dir, snapshotEveryEvents: 200, endedOrdersKeptMax: 10 });
+      const side = sideFileOf(join(dir, 'journal.sqlite'));
+      expect(side).toBe(join(dir, 'journal-side.sqlite'));
+      try {
+        await o.deploy(FINISH);
+        for (let i = 0; i < 300; i++) await o.addOrder({ workflow: 'w', id: `o${i}` });
+        const seq = o.engine.state.seq;
+        const peek = new Database(side, { readonly: true });
+        try {
+          const indexed = (): number => Number(peek.prepare("SELECT value FROM meta WHERE key = 'indexedSeq'").pluck().get() ?? 0);
+          await until(() => indexed() >= seq);
+          // Two rows: OrderAdded + OrderFinished in one commit, OrderDeleted (only 10 ended orders kept) in a later one.
+          expect(peek.prepare("SELECT count(*) FROM order_events WHERE order_id = 'o7'").pluck().get()).toBe(2);
+          await until(() => (peek.prepare('SELECT count(*) FROM snapshots').pluck().get() as number) > 0);
+          const snapSeq = peek.prepare('SELECT max(seq) FROM snapshots').pluck().get() as number;
+          expect(snapSeq).toBeGreaterThan(0);
+          expect(snapSeq).toBeLessThanOrEqual(seq);
+        } finally {
+          peek.close();
+        }
+        // The main thread wrote no snapshot: every one is the sidecar's, made by replaying the journal.
+        const store = o.engine.store;
+        const fromJournal = await loadState(store);
+        expect(serializeState(fromJournal)).toBe(serializeState(o.engine.state));
+        expect((await store.readOrder('o7', 10)).map((s) => s.event.type)).toEqual(['OrderAdded', 'OrderFinished', 'OrderDeleted']);
+      } finally {
+        await o.close();
+      }
+    }));
+
+  it('order histories include what the sidecar has not indexed yet', () =>
+    withDir(async (dir) => {
+      const file = join(dir, 'journal.sqlite');
+      // A sidecar that (almost) never comes round: every read has to find the newest rows itself.
+      const store = SqliteStore.open(file, { checkpoint: 'worker', checkpointIntervalMs: 60_000 });
+      try {
+        const ev = (i: number) => ({ type: 'OrderPriorityChanged' as const, at: i, orderId: `o${i % 3}`, priority: i });
+        for (let i = 0; i < 30; i++) store.appendSync([ev(i)]);
+        const h = await store.readOrder('o1', 100);
+        expect(h.map((s) => s.event)).toEqual(Array.from({ length: 30 }, (_, i) => ev(i)).filter((e) => e.orderId === 'o1'));
+        expect((await store.readOrder('o1', 2)).map((s) => (s.event as { priority: number }).priority)).toEqual([25, 28]);
+      } finally {
+        await store.close();
+      }
+    }));
+
+  it('a side file ahead of the journal (lost commits) or lost altogether is repaired on open', () =>
+    withDir(async (dir) => {
+      const file = join(dir, 'journal.sqlite');
+      const ev = (i: number, id: string) => ({ type: 'OrderPriorityChanged' as const, at: i, orderId: id, priority: i });
+      const first = SqliteStore.open(file);
+      for (let i = 0; i < 20; i++) first.appendSync([ev(i, `a${i % 2}`)]);
+      await first.saveSnapshot({ seq: 20, at: 1, state: '{}' });
+      await first.readOrder('a0', 100); // indexes everything (inline)
+      await first.close();
+      // The journal loses its last 10 commits (as after a power loss); the side file kept them.
+      const raw = new Database(file);
+      raw.prepare('DELETE FROM events WHERE seq > 10').run();
+      raw.close();
+      const second = SqliteStore.open(file);
+      try {
+        expect(await second.lastSeq()).toBe(10);
+        expect(await second.loadSnapshot()).toBeUndefined(); // the snapshot at 20 described lost events
+        // New events take the lost seqs; a0's history must not pick up b's events at those seqs.
+        for (let i = 10; i < 20; i++) second.appendSync([ev(i, 'b')]);
+        expect((await second.readOrder('a0', 100)).map((s) => s.seq)).toEqual([1, 3, 5, 7, 9]);
+        expect((await second.readOrder('b', 100)).map((s) => s.seq)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+      } finally {
+        await second.close();
+      }
+      // Without the side file the index is rebuilt from the journal.
+      rmSync(sideFileOf(file));
+      for (const suffix of ['-wal', '-shm']) if (existsSync(sideFileOf(file) + suffix)) rmSync(sideFileOf(file) + suffix);
+      const third = SqliteStore.open(file);
+      try {
+        expect((await third.readOrder('a1', 100)).map((s) => s.seq)).toEqual([2, 4, 6, 8, 10]);
+        expect((await third.readOrder('b', 3)).map((s) => s.seq)).toEqual([18, 19, 20]);
+      } finally {
+        await third.close();
+      }
+    }));
+});

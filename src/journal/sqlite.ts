@@ -114,8 +114,8 @@ export interface SqliteOptions {
    * file inside the commit that crosses the threshold (a pause of tens of ms for that commit),
    * and the order index is written in batches inside commits. `worker` (what the engine uses):
    * the sidecar worker thread (sqlite-sidecar.ts) writes the order index and snapshots into the
-   * side file and checkpoints the WAL every `checkpointIntervalMs` (25), off the engine's event
-   * loop; the writer keeps a short checkpoint of its own every 2,000 pages so the WAL can
+   * side file and checkpoints the WAL every `checkpointIntervalMs` (50), off the engine's event
+   * loop; the writer keeps a short checkpoint of its own every 10,000 pages so the WAL can
    * start over.
    */
   checkpoint?: 'inline' | 'worker';
@@ -339,15 +339,17 @@ export class SqliteStore implements JournalStore {
     this.inlineIndex = false;
     this.sidecarSnapshots = true;
     // The sidecar copies the WAL into the database file often, off the event loop. The writer
-    // keeps a (smaller) automatic checkpoint of its own: it finds almost every frame copied
-    // already, so it is short, and it is what lets the WAL start over from its beginning
-    // instead of growing for as long as commits keep coming.
-    db.pragma('wal_autocheckpoint = 2000');
+    // keeps an automatic checkpoint of its own every 10,000 pages (~40 MB): it finds almost
+    // every frame copied already, and it is what lets the WAL start over from its beginning
+    // instead of growing for as long as commits keep coming. Rare, because even a short
+    // checkpoint syncs the WAL and the database file inside that commit (5–40 ms measured
+    // under load, against none in commits without one).
+    db.pragma('wal_autocheckpoint = 10000');
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     const w = sidecarWorker({
       file,
       sideFile: this.sideFile,
-      intervalMs: opts.checkpointIntervalMs ?? 25,
+      intervalMs: opts.checkpointIntervalMs ?? 50,
       snapshots: true,
       snapshotEveryEvents: opts.snapshotEveryEvents ?? 50_000,
     });

@@ -370,6 +370,7 @@ export class SqliteStore implements JournalStore {
       if (m?.t === 'error') fallBack();
     });
     w.on('error', fallBack);
+    w.on('exit', fallBack); // an exit we did not ask for (close() lets go of it first)
   }
 
   /** True while the sidecar writes snapshots: the engine need not. */

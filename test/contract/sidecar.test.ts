@@ -7,6 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Worker } from 'node:worker_threads';
+
 import { describe, expect, it } from 'vitest';
 
 import { serializeState } from '../../src/core/state.js';
@@ -96,6 +98,25 @@ describe('the sidecar', () => {
         const h = await store.readOrder('o1', 100);
         expect(h.map((s) => s.event)).toEqual(Array.from({ length: 30 }, (_, i) => ev(i)).filter((e) => e.orderId === 'o1'));
         expect((await store.readOrder('o1', 2)).map((s) => (s.event as { priority: number }).priority)).toEqual([25, 28]);
+      } finally {
+        await store.close();
+      }
+    }));
+
+  it('if the sidecar dies, the store indexes and the engine snapshots by themselves again', () =>
+    withDir(async (dir) => {
+      const store = SqliteStore.open(join(dir, 'journal.sqlite'), { checkpoint: 'worker', checkpointIntervalMs: 60_000 });
+      try {
+        expect(store.backgroundSnapshots).toBe(true);
+        const ev = (i: number) => ({ type: 'OrderPriorityChanged' as const, at: i, orderId: `o${i % 2}`, priority: i });
+        for (let i = 0; i < 10; i++) store.appendSync([ev(i)]);
+        const sidecar = (store as unknown as { sidecar: Worker }).sidecar;
+        const exited = new Promise((r) => sidecar.once('exit', r));
+        await sidecar.terminate();
+        await exited;
+        expect(store.backgroundSnapshots).toBe(false);
+        for (let i = 10; i < 20; i++) store.appendSync([ev(i)]);
+        expect((await store.readOrder('o1', 100)).map((s) => s.seq)).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18, 20]);
       } finally {
         await store.close();
       }

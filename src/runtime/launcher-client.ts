@@ -8,10 +8,12 @@
 //   the next shell job starts a new launcher.
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import type { ExecutionRequest, ExecutionResult, RunningExecution } from './executor-types.js';
 import type { LauncherReply, LauncherRequest } from './launcher.js';
+import { killMarked } from './orphans.js';
 import type { ShellExecutorOptions } from './shell-executor.js';
 
 /** Under the TypeScript sources (tests), the launcher runs through tsx; built, as plain JS. */
@@ -49,6 +51,8 @@ class RemoteRun implements RunningExecution {
 
 export class LauncherShellExecutor {
   private child: ChildProcess | undefined;
+  /** Every job of the current launcher carries ORDERLY_LAUNCHER_ID=<this> in its environment. */
+  private launcherId = '';
   private readonly runs = new Map<string, RemoteRun>();
   private closed = false;
 
@@ -92,10 +96,13 @@ export class LauncherShellExecutor {
       serialization: 'json',
     });
     this.child = child;
+    const launcherId = randomUUID();
+    this.launcherId = launcherId;
     child.on('message', (raw: unknown) => this.onMessage(raw as LauncherReply));
     child.on('error', (err) => this.lost(child, `job launcher: ${err.message}`));
     child.on('exit', (code, signal) => this.lost(child, `job launcher exited (${signal ?? code ?? 'unknown'})`));
-    child.send({ t: 'init', opts: this.opts } satisfies LauncherRequest);
+    const opts = { ...this.opts, extraEnv: { ...this.opts.extraEnv, ORDERLY_LAUNCHER_ID: launcherId } };
+    child.send({ t: 'init', opts } satisfies LauncherRequest);
     // Idle launchers must not keep the embedding program alive.
     this.refresh();
     return child;
@@ -142,6 +149,8 @@ export class LauncherShellExecutor {
       }
       run.settle(failed('killed', why));
     }
+    // A job whose `spawned` message was still on its way has no known pid: find it by its mark.
+    if (this.runs.size > 0) void killMarked(`ORDERLY_LAUNCHER_ID=${this.launcherId}`);
     this.runs.clear();
   }
 

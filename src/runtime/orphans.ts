@@ -44,14 +44,23 @@ async function hasMarker(pid: number, marker: Buffer): Promise<boolean> {
  * Returns how many groups (or single processes, as a fallback) were killed. 0 off Linux.
  */
 export async function killOrphans(engineId: string): Promise<number> {
-  if (process.platform !== 'linux' || engineId === '') return 0;
+  if (engineId === '') return 0;
+  return killMarked(`ORDERLY_ENGINE_ID=${engineId}`);
+}
+
+/**
+ * SIGKILLs the process groups of processes whose environment holds the entry `marker`
+ * (`NAME=value`; not the current process, never our own group). 0 off Linux.
+ */
+export async function killMarked(markerEntry: string): Promise<number> {
+  if (process.platform !== 'linux' || markerEntry === '') return 0;
   let entries: string[];
   try {
     entries = await readdir('/proc');
   } catch {
     return 0;
   }
-  const marker = Buffer.from(`ORDERLY_ENGINE_ID=${engineId}`, 'utf8');
+  const marker = Buffer.from(markerEntry, 'utf8');
   const pids = entries.filter((e) => /^\d+$/.test(e)).map(Number).filter((p) => p !== process.pid && p > 1);
   const found: number[] = [];
   for (let i = 0; i < pids.length; i += BATCH) {

@@ -70,6 +70,9 @@ function scrypt(password: string, salt: Buffer, o: { N: number; r: number; p: nu
   return new Promise((resolve, reject) => scryptCb(password, salt, o.keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
+/** Recently accepted tokens whose hashes are kept, so a request does not hash its token again. */
+const KNOWN_TOKEN_HASHES_MAX = 1024;
+
 export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
@@ -136,6 +139,9 @@ export class AuthService {
     return new AuthService(store, tokens, users, opts);
   }
 
+  /** Hashes of recently accepted tokens, at most KNOWN_TOKEN_HASHES_MAX (authenticate). */
+  private readonly knownHashes = new Map<string, string>();
+
   private index(): void {
     this.byHash = new Map(this.tokens.map((t) => [t.hash, t]));
   }
@@ -199,7 +205,17 @@ export class AuthService {
 
   /** The principal of a bearer token, or undefined (unknown or expired). */
   authenticate(token: string): Principal | undefined {
-    const t = this.byHash.get(sha256(token));
+    // token → hash is a pure function: the hashes of tokens that got in lately are kept (a
+    // revoked token's hash is simply no longer in byHash).
+    let hash = this.knownHashes.get(token);
+    if (hash === undefined) {
+      hash = sha256(token);
+      if (this.byHash.has(hash)) {
+        if (this.knownHashes.size >= KNOWN_TOKEN_HASHES_MAX) this.knownHashes.clear();
+        this.knownHashes.set(token, hash);
+      }
+    }
+    const t = this.byHash.get(hash);
     if (!t || this.expired(t)) return undefined;
     const p: Principal = { tokenId: t.id, name: t.name, role: t.role, kind: t.kind };
     if (t.user !== undefined) p.user = t.user;

@@ -381,7 +381,11 @@ export class SqliteStore implements JournalStore {
   /** The synchronous append, for callers that must commit without yielding (group commit). */
   appendSync(events: readonly Event[]): number {
     if (events.length === 0) return this.nextSeq;
-    const first = this.appendTx.immediate(events);
+    // DEFERRED, not IMMEDIATE: BEGIN IMMEDIATE takes the write lock of every attached
+    // database, the side file's too, and would wait (1 ms and more) whenever the sidecar is
+    // writing it. A deferred transaction locks only what it writes: the journal, which has
+    // one writer (the data dir's writer lock).
+    const first = this.appendTx(events);
     this.nextSeq = first + events.length;
     return first;
   }

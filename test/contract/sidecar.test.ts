@@ -122,6 +122,34 @@ describe('the sidecar', () => {
       }
     }));
 
+  it('a journal from before the side file: its order index and snapshots are still read', () =>
+    withDir(async (dir) => {
+      const file = join(dir, 'journal.sqlite');
+      const ev = (i: number) => ({ type: 'OrderPriorityChanged' as const, at: i, orderId: `o${i % 2}`, priority: i });
+      const first = SqliteStore.open(file);
+      for (let i = 0; i < 10; i++) first.appendSync([ev(i)]);
+      await first.close();
+      // Make it look as the previous version left it: index and snapshot in the main file, no side file.
+      const raw = new Database(file);
+      for (let seq = 1; seq <= 8; seq++) raw.prepare('INSERT INTO order_events (order_id, seq) VALUES (?, ?)').run(`o${(seq - 1) % 2}`, seq);
+      raw.prepare("INSERT INTO meta (key, value) VALUES ('orderIndexSeq', '8')").run();
+      raw.prepare('INSERT INTO snapshots (seq, at, state) VALUES (8, 1, ?)').run('{"legacy":true}');
+      raw.close();
+      for (const f of [sideFileOf(file), `${sideFileOf(file)}-wal`, `${sideFileOf(file)}-shm`]) if (existsSync(f)) rmSync(f);
+      const store = SqliteStore.open(file, { checkpoint: 'worker', checkpointIntervalMs: 60_000 });
+      try {
+        expect(await store.loadSnapshot()).toEqual({ seq: 8, at: 1, state: '{"legacy":true}' });
+        // 1–8 from the old index, 9–10 from the journal's newest rows, 11–12 new.
+        for (let i = 10; i < 12; i++) store.appendSync([ev(i)]);
+        expect((await store.readOrder('o0', 100)).map((s) => s.seq)).toEqual([1, 3, 5, 7, 9, 11]);
+        expect((await store.readOrder('o1', 100)).map((s) => s.seq)).toEqual([2, 4, 6, 8, 10, 12]);
+        await store.saveSnapshot({ seq: 12, at: 2, state: '{"new":true}' });
+        expect((await store.loadSnapshot())?.seq).toBe(12);
+      } finally {
+        await store.close();
+      }
+    }));
+
   it('a side file ahead of the journal (lost commits) or lost altogether is repaired on open', () =>
     withDir(async (dir) => {
       const file = join(dir, 'journal.sqlite');

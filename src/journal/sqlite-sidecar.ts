@@ -81,7 +81,10 @@ function run(data: SidecarData): void {
   }
 
   const indexRows = side.transaction((rows: Row[], upTo: number) => {
-    for (const r of rows) if (r.order_id !== null && r.seq > indexedSeq) insertIndex.run(r.order_id, r.seq);
+    // In key order: neighbouring inserts then land on the same B-tree pages.
+    const fresh = rows.filter((r) => r.order_id !== null && r.seq > indexedSeq) as (Row & { order_id: string })[];
+    fresh.sort((a, b) => (a.order_id < b.order_id ? -1 : a.order_id > b.order_id ? 1 : a.seq - b.seq));
+    for (const r of fresh) insertIndex.run(r.order_id, r.seq);
     setMeta.run('indexedSeq', String(upTo));
   });
   const saveSnapshot = side.transaction((s: State) => {

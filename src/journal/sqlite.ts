@@ -106,6 +106,8 @@ function sidecarWorker(data: SidecarData): Worker {
   return new Worker(fileURLToPath(new URL('./sqlite-sidecar.js', self)), { workerData: { sidecar: data } });
 }
 
+export const SYNCHRONOUS_SETTINGS: readonly ('FULL' | 'NORMAL' | 'OFF')[] = ['FULL', 'NORMAL', 'OFF'];
+
 export interface SqliteOptions {
   /** FULL (default) syncs every commit; NORMAL may lose the last commits on power loss, never corrupts. */
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
@@ -310,6 +312,9 @@ export class SqliteStore implements JournalStore {
   }
 
   static open(file: string, opts: SqliteOptions = {}): SqliteStore {
+    if (opts.synchronous !== undefined && !SYNCHRONOUS_SETTINGS.includes(opts.synchronous)) {
+      throw new Error(`journal: synchronous must be one of ${SYNCHRONOUS_SETTINGS.join(', ')}, not ${String(opts.synchronous)}`);
+    }
     const db = new Database(file, { timeout: 5000 });
     const sideFile = sideFileOf(file);
     try {

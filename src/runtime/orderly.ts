@@ -11,7 +11,7 @@ import type { Event, Stamped } from '../core/events.js';
 import { ENDED_STATES, type OrderState, type Workflow } from '../core/model.js';
 import type { State } from '../core/state.js';
 import { MemoryStore } from '../journal/memory.js';
-import { SqliteStore } from '../journal/sqlite.js';
+import { SqliteStore, SYNCHRONOUS_SETTINGS } from '../journal/sqlite.js';
 import type { JournalStore, StepLog } from '../journal/types.js';
 import { CommandsApi, type AddOrder } from './commands-api.js';
 import { CommandRefused, Engine } from './engine.js';
@@ -90,6 +90,15 @@ export class Orderly extends CommandsApi {
   }
 
   static async create(opts: OrderlyOptions = {}): Promise<Orderly> {
+    // Checked before anything is created (no data dir, no journal, no engine).
+    const problems: { path: string; message: string }[] = [];
+    if (opts.synchronous !== undefined && !SYNCHRONOUS_SETTINGS.includes(opts.synchronous)) {
+      problems.push({ path: 'synchronous', message: `must be one of ${SYNCHRONOUS_SETTINGS.join(', ')}` });
+    }
+    if (opts.jobLauncher !== undefined && opts.jobLauncher !== 'process' && opts.jobLauncher !== 'inline') {
+      problems.push({ path: 'jobLauncher', message: "must be 'process' or 'inline'" });
+    }
+    if (problems.length > 0) throw new OrderlyError(invalid(problems));
     let store = opts.store;
     let scriptDir: string;
     if (opts.dataDir) {

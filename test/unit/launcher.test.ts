@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/core/model.js';
 import type { ExecutionRequest } from '../../src/runtime/executor-types.js';
 import { LauncherShellExecutor } from '../../src/runtime/launcher-client.js';
+import { createOrderly } from '../../src/runtime/orderly.js';
 
 const dirs: string[] = [];
 const clients: LauncherShellExecutor[] = [];
@@ -107,5 +108,35 @@ describe('LauncherShellExecutor (shell jobs started by the job launcher process)
     await until(() => !alive(launcher));
     const r = await c.start(req('c2', '#!/bin/sh\ntrue\n')).done;
     expect(r.outcome.reason).toBe('start-failed');
+  });
+});
+
+describe('createOrderly options of the job launcher and the journal', () => {
+  it('refuses a bad jobLauncher or synchronous, naming them, before it creates anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orderly-launcher-opts-'));
+    dirs.push(dir);
+    const dataDir = join(dir, 'data');
+    const bad = { dataDir, jobLauncher: 'fork', synchronous: 'SOMETIMES' } as unknown as Parameters<typeof createOrderly>[0];
+    const err = await createOrderly(bad).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; problems: { path: string; message: string }[] },
+    );
+    expect(err?.code).toBe('invalid');
+    expect(err?.problems.map((p) => p.path)).toEqual(['synchronous', 'jobLauncher']);
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it("jobLauncher 'inline' starts shell jobs in this process", async () => {
+    const o = await createOrderly({ jobLauncher: 'inline' });
+    try {
+      await o.deploy({ locks: [], workflows: [{ name: 'w', instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }], jobs: { j: { executable: { TYPE: 'ShellScriptExecutable', script: '#!/bin/sh\necho $PPID\n' } } } }] });
+      await o.addOrder({ workflow: 'w', id: 'a' });
+      const end = await o.awaitOrder('a', { timeoutMs: 10_000 });
+      expect(end.outcome?.type).toBe('succeeded');
+      const logs = await o.logs('a');
+      expect(logs[0]!.stdout.trim()).toBe(String(process.pid));
+    } finally {
+      await o.close();
+    }
   });
 });

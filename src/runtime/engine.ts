@@ -207,14 +207,14 @@ export class Engine {
               // A listener's error is its own.
             }
           }
-          this.eventsSinceSnapshot += stamped.length;
-          // A snapshot costs time in proportion to the state; spacing them in proportion too
-          // keeps its cost per event flat however many orders wait (and replay after a crash
-          // at most ~10 events per order).
-          const every = Math.max(this.snapshotEveryEvents, SNAPSHOT_EVENTS_PER_ORDER * this.state.orders.size);
-          if (this.eventsSinceSnapshot >= every) {
-            if (this.store.backgroundSnapshots) this.eventsSinceSnapshot = 0;
-            else await this.snapshot();
+          // A store that snapshots by itself (the SQLite sidecar) needs none from this loop.
+          if (!this.store.backgroundSnapshots) {
+            this.eventsSinceSnapshot += stamped.length;
+            // A snapshot costs time in proportion to the state; spacing them in proportion too
+            // keeps its cost per event flat however many orders wait (and replay after a crash
+            // at most ~10 events per order).
+            const every = Math.max(this.snapshotEveryEvents, SNAPSHOT_EVENTS_PER_ORDER * this.state.orders.size);
+            if (this.eventsSinceSnapshot >= every) await this.snapshot();
           }
         }
         this.armTimer();

@@ -1,9 +1,9 @@
 // Runs the journal contract against every store; a new store is one more journalContract call.
 
-import { statSync } from 'node:fs';
+import { copyFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/journal/memory.js';
@@ -106,6 +106,55 @@ describe('sqlite store', () => {
         // The writer's checkpoint comes every 10,000 pages (~40 MB); without it: ~450 MB.
         expect(statSync(`${file}-wal`).size).toBeLessThan(60 * 1024 * 1024);
         expect(await store.lastSeq()).toBe(25_000);
+      } finally {
+        await store.close();
+      }
+    }));
+
+  it('with FULL keeps room ahead of SQLite in the WAL, and a journal copied mid-run (a crash) recovers every commit', () =>
+    withDir(async (file) => {
+      const store = SqliteStore.open(file);
+      const copy = join(dirname(file), 'copy.db');
+      try {
+        const room = store.walRoom!;
+        expect(room).toBeDefined();
+        // Grown at open already: the first commits overwrite zeros.
+        expect(statSync(`${file}-wal`).size).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+        const big = 'z'.repeat(20_000);
+        for (let i = 0; i < 1200; i++) store.appendSync([{ type: 'OrderDeleted', at: i, orderId: `o${i}-${big}` }]);
+        // ~24 MB of commits: grown in steps, always ahead of what SQLite wrote.
+        expect(room.grownBytes).toBeGreaterThan(16 * 1024 * 1024);
+        // The files as a power cut would leave them: the WAL's valid frames, then zeros. Without
+        // the -shm file SQLite rebuilds its index by reading the WAL until the first bad frame.
+        copyFileSync(file, copy);
+        copyFileSync(`${file}-wal`, `${copy}-wal`);
+        const recovered = SqliteStore.open(copy, { synchronous: 'NORMAL' });
+        try {
+          expect(await recovered.lastSeq()).toBe(1200);
+          const events = await recovered.readAfter(1190, 100);
+          expect(events.map((s) => s.event.at)).toEqual([1190, 1191, 1192, 1193, 1194, 1195, 1196, 1197, 1198, 1199]);
+        } finally {
+          await recovered.close();
+        }
+        // And the original goes on.
+        store.appendSync([{ type: 'OrderDeleted', at: 1200, orderId: 'last' }]);
+        expect(await store.lastSeq()).toBe(1201);
+      } finally {
+        await store.close();
+      }
+      const reopened = SqliteStore.open(file);
+      try {
+        expect(await reopened.lastSeq()).toBe(1201);
+      } finally {
+        await reopened.close();
+      }
+    }));
+
+  it('keeps no WAL room with NORMAL, where commits do not fsync', () =>
+    withDir(async (file) => {
+      const store = SqliteStore.open(file, { synchronous: 'NORMAL' });
+      try {
+        expect(store.walRoom).toBeUndefined();
       } finally {
         await store.close();
       }

@@ -127,8 +127,9 @@ export interface SqliteOptions {
   checkpoint?: 'inline' | 'worker';
   checkpointIntervalMs?: number;
   /**
-   * With FULL: keep room ahead of SQLite in the WAL file (wal-room.ts), so that each commit's
-   * fsync overwrites blocks instead of growing the file (about half the fsync). Default true.
+   * With FULL and `worker` (the engine's own store): keep room ahead of SQLite in the WAL file
+   * (wal-room.ts), so that each commit's fsync overwrites blocks instead of growing the file
+   * (about half the fsync). Default true.
    */
   walRoom?: boolean;
   /** With `worker`: snapshots are written by the sidecar every max(this, 10 × orders) events (default 50,000). */
@@ -342,9 +343,16 @@ export class SqliteStore implements JournalStore {
       db.pragma('side.synchronous = NORMAL');
       db.exec(SIDE_SCHEMA);
       const store = new SqliteStore(db, sideFile);
-      if ((opts.synchronous ?? 'FULL') === 'FULL' && file !== ':memory:' && opts.walRoom !== false) {
+      if ((opts.synchronous ?? 'FULL') === 'FULL' && opts.checkpoint === 'worker' && file !== ':memory:' && opts.walRoom !== false) {
         db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
-        store.walRoom = room = new WalRoom(file, { limitBytes: WAL_LIMIT_BYTES });
+        // A write transaction on the journal that writes nothing: it holds the WAL's write lock
+        // (and not the side file's, which BEGIN IMMEDIATE would take too).
+        const takeLock = db.prepare('UPDATE main.meta SET value = value WHERE 0');
+        const writeLocked = db.transaction((fn: () => void) => {
+          takeLock.run();
+          fn();
+        });
+        store.walRoom = room = new WalRoom(file, { limitBytes: WAL_LIMIT_BYTES, writeLocked: (fn) => writeLocked(fn) });
         room.check();
       }
       if (opts.checkpoint === 'worker' && sideFile !== ':memory:') store.startSidecar(file, opts);

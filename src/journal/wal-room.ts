@@ -15,11 +15,12 @@
 // reading the WAL at the first frame whose salt and checksum do not match, exactly as it does
 // with the stale frames of a WAL it restarted.
 //
-// Safety: it only ever writes at or beyond the file's current end, on the thread that does all
-// of the journal's writes, between two transactions; nothing else writes the WAL (the sidecar
-// reads it and checkpoints into the database file). The file descriptors stay open until the
-// database is closed: closing any descriptor of a file drops the process's POSIX locks on it,
-// and SQLite holds such locks on the -shm file.
+// Safety: it only ever writes at or beyond the file's current end, and only while holding the
+// WAL's write lock (`writeLocked`, a write transaction that changes nothing): no other
+// connection, in this process or another, can write frames, restart or truncate the WAL
+// meanwhile. It runs on the thread that does the engine's appends, between two transactions.
+// The file descriptors stay open until the database is closed: closing any descriptor of a
+// file drops the process's POSIX locks on it, and SQLite holds such locks on the -shm file.
 
 import { Buffer } from 'node:buffer';
 import { closeSync, constants, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
@@ -34,6 +35,8 @@ export interface WalRoomOptions {
   limitBytes: number;
   /** Look every this many commits (default 32). */
   everyCommits?: number;
+  /** Runs `fn` holding the WAL's write lock (a write transaction on the database that writes nothing). */
+  writeLocked: (fn: () => void) => void;
 }
 
 const WAL_HEADER_BYTES = 32;
@@ -75,26 +78,37 @@ export class WalRoom {
       // The -wal and -shm files exist once the connection has read the database in WAL mode.
       this.walFd ??= openSync(`${this.dbFile}-wal`, constants.O_RDWR);
       this.shmFd ??= openSync(`${this.dbFile}-shm`, constants.O_RDONLY);
-      const h = this.header;
-      if (readSync(this.shmFd, h, 0, h.length, 0) < h.length) return;
-      const le = endianness() === 'LE';
-      const rawPage = le ? h.readUInt16LE(14) : h.readUInt16BE(14);
-      const pageBytes = rawPage === 1 ? 65536 : rawPage;
-      const mxFrame = le ? h.readUInt32LE(16) : h.readUInt32BE(16);
-      const used = pageBytes === 0 ? WAL_HEADER_BYTES : WAL_HEADER_BYTES + mxFrame * (pageBytes + FRAME_HEADER_BYTES);
-      const size = fstatSync(this.walFd).size;
-      if (size - used >= this.headroomBytes) return;
-      const target = Math.min(this.opts.limitBytes, Math.max(size, used) + this.chunkBytes);
-      if (target <= size) return;
-      for (let at = size; at < target; ) {
-        const n = Math.min(ZEROS.length, target - at);
-        at += writeSync(this.walFd, ZEROS, 0, n, at);
-      }
-      fdatasyncSync(this.walFd);
-      this.grownBytes += target - size;
+      if (this.wanted() === undefined) return;
+      this.opts.writeLocked(() => {
+        // Again under the lock: another connection may have written or restarted the WAL.
+        const want = this.wanted();
+        if (want === undefined) return;
+        const [size, target] = want;
+        for (let at = size; at < target; ) {
+          const n = Math.min(ZEROS.length, target - at);
+          at += writeSync(this.walFd!, ZEROS, 0, n, at);
+        }
+        fdatasyncSync(this.walFd!);
+        this.grownBytes += target - size;
+      });
     } catch {
       this.disabled = true;
     }
+  }
+
+  /** [current size, size wanted] when the room ahead of SQLite's next frame is short. */
+  private wanted(): [number, number] | undefined {
+    const h = this.header;
+    if (readSync(this.shmFd!, h, 0, h.length, 0) < h.length) return undefined;
+    const le = endianness() === 'LE';
+    const rawPage = le ? h.readUInt16LE(14) : h.readUInt16BE(14);
+    const pageBytes = rawPage === 1 ? 65536 : rawPage;
+    const mxFrame = le ? h.readUInt32LE(16) : h.readUInt32BE(16);
+    const used = pageBytes === 0 ? WAL_HEADER_BYTES : WAL_HEADER_BYTES + mxFrame * (pageBytes + FRAME_HEADER_BYTES);
+    const size = fstatSync(this.walFd!).size;
+    if (size - used >= this.headroomBytes) return undefined;
+    const target = Math.min(this.opts.limitBytes, Math.max(size, used) + this.chunkBytes);
+    return target > size ? [size, target] : undefined;
   }
 
   /** After the database connection is closed (see Safety above). */

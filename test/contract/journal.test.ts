@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/journal/memory.js';
 import { MIGRATIONS, SqliteStore } from '../../src/journal/sqlite.js';
+import { WalRoom } from '../../src/journal/wal-room.js';
 import type { JournalStore } from '../../src/journal/types.js';
 import { journalContract, SAMPLE_EVENTS } from './journal.contract.js';
 
@@ -113,7 +114,7 @@ describe('sqlite store', () => {
 
   it('with FULL keeps room ahead of SQLite in the WAL, and a journal copied mid-run (a crash) recovers every commit', () =>
     withDir(async (file) => {
-      const store = SqliteStore.open(file);
+      const store = SqliteStore.open(file, { checkpoint: 'worker' });
       const copy = join(dirname(file), 'copy.db');
       try {
         const room = store.walRoom!;
@@ -142,7 +143,7 @@ describe('sqlite store', () => {
       } finally {
         await store.close();
       }
-      const reopened = SqliteStore.open(file);
+      const reopened = SqliteStore.open(file, { checkpoint: 'worker' });
       try {
         expect(await reopened.lastSeq()).toBe(1201);
       } finally {
@@ -150,13 +151,49 @@ describe('sqlite store', () => {
       }
     }));
 
-  it('keeps no WAL room with NORMAL, where commits do not fsync', () =>
+  it('keeps no WAL room with NORMAL (commits do not fsync) nor for other openers than the engine', () =>
     withDir(async (file) => {
-      const store = SqliteStore.open(file, { synchronous: 'NORMAL' });
+      for (const opts of [{ synchronous: 'NORMAL' as const, checkpoint: 'worker' as const }, {}]) {
+        const store = SqliteStore.open(file, opts);
+        try {
+          expect(store.walRoom).toBeUndefined();
+        } finally {
+          await store.close();
+        }
+      }
+    }));
+
+  it('grows the WAL only while holding its write lock, never over what SQLite wrote', () =>
+    withDir(async (file) => {
+      const db = new Database(file);
+      db.pragma('journal_mode = WAL');
+      db.exec('CREATE TABLE t (x)');
+      db.prepare('INSERT INTO t VALUES (?)').run('a'.repeat(5000));
+      const wal = `${file}-wal`;
+      const written = statSync(wal).size;
+      const sizes: [number, number][] = [];
+      const room = new WalRoom(file, {
+        limitBytes: 64 * 1024 * 1024,
+        writeLocked: (fn) => {
+          const before = statSync(wal).size;
+          fn();
+          sizes.push([before, statSync(wal).size]);
+        },
+      });
       try {
-        expect(store.walRoom).toBeUndefined();
+        room.check();
+        expect(sizes).toEqual([[written, written + 4 * 1024 * 1024]]);
+        // Enough room now: no lock taken, nothing written.
+        room.check();
+        expect(sizes).toHaveLength(1);
+        // SQLite's frames before the zeros are intact.
+        db.close();
+        const again = new Database(file);
+        expect(again.prepare('SELECT length(x) AS n FROM t').get()).toEqual({ n: 5000 });
+        again.close();
       } finally {
-        await store.close();
+        if (db.open) db.close();
+        room.close();
       }
     }));
 

@@ -69,6 +69,11 @@ export function report(m, machine, raw) {
     row('  µs per order (each one lock handoff)', fmt(tp('full')?.usPerOrder), fmt(tp('normal')?.usPerOrder), fmt(tp('memory')?.usPerOrder), '', '');
     row('  journal commits per order', ...['full', 'normal', 'memory'].map((s) => fmt(round(tp(s)?.commits / tp(s)?.n, 2))), '', '');
   }
+  if (m['throughput.full.locks10']) {
+    const t10 = (s) => m[`throughput.${s}.locks10`];
+    row('orders/s, 10 locks (10 serial queues side by side)', fmt(t10('full')?.ordersPerSec), fmt(t10('normal')?.ordersPerSec), fmt(t10('memory')?.ordersPerSec), '', 'group commit: one sync serves many handoffs');
+    row('  journal commits per order', ...['full', 'normal', 'memory'].map((s) => fmt(round(t10(s)?.commits / t10(s)?.n, 2))), '', '');
+  }
   if (m['handoff.full']) {
     const ok = (s) => ho(s)?.p99Us < TARGETS.handoffP99Us;
     row('handoff p50 µs (job end -> next job start)', fmt(ho('full')?.p50Us), fmt(ho('normal')?.p50Us), fmt(ho('memory')?.p50Us), '', '');

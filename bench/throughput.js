@@ -2,7 +2,8 @@
 // no-op FunctionExecutable job. Measured from the first addOrder call to the last OrderFinished
 // (as delivered by `subscribe`, i.e. after its journal commit).
 //
-//   node bench/throughput.js --store full|normal|memory [--n 20000]
+//   node bench/throughput.js --store full|normal|memory [--n 20000] [--locks 1]
+//     --locks K: K independent serial queues (lock Li, workflow wi), the orders spread over them
 //   node bench/throughput.js --fsync [--samples 2000]     raw write+fsync latency of this disk
 //
 // Without --store/--fsync it does all four in this one process (run.js runs each fresh).
@@ -59,12 +60,18 @@ export function fsyncLatency(samples = 2000) {
   }
 }
 
-export async function throughput(store, n) {
+export async function throughput(store, n, locks = 1) {
   const { opts, cleanup } = storeOptions(store);
-  const o = await createOrderly(opts);
+  // Job slots (default 4) must not be what limits K queues.
+  const o = await createOrderly({ ...opts, ...(locks > 4 ? { slots: locks } : {}) });
   try {
     o.registerFunction('noop', () => undefined);
-    await o.deploy(inventory());
+    if (locks === 1) await o.deploy(inventory());
+    else {
+      // K independent serial queues: lock Li and workflow wi each; orders spread round-robin.
+      const parts = Array.from({ length: locks }, (_, i) => inventory({ lock: `L${i}`, wf: `w${i}` }));
+      await o.deploy({ locks: parts.flatMap((p) => p.locks), workflows: parts.flatMap((p) => p.workflows) });
+    }
     let commits = 0;
     let events = 0;
     const unsub = o.subscribe((evs) => {
@@ -74,7 +81,7 @@ export async function throughput(store, n) {
     const fin = finishedCounter(o, n);
     const t0 = performance.now();
     const adds = new Array(n);
-    for (let i = 0; i < n; i++) adds[i] = o.addOrder({ workflow: 'w', id: `o${i}` });
+    for (let i = 0; i < n; i++) adds[i] = o.addOrder({ workflow: locks === 1 ? 'w' : `w${i % locks}`, id: `o${i}` });
     await Promise.all(adds);
     const tAdded = performance.now();
     const tDone = await fin.done;
@@ -84,6 +91,7 @@ export async function throughput(store, n) {
     return {
       store,
       n,
+      locks,
       ms: round(ms, 1),
       ordersPerSec: Math.round((n / ms) * 1000),
       addMs: round(tAdded - t0, 1),
@@ -105,7 +113,7 @@ if (isMain) {
   const samples = Number(a.samples ?? 2000);
   const out = { bench: 'throughput', node: process.version };
   if (a.fsync) out.fsync = fsyncLatency(samples);
-  if (a.store) out.result = await throughput(a.store, n);
+  if (a.store) out.result = await throughput(a.store, n, Number(a.locks ?? 1));
   if (!a.fsync && !a.store) {
     out.fsync = fsyncLatency(samples);
     out.results = [];

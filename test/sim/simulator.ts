@@ -64,7 +64,7 @@ const NO_REFUSAL: ReadonlySet<Command['type']> = new Set(['tick', 'jobFinished',
 interface GenContext {
   budget: number;
   jobs: string[];
-  /** The innermost enclosing Lock demands this keyed family with key `$k` (a nested demand of it collides at run time). */
+  /** The innermost enclosing Lock demands this keyed family alone, with key `$k` (a nested demand of it collides at run time). */
   innermostKeyed?: string | undefined;
 }
 
@@ -462,7 +462,9 @@ class Simulation {
         const top = Math.max(...idx);
         const innerMin = this.groups.lastIndexOf(this.groups[top]!) + 1;
         const last = demands[demands.length - 1]!;
-        g.innermostKeyed = last.key === '$k' ? last.lockName : undefined;
+        // Only a keyed family demanded alone: nested inside a Lock that demands it together with
+        // other locks, a demand of it is refused at deploy (the group A+K would be nested in itself).
+        g.innermostKeyed = demands.length === 1 && last.key === '$k' ? last.lockName : undefined;
         const instr: LockInstr = { TYPE: 'Lock', demands, lockedWorkflow: { instructions: this.genBlock(g, depth + 1, innerMin, def) } };
         g.innermostKeyed = inner;
         if (rng.bool(0.25)) instr.waitTimeout = rng.pick([0, 1, 2, 5, 30]);

@@ -660,4 +660,11 @@ describe('lock order graph', () => {
     expect(lockOrderEdges(w)).toEqual([]);
     expect(findLockOrderCycle([w])).toBeUndefined();
   });
+
+  it('a keyed family demanded together with another lock and nested in that block again is a cycle of the group', () => {
+    // Under fifo: U holds A and K[x] and waits for K[y]; V, waiting for A and K[y] together,
+    // stands before U in K[y]'s line and waits for A, which U holds.
+    const w = wf('w', [lock([{ lockName: 'A' }, { lockName: 'K', key: '$a' }], [lock([{ lockName: 'K', key: '$b' }])])]);
+    expect(findLockOrderCycle([w])).toEqual({ cycle: ['A+K', 'A+K'], workflows: ['w'] });
+  });
 });

@@ -5,9 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { evolve } from '../../src/core/evolve.js';
-import { emptyState, type State } from '../../src/core/state.js';
-import { SqliteStore } from '../../src/journal/sqlite.js';
+import type { State } from '../../src/core/state.js';
+import { replayChecked } from '../support/journal-check.js';
 
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), 'orderly-crash-'));
@@ -97,28 +96,7 @@ const alive = (pid: number): boolean => {
 const auditLines = (): string[][] => (existsSync(audit) ? readFileSync(audit, 'utf8').trim().split('\n').filter(Boolean).map((l) => l.split(' ')) : []);
 
 /** Replays the journal event by event and checks the lock table after each one. */
-async function checkJournal(): Promise<{ events: number; state: State }> {
-  const store = SqliteStore.open(join(data, 'journal.sqlite'));
-  const s = emptyState();
-  let events = 0;
-  let after = 0;
-  for (;;) {
-    const batch = await store.readAfter(after, 5000);
-    if (batch.length === 0) break;
-    for (const { seq, event } of batch) {
-      evolve(s, event);
-      events++;
-      after = seq;
-      for (const inst of s.instances.values()) {
-        const limit = s.locks.get(inst.family)!.def.limit;
-        if (inst.weight > limit) throw new Error(`seq ${seq}: ${inst.name} weight ${inst.weight} > ${limit}`);
-        if (inst.exclusive !== undefined && inst.holders.size !== 1) throw new Error(`seq ${seq}: ${inst.name} exclusive with ${inst.holders.size} holders`);
-      }
-    }
-  }
-  await store.close();
-  return { events, state: s };
-}
+const checkJournal = (): Promise<{ events: number; state: State }> => replayChecked(join(data, 'journal.sqlite'));
 
 describe('crash safety (kill -9)', () => {
   it('every order survives; locks never doubled; interrupted orders fail disrupted or rerun; orphans die', async () => {

@@ -207,7 +207,7 @@ export class SqliteStore implements JournalStore {
   private nextSeq = 1;
   private sidecar: Worker | undefined;
   private sidecarSnapshots = false;
-  /** With synchronous FULL on a file: keeps the WAL's commits overwriting existing blocks. */
+  /** The engine's own store with synchronous FULL: keeps the WAL's commits overwriting existing blocks. */
   walRoom: WalRoom | undefined;
 
   private constructor(

@@ -41,7 +41,7 @@ export interface WalRoomOptions {
 
 const WAL_HEADER_BYTES = 32;
 const FRAME_HEADER_BYTES = 24;
-const ZEROS = Buffer.alloc(1024 * 1024);
+let zeros: Buffer | undefined; // 1 MiB, allocated on first use
 
 export class WalRoom {
   private walFd: number | undefined;
@@ -84,9 +84,10 @@ export class WalRoom {
         const want = this.wanted();
         if (want === undefined) return;
         const [size, target] = want;
+        zeros ??= Buffer.alloc(1024 * 1024);
         for (let at = size; at < target; ) {
-          const n = Math.min(ZEROS.length, target - at);
-          at += writeSync(this.walFd!, ZEROS, 0, n, at);
+          const n = Math.min(zeros.length, target - at);
+          at += writeSync(this.walFd!, zeros, 0, n, at);
         }
         fdatasyncSync(this.walFd!);
         this.grownBytes += target - size;

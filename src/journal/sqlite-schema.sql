@@ -2,8 +2,10 @@
 -- For reading only: the migrations in src/journal/sqlite.ts are what runs;
 -- test/contract/journal.test.ts checks that this file matches them.
 
--- The journal: one row per run of consecutive events about the same order within one
--- commit; seq is the first event's number, n how many, body their JSON array.
+-- The journal: one row per commit; seq is the first event's number, n how many, body their
+-- JSON array, order_id the order they are all about, or NULL when they are about several (or
+-- none). Journals written before that rule have one row per run of consecutive events about
+-- the same order within a commit; both read alike (src/journal/rows.ts).
 CREATE TABLE events (
   seq INTEGER PRIMARY KEY,
   n INTEGER NOT NULL,

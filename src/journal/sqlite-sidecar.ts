@@ -25,6 +25,7 @@ import Database from 'better-sqlite3';
 import { upcast } from '../core/events.js';
 import { evolve } from '../core/evolve.js';
 import { deserializeState, emptyState, serializeState, type State } from '../core/state.js';
+import { orderIdsOf } from './rows.js';
 
 export interface SidecarData {
   file: string;
@@ -80,11 +81,23 @@ function run(data: SidecarData): void {
     if (newest) state.seq = newest.seq;
   }
 
+  /** Each row's events, parsed once per round for the index and the state alike. */
+  let parsed = new Map<number, unknown[]>();
+  const eventsOf = (r: Row): unknown[] => {
+    let events = parsed.get(r.seq);
+    if (!events) parsed.set(r.seq, (events = JSON.parse(r.body) as unknown[]));
+    return events;
+  };
   const indexRows = side.transaction((rows: Row[], upTo: number) => {
+    const fresh: [string, number][] = [];
+    for (const r of rows) {
+      if (r.seq <= indexedSeq) continue;
+      if (r.order_id !== null) fresh.push([r.order_id, r.seq]);
+      else for (const id of orderIdsOf(eventsOf(r))) fresh.push([id, r.seq]); // a row about several orders (rows.ts)
+    }
     // In key order: neighbouring inserts then land on the same B-tree pages.
-    const fresh = rows.filter((r) => r.order_id !== null && r.seq > indexedSeq) as (Row & { order_id: string })[];
-    fresh.sort((a, b) => (a.order_id < b.order_id ? -1 : a.order_id > b.order_id ? 1 : a.seq - b.seq));
-    for (const r of fresh) insertIndex.run(r.order_id, r.seq);
+    fresh.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+    for (const [id, seq] of fresh) insertIndex.run(id, seq);
     setMeta.run('indexedSeq', String(upTo));
   });
   const saveSnapshot = side.transaction((s: State) => {
@@ -97,6 +110,7 @@ function run(data: SidecarData): void {
       const from = state ? Math.min(state.seq, indexedSeq) : indexedSeq;
       const rows = selectRows.all(from, ROWS_PER_ROUND);
       if (rows.length === 0) break;
+      parsed = new Map();
       const last = rows[rows.length - 1]!;
       const upTo = last.seq + last.n - 1;
       if (upTo > indexedSeq) {
@@ -106,7 +120,7 @@ function run(data: SidecarData): void {
       if (state) {
         for (const r of rows) {
           if (r.seq + r.n - 1 <= state.seq) continue;
-          const events = JSON.parse(r.body) as unknown[];
+          const events = eventsOf(r);
           for (let i = 0; i < events.length; i++) {
             const seq = r.seq + i;
             if (seq <= state.seq) continue;
@@ -118,6 +132,7 @@ function run(data: SidecarData): void {
       }
       if (rows.length < ROWS_PER_ROUND) break;
     }
+    parsed = new Map();
     if (state && sinceSnapshot >= Math.max(data.snapshotEveryEvents, SNAPSHOT_EVENTS_PER_ORDER * state.orders.size)) {
       saveSnapshot(state);
       sinceSnapshot = 0;

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { orderIdOf, upcast, type Event, type Stamped } from '../core/events.js';
 import type { SidecarData } from './sqlite-sidecar.js';
 import type { JournalStore, SnapshotRecord, StepLog } from './types.js';
+import { orderIdsOf, orderNeedle } from './rows.js';
 import { WalRoom } from './wal-room.js';
 
 /**
@@ -223,23 +224,26 @@ export class SqliteStore implements JournalStore {
       'SELECT seq, n, body FROM events WHERE seq >= coalesce((SELECT max(seq) FROM events WHERE seq <= ?), 0) ORDER BY seq LIMIT ?',
     );
     // The order's rows: the side file's index, the main file's index from before the side file
-    // existed, and the rows not indexed yet (a short scan of the newest). The join checks the
-    // order id, so an index entry that outlived its row (power loss) finds nothing.
-    this.selectOrder = db.prepare<[{ id: string; limit: number }], EventRow>(
+    // existed, and the rows not indexed yet (a short scan of the newest). A row is the order's
+    // when its order_id says so, or when it is about several orders (NULL) and its text holds
+    // the order's id (rows.ts; readOrder then keeps the order's own events). The same check in
+    // the join makes an index entry that outlived its row (power loss) find nothing.
+    this.selectOrder = db.prepare<[{ id: string; needle: string; limit: number }], EventRow>(
       `SELECT e.seq, e.n, e.body FROM events e JOIN (
          SELECT seq FROM (
            SELECT seq FROM side.order_events WHERE order_id = @id
            UNION SELECT seq FROM main.order_events WHERE order_id = @id
            UNION SELECT seq FROM events
-             WHERE seq > coalesce((SELECT CAST(value AS INTEGER) FROM side.meta WHERE key = '${SIDE_INDEX_SEQ_KEY}'), 0) AND order_id = @id
+             WHERE seq > coalesce((SELECT CAST(value AS INTEGER) FROM side.meta WHERE key = '${SIDE_INDEX_SEQ_KEY}'), 0)
+               AND (order_id = @id OR (order_id IS NULL AND instr(body, @needle) > 0))
          ) ORDER BY seq DESC LIMIT @limit
        ) i ON e.seq = i.seq
-       WHERE e.order_id = @id
+       WHERE e.order_id = @id OR (e.order_id IS NULL AND instr(e.body, @needle) > 0)
        ORDER BY e.seq`,
     );
     this.insertIndex = db.prepare<[string, number]>('INSERT OR IGNORE INTO side.order_events (order_id, seq) VALUES (?, ?)');
-    this.selectUnindexed = db.prepare<[number], { order_id: string; seq: number }>(
-      'SELECT order_id, seq FROM events WHERE seq > ? AND order_id IS NOT NULL ORDER BY seq',
+    this.selectUnindexed = db.prepare<[number], { order_id: string | null; seq: number; body: string | null }>(
+      'SELECT order_id, seq, CASE WHEN order_id IS NULL THEN body END AS body FROM events WHERE seq > ? ORDER BY seq',
     );
     this.insertSnapshot = db.prepare<[number, number, string]>('INSERT OR REPLACE INTO side.snapshots (seq, at, state) VALUES (?, ?, ?)');
     this.trimSnapshots = db.prepare<[number]>(
@@ -268,15 +272,13 @@ export class SqliteStore implements JournalStore {
       // One writer per journal (the data dir's writer lock): the next seq is known without a
       // query. Were another writer to append, the INSERT would hit the primary key and fail.
       const first = this.nextSeq;
-      let start = 0;
-      while (start < events.length) {
-        const id = orderIdOf(events[start]!);
-        let end = start + 1;
-        while (end < events.length && orderIdOf(events[end]!) === id) end++;
-        const body = JSON.stringify(end - start === events.length ? events : events.slice(start, end));
-        this.insertEvent.run(first + start, end - start, id ?? null, body);
-        if (id !== undefined && this.inlineIndex) this.pendingIndex.push([id, first + start]);
-        start = end;
+      // One row per commit (rows.ts): order_id when every event is about that one order.
+      let id = orderIdOf(events[0]!);
+      for (let i = 1; i < events.length && id !== undefined; i++) if (orderIdOf(events[i]!) !== id) id = undefined;
+      this.insertEvent.run(first, events.length, id ?? null, JSON.stringify(events));
+      if (this.inlineIndex) {
+        if (id !== undefined) this.pendingIndex.push([id, first]);
+        else for (const o of orderIdsOf(events)) this.pendingIndex.push([o, first]);
       }
       if (this.pendingIndex.length >= INDEX_BATCH) this.writeIndex(first + events.length - 1);
       return first;
@@ -306,7 +308,10 @@ export class SqliteStore implements JournalStore {
   private indexInline(): void {
     this.inlineIndex = true;
     this.indexedSeq = Number(this.selectSideMeta.get(SIDE_INDEX_SEQ_KEY) ?? this.indexedSeq);
-    for (const r of this.selectUnindexed.iterate(this.indexedSeq)) this.pendingIndex.push([r.order_id, r.seq]);
+    for (const r of this.selectUnindexed.iterate(this.indexedSeq)) {
+      if (r.order_id !== null) this.pendingIndex.push([r.order_id, r.seq]);
+      else for (const o of orderIdsOf(JSON.parse(r.body!) as unknown[])) this.pendingIndex.push([o, r.seq]);
+    }
     if (this.pendingIndex.length > 0) this.db.transaction(() => this.writeIndex(this.maxSeq.get()!)).immediate();
   }
 
@@ -435,7 +440,7 @@ export class SqliteStore implements JournalStore {
   async readOrder(orderId: string, limit: number): Promise<Stamped[]> {
     if (limit <= 0) return [];
     this.flushIndex();
-    const out = expand(this.selectOrder.all({ id: orderId, limit }));
+    const out = expand(this.selectOrder.all({ id: orderId, needle: orderNeedle(orderId), limit })).filter((s) => orderIdOf(s.event) === orderId);
     return out.length > limit ? out.slice(out.length - limit) : out;
   }
 

@@ -193,6 +193,30 @@ export function journalContract(name: string, make: () => Promise<JournalHarness
       expect(await store.readOrder('nobody', 10)).toEqual([]);
     });
 
+    it('readOrder picks one order out of commits about several, also with look-alike ids', async () => {
+      const ids = ['o1', 'o10', 'x"o1"', 'ö 1'];
+      const ev = (orderId: string, priority: number): Event => ({ type: 'OrderPriorityChanged', at: AT, orderId, priority });
+      // Interleaved in one commit, plus events about no order, then a commit about one order.
+      await store.append([ev('o1', 1), ev('o10', 2), { type: 'LockDeleted', at: AT, name: 'o1' }, ev('x"o1"', 3), ev('o1', 4), ev('ö 1', 5)]);
+      await store.append([ev('o10', 6)]);
+      await store.append([ev('ö 1', 7), ev('o1', 8)]);
+      const check = async (s: JournalStore): Promise<void> => {
+        const prio = async (id: string) => (await s.readOrder(id, 100)).map((x) => (x.event as { priority: number }).priority);
+        expect(await prio('o1')).toEqual([1, 4, 8]);
+        expect(await prio('o10')).toEqual([2, 6]);
+        expect(await prio('x"o1"')).toEqual([3]);
+        expect(await prio('ö 1')).toEqual([5, 7]);
+        expect((await s.readOrder('o1', 2)).map((x) => x.seq)).toEqual([5, 9]);
+        expect(await s.readOrder('o', 10)).toEqual([]);
+        for (const id of ids) for (const x of await s.readOrder(id, 100)) expect((await s.readAfter(x.seq - 1, 1))[0]).toStrictEqual(x);
+      };
+      await check(store);
+      // Again once a background indexer (the SQLite sidecar) has had time to index the rows.
+      await new Promise((r) => setTimeout(r, 100));
+      await check(store);
+      if (h.reopen) await check(await h.reopen());
+    });
+
     it('events round-trip exactly', async () => {
       const first = await store.append(SAMPLE_EVENTS);
       const read = await store.readAfter(0, 1000);

@@ -197,6 +197,43 @@ describe('sqlite store', () => {
       }
     }));
 
+  it('writes one row per commit, and still reads journals written with one row per run of same-order events', () =>
+    withDir(async (file) => {
+      const ev = (orderId: string, priority: number) => ({ type: 'OrderPriorityChanged' as const, at: 1, orderId, priority });
+      const old = SqliteStore.open(file);
+      await old.close();
+      // The earlier layout: a commit [a1, a2, b3, a4] as three rows, indexed by order.
+      const db = new Database(file);
+      const insert = db.prepare('INSERT INTO events (seq, n, order_id, body) VALUES (?, ?, ?, ?)');
+      insert.run(1, 2, 'a', JSON.stringify([ev('a', 1), ev('a', 2)]));
+      insert.run(3, 1, 'b', JSON.stringify([ev('b', 3)]));
+      insert.run(4, 1, 'a', JSON.stringify([ev('a', 4)]));
+      db.close();
+      for (const opts of [{}, { checkpoint: 'worker' as const }]) {
+        const store = SqliteStore.open(file, opts);
+        try {
+          expect(await store.lastSeq()).toBe(4 + (opts.checkpoint ? 3 : 0));
+          if (!opts.checkpoint) {
+            // New commits: one row each, order_id only when all events are about one order.
+            store.appendSync([ev('a', 5), ev('b', 6)]);
+            store.appendSync([ev('b', 7)]);
+          }
+          const prio = async (id: string) => (await store.readOrder(id, 100)).map((x) => (x.event as { priority: number }).priority);
+          expect(await prio('a')).toEqual([1, 2, 4, 5]);
+          expect(await prio('b')).toEqual([3, 6, 7]);
+          expect((await store.readAfter(0, 100)).map((x) => x.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        } finally {
+          await store.close();
+        }
+      }
+      const check = new Database(file, { readonly: true });
+      expect(check.prepare('SELECT seq, n, order_id FROM events WHERE seq > 4 ORDER BY seq').all()).toEqual([
+        { seq: 5, n: 2, order_id: null },
+        { seq: 7, n: 1, order_id: 'b' },
+      ]);
+      check.close();
+    }));
+
   it('works in memory', async () => {
     const store = SqliteStore.open(':memory:');
     expect(store.appendSync(SAMPLE_EVENTS)).toBe(1);

@@ -1,0 +1,25 @@
+// How the SQLite journal's rows hold events, shared by the store and its sidecar.
+//
+// One row per commit: `seq` is the first event's number, `n` how many, `body` their JSON array,
+// and `order_id` the order they are all about, or NULL when they are about several orders (or
+// none). Journals written before this rule have one row per run of consecutive events about the
+// same order within a commit; both read the same way.
+
+/** The distinct order ids of a row's events, in order of appearance. */
+export function orderIdsOf(events: readonly unknown[]): string[] {
+  const ids: string[] = [];
+  for (const e of events) {
+    const id = (e as { orderId?: unknown }).orderId;
+    if (typeof id === 'string' && !ids.includes(id)) ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * The text every row holding an event of `orderId` contains: events are stored with
+ * JSON.stringify, which writes the field exactly like this. A pre-filter for NULL rows in SQL;
+ * the events are checked one by one afterwards.
+ */
+export function orderNeedle(orderId: string): string {
+  return `"orderId":${JSON.stringify(orderId)}`;
+}

@@ -1,8 +1,9 @@
 // Crash soak: the engine as a real process is killed with SIGKILL at random moments while
 // orders stream in over its socket and a serial lock hands off as fast as shell jobs go, and
-// restarted each time. Then every acknowledged order must be in the journal and end, the lock
-// table replayed event by event must never show two exclusive holders, and the jobs' own
-// audit must show one Serial job at a time with fencing tokens that only grow.
+// restarted each time. Then every acknowledged order must be in the journal and end, order
+// histories must be whole, the lock table replayed event by event must never show two
+// exclusive holders, and the jobs' own audit must show one Serial job at a time with fencing
+// tokens that only grow.
 //
 //   npx vitest run test/e2e/crash-soak.test.ts                         (CI: 3 kills)
 //   CRASH_KILLS=30 CRASH_SEED=7 npx vitest run test/e2e/crash-soak.test.ts
@@ -135,6 +136,17 @@ describe('crash soak (kill -9 at random moments under load)', () => {
       orders = (r.body as { orders: OrderJson[] }).orders;
       if (orders.every((o) => o.state === 'finished' || o.state === 'failed')) break;
       if (Date.now() > until) throw new Error(`seed ${SEED}: orders still open: ${orders.filter((o) => o.state !== 'finished' && o.state !== 'failed').map((o) => `${o.id}:${o.state}`).join(', ')}`);
+    }
+    // Order histories (the journal's order index, written across the crashes) are whole.
+    const kept = orders.filter((o) => acknowledged.has(o.id));
+    for (let i = 0; i < 30 && kept.length > 0; i++) {
+      const o = kept[rng.int(0, kept.length - 1)]!;
+      const r = await requestSocket(socket, 'GET', `/orders/${encodeURIComponent(o.id)}`);
+      const history = (r.body as { history: { seq: number; event: { type: string; orderId?: string } }[] }).history;
+      expect(history[0]?.event.type, `seed ${SEED}: history of ${o.id}`).toBe('OrderAdded');
+      expect(history.every((h) => h.event.orderId === o.id), `seed ${SEED}: history of ${o.id} holds only its events`).toBe(true);
+      expect(history.map((h) => h.seq), `seed ${SEED}`).toEqual(history.map((h) => h.seq).sort((a, b) => a - b));
+      if (o.state === 'finished') expect(history.at(-1)?.event.type, `seed ${SEED}: history of ${o.id}`).toBe('OrderFinished');
     }
     engine.kill('SIGTERM');
     await new Promise((r) => engine.once('exit', r));

@@ -18,7 +18,9 @@ export function orderIdsOf(events: readonly unknown[]): string[] {
 /**
  * The text every row holding an event of `orderId` contains: events are stored with
  * JSON.stringify, which writes the field exactly like this. A pre-filter for NULL rows in SQL;
- * the events are checked one by one afterwards.
+ * the events are checked one by one afterwards. It cannot match inside a string value (there
+ * JSON.stringify writes the quotes as \"), and only events about an order have a field named
+ * orderId, so a row it matches holds an event of that order.
  */
 export function orderNeedle(orderId: string): string {
   return `"orderId":${JSON.stringify(orderId)}`;

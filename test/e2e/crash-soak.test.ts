@@ -10,13 +10,14 @@
 //
 // The seed fixes the kill moments and the mix of orders; the machine's timing still varies,
 // so a seed makes a failure likely again, not certain.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requestSocket } from '../../src/cli/client.js';
 import { Rng } from '../sim/rng.js';
+import { alive, startEngine } from '../support/engine-process.js';
 import { replayChecked } from '../support/journal-check.js';
 
 const KILLS = Number(process.env['CRASH_KILLS'] ?? 3);
@@ -26,7 +27,6 @@ const SERIAL_PER_LIFE = 40;
 /** Adds in flight at once. */
 const ADDERS = 4;
 
-const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), 'orderly-crash-soak-'));
 const inv = join(root, 'inventory');
 const data = join(root, 'data');
@@ -54,36 +54,9 @@ function writeInventory(): void {
   writeFileSync(join(inv, 'finish.workflow.json'), JSON.stringify({ TYPE: 'Workflow', instructions: [{ TYPE: 'Finish' }], jobs: {} }));
 }
 
-function startEngine(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [cli, 'run', inv, '--data-dir', data, '--slots', '8'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`engine did not start: ${out}`)), 20_000);
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('orderly.sock')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`engine exited ${code ?? signal}: ${out}`));
-    });
-  });
-}
+const start = (): Promise<ChildProcess> => startEngine(inv, data, children);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); // a zombie is dead
-  } catch {
-    return false;
-  }
-};
 
 interface OrderJson {
   id: string;
@@ -115,7 +88,7 @@ describe('crash soak (kill -9 at random moments under load)', () => {
       }
     };
 
-    let engine = await startEngine();
+    let engine = await start();
     const adders = Array.from({ length: ADDERS }, () => adder());
     for (let k = 0; k < KILLS; k++) {
       await sleep(rng.int(150, 1200));
@@ -123,7 +96,7 @@ describe('crash soak (kill -9 at random moments under load)', () => {
       engine.kill('SIGKILL');
       await exited;
       serialThisLife = 0;
-      engine = await startEngine();
+      engine = await start();
     }
     await sleep(300);
     adding = false;

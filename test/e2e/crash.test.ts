@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { State } from '../../src/core/state.js';
+import { alive, startEngine } from '../support/engine-process.js';
 import { replayChecked } from '../support/journal-check.js';
 
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
@@ -46,23 +47,7 @@ function writeInventory(): void {
   writeFileSync(join(inv, 'again.workflow.json'), JSON.stringify(lockWf('Serial', undefined, job('0.3', 'SERIAL', { restartable: true }))));
 }
 
-function startEngine(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [cli, 'run', inv, '--data-dir', data, '--slots', '8'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`engine did not start: ${out}`)), 15_000);
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('orderly.sock')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    child.on('exit', (code) => reject(new Error(`engine exited ${code}: ${out}`)));
-  });
-}
+const start = (): Promise<ChildProcess> => startEngine(inv, data, children);
 
 function cliJson<T>(...args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -84,15 +69,6 @@ interface OrderJson {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z/.test(stat); // a zombie is dead
-  } catch {
-    return false;
-  }
-};
 const auditLines = (): string[][] => (existsSync(audit) ? readFileSync(audit, 'utf8').trim().split('\n').filter(Boolean).map((l) => l.split(' ')) : []);
 
 /** Replays the journal event by event and checks the lock table after each one. */
@@ -101,7 +77,7 @@ const checkJournal = (): Promise<{ events: number; state: State }> => replayChec
 describe('crash safety (kill -9)', () => {
   it('every order survives; locks never doubled; interrupted orders fail disrupted or rerun; orphans die', async () => {
     writeInventory();
-    const first = await startEngine();
+    const first = await start();
     const ids: string[] = [];
     ids.push(await cliJson<string>('order', 'add', 'again', '--id', 'again-0')); // holds Serial at the crash
     const adds = [
@@ -127,7 +103,7 @@ describe('crash safety (kill -9)', () => {
     await new Promise((r) => first.once('exit', r));
     expect(orphanPids.some(alive)).toBe(true); // the jobs outlived the engine…
 
-    await startEngine();
+    await start();
     for (const pid of orphanPids) expect(alive(pid)).toBe(false); // …until the restart killed them
     writeFileSync(go, ''); // from now on jobs end
 

@@ -242,8 +242,14 @@ export class SqliteStore implements JournalStore {
        ORDER BY e.seq`,
     );
     this.insertIndex = db.prepare<[string, number]>('INSERT OR IGNORE INTO side.order_events (order_id, seq) VALUES (?, ?)');
-    this.selectUnindexed = db.prepare<[number], { order_id: string | null; seq: number; body: string | null }>(
-      'SELECT order_id, seq, CASE WHEN order_id IS NULL THEN body END AS body FROM events WHERE seq > ? ORDER BY seq',
+    // Rows about several orders (order_id NULL) are listed under each of their orders; SQLite's
+    // own JSON functions read their ids, much faster than parsing in JS.
+    this.selectUnindexed = db.prepare<{ after: number }, { order_id: string; seq: number }>(
+      `SELECT seq, order_id FROM events WHERE seq > @after AND order_id IS NOT NULL
+       UNION
+       SELECT e.seq, json_extract(j.value, '$.orderId') FROM events e, json_each(e.body) j
+         WHERE e.seq > @after AND e.order_id IS NULL AND json_type(j.value, '$.orderId') = 'text'
+       ORDER BY seq`,
     );
     this.insertSnapshot = db.prepare<[number, number, string]>('INSERT OR REPLACE INTO side.snapshots (seq, at, state) VALUES (?, ?, ?)');
     this.trimSnapshots = db.prepare<[number]>(
@@ -308,10 +314,7 @@ export class SqliteStore implements JournalStore {
   private indexInline(): void {
     this.inlineIndex = true;
     this.indexedSeq = Number(this.selectSideMeta.get(SIDE_INDEX_SEQ_KEY) ?? this.indexedSeq);
-    for (const r of this.selectUnindexed.iterate(this.indexedSeq)) {
-      if (r.order_id !== null) this.pendingIndex.push([r.order_id, r.seq]);
-      else for (const o of orderIdsOf(JSON.parse(r.body!) as unknown[])) this.pendingIndex.push([o, r.seq]);
-    }
+    for (const r of this.selectUnindexed.iterate({ after: this.indexedSeq })) this.pendingIndex.push([r.order_id, r.seq]);
     if (this.pendingIndex.length > 0) this.db.transaction(() => this.writeIndex(this.maxSeq.get()!)).immediate();
   }
 

@@ -325,6 +325,18 @@ function canonicalOrder(o: Order): Order {
   return out as unknown as Order;
 }
 
+/** Snapshots are at least this many events apart per order in the state. */
+const SNAPSHOT_EVENTS_PER_ORDER = 10;
+
+/**
+ * Events between two snapshots: at least `minEvents`, and 10 per order in the state. A snapshot
+ * costs time in proportion to the state; spacing them in proportion too keeps its cost per
+ * event flat however many orders wait (and replay after a crash at most ~10 events per order).
+ */
+export function snapshotSpacing(s: State, minEvents: number): number {
+  return Math.max(minEvents, SNAPSHOT_EVENTS_PER_ORDER * s.orders.size);
+}
+
 /** Canonical JSON of the state: equal states give equal text (used for snapshots and replay checks). */
 export function serializeState(s: State): string {
   const byName = <T>(m: Map<string, T>): [string, T][] => [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

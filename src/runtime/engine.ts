@@ -12,7 +12,7 @@ import type { Event, Stamped } from '../core/events.js';
 import { evolve } from '../core/evolve.js';
 import type { Grant, Order } from '../core/model.js';
 import { instructionAt } from '../core/positions.js';
-import { DEFAULT_CORE_OPTIONS, deserializeState, emptyState, serializeState, workflowOf, type CoreOptions, type State } from '../core/state.js';
+import { DEFAULT_CORE_OPTIONS, deserializeState, emptyState, serializeState, snapshotSpacing, workflowOf, type CoreOptions, type State } from '../core/state.js';
 import type { JournalStore } from '../journal/types.js';
 import type { ExecutionRequest, RunningExecution } from './executor-types.js';
 import { FunctionExecutor } from './function-executor.js';
@@ -41,9 +41,6 @@ export interface EngineOptions {
   /** Called when the engine stops on an error it cannot recover from (a failed commit). */
   onFatal?: (err: unknown) => void;
 }
-
-/** Snapshots are at least this many events apart per order in memory. */
-const SNAPSHOT_EVENTS_PER_ORDER = 10;
 
 /** One turn takes at most this many rounds of commands / ms before yielding to the event loop. */
 const TURN_ROUNDS_MAX = 64;
@@ -210,11 +207,7 @@ export class Engine {
           // A store that snapshots by itself (the SQLite sidecar) needs none from this loop.
           if (!this.store.backgroundSnapshots) {
             this.eventsSinceSnapshot += stamped.length;
-            // A snapshot costs time in proportion to the state; spacing them in proportion too
-            // keeps its cost per event flat however many orders wait (and replay after a crash
-            // at most ~10 events per order).
-            const every = Math.max(this.snapshotEveryEvents, SNAPSHOT_EVENTS_PER_ORDER * this.state.orders.size);
-            if (this.eventsSinceSnapshot >= every) await this.snapshot();
+            if (this.eventsSinceSnapshot >= snapshotSpacing(this.state, this.snapshotEveryEvents)) await this.snapshot();
           }
         }
         this.armTimer();
@@ -352,7 +345,7 @@ export class Engine {
       for (const r of runs) r.kill();
       await Promise.all(runs.map((r) => r.done));
     }
-    if (this.shell instanceof LauncherShellExecutor) this.shell.close();
+    this.shell.close();
     if (!this.broken) await this.snapshot().catch(() => undefined);
     await this.store.close();
   }

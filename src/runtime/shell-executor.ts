@@ -127,6 +127,9 @@ export class ShellExecutor {
     return run;
   }
 
+  /** Nothing to stop: the jobs are children of this process (the launcher's close() ends its process). */
+  close(): void {}
+
   /** @internal */
   get settings(): {
     engineId: string;

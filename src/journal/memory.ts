@@ -2,9 +2,8 @@
 // the SQLite store keeps them, so both round-trip the same way and nobody shares objects with us.
 
 import { orderIdOf, upcast, type Event, type Stamped } from '../core/events.js';
-import type { JournalStore, SnapshotRecord, StepLog } from './types.js';
+import { SNAPSHOTS_KEPT, type JournalStore, type SnapshotRecord, type StepLog } from './types.js';
 
-const SNAPSHOTS_KEPT = 2;
 
 export class MemoryStore implements JournalStore {
   readonly kind = 'memory' as const;

@@ -5,12 +5,14 @@
 // none). Journals written before this rule have one row per run of consecutive events about the
 // same order within a commit; both read the same way.
 
-/** The distinct order ids of a row's events, in order of appearance. */
+import { orderIdOf, type Event } from '../core/events.js';
+
+/** The distinct order ids of a row's events (as appended, or parsed back), in order of appearance. */
 export function orderIdsOf(events: readonly unknown[]): string[] {
   const ids: string[] = [];
   for (const e of events) {
-    const id = (e as { orderId?: unknown }).orderId;
-    if (typeof id === 'string' && !ids.includes(id)) ids.push(id);
+    const id = orderIdOf(e as Event);
+    if (id !== undefined && !ids.includes(id)) ids.push(id);
   }
   return ids;
 }

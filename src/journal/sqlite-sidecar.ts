@@ -24,8 +24,10 @@ import Database from 'better-sqlite3';
 
 import { upcast } from '../core/events.js';
 import { evolve } from '../core/evolve.js';
-import { deserializeState, emptyState, serializeState, type State } from '../core/state.js';
+import { deserializeState, emptyState, serializeState, snapshotSpacing, type State } from '../core/state.js';
 import { orderIdsOf } from './rows.js';
+import { SIDE_INDEX_SEQ_KEY } from './side-file.js';
+import { SNAPSHOTS_KEPT } from './types.js';
 
 export interface SidecarData {
   file: string;
@@ -36,9 +38,6 @@ export interface SidecarData {
   snapshotEveryEvents: number;
 }
 
-/** Snapshots are at least this many events apart per order in the state (as in the engine). */
-const SNAPSHOT_EVENTS_PER_ORDER = 10;
-const SNAPSHOTS_KEPT = 2;
 /** Rows read per round; a turn does at most ROUNDS_MAX rounds before it lets messages in. */
 const ROWS_PER_ROUND = 4096;
 const ROUNDS_MAX = 16;
@@ -65,7 +64,7 @@ function run(data: SidecarData): void {
   const insertSnapshot = side.prepare<[number, number, string]>('INSERT OR REPLACE INTO snapshots (seq, at, state) VALUES (?, ?, ?)');
   const trimSnapshots = side.prepare<[number]>('DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)');
 
-  let indexedSeq = Number(getMeta.get('indexedSeq') ?? 0);
+  let indexedSeq = Number(getMeta.get(SIDE_INDEX_SEQ_KEY) ?? 0);
   let state: State | undefined;
   let sinceSnapshot = 0;
   if (data.snapshots) {
@@ -98,7 +97,7 @@ function run(data: SidecarData): void {
     // In key order: neighbouring inserts then land on the same B-tree pages.
     fresh.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
     for (const [id, seq] of fresh) insertIndex.run(id, seq);
-    setMeta.run('indexedSeq', String(upTo));
+    setMeta.run(SIDE_INDEX_SEQ_KEY, String(upTo));
   });
   const saveSnapshot = side.transaction((s: State) => {
     insertSnapshot.run(s.seq, Date.now(), serializeState(s));
@@ -133,7 +132,7 @@ function run(data: SidecarData): void {
       if (rows.length < ROWS_PER_ROUND) break;
     }
     parsed = new Map();
-    if (state && sinceSnapshot >= Math.max(data.snapshotEveryEvents, SNAPSHOT_EVENTS_PER_ORDER * state.orders.size)) {
+    if (state && sinceSnapshot >= snapshotSpacing(state, data.snapshotEveryEvents)) {
       saveSnapshot(state);
       sinceSnapshot = 0;
     }

@@ -6,7 +6,8 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { orderIdOf, upcast, type Event, type Stamped } from '../core/events.js';
 import type { SidecarData } from './sqlite-sidecar.js';
-import type { JournalStore, SnapshotRecord, StepLog } from './types.js';
+import { SIDE_INDEX_SEQ_KEY, SIDE_SCHEMA, sideFileOf } from './side-file.js';
+import { SNAPSHOTS_KEPT, type JournalStore, type SnapshotRecord, type StepLog } from './types.js';
 import { orderIdsOf, orderNeedle } from './rows.js';
 import { WalRoom } from './wal-room.js';
 
@@ -61,41 +62,10 @@ CREATE TABLE meta (
 `,
 ];
 
-const SNAPSHOTS_KEPT = 2;
 /** Order index entries kept in memory before they are written (in the commit that reaches it). */
 const INDEX_BATCH = 4096;
 /** Up to where the main file's order_events (written before the side file existed) is complete. */
 const LEGACY_INDEX_SEQ_KEY = 'orderIndexSeq';
-const SIDE_INDEX_SEQ_KEY = 'indexedSeq';
-
-/**
- * The side file (`journal-side.sqlite` beside `journal.sqlite`): data derived from the journal
- * that is written off the commit path — the order index and snapshots. A file of its own, so
- * that writing it never takes the journal's write lock. It is repaired on open when it is
- * missing, behind, or ahead of the journal (after a power loss with synchronous NORMAL).
- */
-export const SIDE_SCHEMA = `
-CREATE TABLE IF NOT EXISTS side.order_events (
-  order_id TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  PRIMARY KEY (order_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS side.snapshots (
-  seq INTEGER PRIMARY KEY,
-  at INTEGER NOT NULL,
-  state TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS side.meta (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-);
-`;
-
-/** `journal.sqlite` → `journal-side.sqlite`; in memory → another in-memory database. */
-export function sideFileOf(file: string): string {
-  if (file === ':memory:' || file === '') return ':memory:';
-  return file.endsWith('.sqlite') ? `${file.slice(0, -'.sqlite'.length)}-side.sqlite` : `${file}-side`;
-}
 
 /** The sidecar worker's module: built JS, or the TypeScript source under the tests (through tsx). */
 function sidecarWorker(data: SidecarData): Worker {
@@ -209,7 +179,7 @@ export class SqliteStore implements JournalStore {
   private sidecar: Worker | undefined;
   private sidecarSnapshots = false;
   /** The engine's own store with synchronous FULL: keeps the WAL's commits overwriting existing blocks. */
-  walRoom: WalRoom | undefined;
+  private room: WalRoom | undefined;
 
   private constructor(
     private readonly db: Database.Database,
@@ -337,12 +307,17 @@ export class SqliteStore implements JournalStore {
     }
     const db = new Database(file, { timeout: 5000 });
     const sideFile = sideFileOf(file);
-    let room: WalRoom | undefined;
+    let store: SqliteStore | undefined;
     try {
       db.pragma('busy_timeout = 5000');
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
-      // Checkpoint every ~40 MB of WAL instead of ~4 MB: fewer checkpoint pauses in the append path.
+      // Checkpoint every 10,000 pages (~40 MB of WAL) instead of 1,000: fewer checkpoint pauses in
+      // the append path. With the sidecar (which copies the WAL often, off the event loop) this
+      // one finds almost every frame copied already, and it is what lets the WAL start over from
+      // its beginning instead of growing for as long as commits keep coming. Rare, because even
+      // a short checkpoint syncs the WAL and the database file inside that commit (5–40 ms
+      // measured under load, against none in commits without one).
       db.pragma('wal_autocheckpoint = 10000');
       migrate(db);
       db.prepare('ATTACH DATABASE ? AS side').run(sideFile);
@@ -350,41 +325,34 @@ export class SqliteStore implements JournalStore {
       // Derived data: a lost side write is redone from the journal.
       db.pragma('side.synchronous = NORMAL');
       db.exec(SIDE_SCHEMA);
-      const store = new SqliteStore(db, sideFile);
-      if ((opts.synchronous ?? 'FULL') === 'FULL' && opts.checkpoint === 'worker' && file !== ':memory:' && opts.walRoom !== false) {
-        db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
-        // A write transaction on the journal that writes nothing: it holds the WAL's write lock
-        // (and not the side file's, which BEGIN IMMEDIATE would take too).
-        const takeLock = db.prepare('UPDATE main.meta SET value = value WHERE 0');
-        const writeLocked = db.transaction((fn: () => void) => {
-          takeLock.run();
-          fn();
-        });
-        store.walRoom = room = new WalRoom(file, { limitBytes: WAL_LIMIT_BYTES, writeLocked: (fn) => writeLocked(fn) });
-        room.check();
-      }
+      store = new SqliteStore(db, sideFile);
       if (opts.checkpoint === 'worker' && sideFile !== ':memory:') store.startSidecar(file, opts);
       else store.indexInline();
       return store;
     } catch (err) {
       db.close();
-      room?.close();
+      store?.room?.close();
       throw err;
     }
   }
 
+  /** The engine's own store: the sidecar does the background work, and with FULL the WAL room. */
   private startSidecar(file: string, opts: SqliteOptions): void {
     const db = this.db;
     this.inlineIndex = false;
     this.sidecarSnapshots = true;
-    // The sidecar copies the WAL into the database file often, off the event loop. The writer
-    // keeps an automatic checkpoint of its own every 10,000 pages (~40 MB): it finds almost
-    // every frame copied already, and it is what lets the WAL start over from its beginning
-    // instead of growing for as long as commits keep coming. Rare, because even a short
-    // checkpoint syncs the WAL and the database file inside that commit (5–40 ms measured
-    // under load, against none in commits without one).
-    db.pragma('wal_autocheckpoint = 10000');
     db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
+    if ((opts.synchronous ?? 'FULL') === 'FULL' && opts.walRoom !== false) {
+      // A write transaction on the journal that writes nothing: it holds the WAL's write lock
+      // (and not the side file's, which BEGIN IMMEDIATE would take too).
+      const takeLock = db.prepare('UPDATE main.meta SET value = value WHERE 0');
+      const writeLocked = db.transaction((fn: () => void) => {
+        takeLock.run();
+        fn();
+      });
+      this.room = new WalRoom(file, { limitBytes: WAL_LIMIT_BYTES, writeLocked: (fn) => writeLocked(fn) });
+      this.room.check();
+    }
     const w = sidecarWorker({
       file,
       sideFile: this.sideFile,
@@ -400,16 +368,18 @@ export class SqliteStore implements JournalStore {
       this.sidecar = undefined;
       this.sidecarSnapshots = false;
       void w.terminate();
-      if (db.open) {
-        db.pragma('wal_autocheckpoint = 10000');
-        this.indexInline();
-      }
+      if (db.open) this.indexInline();
     };
     w.on('message', (m: { t?: string }) => {
       if (m?.t === 'error') fallBack();
     });
     w.on('error', fallBack);
     w.on('exit', fallBack); // an exit we did not ask for (close() lets go of it first)
+  }
+
+  /** The WAL room, when this store keeps one (tests, diagnostics). */
+  get walRoom(): WalRoom | undefined {
+    return this.room;
   }
 
   /** True while the sidecar writes snapshots: the engine need not. */
@@ -426,7 +396,7 @@ export class SqliteStore implements JournalStore {
     // one writer (the data dir's writer lock).
     const first = this.appendTx(events);
     this.nextSeq = first + events.length;
-    this.walRoom?.afterCommit();
+    this.room?.afterCommit();
     return first;
   }
 
@@ -516,6 +486,6 @@ export class SqliteStore implements JournalStore {
       this.db.pragma('wal_checkpoint(PASSIVE)');
       this.db.close();
     }
-    this.walRoom?.close();
+    this.room?.close();
   }
 }

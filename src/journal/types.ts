@@ -4,6 +4,9 @@
 
 import type { Event, Stamped } from '../core/events.js';
 
+/** Every store keeps this many of the newest snapshots. */
+export const SNAPSHOTS_KEPT = 2;
+
 export interface SnapshotRecord {
   /** The state is the result of applying every event with seq ≤ this. */
   seq: number;

@@ -12,7 +12,8 @@ import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 
 import { serializeState } from '../../src/core/state.js';
-import { sideFileOf, SqliteStore } from '../../src/journal/sqlite.js';
+import { sideFileOf } from '../../src/journal/side-file.js';
+import { SqliteStore } from '../../src/journal/sqlite.js';
 import { loadState } from '../../src/runtime/engine.js';
 import { createOrderly } from '../../src/runtime/orderly.js';
 import { journalContract } from './journal.contract.js';

@@ -113,7 +113,9 @@ if (isMain) {
   const samples = Number(a.samples ?? 2000);
   const out = { bench: 'throughput', node: process.version };
   if (a.fsync) out.fsync = fsyncLatency(samples);
-  if (a.store) out.result = await throughput(a.store, n, Number(a.locks ?? 1));
+  const locks = Number(a.locks ?? 1);
+  if (!Number.isInteger(locks) || locks < 1 || locks > 10_000) throw new Error(`--locks: a whole number from 1 to 10000, not ${a.locks}`);
+  if (a.store) out.result = await throughput(a.store, n, locks);
   if (!a.fsync && !a.store) {
     out.fsync = fsyncLatency(samples);
     out.results = [];

@@ -20,8 +20,14 @@ import { Rng } from '../sim/rng.js';
 import { alive, startEngine } from '../support/engine-process.js';
 import { replayChecked } from '../support/journal-check.js';
 
-const KILLS = Number(process.env['CRASH_KILLS'] ?? 3);
-const SEED = Number(process.env['CRASH_SEED'] ?? Date.now() % 1_000_000);
+const wholeEnv = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  const v = raw === undefined ? fallback : Number(raw);
+  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${name}: a whole number ≥ 0, not ${raw}`);
+  return v;
+};
+const KILLS = wholeEnv('CRASH_KILLS', 3);
+const SEED = wholeEnv('CRASH_SEED', Date.now() % 1_000_000);
 /** Serial orders added per engine life (each runs a shell job through the one lock). */
 const SERIAL_PER_LIFE = 40;
 /** Adds in flight at once. */

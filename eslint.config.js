@@ -52,6 +52,19 @@ export default tseslint.config(
     },
   },
   {
+    // Modules in folders below src/core (src/core/expr): `..` is still the core.
+    files: ['src/core/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*'], message: impure },
+          { group: ['fs', 'path', 'os', 'child_process', 'crypto', 'net', 'http', 'process', 'timers'], message: impure },
+          { group: ['../../*', '!../../core', '!../../core/*'], message: 'src/core imports nothing of ours but itself.' },
+        ],
+      }],
+    },
+  },
+  {
     files: ['**/*.js'],
     languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
   },

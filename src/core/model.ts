@@ -21,6 +21,10 @@ export const LIMITS = {
   maxTriesMax: 1_000_000,
   parallelismMax: 100_000,
   messageLengthMax: 4096,
+  /** Characters of one expression (JS7's expression language). */
+  expressionLengthMax: 64 * 1024,
+  /** Nesting of one expression (parentheses, operators, calls). */
+  expressionDepthMax: 100,
 } as const;
 
 export type QueuePolicy = 'fifo' | 'greedy';

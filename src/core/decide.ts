@@ -27,6 +27,7 @@ import {
   instanceName,
   jobConfigLockName,
   jobConfigWorkflowName,
+  isGeneratedWorkflowName,
   jobKey,
   workflowOf,
   type CoreOptions,
@@ -469,7 +470,7 @@ class Turn {
     for (const [wfName, w] of s.workflows) {
       if (newWorkflows.some((n) => n.name === wfName)) continue;
       const wf = w.versions.get(w.latest)!;
-      const r = validateWorkflow(wf, wfName, { locks, checkCounts: false });
+      const r = validateWorkflow(wf, wfName, { locks, checkCounts: false, generated: isGeneratedWorkflowName(wfName) });
       if (!r.ok) for (const p of r.problems) problems.push({ path: `deployed workflow ${wfName}.${p.path}`, message: p.message });
     }
     if (problems.length > 0) return invalid(problems);

@@ -5,7 +5,7 @@ import { assert } from './commands.js';
 import { nextPosition } from './positions.js';
 import type { Event } from './events.js';
 import type { Order } from './model.js';
-import { dropIfIdle, familyOfInstance, FIRES_KEPT, getInstance, getJob, jobConfigLockName, keyOfInstance, type State } from './state.js';
+import { dropIfIdle, familyOfInstance, FIRES_KEPT, getInstance, getJob, jobConfigLockName, jobConfigWorkflowName, keyOfInstance, type State } from './state.js';
 
 function order(s: State, id: string): Order {
   const o = s.orders.get(id);
@@ -310,10 +310,12 @@ export function evolve(s: State, e: Event): void {
       s.locks.set(name, { def, token: fam?.token ?? s.retiredTokens.get(name) ?? 0, jobConfig: e.jobConfig.id });
       s.retiredTokens.delete(name);
       getInstance(s, name, name);
+      if (e.jobConfig.command === undefined) dropGeneratedWorkflow(s, e.jobConfig.id);
       return;
     }
     case 'JobConfigDeleted': {
       s.jobConfigs.delete(e.id);
+      dropGeneratedWorkflow(s, e.id);
       const name = jobConfigLockName(e.id);
       const fam = s.locks.get(name);
       if (fam && fam.token > 0) s.retiredTokens.set(name, fam.token);
@@ -331,4 +333,12 @@ export function evolve(s: State, e: Event): void {
       return;
     }
   }
+}
+
+/** A job config's generated workflow goes with its command, once no run that has not ended uses it. */
+function dropGeneratedWorkflow(s: State, id: string): void {
+  const name = jobConfigWorkflowName(id);
+  if (!s.workflows.has(name)) return;
+  for (const o of s.orders.values()) if (o.workflow === name && o.endedAt === undefined) return;
+  s.workflows.delete(name);
 }

@@ -168,10 +168,15 @@ export function effectiveBlocking(s: State, c: JobConfig): boolean {
   return t?.blocking ?? false;
 }
 
-/** The generated workflow of a job config with one inline shell command. */
+/**
+ * The generated workflow of a job config with one inline shell command. Its job may run as
+ * often in parallel as there are worker slots: a blocking job config serializes its runs by
+ * its run lock, not by the job.
+ */
 export function commandWorkflow(name: string, c: JobConfig | Omit<JobConfig, 'created' | 'modified'>): Workflow {
   const job: Workflow['jobs'][string] = {
     executable: { TYPE: 'ShellScriptExecutable', script: `#!/bin/sh\n${c.command ?? ''}\n` },
+    parallelism: LIMITS.parallelismMax,
   };
   return { name, title: `job config ${c.name}`, instructions: [{ TYPE: 'Execute.Named', jobName: 'command' }], jobs: { command: job } };
 }

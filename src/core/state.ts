@@ -22,14 +22,26 @@ export interface JobConfigState {
 
 export const FIRES_KEPT = 50;
 
+/**
+ * Names starting with `jobconfig:` are reserved for what Orderly generates for job configs
+ * (their run lock, and the workflow of a job config with an inline command). Deployed names
+ * cannot contain ':', so the namespace never meets a user's name.
+ */
+export const GENERATED_PREFIX = 'jobconfig:';
+
 /** The implicit lock of a job config: ':' cannot occur in deployed lock names. */
 export function jobConfigLockName(id: string): string {
-  return `jobconfig:${id}`;
+  return `${GENERATED_PREFIX}${id}`;
 }
 
 /** The generated workflow of a job config with an inline command. */
 export function jobConfigWorkflowName(id: string): string {
-  return `jobconfig:${id}`;
+  return `${GENERATED_PREFIX}${id}`;
+}
+
+/** Whether a workflow name is in the reserved namespace of generated workflows. */
+export function isGeneratedWorkflowName(name: string): boolean {
+  return name.startsWith(GENERATED_PREFIX);
 }
 
 export interface Holder {

@@ -317,7 +317,12 @@ export interface WorkflowContext {
   /** false: do not hold demand counts against limits (re-checking deployed workflows after a
    * lock's limit was lowered: that affects later grants only, and such orders fail at the Lock). */
   checkCounts?: boolean;
+  /** A workflow Orderly generated for a job config: its name is `jobconfig:<job config id>`
+   * (the reserved namespace), which no deployed workflow may have. */
+  generated?: boolean;
 }
+
+const GENERATED_NAME_PATTERN = /^jobconfig:[A-Za-z0-9_.-]{1,128}$/;
 
 const WORKFLOW_KEYS = new Set(['TYPE', 'name', 'title', 'timeZone', 'instructions', 'jobs']);
 const BLOCK_KEYS = new Set(['instructions']);
@@ -737,7 +742,15 @@ export function validateWorkflow(raw: unknown, name: string, ctx: WorkflowContex
   }
   p.unknownKeys(raw, '', WORKFLOW_KEYS, 'a workflow');
   if (hasOwn(raw, 'TYPE') && raw['TYPE'] !== 'Workflow') p.add('TYPE', 'must be "Workflow"');
-  const wfName = p.name(name, 'name', 'workflow name');
+  let wfName: string | undefined;
+  if (ctx.generated) {
+    if (GENERATED_NAME_PATTERN.test(name)) wfName = name;
+    else p.add('name', 'a generated workflow is named jobconfig:<job config id>');
+  } else if (name.startsWith('jobconfig:')) {
+    p.add('name', 'names starting with jobconfig: are reserved for the workflows Orderly generates for job configs');
+  } else {
+    wfName = p.name(name, 'name', 'workflow name');
+  }
   if (hasOwn(raw, 'name') && raw['name'] !== name) {
     p.add('name', `is ${JSON.stringify(raw['name'])} but the workflow is named ${JSON.stringify(name)}`);
   }

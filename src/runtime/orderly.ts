@@ -9,7 +9,7 @@ import type { Command } from '../core/commands.js';
 import { invalid } from '../core/commands.js';
 import type { Event, Stamped } from '../core/events.js';
 import { ENDED_STATES, type OrderState, type Workflow } from '../core/model.js';
-import type { State } from '../core/state.js';
+import { isGeneratedWorkflowName, type State } from '../core/state.js';
 import { MemoryStore } from '../journal/memory.js';
 import { SqliteStore, SYNCHRONOUS_SETTINGS } from '../journal/sqlite.js';
 import type { JournalStore, StepLog } from '../journal/types.js';
@@ -195,8 +195,13 @@ export class Orderly extends CommandsApi {
     return lockViews(this.engine.state);
   }
 
-  listWorkflows(): { name: string; latest: number; versions: number[]; workflow: Workflow }[] {
-    return [...this.engine.state.workflows.entries()].map(([name, w]) => ({
+  /**
+   * The deployed workflows. The workflows generated for job configs with an inline command
+   * (named `jobconfig:<id>`) are left out unless `generated` is true.
+   */
+  listWorkflows(opts: { generated?: boolean } = {}): { name: string; latest: number; versions: number[]; workflow: Workflow; generated?: true }[] {
+    return [...this.engine.state.workflows.entries()].filter(([name]) => opts.generated === true || !isGeneratedWorkflowName(name)).map(([name, w]) => ({
+      ...(isGeneratedWorkflowName(name) ? { generated: true as const } : {}),
       name,
       latest: w.latest,
       versions: [...w.versions.keys()],

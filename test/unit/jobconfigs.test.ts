@@ -227,3 +227,39 @@ describe('§8 schedule overlap and catch-up (the core side)', () => {
     expect(c.queue('L')).toEqual([`b@${c.now}`]);
   });
 });
+
+describe('job configs with an inline command: the generated workflow', () => {
+  const cmdConfig = (extra: Record<string, unknown> = {}) => ({ type: 'saveJobConfig' as const, jobConfig: { id: 'c', name: 'C', command: 'true', active: true, ...extra } });
+
+  it('never blocks a later deploy; a deploy into the reserved namespace is refused', () => {
+    const c = new Core();
+    c.run(cmdConfig());
+    expect(c.s.workflows.has('jobconfig:c')).toBe(true);
+    c.deploy([{ name: 'L', limit: 1 }], [wf('w', [exec('j')])]);
+    const p = c.refuse({ type: 'deploy', locks: [], workflows: [{ ...wf('x', [exec('j')]), name: 'jobconfig:c' }] });
+    expect(p.problems?.some((i) => i.message.includes('reserved'))).toBe(true);
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('goes with its job config, and when the job config stops having a command', () => {
+    const c = new Core();
+    c.run(cmdConfig());
+    c.run({ type: 'deleteJobConfig', id: 'c' });
+    expect(c.s.workflows.has('jobconfig:c')).toBe(false);
+    c.deploy([], [wf('w', [exec('j')])]);
+    c.run(cmdConfig());
+    c.run({ type: 'saveJobConfig', jobConfig: { id: 'c', name: 'C', workflow: 'w', active: true } });
+    expect(c.s.workflows.has('jobconfig:c')).toBe(false);
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('runs of a non-blocking command job config go in parallel; blocking ones one at a time', () => {
+    const c = new Core();
+    c.run(cmdConfig());
+    for (const id of ['r1', 'r2', 'r3']) c.run({ type: 'runJobConfig', id: 'c', orderId: id });
+    expect(['r1', 'r2', 'r3'].map((id) => c.o(id).state)).toEqual(['processing', 'processing', 'processing']);
+    c.run(cmdConfig({ blocking: true }));
+    for (const id of ['b1', 'b2']) c.run({ type: 'runJobConfig', id: 'c', orderId: id });
+    expect(['b1', 'b2'].map((id) => c.o(id).state)).toEqual(['processing', 'waiting']);
+  });
+});

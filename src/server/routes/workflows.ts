@@ -16,6 +16,7 @@ const WorkflowSummary = Type.Object({
   title: Type.Optional(Type.String()),
   latest: Type.Integer(),
   versions: Type.Array(Type.Integer()),
+  generated: Type.Optional(Type.Boolean({ description: 'generated for a job config with an inline command' })),
 });
 
 export const WORKFLOW_VERSION_HEADER = 'x-orderly-workflow-version';
@@ -61,16 +62,22 @@ export function workflowRoutes(app: Api, { orderly }: ServerContext): void {
       config: { role: 'viewer' },
       schema: {
         summary: 'Deployed workflows with their versions',
-        description: 'Role: viewer.',
+        description:
+          'Role: viewer. The workflows Orderly generates for job configs with an inline `command` (reserved names `jobconfig:<id>`) are listed only with `?generated=true` (marked `generated: true`).',
         tags: ['workflows'],
-        response: { 200: Type.Object({ workflows: Type.Array(WorkflowSummary) }), ...errors(401) },
+        querystring: Type.Object(
+          { generated: Type.Optional(Type.Boolean({ errorMessage: 'must be true or false' })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ workflows: Type.Array(WorkflowSummary) }), ...errors(400, 401) },
       },
     },
-    async () => ({
+    async (req) => ({
       workflows: orderly
-        .listWorkflows()
+        .listWorkflows({ generated: req.query.generated === true })
         .map((w) => ({
           name: w.name,
+          ...(w.generated ? { generated: true } : {}),
           ...(w.workflow.title !== undefined ? { title: w.workflow.title } : {}),
           latest: w.latest,
           versions: [...w.versions].sort((a, b) => a - b),

@@ -22,7 +22,7 @@ import { decide } from '../core/decide.js';
 import type { Event, Stamped } from '../core/events.js';
 import type { State } from '../core/state.js';
 import { SqliteStore } from '../journal/sqlite.js';
-import type { StepLog } from '../journal/types.js';
+import { EMBEDDED_EPOCH, type StepLog } from '../journal/types.js';
 import { CommandsApi } from '../runtime/commands-api.js';
 import { loadState } from '../runtime/engine.js';
 import { OrderlyError, type OrderFilter } from '../runtime/orderly.js';
@@ -235,7 +235,7 @@ export class JournalApi extends CommandsApi implements ControlApi {
     if (!d.ok) throw new OrderlyError(d.problem);
     if (d.events.length > 0) {
       const all = [...pre, ...d.events];
-      const first = await this.store.append(all);
+      const first = this.store.appendSync(all, EMBEDDED_EPOCH);
       this.state.seq = first + all.length - 1;
     }
     return d.events;

@@ -77,6 +77,7 @@ const STATUS_BY_CODE: Record<Problem['code'], number> = {
   conflict: 409,
   'lock-order-cycle': 409,
   state: 409,
+  unavailable: 503,
 };
 
 export function statusOf(code: string): number {

@@ -59,7 +59,8 @@ export interface ProblemItem {
 
 /** An expected refusal: a value, not an exception. */
 export interface Problem {
-  code: 'invalid' | 'not-found' | 'conflict' | 'lock-order-cycle' | 'state';
+  /** `unavailable`: the engine cannot commit now (its journal cannot be written); try again later. */
+  code: 'invalid' | 'not-found' | 'conflict' | 'lock-order-cycle' | 'state' | 'unavailable';
   message: string;
   problems?: ProblemItem[];
 }

@@ -2,10 +2,10 @@
 // the SQLite store keeps them, so both round-trip the same way and nobody shares objects with us.
 
 import { orderIdOf, upcast, type Event, type Stamped } from '../core/events.js';
-import { SNAPSHOTS_KEPT, type JournalStore, type SnapshotRecord, type StepLog } from './types.js';
+import { AppendWaiters } from './append-waiters.js';
+import { EMBEDDED_EPOCH, SNAPSHOTS_KEPT, StaleEpoch, type JournalStore, type SnapshotRecord, type StepLog, type SyncJournal } from './types.js';
 
-
-export class MemoryStore implements JournalStore {
+export class MemoryStore implements JournalStore, SyncJournal {
   readonly kind = 'memory' as const;
   /** bodies[i] is the event with seq i + 1. */
   private readonly bodies: string[] = [];
@@ -14,9 +14,20 @@ export class MemoryStore implements JournalStore {
   private readonly logs: StepLog[] = [];
   private readonly meta = new Map<string, string>();
   private closed = false;
+  private readonly waiters = new AppendWaiters(() => this.bodies.length);
 
-  async append(events: readonly Event[]): Promise<number> {
+  async acquireWriter(): Promise<number> {
     this.check();
+    return EMBEDDED_EPOCH;
+  }
+
+  async append(events: readonly Event[], epoch: number): Promise<number> {
+    return this.appendSync(events, epoch);
+  }
+
+  appendSync(events: readonly Event[], epoch: number): number {
+    this.check();
+    if (epoch !== EMBEDDED_EPOCH) throw new StaleEpoch(epoch, EMBEDDED_EPOCH);
     const first = this.bodies.length + 1;
     // Serialize everything first so a bad event leaves the journal untouched (one transaction).
     const bodies = events.map((e) => JSON.stringify(e));
@@ -30,14 +41,24 @@ export class MemoryStore implements JournalStore {
         seqs.push(seq);
       }
     }
+    if (events.length > 0) this.waiters.appended(this.bodies.length);
     return first;
   }
 
   async readAfter(afterSeq: number, limit: number): Promise<Stamped[]> {
+    return this.readAfterSync(afterSeq, limit);
+  }
+
+  readAfterSync(afterSeq: number, limit: number): Stamped[] {
     this.check();
     if (limit <= 0) return [];
     const from = Math.max(0, afterSeq);
     return this.bodies.slice(from, from + limit).map((body, i) => this.stamp(from + i + 1, body));
+  }
+
+  async waitForAppend(afterSeq: number, timeoutMs: number): Promise<number> {
+    this.check();
+    return this.waiters.wait(afterSeq, timeoutMs);
   }
 
   async readOrder(orderId: string, limit: number): Promise<Stamped[]> {
@@ -61,6 +82,10 @@ export class MemoryStore implements JournalStore {
   }
 
   async loadSnapshot(): Promise<SnapshotRecord | undefined> {
+    return this.loadSnapshotSync();
+  }
+
+  loadSnapshotSync(): SnapshotRecord | undefined {
     this.check();
     const s = this.snapshots.at(-1);
     return s && { ...s };
@@ -86,8 +111,13 @@ export class MemoryStore implements JournalStore {
     this.meta.set(key, value);
   }
 
+  async checkWritable(): Promise<void> {
+    this.check();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.waiters.close(this.bodies.length);
   }
 
   private stamp(seq: number, body: string): Stamped {

@@ -154,6 +154,10 @@ function run(data: SidecarData): void {
     try {
       turn();
     } catch (err) {
+      // A full disk or a failed write: nothing of the turn was kept (each write is one
+      // transaction, and the state moves on only after the index did), so the next turn
+      // does it again once there is room.
+      if (transient(err)) return;
       fail(err);
     }
   }, data.intervalMs);
@@ -177,6 +181,12 @@ function run(data: SidecarData): void {
     }
     port.close();
   });
+}
+
+/** SQLite errors that pass when the disk has room again. */
+function transient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_FULL') || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_BUSY'));
 }
 
 if (parentPort && (workerData as { sidecar?: SidecarData } | undefined)?.sidecar) {

@@ -7,7 +7,8 @@ import Database from 'better-sqlite3';
 import { orderIdOf, upcast, type Event, type Stamped } from '../core/events.js';
 import type { SidecarData } from './sqlite-sidecar.js';
 import { SIDE_INDEX_SEQ_KEY, SIDE_SCHEMA, sideFileOf } from './side-file.js';
-import { SNAPSHOTS_KEPT, type JournalStore, type SnapshotRecord, type StepLog } from './types.js';
+import { AppendWaiters } from './append-waiters.js';
+import { EMBEDDED_EPOCH, SNAPSHOTS_KEPT, StaleEpoch, type JournalStore, type SnapshotRecord, type StepLog, type SyncJournal } from './types.js';
 import { orderIdsOf, orderNeedle } from './rows.js';
 import { WalRoom } from './wal-room.js';
 
@@ -151,7 +152,12 @@ function migrate(db: Database.Database): void {
   }).immediate();
 }
 
-export class SqliteStore implements JournalStore {
+/** How often a follower waiting for new events looks for commits made by another process. */
+const FOLLOW_POLL_MS = 25;
+/** The meta key that `checkWritable` writes. */
+const WRITE_CHECK_KEY = 'writeCheckAt';
+
+export class SqliteStore implements JournalStore, SyncJournal {
   readonly kind = 'sqlite' as const;
 
   private readonly maxSeq;
@@ -180,6 +186,7 @@ export class SqliteStore implements JournalStore {
   private sidecarSnapshots = false;
   /** The engine's own store with synchronous FULL: keeps the WAL's commits overwriting existing blocks. */
   private room: WalRoom | undefined;
+  private readonly waiters: AppendWaiters;
 
   private constructor(
     private readonly db: Database.Database,
@@ -261,6 +268,7 @@ export class SqliteStore implements JournalStore {
     });
     const last = this.maxSeq.get()!;
     this.nextSeq = last + 1;
+    this.waiters = new AppendWaiters(() => this.maxSeq.get()!, FOLLOW_POLL_MS);
     this.repairSide(last);
   }
 
@@ -362,13 +370,20 @@ export class SqliteStore implements JournalStore {
     });
     this.sidecar = w;
     w.unref();
-    // A sidecar that cannot run: the store does its work itself, as without one.
+    // A sidecar that cannot run: the store does its work itself, as without one. Catching up
+    // the index may fail too (a full disk): the entries then stay pending and are written by a
+    // later commit; readOrder finds the rows by their text meanwhile.
     const fallBack = (): void => {
       if (this.sidecar !== w) return;
       this.sidecar = undefined;
       this.sidecarSnapshots = false;
       void w.terminate();
-      if (db.open) this.indexInline();
+      if (!db.open) return;
+      try {
+        this.indexInline();
+      } catch {
+        // written later (see above)
+      }
     };
     w.on('message', (m: { t?: string }) => {
       if (m?.t === 'error') fallBack();
@@ -387,8 +402,13 @@ export class SqliteStore implements JournalStore {
     return this.sidecarSnapshots;
   }
 
+  async acquireWriter(): Promise<number> {
+    return EMBEDDED_EPOCH;
+  }
+
   /** The synchronous append, for callers that must commit without yielding (group commit). */
-  appendSync(events: readonly Event[]): number {
+  appendSync(events: readonly Event[], epoch: number = EMBEDDED_EPOCH): number {
+    if (epoch !== EMBEDDED_EPOCH) throw new StaleEpoch(epoch, EMBEDDED_EPOCH);
     if (events.length === 0) return this.nextSeq;
     // DEFERRED, not IMMEDIATE: BEGIN IMMEDIATE takes the write lock of every attached
     // database, the side file's too, and would wait (1 ms and more) whenever the sidecar is
@@ -397,14 +417,23 @@ export class SqliteStore implements JournalStore {
     const first = this.appendTx(events);
     this.nextSeq = first + events.length;
     this.room?.afterCommit();
+    this.waiters.appended(this.nextSeq - 1);
     return first;
   }
 
-  async append(events: readonly Event[]): Promise<number> {
-    return this.appendSync(events);
+  async append(events: readonly Event[], epoch: number): Promise<number> {
+    return this.appendSync(events, epoch);
   }
 
   async readAfter(afterSeq: number, limit: number): Promise<Stamped[]> {
+    return this.readAfterSync(afterSeq, limit);
+  }
+
+  async waitForAppend(afterSeq: number, timeoutMs: number): Promise<number> {
+    return this.waiters.wait(afterSeq, timeoutMs);
+  }
+
+  readAfterSync(afterSeq: number, limit: number): Stamped[] {
     if (limit <= 0) return []; // SQLite reads a negative LIMIT as "no limit"
     const out = expand(this.selectAfter.all(afterSeq, limit + 1)).filter((s) => s.seq > afterSeq);
     return out.length > limit ? out.slice(0, limit) : out;
@@ -412,7 +441,11 @@ export class SqliteStore implements JournalStore {
 
   async readOrder(orderId: string, limit: number): Promise<Stamped[]> {
     if (limit <= 0) return [];
-    this.flushIndex();
+    try {
+      this.flushIndex();
+    } catch {
+      // Not writable now (a full disk): the rows not indexed yet are found by their text.
+    }
     const out = expand(this.selectOrder.all({ id: orderId, needle: orderNeedle(orderId), limit })).filter((s) => orderIdOf(s.event) === orderId);
     return out.length > limit ? out.slice(out.length - limit) : out;
   }
@@ -429,6 +462,10 @@ export class SqliteStore implements JournalStore {
   }
 
   async loadSnapshot(): Promise<SnapshotRecord | undefined> {
+    return this.loadSnapshotSync();
+  }
+
+  loadSnapshotSync(): SnapshotRecord | undefined {
     const row = this.selectSnapshot.get();
     return row && { seq: row.seq, state: row.state, at: row.at };
   }
@@ -467,7 +504,12 @@ export class SqliteStore implements JournalStore {
     this.upsertMeta.run(key, value);
   }
 
+  async checkWritable(): Promise<void> {
+    this.upsertMeta.run(WRITE_CHECK_KEY, String(Date.now()));
+  }
+
   async close(): Promise<void> {
+    this.waiters.close(this.nextSeq - 1);
     const w = this.sidecar;
     if (w) {
       this.sidecar = undefined;
@@ -481,11 +523,13 @@ export class SqliteStore implements JournalStore {
       clearTimeout(timer);
       await w.terminate();
     }
-    this.flushIndex();
-    if (this.db.open) {
-      this.db.pragma('wal_checkpoint(PASSIVE)');
-      this.db.close();
+    try {
+      this.flushIndex();
+      if (this.db.open) this.db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Not writable (a full disk): the next open catches the index up and checkpoints.
     }
+    if (this.db.open) this.db.close();
     this.room?.close();
   }
 }

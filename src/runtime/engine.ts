@@ -1,19 +1,25 @@
 // The runtime loop: commands in, `decide`, one journal commit per turn (group commit),
 // then — and only then — effects: answers, event subscribers, job starts, kills, timers.
 //
-// A turn takes every command that arrived since the last one. If a commit fails the
-// in-memory state is ahead of the journal: the engine stops (every later call rejects)
-// and a restart recovers from the journal, which is the truth.
+// Two states: `decide` works on the working state; readers (`engine.state`) see the committed
+// one. With a store that commits inside the call (SQLite, memory: SyncJournal) they are one
+// object, since nothing can read between a decision and its commit. With a store that commits
+// asynchronously, the committed state is a second copy that the committed events are applied
+// to. A failed commit rolls the working state back (rebuilt from the journal, or copied from
+// the committed state), rejects the callers whose commands were in it, and puts the engine in
+// `refusing` mode (see EngineMode) until the journal can be written again.
+//
+// A turn takes every command that arrived since the last one.
 
 import { randomUUID } from 'node:crypto';
-import { type Command, type Problem } from '../core/commands.js';
+import { AssertionFailed, type Command, type Problem } from '../core/commands.js';
 import { decide, nextDeadline } from '../core/decide.js';
 import type { Event, Stamped } from '../core/events.js';
 import { evolve } from '../core/evolve.js';
 import type { Grant, Order } from '../core/model.js';
 import { instructionAt } from '../core/positions.js';
 import { DEFAULT_CORE_OPTIONS, deserializeState, emptyState, serializeState, snapshotSpacing, workflowOf, type CoreOptions, type State } from '../core/state.js';
-import type { JournalStore } from '../journal/types.js';
+import { isSyncJournal, StaleEpoch, type JournalStore, type SyncJournal } from '../journal/types.js';
 import type { ExecutionRequest, RunningExecution } from './executor-types.js';
 import { FunctionExecutor } from './function-executor.js';
 import { LauncherShellExecutor } from './launcher-client.js';
@@ -38,13 +44,49 @@ export interface EngineOptions {
    * forking costs the engine's event loop nothing; 'inline' = in this process.
    */
   jobLauncher?: 'process' | 'inline';
-  /** Called when the engine stops on an error it cannot recover from (a failed commit). */
+  /** Called when the engine stops on an error it cannot recover from (a broken invariant, a deposed writer). */
   onFatal?: (err: unknown) => void;
+  /** Called on every change of mode (refusing while the journal cannot be written, and back). */
+  onModeChange?: (mode: EngineMode, cause: unknown) => void;
+  /** While refusing: first wait before checking the journal again (default 100 ms), doubled up to `retryMaxMs` (default 2,000 ms). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
 }
 
 /** One turn takes at most this many rounds of commands / ms before yielding to the event loop. */
 const TURN_ROUNDS_MAX = 64;
 const TURN_TIME_MAX_MS = 5;
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 2_000;
+
+/**
+ * The engine's life, one mode at a time:
+ *
+ *     starting ─→ running ⇄ refusing
+ *         │          │          │
+ *         └──────────┴──→ stopping ─→ stopped
+ *     any but stopped ─→ failed ─→ stopping
+ *
+ * - starting: recovering; takes the recovery's own commands (and callers' ones, queued).
+ * - running: takes commands.
+ * - refusing: the journal could not be written (a full disk): commands from callers are
+ *   refused (EngineUnavailable, naming the cause); the engine's own (job results, timers) are
+ *   kept; readers see the last committed state. The engine checks the journal by itself and
+ *   goes back to running when it can write, then commits what it kept.
+ * - stopping / stopped: close() was called.
+ * - failed: a broken invariant or a deposed writer; every call is refused, readers still see
+ *   the last committed state.
+ */
+export type EngineMode = 'starting' | 'running' | 'refusing' | 'stopping' | 'stopped' | 'failed';
+
+const TRANSITIONS: Readonly<Record<EngineMode, readonly EngineMode[]>> = {
+  starting: ['running', 'refusing', 'stopping', 'failed'],
+  running: ['refusing', 'stopping', 'failed'],
+  refusing: ['running', 'stopping', 'failed'],
+  stopping: ['stopped'],
+  stopped: [],
+  failed: ['stopping'],
+};
 
 export class CommandRefused extends Error {
   override name = 'CommandRefused';
@@ -53,30 +95,71 @@ export class CommandRefused extends Error {
   }
 }
 
+/** The engine cannot commit now (the journal cannot be written); it goes on by itself when it can. */
+export class EngineUnavailable extends Error {
+  override name = 'EngineUnavailable';
+  constructor(override readonly cause: unknown) {
+    super(`the journal cannot be written (${causeText(cause)}); commands are refused until it can, reads answer the last committed state`);
+  }
+}
+
+/** The engine was closed, or stopped on a fatal error. */
+export class EngineStopped extends Error {
+  override name = 'EngineStopped';
+}
+
+function causeText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}
+
 interface Pending {
   cmd: Command;
   resolve: (events: Event[]) => void;
   reject: (err: unknown) => void;
+  /** The engine's own command (a job result, a timer, recovery): kept while refusing, committed later. */
+  keep: boolean;
+}
+
+export interface SubmitOptions {
+  /**
+   * The engine's own kind of command, which must not be lost (a job's result, a timer): while
+   * the journal cannot be written it is kept, and committed when it can. Callers' commands
+   * are refused instead.
+   */
+  keep?: boolean;
 }
 
 export type EventListener = (events: readonly Stamped[]) => void;
 
 export class Engine {
-  readonly state: State;
+  /** What `decide` works on: ahead of the journal while a commit is under way. */
+  private working: State;
+  /** What readers see: the state as committed (the same object as `working` with a SyncJournal). */
+  private committed: State;
   readonly engineId: string;
   readonly functions: FunctionExecutor;
   private readonly shell: ShellExecutor | LauncherShellExecutor;
   private readonly clock: () => number;
   private readonly coreOptions: CoreOptions;
+  private readonly sync: SyncJournal | undefined;
   private pending: Pending[] = [];
+  /** The engine's own commands kept while refusing, in order. */
+  private kept: Pending[] = [];
   private turnScheduled = false;
   private turning = false;
-  private broken: unknown;
-  private closed = false;
+  private currentMode: EngineMode = 'starting';
+  private modeCause: unknown;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs: number;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private readonly running = new Map<string, RunningExecution>();
   private readonly listeners = new Set<EventListener>();
+  private readonly modeListeners = new Set<(mode: EngineMode) => void>();
   private eventsSinceSnapshot = 0;
   private readonly snapshotEveryEvents: number;
   private readonly idle = new Set<() => void>();
@@ -85,14 +168,19 @@ export class Engine {
     readonly store: JournalStore,
     state: State,
     engineId: string,
+    /** The writer's epoch, carried by every append. */
+    readonly epoch: number,
     private readonly opts: EngineOptions,
   ) {
-    this.state = state;
+    this.sync = isSyncJournal(store) ? store : undefined;
+    this.working = state;
+    this.committed = this.sync ? state : copyState(state);
     this.engineId = engineId;
     this.clock = opts.clock ?? Date.now;
     this.functions = opts.functions ?? new FunctionExecutor();
     this.coreOptions = { ...DEFAULT_CORE_OPTIONS, ...opts.core };
     this.snapshotEveryEvents = opts.snapshotEveryEvents ?? 50_000;
+    this.retryMs = opts.retryMinMs ?? RETRY_MIN_MS;
     const shellOpts: ConstructorParameters<typeof ShellExecutor>[0] = { scriptDir: opts.scriptDir, engineId };
     if (opts.logBytesMax !== undefined) shellOpts.logBytesMax = opts.logBytesMax;
     this.shell = opts.jobLauncher === 'inline' ? new ShellExecutor(shellOpts) : new LauncherShellExecutor(shellOpts);
@@ -101,39 +189,96 @@ export class Engine {
   /** Loads the newest snapshot, replays the journal after it, and recovers what a crash left. */
   static async open(opts: EngineOptions): Promise<Engine> {
     const store = opts.store;
+    const epoch = await store.acquireWriter();
     const state = await loadState(store);
     let engineId = await store.getMeta('engineId');
     if (!engineId) {
       engineId = randomUUID();
       await store.setMeta('engineId', engineId);
     }
-    const engine = new Engine(store, state, engineId, opts);
+    const engine = new Engine(store, state, engineId, epoch, opts);
     await engine.recover();
     return engine;
+  }
+
+  /** The state as committed: what every reader sees. */
+  get state(): State {
+    return this.committed;
+  }
+
+  get mode(): EngineMode {
+    return this.currentMode;
+  }
+
+  /** Why the engine is refusing or failed. */
+  get cause(): unknown {
+    return this.modeCause;
+  }
+
+  private setMode(to: EngineMode, cause?: unknown): void {
+    const from = this.currentMode;
+    if (from === to) return;
+    if (!TRANSITIONS[from].includes(to)) throw new AssertionFailed(`engine: no way from ${from} to ${to}`);
+    this.currentMode = to;
+    this.modeCause = to === 'refusing' || to === 'failed' ? cause : undefined;
+    for (const f of this.modeListeners) f(to);
+    try {
+      this.opts.onModeChange?.(to, cause);
+    } catch {
+      // the listener's own error
+    }
   }
 
   private async recover(): Promise<void> {
     // Job processes of a previous life of this engine are orphans: nobody waits for them.
     await killOrphans(this.engineId);
     const lost: Command[] = [];
-    for (const o of this.state.orders.values()) {
+    for (const o of this.working.orders.values()) {
       if (o.state === 'processing' && o.execution) lost.push({ type: 'executionLost', orderId: o.id, executionId: o.execution.id });
     }
     const slots = this.opts.slots ?? 4;
     const cmds: Command[] = [{ type: 'setSlots', slots }, ...lost, { type: 'tick' }];
-    await Promise.all(cmds.map((c) => this.submit(c)));
+    // Open returns once recovery is committed, or once the journal turned out not writable (the
+    // recovery is then kept and committed when it is).
+    const refusing = new Promise<void>((resolve) => {
+      const f = (m: EngineMode): void => {
+        if (m === 'refusing' || m === 'failed') {
+          this.modeListeners.delete(f);
+          resolve();
+        }
+      };
+      this.modeListeners.add(f);
+    });
+    await Promise.race([Promise.all(cmds.map((c) => this.submit(c, { keep: true }))), refusing]);
+    if (this.currentMode === 'failed') throw new EngineStopped(`engine failed while recovering: ${causeText(this.modeCause)}`);
+    if (this.currentMode === 'starting') this.setMode('running');
   }
 
   // ------------------------------------------------------------ commands
 
   /** Runs a command; resolves with its events once they are durable, rejects with CommandRefused. */
-  submit(cmd: Command): Promise<Event[]> {
-    if (this.broken) return Promise.reject(this.fatalError());
-    if (this.closed) return Promise.reject(new Error('engine is closed'));
+  submit(cmd: Command, opts: SubmitOptions = {}): Promise<Event[]> {
+    const keep = opts.keep === true;
+    switch (this.currentMode) {
+      case 'starting':
+      case 'running':
+        break;
+      case 'refusing':
+        if (keep) return new Promise<Event[]>((resolve, reject) => this.kept.push({ cmd, resolve, reject, keep }));
+        return Promise.reject(new EngineUnavailable(this.modeCause));
+      case 'failed':
+        return Promise.reject(this.fatalError());
+      default:
+        return Promise.reject(new EngineStopped('engine is closed'));
+    }
     return new Promise<Event[]>((resolve, reject) => {
-      this.pending.push({ cmd, resolve, reject });
+      this.pending.push({ cmd, resolve, reject, keep });
       this.scheduleTurn();
     });
+  }
+
+  private get taking(): boolean {
+    return this.currentMode === 'running' || this.currentMode === 'starting';
   }
 
   private scheduleTurn(): void {
@@ -146,7 +291,7 @@ export class Engine {
   }
 
   private async turn(): Promise<void> {
-    if (this.turning || this.broken) return;
+    if (this.turning || !this.taking) return;
     this.turning = true;
     const started = performance.now();
     let rounds = 0;
@@ -157,7 +302,7 @@ export class Engine {
           // turn instead of a trip through the event loop (bounded, so I/O is not starved).
           for (let i = 0; i < 8 && this.pending.length === 0; i++) await Promise.resolve();
         }
-        if (this.pending.length === 0 || this.broken) break;
+        if (this.pending.length === 0 || !this.taking) break;
         rounds++;
         const batch = this.pending;
         this.pending = [];
@@ -167,29 +312,31 @@ export class Engine {
         for (const p of batch) {
           let d;
           try {
-            d = decide(this.state, p.cmd, now, this.coreOptions);
+            d = decide(this.working, p.cmd, now, this.coreOptions);
           } catch (err) {
-            // A broken invariant: the state can no longer be trusted.
-            this.fail(err);
-            p.reject(err);
+            // A broken invariant: the working state can no longer be trusted.
+            this.failHard(err, batch);
             return;
           }
           if (d.ok) {
-            all.push(...d.events);
+            if (d.events.length > 0) for (const e of d.events) all.push(e);
             results.push({ p, events: d.events });
           } else results.push({ p, problem: d.problem });
         }
         let stamped: Stamped[] = [];
         if (all.length > 0) {
+          let first: number;
           try {
-            const first = await this.store.append(all);
-            stamped = all.map((event, i) => ({ seq: first + i, event }));
-            this.state.seq = first + all.length - 1;
+            first = this.sync ? this.sync.appendSync(all, this.epoch) : await this.store.append(all, this.epoch);
           } catch (err) {
-            this.fail(err);
-            for (const r of results) r.p.reject(this.fatalError());
+            if (err instanceof StaleEpoch) this.failHard(err, batch);
+            else this.appendFailed(err, batch);
             return;
           }
+          const last = first + all.length - 1;
+          stamped = all.map((event, i) => ({ seq: first + i, event }));
+          this.working.seq = last;
+          if (this.committed !== this.working) applyCommitted(this.committed, all, last);
         }
         for (const r of results) {
           if (r.problem) r.p.reject(new CommandRefused(r.problem));
@@ -207,35 +354,120 @@ export class Engine {
           // A store that snapshots by itself (the SQLite sidecar) needs none from this loop.
           if (!this.store.backgroundSnapshots) {
             this.eventsSinceSnapshot += stamped.length;
-            if (this.eventsSinceSnapshot >= snapshotSpacing(this.state, this.snapshotEveryEvents)) await this.snapshot();
+            if (this.eventsSinceSnapshot >= snapshotSpacing(this.working, this.snapshotEveryEvents)) await this.snapshot().catch(() => undefined);
           }
         }
         this.armTimer();
       }
     } finally {
       this.turning = false;
-      if (this.pending.length > 0 && !this.broken) this.scheduleTurn();
+      if (this.pending.length > 0 && this.taking) this.scheduleTurn();
       else for (const f of this.idle) f();
     }
   }
 
-  private fail(err: unknown): void {
-    this.broken = err;
-    for (const p of this.pending) p.reject(this.fatalError());
+  /**
+   * The working state as committed: rebuilt from the journal (SyncJournal), or copied from the
+   * committed state (read again from the journal before the engine goes on, see retry).
+   */
+  private rollBack(): void {
+    if (this.sync) {
+      this.working = loadStateSync(this.sync);
+      this.committed = this.working;
+    } else {
+      this.working = copyState(this.committed);
+    }
+  }
+
+  /** A commit failed: nothing of the batch happened. Callers are refused, the engine's own commands kept. */
+  private appendFailed(err: unknown, batch: Pending[]): void {
+    try {
+      this.rollBack();
+    } catch (rebuildErr) {
+      this.failHard(rebuildErr, batch);
+      return;
+    }
+    this.setMode('refusing', err);
+    this.stopTimer();
+    const refused = new EngineUnavailable(err);
+    for (const p of [...batch, ...this.pending]) {
+      if (p.keep) this.kept.push(p);
+      else p.reject(refused);
+    }
     this.pending = [];
-    if (this.timer) clearTimeout(this.timer);
+    this.retryMs = this.opts.retryMinMs ?? RETRY_MIN_MS;
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.currentMode !== 'refusing') return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.retry();
+    }, this.retryMs);
+  }
+
+  /** While refusing: is the journal writable again? Then commit what was kept, and take commands. */
+  private async retry(): Promise<void> {
+    if (this.currentMode !== 'refusing') return;
+    try {
+      await this.store.checkWritable();
+      if (!this.sync) {
+        // A failed commit may have been written all the same (the answer was lost on its way):
+        // what the journal holds is the truth, read again before going on.
+        const s = await loadState(this.store);
+        this.committed = s;
+        this.working = copyState(s);
+      }
+    } catch (err) {
+      if (this.currentMode !== 'refusing') return;
+      this.modeCause = err;
+      this.retryMs = Math.min(this.retryMs * 2, this.opts.retryMaxMs ?? RETRY_MAX_MS);
+      this.scheduleRetry();
+      return;
+    }
+    if (this.currentMode !== 'refusing') return;
+    this.setMode('running');
+    this.pending = [...this.kept, ...this.pending];
+    this.kept = [];
+    // A tick too: timers that came due meanwhile, and the timer armed again.
+    this.pending.push({ cmd: { type: 'tick' }, resolve: () => undefined, reject: () => undefined, keep: true });
+    this.scheduleTurn();
+  }
+
+  /** A broken invariant or a deposed writer: every caller is settled with the cause, and the engine stops. */
+  private failHard(err: unknown, batch: Pending[] = []): void {
+    if (this.currentMode === 'failed') return;
+    try {
+      this.rollBack();
+    } catch {
+      // Readers keep what they had; a restart recovers from the journal.
+    }
+    this.setMode('failed', err);
+    const fatal = this.fatalError();
+    for (const p of [...batch, ...this.pending, ...this.kept]) p.reject(fatal);
+    this.pending = [];
+    this.kept = [];
+    this.stopTimer();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.opts.onFatal?.(err);
   }
 
-  private fatalError(): Error {
-    const msg = this.broken instanceof Error ? this.broken.message : String(this.broken);
-    return new Error(`engine stopped after a fatal error: ${msg}`);
+  private stopTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
   }
 
-  /** Writes a snapshot of the state now. */
+  private fatalError(): Error {
+    return new EngineStopped(`engine stopped after a fatal error: ${causeText(this.modeCause)}`);
+  }
+
+  /** Writes a snapshot of the committed state now. */
   async snapshot(): Promise<void> {
     this.eventsSinceSnapshot = 0;
-    await this.store.saveSnapshot({ seq: this.state.seq, state: serializeState(this.state), at: this.clock() });
+    await this.store.saveSnapshot({ seq: this.committed.seq, state: serializeState(this.committed), at: this.clock() });
   }
 
   // ------------------------------------------------------------ effects (after commit)
@@ -244,23 +476,23 @@ export class Engine {
     for (const e of events) {
       if (e.type === 'OrderProcessingStarted') this.startExecution(e.orderId, e.executionId);
       else if (e.type === 'OrderCancelMarked' && e.kill) {
-        const o = this.state.orders.get(e.orderId);
+        const o = this.working.orders.get(e.orderId);
         if (o?.execution) this.running.get(o.execution.id)?.kill();
       }
     }
   }
 
   private startExecution(orderId: string, executionId: string): void {
-    const o = this.state.orders.get(orderId);
+    const o = this.working.orders.get(orderId);
     if (!o || o.execution?.id !== executionId) return;
-    const wf = workflowOf(this.state, o);
+    const wf = workflowOf(this.working, o);
     const instr = instructionAt(wf, o.position);
     if (instr?.TYPE !== 'Execute.Named') return;
     let job = wf.jobs[instr.jobName]!;
     if (job.timeout === undefined && o.jobConfig !== undefined) {
       // A job config's timeout holds for each job of its runs that has none of its own.
-      const c = this.state.jobConfigs.get(o.jobConfig)?.def;
-      const timeout = c?.timeout ?? (c?.templateId !== undefined ? this.state.jobTemplates.get(c.templateId)?.timeout : undefined);
+      const c = this.working.jobConfigs.get(o.jobConfig)?.def;
+      const timeout = c?.timeout ?? (c?.templateId !== undefined ? this.working.jobTemplates.get(c.templateId)?.timeout : undefined);
       if (timeout !== undefined) job = { ...job, timeout };
     }
     const req: ExecutionRequest = {
@@ -276,7 +508,7 @@ export class Engine {
     this.running.set(executionId, run);
     void run.done.then(async (r) => {
       this.running.delete(executionId);
-      if (this.closed) return;
+      if (this.currentMode === 'stopping' || this.currentMode === 'stopped') return;
       if (r.stdout || r.stderr) {
         try {
           await this.store.putLog({
@@ -293,13 +525,13 @@ export class Engine {
           // A lost log does not stop the order.
         }
       }
-      this.submit({ type: 'jobFinished', orderId, executionId, outcome: r.outcome }).catch(() => undefined);
+      this.submit({ type: 'jobFinished', orderId, executionId, outcome: r.outcome }, { keep: true }).catch(() => undefined);
     });
   }
 
   private armTimer(): void {
-    const at = nextDeadline(this.state);
-    if (at === undefined || this.closed) return;
+    const at = nextDeadline(this.working);
+    if (at === undefined || !this.taking) return;
     if (this.timer && at >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = at;
@@ -307,7 +539,7 @@ export class Engine {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
-      this.submit({ type: 'tick' }).catch(() => undefined);
+      this.submit({ type: 'tick' }, { keep: true }).catch(() => undefined);
     }, delay);
   }
 
@@ -330,24 +562,37 @@ export class Engine {
     });
   }
 
+  /** The engine's own commands kept while refusing (committed once the journal can be written). */
+  get commandsKept(): number {
+    return this.kept.length;
+  }
+
   get runningExecutions(): number {
     return this.running.size;
   }
 
   /** Stops taking commands; kills running jobs when `killJobs` (their orders recover on restart). */
   async close(opts: { killJobs?: boolean } = {}): Promise<void> {
-    if (this.closed) return;
-    await this.whenIdle();
-    this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.currentMode === 'stopping' || this.currentMode === 'stopped') return;
+    if (this.taking) await this.whenIdle();
+    const failed = this.currentMode === 'failed';
+    this.setMode('stopping');
+    this.stopTimer();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const closed = new EngineStopped('engine is closed');
+    for (const p of [...this.pending, ...this.kept]) p.reject(closed);
+    this.pending = [];
+    this.kept = [];
     if (opts.killJobs !== false) {
       const runs = [...this.running.values()];
       for (const r of runs) r.kill();
       await Promise.all(runs.map((r) => r.done));
     }
     this.shell.close();
-    if (!this.broken) await this.snapshot().catch(() => undefined);
+    if (!failed) await this.snapshot().catch(() => undefined);
     await this.store.close();
+    this.setMode('stopped');
   }
 }
 
@@ -359,12 +604,43 @@ export async function loadState(store: JournalStore): Promise<State> {
   for (;;) {
     const batch = await store.readAfter(state.seq, 10_000);
     if (batch.length === 0) break;
-    for (const { seq, event } of batch) {
-      evolve(state, event);
-      state.seq = seq;
-    }
+    replay(state, batch);
   }
   return state;
+}
+
+/** loadState without yielding, for a journal that reads synchronously. */
+export function loadStateSync(store: SyncJournal): State {
+  const snap = store.loadSnapshotSync();
+  const state = snap ? deserializeState(snap.state) : emptyState();
+  if (snap) state.seq = snap.seq;
+  for (;;) {
+    const batch = store.readAfterSync(state.seq, 10_000);
+    if (batch.length === 0) break;
+    replay(state, batch);
+  }
+  return state;
+}
+
+function replay(state: State, batch: readonly Stamped[]): void {
+  for (const { seq, event } of batch) {
+    evolve(state, event);
+    state.seq = seq;
+  }
+}
+
+/** A state of its own, equal to `s`. */
+function copyState(s: State): State {
+  const copy = deserializeState(serializeState(s));
+  copy.seq = s.seq;
+  return copy;
+}
+
+/** Applies committed events to the readers' copy. The events are copied: the working state holds the originals. */
+function applyCommitted(committed: State, events: readonly Event[], lastSeq: number): void {
+  const copies = JSON.parse(JSON.stringify(events)) as Event[];
+  for (const e of copies) evolve(committed, e);
+  committed.seq = lastSeq;
 }
 
 export function heldGrants(o: Order): Grant[] {

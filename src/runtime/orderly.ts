@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from '../core/commands.js';
-import { invalid } from '../core/commands.js';
+import { invalid, problem } from '../core/commands.js';
 import type { Event, Stamped } from '../core/events.js';
 import { ENDED_STATES, type OrderState, type Workflow } from '../core/model.js';
 import { isGeneratedWorkflowName, type State } from '../core/state.js';
@@ -14,7 +14,7 @@ import { MemoryStore } from '../journal/memory.js';
 import { SqliteStore, SYNCHRONOUS_SETTINGS } from '../journal/sqlite.js';
 import type { JournalStore, StepLog } from '../journal/types.js';
 import { CommandsApi, type AddOrder } from './commands-api.js';
-import { CommandRefused, Engine } from './engine.js';
+import { CommandRefused, Engine, EngineUnavailable } from './engine.js';
 import { OrderlyError } from './errors.js';
 import { FunctionExecutor, type JobFunction } from './function-executor.js';
 import { effectiveBlocking, isActiveRun } from '../core/jobconfigs.js';
@@ -137,6 +137,7 @@ export class Orderly extends CommandsApi {
       return await this.engine.submit(cmd);
     } catch (err) {
       if (err instanceof CommandRefused) throw new OrderlyError(err.problem);
+      if (err instanceof EngineUnavailable) throw new OrderlyError(problem('unavailable', err.message));
       throw err;
     }
   }

@@ -33,6 +33,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   'too-large': 413,
   'unsupported-media-type': 415,
   internal: 500,
+  unavailable: 503,
 };
 
 export function statusOfCode(code: string): number {

@@ -18,8 +18,8 @@
 
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-import type { Stamped } from '../core/events.js';
-import type { JournalStore } from '../journal/types.js';
+import type { Event, Stamped } from '../core/events.js';
+import { isSyncJournal, type JournalStore, type SyncJournal } from '../journal/types.js';
 import type { Orderly } from '../runtime/orderly.js';
 
 const ORDER_STATES = ['scheduled', 'ready', 'waiting', 'processing', 'failed', 'stopped', 'cancelled', 'finished'] as const;
@@ -217,21 +217,32 @@ export class ServerMetrics {
  * called after each successful commit. Everything else goes straight to the store.
  */
 export function timeCommits<S extends JournalStore>(store: S, onCommit: (ms: number, events: number) => void): S {
-  const append = async (events: Parameters<JournalStore['append']>[0]): Promise<number> => {
-    const t0 = performance.now();
-    const first = await store.append(events);
-    if (events.length > 0) {
-      try {
-        onCommit(performance.now() - t0, events.length);
-      } catch {
-        // A metric must not fail a commit.
-      }
+  const report = (t0: number, events: number): void => {
+    if (events === 0) return;
+    try {
+      onCommit(performance.now() - t0, events);
+    } catch {
+      // A metric must not fail a commit.
     }
+  };
+  const append = async (events: readonly Event[], epoch: number): Promise<number> => {
+    const t0 = performance.now();
+    const first = await store.append(events, epoch);
+    report(t0, events.length);
     return first;
   };
+  // A store that commits inside the call (SyncJournal) is timed there too: the engine calls that.
+  const appendSync = (events: readonly Event[], epoch: number): number => {
+    const t0 = performance.now();
+    const first = (store as unknown as SyncJournal).appendSync(events, epoch);
+    report(t0, events.length);
+    return first;
+  };
+  const sync = isSyncJournal(store);
   return new Proxy(store, {
     get(target, prop) {
       if (prop === 'append') return append;
+      if (prop === 'appendSync' && sync) return appendSync;
       const v: unknown = Reflect.get(target, prop, target);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },

@@ -120,13 +120,38 @@ export function journalContract(name: string, make: () => Promise<JournalHarness
   describe(`journal contract: ${name}`, () => {
     let h: JournalHarness;
     let store: JournalStore;
+    let epoch: number;
 
     beforeEach(async () => {
       h = await make();
       store = h.store;
+      epoch = await store.acquireWriter();
     });
     afterEach(async () => {
       await h.cleanup();
+    });
+
+    it('fences appends by the writer epoch: a stale one writes nothing', async () => {
+      expect(epoch).toBeGreaterThan(0);
+      await expect(store.append([added('a')], epoch + 1)).rejects.toThrow(/epoch/);
+      expect(await store.lastSeq()).toBe(0);
+      expect(await store.append([added('a')], epoch)).toBe(1);
+    });
+
+    it('lets a follower wait for new events from its position', async () => {
+      await store.append([added('a')], epoch);
+      // Above the position already: at once.
+      expect(await store.waitForAppend(0, 60_000)).toBe(1);
+      // Nothing new: the wait ends at its timeout with the position as it is.
+      expect(await store.waitForAppend(1, 1)).toBe(1);
+      const waiting = store.waitForAppend(1, 60_000);
+      await store.append([added('b'), added('c')], epoch);
+      expect(await waiting).toBe(3);
+      expect((await store.readAfter(1, 10)).map((e) => e.seq)).toEqual([2, 3]);
+    });
+
+    it('checks that it can be written', async () => {
+      await store.checkWritable();
     });
 
     it('starts empty', async () => {
@@ -136,9 +161,9 @@ export function journalContract(name: string, make: () => Promise<JournalHarness
     });
 
     it('append returns consecutive seqs across calls', async () => {
-      expect(await store.append([added('a'), added('b')])).toBe(1);
-      expect(await store.append([added('c')])).toBe(3);
-      expect(await store.append([added('d'), added('e'), added('f')])).toBe(4);
+      expect(await store.append([added('a'), added('b')], epoch)).toBe(1);
+      expect(await store.append([added('c')], epoch)).toBe(3);
+      expect(await store.append([added('d'), added('e'), added('f')], epoch)).toBe(4);
       expect(await store.lastSeq()).toBe(6);
       const read = await store.readAfter(0, 100);
       expect(read.map((s) => s.seq)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -146,16 +171,16 @@ export function journalContract(name: string, make: () => Promise<JournalHarness
     });
 
     it('empty append writes nothing and returns lastSeq + 1', async () => {
-      expect(await store.append([])).toBe(1);
+      expect(await store.append([], epoch)).toBe(1);
       expect(await store.lastSeq()).toBe(0);
-      await store.append([added('a'), added('b')]);
-      expect(await store.append([])).toBe(3);
+      await store.append([added('a'), added('b')], epoch);
+      expect(await store.append([], epoch)).toBe(3);
       expect(await store.lastSeq()).toBe(2);
       expect(await store.readAfter(0, 100)).toHaveLength(2);
     });
 
     it('readAfter pages in order and honours limits', async () => {
-      await store.append(Array.from({ length: 25 }, (_, i) => added(`o${i + 1}`)));
+      await store.append(Array.from({ length: 25 }, (_, i) => added(`o${i + 1}`)), epoch);
       const seqs = async (after: number, limit: number) => (await store.readAfter(after, limit)).map((s) => s.seq);
       expect(await seqs(0, 10)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect(await seqs(10, 10)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
@@ -181,8 +206,8 @@ export function journalContract(name: string, make: () => Promise<JournalHarness
         added('b'),
         { type: 'OrderDequeued', at: AT, orderId: 'a' },
         { type: 'OrderJobQueued', at: AT, orderId: 'a', job: 'j' },
-      ]);
-      await store.append([{ type: 'OrderCancelled', at: AT, orderId: 'b' }, { type: 'OrderDeleted', at: AT, orderId: 'a' }]);
+      ], epoch);
+      await store.append([{ type: 'OrderCancelled', at: AT, orderId: 'b' }, { type: 'OrderDeleted', at: AT, orderId: 'a' }], epoch);
       const a = await store.readOrder('a', 100);
       expect(a.map((s) => s.seq)).toEqual([1, 4, 5, 7]);
       expect(a.map((s) => s.event.type)).toEqual(['OrderAdded', 'OrderDequeued', 'OrderJobQueued', 'OrderDeleted']);
@@ -197,9 +222,9 @@ export function journalContract(name: string, make: () => Promise<JournalHarness
       const ids = ['o1', 'o10', 'x"o1"', 'ö 1'];
       const ev = (orderId: string, priority: number): Event => ({ type: 'OrderPriorityChanged', at: AT, orderId, priority });
       // Interleaved in one commit, plus events about no order, then a commit about one order.
-      await store.append([ev('o1', 1), ev('o10', 2), { type: 'LockDeleted', at: AT, name: 'o1' }, ev('x"o1"', 3), ev('o1', 4), ev('ö 1', 5)]);
-      await store.append([ev('o10', 6)]);
-      await store.append([ev('ö 1', 7), ev('o1', 8)]);
+      await store.append([ev('o1', 1), ev('o10', 2), { type: 'LockDeleted', at: AT, name: 'o1' }, ev('x"o1"', 3), ev('o1', 4), ev('ö 1', 5)], epoch);
+      await store.append([ev('o10', 6)], epoch);
+      await store.append([ev('ö 1', 7), ev('o1', 8)], epoch);
       const check = async (s: JournalStore): Promise<void> => {
         const prio = async (id: string) => (await s.readOrder(id, 100)).map((x) => (x.event as { priority: number }).priority);
         expect(await prio('o1')).toEqual([1, 4, 8]);
@@ -218,7 +243,7 @@ export function journalContract(name: string, make: () => Promise<JournalHarness
     });
 
     it('events round-trip exactly', async () => {
-      const first = await store.append(SAMPLE_EVENTS);
+      const first = await store.append(SAMPLE_EVENTS, epoch);
       const read = await store.readAfter(0, 1000);
       expect(read).toStrictEqual(SAMPLE_EVENTS.map((event, i) => ({ seq: first + i, event })));
       const o1 = await store.readOrder('o-1', 1000);
@@ -237,7 +262,7 @@ export function journalContract(name: string, make: () => Promise<JournalHarness
       } satisfies Event;
       const original = structuredClone(e);
       const list: Event[] = [e];
-      await store.append(list);
+      await store.append(list, epoch);
       e.arguments.k = 'changed';
       e.orderId = 'other';
       list.push(added('late'));
@@ -285,13 +310,14 @@ export function journalContract(name: string, make: () => Promise<JournalHarness
     // A memory store has nothing to keep across a reopen: the case does not apply to it.
     if (opts.durable) it('keeps everything across a reopen', async () => {
       if (!h.reopen) throw new Error(`${name}: a durable store's harness must give reopen`);
-      await store.append(SAMPLE_EVENTS);
-      await store.append([added('z')]);
+      await store.append(SAMPLE_EVENTS, epoch);
+      await store.append([added('z')], epoch);
       await store.saveSnapshot(snapshot(3));
       await store.putLog(log('o-1', 'x-1'));
       await store.setMeta('engineId', 'e-1');
 
       store = await h.reopen();
+      epoch = await store.acquireWriter();
       const n = SAMPLE_EVENTS.length + 1;
       expect(await store.lastSeq()).toBe(n);
       expect((await store.readAfter(0, 1000)).map((s) => s.event)).toStrictEqual([...SAMPLE_EVENTS, added('z')]);
@@ -299,7 +325,7 @@ export function journalContract(name: string, make: () => Promise<JournalHarness
       expect(await store.loadSnapshot()).toStrictEqual(snapshot(3));
       expect(await store.getLogs('o-1')).toStrictEqual([log('o-1', 'x-1')]);
       expect(await store.getMeta('engineId')).toBe('e-1');
-      expect(await store.append([added('y')])).toBe(n + 1);
+      expect(await store.append([added('y')], epoch)).toBe(n + 1);
     });
   });
 }

@@ -1,0 +1,219 @@
+// The engine's promises to its readers and callers, whatever the store: SQLite and memory
+// (commit inside the call), a store that commits asynchronously, and stores whose appends fail.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AssertionFailed, type Command } from '../../src/core/commands.js';
+import type { Workflow } from '../../src/core/model.js';
+import { serializeState } from '../../src/core/state.js';
+import { MemoryStore } from '../../src/journal/memory.js';
+import { SqliteStore } from '../../src/journal/sqlite.js';
+import { StaleEpoch, type JournalStore } from '../../src/journal/types.js';
+import { Engine, EngineStopped, EngineUnavailable, loadState, type EngineMode } from '../../src/runtime/engine.js';
+import { FunctionExecutor } from '../../src/runtime/function-executor.js';
+import { DiskFull, FailingMemoryStore, FaultStore } from '../support/fault-store.js';
+
+const WF: Workflow = {
+  name: 'w',
+  instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }],
+  jobs: { j: { executable: { TYPE: 'FunctionExecutable', functionName: 'gate' }, parallelism: 100 } },
+};
+
+const add = (orderId: string): Command => ({ type: 'addOrder', orderId, workflow: 'w' });
+
+interface Setup {
+  engine: Engine;
+  /** Resolves the job of an order (it runs until then). */
+  finish: (orderId: string) => void;
+  started: Set<string>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function open(store: JournalStore): Promise<Setup> {
+  const functions = new FunctionExecutor();
+  const waiting = new Map<string, () => void>();
+  const started = new Set<string>();
+  functions.register('gate', (ctx) => {
+    started.add(ctx.orderId);
+    return new Promise<void>((resolve) => waiting.set(ctx.orderId, resolve));
+  });
+  const engine = await Engine.open({ store, scriptDir: tmpdir(), functions, jobLauncher: 'inline', retryMinMs: 5, retryMaxMs: 20 });
+  cleanups.push(() => engine.close());
+  await engine.submit({ type: 'deploy', locks: [], workflows: [WF] });
+  return { engine, started, finish: (id) => waiting.get(id)?.() };
+}
+
+function modeReached(engine: Engine, mode: EngineMode): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (engine.mode === mode) resolve();
+      else setImmediate(check);
+    };
+    check();
+  });
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setImmediate(r));
+}
+
+/** The journal's state equals what readers see. */
+async function readersAgreeWithJournal(engine: Engine, store: JournalStore): Promise<void> {
+  const fromJournal = await loadState(store);
+  expect(engine.state.seq).toBe(fromJournal.seq);
+  expect(serializeState(engine.state)).toBe(serializeState(fromJournal));
+}
+
+const STORES: Record<string, () => Promise<JournalStore>> = {
+  memory: async () => new MemoryStore(),
+  sqlite: async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'orderly-engine-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    return SqliteStore.open(join(dir, 'journal.sqlite'));
+  },
+  'asynchronous commit': async () => new FaultStore(),
+};
+
+for (const [name, make] of Object.entries(STORES)) {
+  describe(`engine over ${name}`, () => {
+    it('starts in running mode, answers after the commit, and stops', async () => {
+      const store = await make();
+      const { engine } = await open(store);
+      expect(engine.mode).toBe('running');
+      const events = await engine.submit(add('a'));
+      expect(events.map((e) => e.type)).toContain('OrderAdded');
+      expect(engine.state.orders.get('a')?.state).toBe('processing');
+      await readersAgreeWithJournal(engine, store);
+      await engine.close();
+      expect(engine.mode).toBe('stopped');
+      await expect(engine.submit(add('b'))).rejects.toBeInstanceOf(EngineStopped);
+    });
+
+    it('settles every caller of a batch that breaks an invariant, with the cause, and readers keep the committed state', async () => {
+      const { engine } = await open(await make());
+      await engine.submit(add('before'));
+      const poisoned = {
+        type: 'addOrder',
+        orderId: 'p',
+        get workflow(): string {
+          throw new AssertionFailed('planted');
+        },
+      } as unknown as Command;
+      // One turn: submitted together.
+      const results = await Promise.allSettled([engine.submit(add('a')), engine.submit(poisoned), engine.submit(add('c'))]);
+      for (const r of results) {
+        expect(r.status).toBe('rejected');
+        expect(String((r as PromiseRejectedResult).reason)).toMatch(/planted/);
+      }
+      expect(engine.mode).toBe('failed');
+      expect(engine.state.orders.has('a')).toBe(false);
+      expect(engine.state.orders.has('before')).toBe(true);
+      await expect(engine.submit(add('d'))).rejects.toThrow(/planted/);
+    });
+  });
+}
+
+describe('engine over a store that commits asynchronously', () => {
+  it('readers never see events whose commit is under way', async () => {
+    const store = new FaultStore();
+    const { engine } = await open(store);
+    let inFlight = false;
+    store.onAppend = () => (inFlight = true);
+    store.hold();
+    const p = engine.submit(add('x'));
+    await until(() => inFlight);
+    expect(engine.state.orders.has('x')).toBe(false);
+    const seqBefore = engine.state.seq;
+    store.release();
+    await p;
+    expect(engine.state.orders.get('x')?.state).toBe('processing');
+    expect(engine.state.seq).toBeGreaterThan(seqBefore);
+    await readersAgreeWithJournal(engine, store);
+  });
+
+  it('after a commit whose answer was lost, goes on from what the journal holds', async () => {
+    const store = new FaultStore();
+    const { engine } = await open(store);
+    store.tearNext(1);
+    await expect(engine.submit(add('t'))).rejects.toBeInstanceOf(EngineUnavailable);
+    await modeReached(engine, 'running');
+    // The journal has it: so do readers, and the engine goes on from there.
+    expect(engine.state.orders.has('t')).toBe(true);
+    await engine.submit(add('u'));
+    await readersAgreeWithJournal(engine, store);
+  });
+
+  it('a writer whose epoch was replaced fails and writes nothing', async () => {
+    const store = new FaultStore();
+    const { engine } = await open(store);
+    store.failNext(1, new StaleEpoch(1, 2));
+    await expect(engine.submit(add('s'))).rejects.toThrow(/epoch/);
+    expect(engine.mode).toBe('failed');
+    expect(engine.state.orders.has('s')).toBe(false);
+  });
+});
+
+const FAILING: Record<string, () => FaultStore | FailingMemoryStore> = {
+  'asynchronous, failing': () => new FaultStore(),
+  'synchronous, failing': () => new FailingMemoryStore(),
+};
+
+for (const [name, make] of Object.entries(FAILING)) {
+  describe(`engine over a store whose append fails (${name})`, () => {
+    it('refuses commands while the journal cannot be written, readers see the last committed state, and it goes on by itself', async () => {
+      const store = make();
+      const modes: EngineMode[] = [];
+      const { engine, finish, started } = await open(store);
+      (engine as unknown as { opts: { onModeChange: (m: EngineMode) => void } }).opts.onModeChange = (m) => modes.push(m);
+      await engine.submit(add('a'));
+      await until(() => started.has('a'));
+      const committed = serializeState(engine.state);
+
+      store.failWrites();
+      const refused = await Promise.allSettled([engine.submit(add('b')), engine.submit(add('c'))]);
+      for (const r of refused) {
+        expect(r.status).toBe('rejected');
+        const reason = (r as PromiseRejectedResult).reason as Error;
+        expect(reason).toBeInstanceOf(EngineUnavailable);
+        expect(reason.message).toMatch(/disk is full/);
+      }
+      expect(engine.mode).toBe('refusing');
+      expect(serializeState(engine.state)).toBe(committed);
+      expect(engine.state.orders.has('b')).toBe(false);
+      await expect(engine.submit(add('d'))).rejects.toBeInstanceOf(EngineUnavailable);
+
+      // A job that ends meanwhile: its result is kept, not lost.
+      finish('a');
+      await until(() => engine.commandsKept === 1);
+      expect(engine.state.orders.get('a')?.state).toBe('processing');
+
+      store.heal();
+      await modeReached(engine, 'running');
+      await until(() => engine.state.orders.get('a')?.state === 'finished');
+      expect(engine.state.orders.has('b')).toBe(false);
+      await engine.submit(add('e'));
+      expect(engine.state.orders.get('e')?.state).toBe('processing');
+      expect(modes).toEqual(['refusing', 'running']);
+      await readersAgreeWithJournal(engine, store instanceof FaultStore ? store.inner : store);
+    });
+  });
+}
+
+describe('engine: a full disk at the start', () => {
+  it('opens refusing and recovers by itself', async () => {
+    const store2 = new FailingMemoryStore();
+    store2.failWrites(new DiskFull());
+    const engine = await Engine.open({ store: store2, scriptDir: tmpdir(), jobLauncher: 'inline', slots: 3, retryMinMs: 5, retryMaxMs: 20 });
+    cleanups.push(() => engine.close());
+    expect(engine.mode).toBe('refusing');
+    store2.heal();
+    await modeReached(engine, 'running');
+    await until(() => engine.state.slots === 3);
+  });
+});

@@ -150,10 +150,6 @@ function readPid(file: string): number | undefined {
 export type PidLock = { ok: true; release: () => void } | { ok: false; pid: number };
 
 /**
- * Creates `file` exclusively with our pid. A file naming a dead process (or nothing) is stale
- * and replaced. Fails with the holder's pid while it lives.
- */
-/**
  * Takes the data dir's writer lock, waiting up to `waitMs` for a holder that does not
  * answer on the socket (an engine starting up, or an offline command: milliseconds).
  * Returns the release; throws `refuse(pid)` when the lock stays taken.
@@ -169,6 +165,10 @@ export async function acquireWriterLock(pidFile: string, waitMs: number, refuse:
   return lock.release;
 }
 
+/**
+ * Creates `file` exclusively with our pid. A file naming a dead process (or nothing) is stale
+ * and replaced. Fails with the holder's pid while it lives.
+ */
 export function acquirePidFile(file: string): PidLock {
   for (let attempt = 0; attempt < 5; attempt++) {
     let fd: number;

@@ -1,7 +1,8 @@
 // The control API of a running engine: HTTP/1.1 with JSON bodies over a UNIX socket
 // (`<data-dir>/orderly.sock`). `handle` maps one request onto the Orderly API and is kept
-// thin, so that the same routes and shapes serve the socket, the CLI's offline mode (which
-// calls `handle` in-process over the journal) and the coming HTTP server.
+// thin, so that the same routes and shapes serve the socket and the CLI's offline mode (which
+// calls `handle` in-process over the journal). The HTTP server has routes of its own
+// (src/server/routes).
 //
 //   GET  /status                      → { pid, dataDir, startedAt, version }
 //   POST /deploy          {dir}       → { locks: string[], workflows: {name, version}[] }

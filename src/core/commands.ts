@@ -47,7 +47,11 @@ export type Command =
    * past, are missed fires handled by `catchUp`. Times at or before the last fire are ignored,
    * so a fire happens once however often it is reported.
    */
-  | { type: 'fireSchedule'; id: string; fireTimes: number[]; missedMore?: number };
+  /**
+   * Due fires of a job config's schedule, newest ones one by one; `missed` sums up the older
+   * ones that were not listed (`count` of them, the newest at `lastAt`), e.g. after downtime.
+   */
+  | { type: 'fireSchedule'; id: string; fireTimes: number[]; missed?: { count: number; lastAt: number } };
 
 export type CommandType = Command['type'];
 

@@ -8,6 +8,7 @@
 
 import { assert, invalid, problem, type Command, type Problem, type ProblemItem } from './commands.js';
 import type { Event } from './events.js';
+import { argumentProblems } from './checks.js';
 import { evolve } from './evolve.js';
 import type { Grant, JobConfig, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 import { LIMITS } from './model.js';
@@ -31,6 +32,7 @@ import {
   jobKey,
   workflowOf,
   type CoreOptions,
+  type JobConfigState,
   type LockInstance,
   type State,
 } from './state.js';
@@ -252,7 +254,7 @@ class Turn {
       case 'runJobConfig':
         return this.runJobConfig(cmd);
       case 'fireSchedule':
-        return this.fireSchedule(cmd.id, cmd.fireTimes);
+        return this.fireSchedule(cmd.id, cmd.fireTimes, cmd.missed);
     }
   }
 
@@ -346,20 +348,41 @@ class Turn {
     return id === undefined ? undefined : this.s.jobTemplates.get(id);
   }
 
-  private fireSchedule(id: string, fireTimes: readonly number[]): Problem | undefined {
+  private fireSchedule(id: string, fireTimes: readonly number[], summary: { count: number; lastAt: number } | undefined): Problem | undefined {
     const s = this.s;
     const c = s.jobConfigs.get(id);
     if (!c) return problem('not-found', `job config ${id} not found`);
     if (!Array.isArray(fireTimes) || fireTimes.some((t) => typeof t !== 'number' || !Number.isFinite(t))) {
       return invalid([{ path: 'fireTimes', message: 'must be times in ms since the epoch' }]);
     }
-    const sched = c.def.schedule;
+    if (
+      summary !== undefined &&
+      (typeof summary !== 'object' || summary === null || !Number.isInteger(summary.count) || summary.count < 1 || !Number.isFinite(summary.lastAt) || fireTimes.some((t) => t <= summary.lastAt))
+    ) {
+      return invalid([{ path: 'missed', message: 'must be { count ≥ 1, lastAt } older than every fire time' }]);
+    }
     const times = [...new Set(fireTimes)].filter((t) => t > (c.lastFireAt ?? -Infinity) && t <= this.now).sort((a, b) => a - b);
-    if (times.length === 0) return undefined;
+    if (summary && summary.lastAt > (c.lastFireAt ?? -Infinity) && summary.lastAt <= this.now) {
+      // Too many to list (downtime): one skip record stands for them all; none of them runs.
+      // Recorded after the listed fires, so that it stays among the newest records kept.
+      const why = times.length > 0 ? `only the newest ${times.length} were handled one by one` : 'not handled one by one';
+      const reason = `${summary.count} fires up to this one missed while not running (${why})`;
+      this.fireListed(c, times);
+      this.emit({ type: 'ScheduleFireSkipped', at: this.now, jobConfig: id, fireAt: summary.lastAt, count: summary.count, reason });
+      return undefined;
+    }
+    this.fireListed(c, times);
+    return undefined;
+  }
+
+  private fireListed(c: JobConfigState, times: readonly number[]): void {
+    const id = c.def.id;
+    if (times.length === 0) return;
     const skip = (fireAt: number, reason: string): void => this.emit({ type: 'ScheduleFireSkipped', at: this.now, jobConfig: id, fireAt, reason });
+    const sched = c.def.schedule;
     if (!sched) {
       for (const t of times) skip(t, 'no schedule');
-      return undefined;
+      return;
     }
     const onTime = times.filter((t) => this.now - t <= ON_TIME_MS);
     const missed = times.filter((t) => this.now - t > ON_TIME_MS);
@@ -379,7 +402,6 @@ class Turn {
       }
       this.fireOnce(c.def, t);
     }
-    return undefined;
   }
 
   private fireOnce(def: JobConfig, fireAt: number): void {
@@ -566,18 +588,7 @@ class Turn {
     const w = typeof cmd.workflow === 'string' ? s.workflows.get(cmd.workflow) : undefined;
     if (!w) problems.push({ path: 'workflow', message: `workflow ${String(cmd.workflow)} is not deployed` });
     const args = cmd.arguments ?? {};
-    if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-      problems.push({ path: 'arguments', message: 'must be an object of strings' });
-    } else {
-      const keys = Object.keys(args);
-      if (keys.length > LIMITS.argumentsMax) problems.push({ path: 'arguments', message: `at most ${LIMITS.argumentsMax} arguments` });
-      for (const k of keys) {
-        const v: unknown = args[k];
-        if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/.test(k)) problems.push({ path: `arguments.${k}`, message: 'name must start with a letter or _ and use A-Z a-z 0-9 _ . -' });
-        if (typeof v !== 'string') problems.push({ path: `arguments.${k}`, message: 'must be a string' });
-        else if (v.length > LIMITS.argumentValueBytesMax) problems.push({ path: `arguments.${k}`, message: `longer than ${LIMITS.argumentValueBytesMax} characters` });
-      }
-    }
+    problems.push(...argumentProblems(args, 'arguments'));
     const priority = cmd.priority ?? 0;
     if (!Number.isInteger(priority) || Math.abs(priority) > LIMITS.priorityAbsMax) {
       problems.push({ path: 'priority', message: `must be a whole number from -${LIMITS.priorityAbsMax} to ${LIMITS.priorityAbsMax}` });
@@ -743,7 +754,7 @@ class Turn {
         return;
       }
       if (steps > STEPS_PER_ADVANCE_MAX) {
-        this.fail(o, { type: 'failed', reason: 'fail-instruction', message: `more than ${STEPS_PER_ADVANCE_MAX} steps without waiting` }, true);
+        this.fail(o, { type: 'failed', reason: 'step-limit', message: `more than ${STEPS_PER_ADVANCE_MAX} steps without waiting` }, true);
         return;
       }
       const wf = workflowOf(s, o);
@@ -958,7 +969,7 @@ class Turn {
     const c = ancestors(o.position).find((a) => a.branch.startsWith('catch+'));
     const t = c ? instructionAt(wf, c.at) : undefined;
     if (!c || t?.TYPE !== 'Try') {
-      return this.fail(o, { type: 'failed', reason: 'fail-instruction', message: 'Retry outside a catch block' }, true);
+      return this.fail(o, { type: 'failed', reason: 'retry-outside-catch', message: 'Retry outside a catch block' }, true);
     }
     const n = branchIteration(c.branch);
     if (t.maxTries !== undefined && n + 1 >= t.maxTries) {

@@ -48,7 +48,8 @@ export type Event =
   | { type: 'JobConfigSaved'; at: number; jobConfig: JobConfig }
   | { type: 'JobConfigDeleted'; at: number; id: string }
   | { type: 'ScheduleFired'; at: number; jobConfig: string; fireAt: number; orderId: string }
-  | { type: 'ScheduleFireSkipped'; at: number; jobConfig: string; fireAt: number; reason: string };
+  /** `count`: this record stands for that many fires, the newest at `fireAt` (missed ones not listed one by one). */
+  | { type: 'ScheduleFireSkipped'; at: number; jobConfig: string; fireAt: number; reason: string; count?: number };
 
 export type EventType = Event['type'];
 export type EventOf<T extends EventType> = Extract<Event, { type: T }>;

@@ -129,12 +129,22 @@ export function evolve(s: State, e: Event): void {
     }
     case 'OrderLocksAcquired': {
       const o = order(s, e.orderId);
-      if (o.waitingFor?.kind === 'locks') leaveQueues(s, o);
+      const waited = o.waitingFor?.kind === 'locks';
+      // fifo (the default): a waiter is granted only when first in line at every lock it
+      // demands, and a newcomer only where nobody waits.
+      for (const g of e.grants) {
+        const inst = s.instances.get(g.lock);
+        if (!inst || s.locks.get(inst.family)?.def.policy === 'greedy') continue;
+        if (waited) assert(inst.queue.head() === o.id, `evolve: fifo grant of ${g.lock} to ${o.id}, not first in line`);
+        else assert(inst.queue.size === 0, `evolve: fifo grant of ${g.lock} to newcomer ${o.id} past ${inst.queue.size} waiting`);
+      }
+      if (waited) leaveQueues(s, o);
       for (const g of e.grants) {
         const inst = s.instances.get(g.lock) ?? getInstance(s, g.lock, familyOfInstance(g.lock), keyOfInstance(g.lock));
         const fam = s.locks.get(inst.family);
         assert(fam, `evolve: grant of unknown lock ${g.lock}`);
         assert(g.token > fam.token, `evolve: fencing token of ${g.lock} went back`);
+        assert(fam.def.limit > 0, `evolve: grant of closed lock ${g.lock} (limit 0)`);
         fam.token = g.token;
         if (g.count === undefined) {
           assert(inst.holders.size === 0, `evolve: exclusive grant of busy lock ${g.lock}`);
@@ -143,6 +153,7 @@ export function evolve(s: State, e: Event): void {
         } else {
           assert(inst.exclusive === undefined, `evolve: shared grant of exclusively held ${g.lock}`);
           inst.weight += g.count;
+          assert(inst.weight <= fam.def.limit, `evolve: ${g.lock} weight ${inst.weight} over its limit ${fam.def.limit}`);
           inst.holders.set(o.id, { orderId: o.id, count: g.count, token: g.token, since: e.at });
         }
       }
@@ -328,7 +339,8 @@ export function evolve(s: State, e: Event): void {
       const c = s.jobConfigs.get(e.jobConfig);
       assert(c, `evolve: fire of unknown job config ${e.jobConfig}`);
       c.lastFireAt = Math.max(c.lastFireAt ?? e.fireAt, e.fireAt);
-      c.fires.push(e.type === 'ScheduleFired' ? { fireAt: e.fireAt, orderId: e.orderId } : { fireAt: e.fireAt, skipped: e.reason });
+      if (e.type === 'ScheduleFired') c.fires.push({ fireAt: e.fireAt, orderId: e.orderId });
+      else c.fires.push(e.count === undefined ? { fireAt: e.fireAt, skipped: e.reason } : { fireAt: e.fireAt, skipped: e.reason, count: e.count });
       if (c.fires.length > FIRES_KEPT) c.fires.splice(0, c.fires.length - FIRES_KEPT);
       return;
     }

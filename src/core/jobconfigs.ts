@@ -3,6 +3,7 @@
 import type { ProblemItem } from './commands.js';
 import type { JobConfig, JobTemplate, Order, Schedule, Workflow } from './model.js';
 import { LIMITS } from './model.js';
+import { argumentProblems, isTimeZone } from './checks.js';
 import type { State } from './state.js';
 
 export const ID_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -53,24 +54,9 @@ class Collector {
     const v = o[key];
     if (v === undefined) return undefined;
     const path = base ? `${base}.${key}` : key;
-    if (!isObj(v)) return this.add(path, 'must be an object of strings'), undefined;
-    const entries = Object.entries(v);
-    if (entries.length > LIMITS.argumentsMax) this.add(path, `at most ${LIMITS.argumentsMax} arguments`);
-    for (const [k, x] of entries) {
-      if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/.test(k)) this.add(`${path}.${k}`, 'name must start with a letter or _ and use A-Z a-z 0-9 _ . -');
-      if (typeof x !== 'string') this.add(`${path}.${k}`, 'must be a string');
-      else if (x.length > LIMITS.argumentValueBytesMax) this.add(`${path}.${k}`, `longer than ${LIMITS.argumentValueBytesMax} characters`);
-    }
-    return { ...(v as Record<string, string>) };
-  }
-}
-
-function validTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
+    const problems = argumentProblems(v, path);
+    this.items.push(...problems);
+    return isObj(v) ? { ...(v as Record<string, string>) } : undefined;
   }
 }
 
@@ -106,7 +92,7 @@ export function validateSchedule(raw: unknown, base: string, p: Collector): Sche
   if (type === 'cron' && raw.intervalSeconds !== undefined) p.add(`${base}.intervalSeconds`, 'only for type interval');
   if (type === 'interval' && raw.cron !== undefined) p.add(`${base}.cron`, 'only for type cron');
   const timeZone = p.str(raw, 'timeZone', base, { max: 64 });
-  if (timeZone !== undefined && !validTimeZone(timeZone)) p.add(`${base}.timeZone`, `unknown time zone ${timeZone}`);
+  if (timeZone !== undefined && !isTimeZone(timeZone)) p.add(`${base}.timeZone`, `unknown time zone ${timeZone}`);
   const overlap = raw.overlap;
   if (overlap !== undefined && (typeof overlap !== 'string' || !OVERLAP.has(overlap))) p.add(`${base}.overlap`, 'must be one of queue, skip, allow, replace');
   const queueLimit = p.num(raw, 'queueLimit', base, 0, QUEUE_LIMIT_MAX, true);

@@ -174,6 +174,10 @@ export type OutcomeReason =
   | 'lock-key-missing'
   | 'fail-instruction'
   | 'finish-instruction'
+  /** The order took more than STEPS_PER_ADVANCE_MAX instructions without waiting (e.g. a loop of Retry). */
+  | 'step-limit'
+  /** A Retry instruction reached outside a catch block. */
+  | 'retry-outside-catch'
   | 'retries-exhausted'
   | 'replaced';
 
@@ -312,4 +316,6 @@ export interface FireRecord {
   fireAt: number;
   orderId?: string;
   skipped?: string;
+  /** A skip record standing for this many fires, the newest at fireAt. */
+  count?: number;
 }

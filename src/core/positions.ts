@@ -3,10 +3,6 @@
 
 import type { Block, Instruction, Position, Workflow } from './model.js';
 
-export function posKey(p: Position): string {
-  return p.join('/');
-}
-
 export function samePosition(a: Position, b: Position): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

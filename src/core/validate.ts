@@ -19,6 +19,7 @@
 // - Retry is accepted anywhere below a `catch` block (also inside nested Lock/Options/Try).
 
 import type { ProblemItem } from './commands.js';
+import { isTimeZone, utf8Bytes } from './checks.js';
 import type {
   Block,
   Demand,
@@ -77,23 +78,6 @@ type Obj = Record<string, unknown>;
 
 function isObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function utf8Bytes(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
 }
 
 const hasOwn = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
@@ -721,12 +705,7 @@ class WorkflowChecker {
 }
 
 function timeZoneProblem(tz: string): string | undefined {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return undefined;
-  } catch {
-    return `unknown time zone ${JSON.stringify(tz)}`;
-  }
+  return isTimeZone(tz) ? undefined : `unknown time zone ${JSON.stringify(tz)}`;
 }
 
 /**

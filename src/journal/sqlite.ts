@@ -19,9 +19,9 @@ import { WalRoom } from './wal-room.js';
  */
 export const MIGRATIONS: readonly string[] = [
   `
--- One row per run of consecutive events about the same order within one commit:
--- seq is the first event's number, n how many, body their JSON array. Fewer rows and
--- index entries per commit is what makes group commit cheap.
+-- Events in rows: seq is the first event's number, n how many, body their JSON array,
+-- order_id set when every event of the row is about that order (rows.ts: one row per
+-- commit; journals written before that hold one row per run of same-order events).
 CREATE TABLE events (
   seq INTEGER PRIMARY KEY,
   n INTEGER NOT NULL,
@@ -29,8 +29,8 @@ CREATE TABLE events (
   body TEXT NOT NULL
 );
 
--- Which rows of events are about which order. Derived data, written in batches (not in
--- every commit): meta 'orderIndexSeq' says up to where; opening the journal catches up.
+-- Which rows of events are about which order, as first written here (complete up to meta
+-- 'orderIndexSeq'). Read, no longer written: the order index lives in the side file.
 CREATE TABLE order_events (
   order_id TEXT NOT NULL,
   seq INTEGER NOT NULL,

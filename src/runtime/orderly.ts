@@ -257,15 +257,17 @@ export class Orderly extends CommandsApi {
   async saveJobTemplate(t: JobTemplateInput, opts: { create?: boolean } = {}): Promise<JobTemplate> {
     const template = { ...t, id: t.id ?? randomUUID(), active: t.active ?? true } as JobTemplate;
     await this.run({ type: 'saveJobTemplate', template, ...(opts.create ? { create: true } : {}) });
-    return this.engine.state.jobTemplates.get(template.id)!;
+    return this.getJobTemplate(template.id)!;
   }
 
+  /** A copy of the job template (changing it changes nothing: save it). */
   getJobTemplate(id: string): JobTemplate | undefined {
-    return this.engine.state.jobTemplates.get(id);
+    const t = this.engine.state.jobTemplates.get(id);
+    return t ? copyTemplate(t) : undefined;
   }
 
   listJobTemplates(): JobTemplate[] {
-    return [...this.engine.state.jobTemplates.values()];
+    return [...this.engine.state.jobTemplates.values()].map(copyTemplate);
   }
 
   async deleteJobTemplate(id: string): Promise<void> {
@@ -290,7 +292,7 @@ export class Orderly extends CommandsApi {
     if (!c) return undefined;
     let activeRuns = 0;
     for (const o of s.orders.values()) if (o.jobConfig === id && isActiveRun(o)) activeRuns++;
-    const v: JobConfigView = { ...c.def, effectiveBlocking: effectiveBlocking(s, c.def), fires: c.fires.slice(), activeRuns };
+    const v: JobConfigView = { ...structuredClone(c.def), effectiveBlocking: effectiveBlocking(s, c.def), fires: c.fires.map((f) => ({ ...f })), activeRuns };
     const next = this.scheduler.nextFireTime(id);
     if (next !== undefined) v.nextFireTime = next;
     return v;
@@ -326,6 +328,12 @@ export class Orderly extends CommandsApi {
     this.scheduler.stop();
     return this.engine.close();
   }
+}
+
+function copyTemplate(t: JobTemplate): JobTemplate {
+  const c = { ...t };
+  if (t.defaultArguments) c.defaultArguments = { ...t.defaultArguments };
+  return c;
 }
 
 export function createOrderly(opts: OrderlyOptions = {}): Promise<Orderly> {

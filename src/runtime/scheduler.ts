@@ -2,12 +2,13 @@
 // and reports them to the core (`fireSchedule`), which applies the overlap and catch-up
 // policies and makes each fire happen once. Driven by the engine's clock: tests call poll().
 
+import type { Command } from '../core/commands.js';
 import type { Stamped } from '../core/events.js';
 import type { JobConfigState } from '../core/state.js';
 import { fireTimesBetween, nextFireTime } from '../schedule/cron.js';
 import type { Engine } from './engine.js';
 
-/** Fire times reported per job config and poll; older missed ones are only counted. */
+/** Fire times reported one by one per job config and poll; older missed ones are summed up in one skip record. */
 const FIRES_PER_POLL_MAX = 1000;
 const TIMER_MAX_MS = 2 ** 31 - 1;
 
@@ -63,9 +64,15 @@ export class Scheduler {
     for (const c of this.engine.state.jobConfigs.values()) {
       const sched = c.def.schedule;
       if (!sched || !c.def.active) continue;
-      const { times } = fireTimesBetween(sched, this.since(c), now, FIRES_PER_POLL_MAX);
+      const since = this.since(c);
+      const { times, more } = fireTimesBetween(sched, since, now, FIRES_PER_POLL_MAX);
       if (times.length === 0) continue;
-      work.push(this.engine.submit({ type: 'fireSchedule', id: c.def.id, fireTimes: times }).catch(() => undefined));
+      const cmd: Command = { type: 'fireSchedule', id: c.def.id, fireTimes: times };
+      if (more > 0) {
+        const lastAt = fireTimesBetween(sched, since, times[0]! - 1, 1).times[0];
+        if (lastAt !== undefined) cmd.missed = { count: more, lastAt };
+      }
+      work.push(this.engine.submit(cmd).catch(() => undefined));
     }
     await Promise.all(work);
     this.arm();

@@ -25,6 +25,7 @@ export interface OrderView {
   pending?: { suspend?: true; cancel?: { kill: boolean } };
 }
 
+/** A copy: nothing in it is shared with the live state (callers may keep or change it). */
 export function orderView(o: Order): OrderView {
   const v: OrderView = {
     id: o.id,
@@ -32,8 +33,8 @@ export function orderView(o: Order): OrderView {
     version: o.version,
     state: o.state,
     suspended: o.suspended,
-    position: o.position,
-    arguments: o.arguments,
+    position: [...o.position],
+    arguments: { ...o.arguments },
     priority: o.priority,
     addedAt: o.addedAt,
     locks: o.held.flatMap((h) => h.grants.map((g) => ({ ...g, since: h.since }))),
@@ -42,16 +43,16 @@ export function orderView(o: Order): OrderView {
   if (o.scheduledFor !== undefined) v.scheduledFor = o.scheduledFor;
   if (o.endedAt !== undefined) v.endedAt = o.endedAt;
   if (o.waitingFor) {
-    v.waitingFor = { ...o.waitingFor };
+    v.waitingFor = o.waitingFor.kind === 'locks' ? { ...o.waitingFor, locks: [...o.waitingFor.locks] } : { ...o.waitingFor };
     if (o.waitingSince !== undefined) v.waitingFor.since = o.waitingSince;
     if (o.waitUntil !== undefined) v.waitingFor.until = o.waitUntil;
   }
-  if (o.execution) v.execution = o.execution;
-  if (o.outcome) v.outcome = o.outcome;
+  if (o.execution) v.execution = { ...o.execution };
+  if (o.outcome) v.outcome = { ...o.outcome };
   if (o.suspendPending || o.cancelPending) {
     v.pending = {};
     if (o.suspendPending) v.pending.suspend = true;
-    if (o.cancelPending) v.pending.cancel = o.cancelPending;
+    if (o.cancelPending) v.pending.cancel = { ...o.cancelPending };
   }
   return v;
 }

@@ -216,6 +216,16 @@ describe('§8 schedule overlap and catch-up (the core side)', () => {
     }
   });
 
+  it('fires too many to list are summed up in one skip record; a stale or bad summary changes nothing', () => {
+    const c = setup(false, { schedule: every15('allow', { catchUp: 'latest' }) });
+    c.run({ type: 'fireSchedule', id: 'jc', fireTimes: [c.now - 15 * MIN, c.now], missed: { count: 7000, lastAt: c.now - 30 * MIN } });
+    const fires = c.s.jobConfigs.get('jc')!.fires;
+    expect(fires[fires.length - 1]).toMatchObject({ fireAt: c.now - 30 * MIN, count: 7000, skipped: expect.stringContaining('7000 fires up to this one missed') });
+    expect(fires.filter((f) => f.orderId).map((f) => f.fireAt)).toEqual([c.now]);
+    expect(c.run({ type: 'fireSchedule', id: 'jc', fireTimes: [], missed: { count: 3, lastAt: c.now - 60 * MIN } })).toEqual([]);
+    expect(c.refuse({ type: 'fireSchedule', id: 'jc', fireTimes: [c.now], missed: { count: 0, lastAt: c.now - MIN } })).toMatchObject({ code: 'invalid', problems: [{ path: 'missed' }] });
+  });
+
   it('scheduled runs of a workflow with its own locks still respect them', () => {
     const c = new Core();
     c.deploy([{ name: 'L', limit: 1 }], [wf('w', [lock([{ lockName: 'L' }], [exec('j')])])]);

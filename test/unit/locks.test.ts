@@ -1,5 +1,6 @@
 // Semantics §3 (locks) and §4 (job parallelism), through the pure core.
 import { describe, expect, it } from 'vitest';
+import { evolve } from '../../src/core/evolve.js';
 import { Core, exec, fn, lock, wf } from '../support/core-harness.js';
 
 const L1 = { name: 'L', limit: 1 };
@@ -345,5 +346,55 @@ describe('§4 job parallelism and worker slots', () => {
     expect(c.o('d').state).toBe('processing');
     c.finish('b');
     expect(c.o('c').state).toBe('processing');
+  });
+});
+
+describe('evolve guards the lock table (a decide bug stops the engine instead of corrupting it)', () => {
+  const grant = (c: Core, orderId: string, g: { lock: string; token: number; count?: number }) =>
+    evolve(c.s, { type: 'OrderLocksAcquired', at: c.now, orderId, grants: [g] });
+
+  it('refuses shared weight over the limit', () => {
+    const c = new Core();
+    c.deploy([{ name: 'M', limit: 3 }], [wf('w', [lock([{ lockName: 'M', count: 2 }], [exec('j')])], { j: fn('noop', { parallelism: 10 }) })]);
+    c.add('a', 'w');
+    c.run({ type: 'addOrder', orderId: 'b', workflow: 'w' });
+    expect(c.o('b').state).toBe('waiting');
+    const token = c.s.locks.get('M')!.token + 1;
+    expect(() => grant(c, 'b', { lock: 'M', token, count: 2 })).toThrow(/weight 4 over its limit 3/);
+  });
+
+  it('refuses an exclusive grant beside another holder', () => {
+    const c = new Core();
+    c.deploy([{ name: 'M', limit: 3 }], [wf('s', [lock([{ lockName: 'M', count: 1 }], [exec('j')])]), wf('x', [lock([{ lockName: 'M' }], [exec('j')])])]);
+    c.add('a', 's');
+    c.add('b', 'x');
+    expect(() => grant(c, 'b', { lock: 'M', token: c.s.locks.get('M')!.token + 1 })).toThrow(/exclusive grant of busy lock M/);
+  });
+
+  it('refuses a fifo grant to a waiter that is not first in line, and to a newcomer past waiters', () => {
+    const c = new Core();
+    c.deploy([L1], [wf('w', [lock([{ lockName: 'L' }], [exec('j')])], { j: fn('noop', { parallelism: 10 }) })]);
+    c.add('a', 'w');
+    c.add('b', 'w');
+    c.add('c', 'w');
+    expect(c.queue('L')).toEqual(['b', 'c']);
+    // Free the lock by hand, as a buggy decide might, then grant past the head.
+    c.inst('L').holders.clear();
+    c.inst('L').exclusive = undefined;
+    const token = c.s.locks.get('L')!.token + 1;
+    expect(() => grant(c, 'c', { lock: 'L', token })).toThrow(/fifo grant of L to c, not first in line/);
+    c.s.orders.get('b')!.waitingFor = undefined; // b looks like a newcomer while c waits
+    expect(() => grant(c, 'b', { lock: 'L', token })).toThrow(/fifo grant of L to newcomer b past 2 waiting/);
+  });
+
+  it('refuses a fencing token that does not grow', () => {
+    const c = new Core();
+    c.deploy([L1], [wf('w', [lock([{ lockName: 'L' }], [exec('j')])])]);
+    c.add('a', 'w');
+    c.finish('a');
+    c.add('b', 'w');
+    c.inst('L').holders.clear();
+    c.inst('L').exclusive = undefined;
+    expect(() => grant(c, 'b', { lock: 'L', token: c.s.locks.get('L')!.token })).toThrow(/fencing token of L went back/);
   });
 });

@@ -296,3 +296,20 @@ describe('§7 order commands', () => {
     expect(c.replayEquals()).toBe(true);
   });
 });
+
+describe('order arguments at add', () => {
+  it('a value is limited in UTF-8 bytes, not in characters, for orders and job configs alike', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [exec('j')])]);
+    const euros = '€'.repeat(30_000); // 30,000 characters, 90,000 bytes
+    expect(c.refuse({ type: 'addOrder', orderId: 'x', workflow: 'w', arguments: { v: euros } })).toMatchObject({
+      code: 'invalid',
+      problems: [{ path: 'arguments.v', message: 'longer than 65536 bytes (UTF-8)' }],
+    });
+    expect(
+      c.refuse({ type: 'saveJobConfig', jobConfig: { id: 'jc', name: 'JC', workflow: 'w', active: true, defaultArguments: { v: euros } } }),
+    ).toMatchObject({ code: 'invalid', problems: [{ path: 'defaultArguments.v', message: 'longer than 65536 bytes (UTF-8)' }] });
+    c.add('ok', 'w', { arguments: { v: 'a'.repeat(65_536) } });
+    expect(c.o('ok').arguments.v!.length).toBe(65_536);
+  });
+});

@@ -68,6 +68,20 @@ describe('schedules (injected clock)', () => {
     for (const r of release.splice(0)) r();
   });
 
+  it('after downtime longer than 1,000 fires, the older ones are one skip record with their count, not lost', async () => {
+    const { o, advance, release } = await setup({ overlap: 'allow', catchUp: 'none' }, false);
+    await advance(1500 * 15 * MIN + 1000); // 1,500 fires missed while "down"
+    const fires = o.getJobConfig('every15')!.fires;
+    const summary = fires.find((f) => f.count !== undefined);
+    expect(summary).toMatchObject({ count: 500, skipped: expect.stringContaining('500 fires up to this one missed') });
+    expect(fires[fires.length - 1]).toBe(summary);
+    // The newest of the 500 not listed is the fire just before the 1,000 listed ones.
+    const listedFirst = Date.parse('2026-11-23T10:00:00Z') + 501 * 15 * MIN;
+    expect(summary!.fireAt).toBe(listedFirst - 15 * MIN);
+    expect(o.listRuns('every15').length).toBe(1); // the newest fire, 1 s ago, is on time
+    for (const r of release.splice(0)) r();
+  });
+
   it('a bad cron string is refused, naming the place', async () => {
     const { o } = await setup({});
     await expect(o.saveJobConfig({ id: 'bad', name: 'Bad', workflow: 'load', schedule: { type: 'cron', cron: '61 * * * *' } })).rejects.toMatchObject({

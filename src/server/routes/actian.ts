@@ -10,6 +10,7 @@
 
 import { Type, type TSchema } from '@sinclair/typebox';
 
+import { isTimeZone } from '../../core/checks.js';
 import type { ProblemItem } from '../../core/commands.js';
 import type { JobConfig, JobTemplate } from '../../core/model.js';
 import type { JobConfigView } from '../../runtime/orderly.js';
@@ -332,15 +333,6 @@ const DeleteTemplateQuery = Type.Object({ cascade: Type.Optional(Type.Boolean({ 
 // ---------------------------------------------------------------- helpers
 
 const str = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-function validZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A time in a zone as ISO-8601 with its offset: 2026-01-02T10:00:00.000+01:00 (Z for UTC). */
 function isoInZone(ms: number, tz: string): string {
@@ -852,7 +844,7 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
     async (req, reply) => {
       const id = req.params.id;
       const tz = req.query.zoneid ?? 'Etc/UTC';
-      if (!validZone(tz)) throw invalidError([{ path: 'query.zoneid', message: `unknown time zone ${tz}` }]);
+      if (!isTimeZone(tz)) throw invalidError([{ path: 'query.zoneid', message: `unknown time zone ${tz}` }]);
       const logs = await orderly.logs(id);
       if (logs.length === 0 && !orderly.getOrder(id)) throw notFound(`job ${id} not found`);
       let text = '';

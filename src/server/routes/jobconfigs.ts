@@ -230,6 +230,7 @@ const FireSchema = Type.Object({
   fireAt: Type.String({ description: 'ISO-8601' }),
   orderId: Type.Optional(Type.String({ description: 'the run it started' })),
   skipped: Type.Optional(Type.String({ description: 'why it started nothing' })),
+  count: Type.Optional(Type.Integer({ description: 'a skip record standing for this many missed fires, the newest at fireAt (after long downtime)' })),
 });
 
 const ScheduleOutSchema = Type.Object(

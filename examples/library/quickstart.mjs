@@ -1,5 +1,5 @@
 // A runnable library example (also shown in the README; test/e2e/library-example.test.ts runs it).
-import { createOrderly } from 'orderly';
+import { createOrderly } from 'orderly-scheduler';
 
 const orderly = await createOrderly(); // in memory; pass { dataDir: './data' } for the SQLite journal
 

@@ -6,6 +6,7 @@
 //
 // Exit codes: 0 done, 1 refused or failed, 2 bad usage.
 
+import { clampTime, isoTime } from '../core/time.js';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -111,12 +112,12 @@ const pad2 = (n: number): string => String(n).padStart(2, '0');
 
 /** Local time, compact: `14:03:07.251`. */
 function clock(ms: number): string {
-  const d = new Date(ms);
+  const d = new Date(clampTime(ms));
   return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
 function iso(ms: number): string {
-  return new Date(ms).toISOString();
+  return isoTime(ms);
 }
 
 const pos = (p: Position): string => JSON.stringify(p);

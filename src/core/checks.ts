@@ -1,6 +1,7 @@
 // Checks shared by every boundary that takes the same kind of value: order arguments (orders,
 // job configs, job templates), text sizes in bytes, IANA time zones.
 
+import { envClashes, hasNul, NUL_TEXT } from './arguments.js';
 import type { ProblemItem } from './commands.js';
 import { LIMITS } from './model.js';
 
@@ -38,7 +39,8 @@ export function isTimeZone(tz: string): boolean {
 /**
  * The problems of an arguments object (`{ name: "value" }`) at `path`: at most
  * LIMITS.argumentsMax names, each matching ARGUMENT_NAME, each value a string of at most
- * LIMITS.argumentValueBytesMax bytes in UTF-8.
+ * LIMITS.argumentValueBytesMax bytes in UTF-8 without a NUL character, and no two names that
+ * become one environment variable (arguments.ts).
  */
 export function argumentProblems(args: unknown, path: string): ProblemItem[] {
   if (typeof args !== 'object' || args === null || Array.isArray(args)) return [{ path, message: 'must be an object of strings' }];
@@ -52,7 +54,8 @@ export function argumentProblems(args: unknown, path: string): ProblemItem[] {
     if (typeof v !== 'string') problems.push({ path: at, message: 'must be a string' });
     else if (v.length > LIMITS.argumentValueBytesMax / 3 && utf8Bytes(v) > LIMITS.argumentValueBytesMax) {
       problems.push({ path: at, message: `longer than ${LIMITS.argumentValueBytesMax} bytes (UTF-8)` });
-    }
+    } else if (hasNul(v)) problems.push({ path: at, message: NUL_TEXT });
   }
+  problems.push(...envClashes(keys, (k) => `${path}.${k}`));
   return problems;
 }

@@ -36,6 +36,7 @@ import {
   type LockInstance,
   type State,
 } from './state.js';
+import { timeProblem } from './time.js';
 import { findLockOrderCycle, lockReferences, validateLockDef, validateWorkflow } from './validate.js';
 
 export type Decision = { ok: true; events: Event[] } | { ok: false; problem: Problem };
@@ -593,9 +594,8 @@ class Turn {
     if (!Number.isInteger(priority) || Math.abs(priority) > LIMITS.priorityAbsMax) {
       problems.push({ path: 'priority', message: `must be a whole number from -${LIMITS.priorityAbsMax} to ${LIMITS.priorityAbsMax}` });
     }
-    if (cmd.scheduledFor !== undefined && (typeof cmd.scheduledFor !== 'number' || !Number.isFinite(cmd.scheduledFor))) {
-      problems.push({ path: 'scheduledFor', message: 'must be a time in ms since the epoch' });
-    }
+    const timeMsg = cmd.scheduledFor !== undefined ? timeProblem(cmd.scheduledFor) : undefined;
+    if (timeMsg !== undefined) problems.push({ path: 'scheduledFor', message: timeMsg });
     if (problems.length > 0) return invalid(problems);
     if (s.orders.has(cmd.orderId)) return problem('conflict', `order ${cmd.orderId} exists already`);
     const e: Event = {

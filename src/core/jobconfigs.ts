@@ -1,5 +1,6 @@
 // Job configs and templates (semantics §5, §8): validation and the rules the core applies.
 
+import { hasNul, NUL_TEXT } from './arguments.js';
 import type { ProblemItem } from './commands.js';
 import type { JobConfig, JobTemplate, Order, Schedule, Workflow } from './model.js';
 import { LIMITS } from './model.js';
@@ -123,7 +124,11 @@ export function validateJobConfig(
   const id = p.str(raw, 'id', '', { required: true, pattern: ID_PATTERN, patternText: 'must be 1 to 128 characters of A-Z a-z 0-9 _ . -' });
   const name = p.str(raw, 'name', '', { required: true, max: LIMITS.nameLengthMax });
   const workflow = p.str(raw, 'workflow', '', { max: LIMITS.nameLengthMax });
-  const command = p.str(raw, 'command', '', { max: LIMITS.scriptBytesMax });
+  let command = p.str(raw, 'command', '', { max: LIMITS.scriptBytesMax });
+  if (command !== undefined && hasNul(command)) {
+    p.add('command', NUL_TEXT);
+    command = undefined;
+  }
   if ((raw.workflow === undefined) === (raw.command === undefined)) p.add('workflow', 'give exactly one of workflow and command');
   if (workflow !== undefined && !s.workflows.has(workflow)) p.add('workflow', `workflow ${workflow} is not deployed`);
   const defaultArguments = p.args(raw, 'defaultArguments', '');

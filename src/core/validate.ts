@@ -18,6 +18,7 @@
 //   equal (`$a` and `$b` may still collide at run time: checked then).
 // - Retry is accepted anywhere below a `catch` block (also inside nested Lock/Options/Try).
 
+import { envClashes, hasNul, NUL_TEXT } from './arguments.js';
 import type { ProblemItem } from './commands.js';
 import { isTimeZone, utf8Bytes } from './checks.js';
 import type {
@@ -177,7 +178,7 @@ class Problems {
   }
 
   /** A map of string → string, e.g. defaultArguments. */
-  stringMap(o: Obj, key: string, base: string, keyCheck: (k: string) => string | undefined): Record<string, string> | undefined {
+  stringMap(o: Obj, key: string, base: string, keyCheck: (k: string) => string | undefined, opts: { envClashes?: boolean } = {}): Record<string, string> | undefined {
     if (!hasOwn(o, key) || o[key] === undefined) return undefined;
     const path = joinPath(base, key);
     const m = o[key];
@@ -202,7 +203,16 @@ class Problems {
       }
       const v = this.string(m, k, path, { required: true, max: LIMITS.argumentValueBytesMax, bytes: true });
       if (v === undefined) ok = false;
-      else out[k] = v;
+      else if (hasNul(v)) {
+        this.add(kp, NUL_TEXT);
+        ok = false;
+      } else out[k] = v;
+    }
+    if (opts.envClashes) {
+      for (const c of envClashes(keys, (k) => joinPath(path, k))) {
+        this.add(c.path, c.message);
+        ok = false;
+      }
     }
     return ok ? out : undefined;
   }
@@ -427,7 +437,7 @@ class WorkflowChecker {
       case 'Execute.Named': {
         const jobName = p.string(o, 'jobName', path, { required: true, nonEmpty: true });
         if (jobName !== undefined) this.jobRefs.push({ jobName, path: joinPath(path, 'jobName') });
-        const defaultArguments = p.stringMap(o, 'defaultArguments', path, argNameProblem);
+        const defaultArguments = p.stringMap(o, 'defaultArguments', path, argNameProblem, { envClashes: true });
         if (jobName !== undefined) {
           const i: ExecuteNamed = withLabel<ExecuteNamed>({ TYPE: 'Execute.Named', jobName });
           if (defaultArguments !== undefined) i.defaultArguments = defaultArguments;
@@ -626,7 +636,7 @@ class WorkflowChecker {
     const parallelism = p.number(o, 'parallelism', path, { min: 1, max: LIMITS.parallelismMax, whole: true });
     const timeout = p.number(o, 'timeout', path, { min: 0, exclusiveMin: true, max: LIMITS.timeoutSecondsMax });
     const graceTimeout = p.number(o, 'graceTimeout', path, { min: 0, max: LIMITS.timeoutSecondsMax });
-    const defaultArguments = p.stringMap(o, 'defaultArguments', path, argNameProblem);
+    const defaultArguments = p.stringMap(o, 'defaultArguments', path, argNameProblem, { envClashes: true });
     const restartable = p.boolean(o, 'restartable', path);
     if (p.items.length > before || !executable) return undefined;
     // Keys in the order of the document, so that a copy looks like its source.
@@ -651,7 +661,11 @@ class WorkflowChecker {
     let result: Executable | undefined;
     if (type === 'ShellScriptExecutable') {
       p.unknownKeys(o, path, SHELL_KEYS, 'a ShellScriptExecutable');
-      const script = p.string(o, 'script', path, { required: true, max: LIMITS.scriptBytesMax, bytes: true });
+      let script = p.string(o, 'script', path, { required: true, max: LIMITS.scriptBytesMax, bytes: true });
+      if (script !== undefined && hasNul(script)) {
+        p.add(joinPath(path, 'script'), NUL_TEXT);
+        script = undefined;
+      }
       const env = p.stringMap(o, 'env', path, envNameProblem);
       const rcm = this.returnCodeMeaning(o, path);
       if (script !== undefined) {

@@ -14,6 +14,7 @@ import { chmod, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises'
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 
+import { envNameSuffix } from '../core/arguments.js';
 import type { Outcome } from '../core/model.js';
 import { BoundedBuffer, DEFAULT_LOG_BYTES_MAX } from './bounded-buffer.js';
 import type { ExecutionRequest, ExecutionResult, RunningExecution } from './executor-types.js';
@@ -36,10 +37,7 @@ const DEFAULT_PIPE_CLOSE_WAIT_MS = 2_000;
 const TIMER_MAX_MS = 2_147_483_647;
 const ETXTBSY_RETRIES = 8;
 
-/** `ORDERLY_ARG_<NAME>` suffix: upper-cased, every char not [A-Z0-9_] → `_`. */
-export function envNameSuffix(name: string): string {
-  return name.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
-}
+export { envNameSuffix };
 
 /** An `env` value expression: `$arg` → order argument (or ''), `'text'` → text, else literal. */
 export function evalEnvExpression(expr: string, args: Readonly<Record<string, string>>): string {

@@ -3,6 +3,7 @@
 // Actian's requests become Orderly's documents. No I/O here but reading the engine's state.
 // docs/http-api.md "Actian compatibility" explains every mapping.
 
+import { clampTime, timeProblem } from '../core/time.js';
 import type { ProblemItem } from '../core/commands.js';
 import { jobConfigLockName } from '../core/state.js';
 import type { JobConfig, JobTemplate, Schedule } from '../core/model.js';
@@ -105,7 +106,7 @@ export function fromQuartz(expr: string): string {
 
 /** Offset of a zone at an instant, in minutes (east positive). */
 export function offsetMinutes(timeZone: string, at: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(new Date(at));
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(new Date(clampTime(at)));
   const name = parts.find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
   const m = /GMT([+-])(\d{1,2})(?::?(\d{2}))?/.exec(name);
   if (!m) return 0;
@@ -113,7 +114,7 @@ export function offsetMinutes(timeZone: string, at: number): number {
 }
 
 function zoneName(timeZone: string, at: number, style: 'long' | 'short'): string {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: style }).formatToParts(new Date(at));
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: style }).formatToParts(new Date(clampTime(at)));
   return parts.find((p) => p.type === 'timeZoneName')?.value ?? timeZone;
 }
 
@@ -125,7 +126,7 @@ export function offsetId(minutes: number): string {
 
 /** Actian's TimeZone (java.util.TimeZone): raw offset and DST savings in ms, the standard name. */
 export function timeZoneObject(timeZone: string, now: number): { id: string; displayName: string; rawOffset: number; dstsavings: number } {
-  const year = new Date(now).getUTCFullYear();
+  const year = new Date(clampTime(now)).getUTCFullYear();
   const jan = Date.UTC(year, 0, 1);
   const jul = Date.UTC(year, 6, 1);
   const a = offsetMinutes(timeZone, jan);
@@ -580,7 +581,9 @@ export function refuseUnsupported(q: Record<string, unknown>, names: readonly st
 /** `startdate` / `enddate`: epoch ms (Actian: "epoch numerical format") or ISO-8601. */
 export function parseDate(v: string | undefined, path: string): number | undefined {
   if (v === undefined || v === '') return undefined;
-  const t = /^-?\d+$/.test(v) ? Number(v) : Date.parse(v);
+  const t = /^-?\d{1,16}$/.test(v) ? Number(v) : Date.parse(v);
   if (!Number.isFinite(t)) throw invalidError([{ path, message: 'must be ms since the epoch or an ISO-8601 time' }]);
+  const problem = timeProblem(t);
+  if (problem !== undefined) throw invalidError([{ path, message: problem }]);
   return t;
 }

@@ -2,6 +2,7 @@
 // responses (documented in the OpenAPI document; responses are written with JSON.stringify,
 // so a schema can never drop a field). One source for validation and documentation.
 
+import { TIME_MS_MAX, TIME_MS_MIN, TIME_RANGE_TEXT } from '../core/time.js';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 import { LIMITS } from '../core/model.js';
@@ -248,9 +249,9 @@ export const AddOrderSchema = Type.Object(
       }),
     ),
     scheduledFor: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}', maxLength: 64 })], {
-        description: 'ms since the epoch, or an ISO-8601 time',
-        errorMessage: 'must be ms since the epoch or an ISO-8601 time',
+      Type.Union([Type.Integer({ minimum: TIME_MS_MIN, maximum: TIME_MS_MAX }), Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}', maxLength: 64 })], {
+        description: 'ms since the epoch, or an ISO-8601 time; years 0000 to 9999 (UTC)',
+        errorMessage: `must be ${TIME_RANGE_TEXT}, or an ISO-8601 time in that range`,
       }),
     ),
   },

@@ -3,7 +3,10 @@
 // request: `body.priority`, `body.orders[2].workflow`, `query.limit`, `params.id`.
 //
 // - Bodies are checked as they are (no type coercion: "5" is not a number); query strings,
-//   path parameters and headers are strings on the wire and are converted first.
+//   path parameters and headers are strings on the wire and are converted first, strictly:
+//   an integer is written in decimal digits only (no `1.0`, `1e3`, `0x10`, ` 7`) and must be a
+//   safe integer (|n| ≤ 2^53 - 1); a number is decimal digits with an optional fraction; a
+//   parameter given twice where one is expected is refused.
 // - A missing body counts as `{}`, so `POST /orders/x/cancel` needs no body.
 // - For a union of object shapes (one order or a batch) the problems are those of the
 //   variant whose required fields are present, not a vague "matches none".
@@ -95,6 +98,43 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+const INTEGER_TEXT = /^-?(0|[1-9][0-9]*)$/;
+const NUMBER_TEXT = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+
+/** The JSON Schema `type` of a scalar schema, or undefined for anything else. */
+function scalarType(schema: TSchema): string | undefined {
+  const t = (schema as { type?: unknown }).type;
+  return typeof t === 'string' && t !== 'object' && t !== 'array' ? t : undefined;
+}
+
+/**
+ * Problems of query/params/headers values that TypeBox's conversion would take too kindly
+ * (`1e400` → Infinity, `0x10` → 16, `1.0` → 1, `99999999999999999999` → 1e20, `[1, 2]` → 1).
+ */
+function strictProblems(schema: TSchema, data: unknown, part: Part): ProblemItem[] {
+  const props = (schema as { properties?: Record<string, TSchema> }).properties;
+  if (!props || !isPlainObject(data)) return [];
+  const out: ProblemItem[] = [];
+  for (const [key, sub] of Object.entries(props)) {
+    const raw = data[key];
+    if (raw === undefined) continue;
+    const type = scalarType(sub);
+    if (type === undefined) continue;
+    const path = pathOf(part, key);
+    if (Array.isArray(raw)) {
+      out.push({ path, message: 'given more than once' });
+      continue;
+    }
+    if (typeof raw !== 'string') continue;
+    if (type === 'integer' && !(INTEGER_TEXT.test(raw) && Number.isSafeInteger(Number(raw)))) {
+      out.push({ path, message: describe(sub) ?? `must be a whole number in decimal digits (at most ${Number.MAX_SAFE_INTEGER})` });
+    } else if (type === 'number' && !(NUMBER_TEXT.test(raw) && Number.isFinite(Number(raw)))) {
+      out.push({ path, message: describe(sub) ?? 'must be a decimal number' });
+    }
+  }
+  return out;
+}
+
 /** Fastify's validator compiler for TypeBox schemas. */
 export function validatorCompiler({ schema, httpPart }: { schema: TSchema; httpPart?: string }): (data: unknown) => { value: unknown } | { error: Error } {
   const part = partOf(httpPart);
@@ -105,6 +145,8 @@ export function validatorCompiler({ schema, httpPart }: { schema: TSchema; httpP
     if (part === 'body') {
       if (value === null || value === undefined) value = {};
     } else {
+      const strict = strictProblems(schema, value, part);
+      if (strict.length > 0) return { error: invalidError(strict) };
       value = Value.Convert(schema, value);
     }
     if (check.Check(value)) return { value };

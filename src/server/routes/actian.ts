@@ -8,6 +8,7 @@
 // ignored and `null` means "no value"; properties Orderly cannot honour (macro sets, job files,
 // input messages, secure macros, webhooks, filters) are refused with 400 rather than ignored.
 
+import { clampTime } from '../../core/time.js';
 import { Type, type TSchema } from '@sinclair/typebox';
 
 import { isTimeZone } from '../../core/checks.js';
@@ -336,8 +337,9 @@ const str = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A time in a zone as ISO-8601 with its offset: 2026-01-02T10:00:00.000+01:00 (Z for UTC). */
 function isoInZone(ms: number, tz: string): string {
-  const off = offsetMinutes(tz, ms);
-  const local = new Date(ms + off * 60_000).toISOString().slice(0, -1);
+  const at = clampTime(ms);
+  const off = offsetMinutes(tz, at);
+  const local = new Date(at + off * 60_000).toISOString().slice(0, -1);
   return `${local}${offsetId(off)}`;
 }
 

@@ -7,6 +7,7 @@
 //   (RFC 7396: objects merge, `null` removes a field) of the stored document.
 // - Times in these answers are ISO-8601 (created, modified, nextFireTime, fires[].fireAt).
 
+import { isoTime } from '../../core/time.js';
 import { Type, type TSchema } from '@sinclair/typebox';
 
 import { LIMITS, type JobConfig, type JobTemplate, type OrderState, type Schedule } from '../../core/model.js';
@@ -18,7 +19,8 @@ import { documented, errors, OrderIdSchema, OrderStateSchema, OrderViewSchema, W
 
 // ---------------------------------------------------------------- helpers shared with the Actian routes
 
-export const ISO = (ms: number): string => new Date(ms).toISOString();
+/** ISO-8601 of a stored time (never throws: see core/time.ts). */
+export const ISO = (ms: number): string => isoTime(ms);
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -3,10 +3,12 @@
 
 import { orderIdOf, upcast, type Event, type Stamped } from '../core/events.js';
 import { AppendWaiters } from './append-waiters.js';
+import { MemoryAuthStore, type AuthStore } from './auth-store.js';
 import { EMBEDDED_EPOCH, SNAPSHOTS_KEPT, StaleEpoch, type JournalStore, type SnapshotRecord, type StepLog, type SyncJournal } from './types.js';
 
 export class MemoryStore implements JournalStore, SyncJournal {
   readonly kind = 'memory' as const;
+  readonly auth: AuthStore = new MemoryAuthStore();
   /** bodies[i] is the event with seq i + 1. */
   private readonly bodies: string[] = [];
   private readonly byOrder = new Map<string, number[]>();

@@ -1,4 +1,4 @@
--- The SQLite journal schema as it stands after every migration (PRAGMA user_version = 1).
+-- The SQLite journal schema as it stands after every migration (PRAGMA user_version = 2).
 -- For reading only: the migrations in src/journal/sqlite.ts are what runs;
 -- test/contract/journal.test.ts checks that this file matches them.
 
@@ -48,6 +48,27 @@ CREATE TABLE meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+
+-- Users and tokens of the HTTP API, one row each (src/journal/auth-sqlite.ts). Before
+-- user_version 2 they were JSON lists in meta ('auth.users', 'auth.tokens'); migration 2 moved
+-- them here. scrypt is JSON {salt, hash, N, r, p, keylen}; a token is stored as its SHA-256.
+CREATE TABLE auth_users (
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  created TEXT NOT NULL,
+  scrypt TEXT NOT NULL
+);
+CREATE TABLE auth_tokens (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  created TEXT NOT NULL,
+  expires TEXT,
+  user_name TEXT
+);
+CREATE INDEX auth_tokens_user ON auth_tokens (user_name) WHERE user_name IS NOT NULL;
 
 -- The side file, journal-side.sqlite (SIDE_SCHEMA in src/journal/sqlite.ts): data derived
 -- from the journal, written off the commit path by the sidecar worker (sqlite-sidecar.ts) in

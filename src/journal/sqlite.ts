@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { orderIdOf, upcast, type Event, type Stamped } from '../core/events.js';
+import { SqliteAuthStore } from './auth-sqlite.js';
+import { LEGACY_TOKENS_KEY, LEGACY_USERS_KEY, type AuthStore } from './auth-store.js';
 import type { SidecarData } from './sqlite-sidecar.js';
 import { SIDE_INDEX_SEQ_KEY, SIDE_SCHEMA, sideFileOf } from './side-file.js';
 import { AppendWaiters } from './append-waiters.js';
@@ -60,6 +62,36 @@ CREATE TABLE meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
+`,
+  `
+-- Users and tokens of the HTTP API as rows (auth-sqlite.ts), moved from the JSON lists that
+-- meta kept under 'auth.users' and 'auth.tokens' (a list that is not JSON fails the move, and
+-- the journal does not open, as it did not before).
+CREATE TABLE auth_users (
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  created TEXT NOT NULL,
+  scrypt TEXT NOT NULL
+);
+CREATE TABLE auth_tokens (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  created TEXT NOT NULL,
+  expires TEXT,
+  user_name TEXT
+);
+CREATE INDEX auth_tokens_user ON auth_tokens (user_name) WHERE user_name IS NOT NULL;
+INSERT INTO auth_users (name, role, created, scrypt)
+  SELECT json_extract(value, '$.name'), json_extract(value, '$.role'), json_extract(value, '$.created'), json(json_extract(value, '$.scrypt'))
+  FROM json_each(coalesce((SELECT value FROM meta WHERE key = '${LEGACY_USERS_KEY}'), '[]'));
+INSERT INTO auth_tokens (id, hash, name, role, kind, created, expires, user_name)
+  SELECT json_extract(value, '$.id'), json_extract(value, '$.hash'), json_extract(value, '$.name'), json_extract(value, '$.role'),
+         json_extract(value, '$.kind'), json_extract(value, '$.created'), json_extract(value, '$.expires'), json_extract(value, '$.user')
+  FROM json_each(coalesce((SELECT value FROM meta WHERE key = '${LEGACY_TOKENS_KEY}'), '[]'));
+DELETE FROM meta WHERE key IN ('${LEGACY_USERS_KEY}', '${LEGACY_TOKENS_KEY}');
 `,
 ];
 
@@ -159,6 +191,8 @@ const WRITE_CHECK_KEY = 'writeCheckAt';
 
 export class SqliteStore implements JournalStore, SyncJournal {
   readonly kind = 'sqlite' as const;
+  /** Users and tokens of the HTTP API. */
+  readonly auth: AuthStore;
 
   private readonly maxSeq;
   private readonly insertEvent;
@@ -266,6 +300,7 @@ export class SqliteStore implements JournalStore, SyncJournal {
       if (this.pendingIndex.length >= INDEX_BATCH) this.writeIndex(first + events.length - 1);
       return first;
     });
+    this.auth = new SqliteAuthStore(db);
     const last = this.maxSeq.get()!;
     this.nextSeq = last + 1;
     this.waiters = new AppendWaiters(() => this.maxSeq.get()!, FOLLOW_POLL_MS);

@@ -7,6 +7,7 @@
 // another database implements each part in its own shapes; `JournalStore` is their union.
 
 import type { Event, Stamped } from '../core/events.js';
+import type { AuthStore } from './auth-store.js';
 
 /** Every store keeps this many of the newest snapshots. */
 export const SNAPSHOTS_KEPT = 2;
@@ -119,5 +120,7 @@ export interface MetaStore {
 
 export interface JournalStore extends EventJournal, SnapshotStore, LogStore, MetaStore {
   readonly kind: 'memory' | 'sqlite' | 'postgres';
+  /** Users and tokens of the HTTP API, as rows: a fifth part (auth-store.ts). */
+  readonly auth: AuthStore;
   close(): Promise<void>;
 }

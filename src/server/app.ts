@@ -8,15 +8,18 @@
 // - Responses are written with JSON.stringify: the response schemas document, they never drop
 //   a field.
 
+import type { Duplex } from 'node:stream';
+
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 
 import { OrderlyError } from '../runtime/orderly.js';
 import { roleAtLeast, type AuthService } from './auth.js';
 import { packageVersion, type Api, type ServerContext } from './context.js';
 import { ACTIAN_PREFIX } from './actian-map.js';
 import { fromOrderly, HttpError, invalidError, notFound } from './errors.js';
+import { headersFor, securityHeaders } from './headers.js';
 import { ServerMetrics } from './metrics.js';
 import { actianRoutes } from './routes/actian.js';
 import { authRoutes } from './routes/auth.js';
@@ -75,6 +78,28 @@ export function toHttpError(err: unknown): HttpError {
   return new HttpError('internal', 'internal error');
 }
 
+const UNAUTHORIZED_NO_TOKEN = (): HttpError => new HttpError('unauthorized', 'a bearer token is required (Authorization: Bearer <token>)');
+
+/** A request Node's parser refused, answered in Orderly's error shape (the socket then closes). */
+function clientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const e = new HttpError(tooLarge ? 'too-large' : 'invalid', tooLarge ? 'request headers too large' : `malformed request (${err.code ?? 'parse error'})`);
+  const body = JSON.stringify(e.body());
+  const head = [
+    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}`,
+    'content-type: application/json; charset=utf-8',
+    `content-length: ${Buffer.byteLength(body)}`,
+    ...Object.entries(headersFor(undefined)).map(([k, v]) => `${k}: ${v}`),
+    'connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+}
+
 /** A deep copy without our `errorMessage` keyword (not part of JSON Schema). */
 function stripErrorMessages(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripErrorMessages);
@@ -102,7 +127,22 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimitBytes ?? BODY_LIMIT_BYTES_DEFAULT,
     exposeHeadRoutes: false,
-    return503OnClosing: true,
+    // Refused by the hook below instead, in Orderly's error shape.
+    return503OnClosing: false,
+    // Errors Fastify finds before any route or hook runs: a URL that does not decode.
+    frameworkErrors: (err, req, reply) => {
+      void reply.headers(headersFor(undefined));
+      const e = req.headers.authorization === undefined ? UNAUTHORIZED_NO_TOKEN() : toHttpError(err);
+      if (e.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="orderly"');
+      void (reply as FastifyReply).code(e.statusCode).send(e.body());
+    },
+    // Requests Node's HTTP parser refuses (headers too large, malformed): answered on the socket.
+    clientErrorHandler: clientError,
+  });
+  securityHeaders(app);
+  let closing = false;
+  app.addHook('onRequest', async () => {
+    if (closing) throw new HttpError('unavailable', 'the server is stopping');
   });
   const metrics = opts.metrics ?? new ServerMetrics();
   metrics.attach(opts.orderly);
@@ -128,6 +168,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       else process.stderr.write(`orderly server: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     }
     if (e.statusCode === 401) void reply.header('www-authenticate', 'Bearer realm="orderly"');
+    if (e.retryAfterSeconds !== undefined) void reply.header('retry-after', String(e.retryAfterSeconds));
     return reply.status(e.statusCode).send(e.body());
   });
 
@@ -142,9 +183,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     if (cfg.public === true) return;
     const header = req.headers.authorization;
     const m = header !== undefined ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(header) : null;
-    if (!m) {
-      throw new HttpError('unauthorized', header === undefined ? 'a bearer token is required (Authorization: Bearer <token>)' : 'the Authorization header must be "Bearer <token>"');
-    }
+    if (!m) throw header === undefined ? UNAUTHORIZED_NO_TOKEN() : new HttpError('unauthorized', 'the Authorization header must be "Bearer <token>"');
     const principal = opts.auth.authenticate(m[1]!);
     if (!principal) throw new HttpError('unauthorized', 'unknown or expired token');
     const need = cfg.role ?? 'viewer';
@@ -156,6 +195,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
   // Open event streams would keep the server from closing.
   app.addHook('preClose', async () => {
+    closing = true;
     for (const s of [...ctx.streams]) s.end();
   });
   app.addHook('onClose', async () => {

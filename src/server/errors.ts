@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'forbidden'
   | 'too-large'
   | 'unsupported-media-type'
+  | 'too-many-requests'
+  | 'unavailable'
   | 'internal';
 
 export interface ErrorBody {
@@ -32,6 +34,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   state: 409,
   'too-large': 413,
   'unsupported-media-type': 415,
+  'too-many-requests': 429,
   internal: 500,
   unavailable: 503,
 };
@@ -44,6 +47,8 @@ export function statusOfCode(code: string): number {
 export class HttpError extends Error {
   override name = 'HttpError';
   readonly statusCode: number;
+  /** For 429: sent as the Retry-After header. */
+  retryAfterSeconds?: number;
   constructor(
     readonly code: ErrorCode,
     message: string,

@@ -351,7 +351,13 @@ export const LoginReplySchema = Type.Object({
 
 export const TokenCreateSchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: TOKEN_NAME_MAX, errorMessage: `must be 1 to ${TOKEN_NAME_MAX} characters long` }),
+    name: Type.String({
+      minLength: 1,
+      maxLength: TOKEN_NAME_MAX,
+      // Printable, no spaces at either end: it shows in listings and logs.
+      pattern: '^[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029](?:[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029])?$',
+      errorMessage: `must be 1 to ${TOKEN_NAME_MAX} printable characters, without spaces at either end`,
+    }),
     role: RoleSchema,
     expiresInSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 10 * 365 * 24 * 3600, description: 'default: never expires' })),
   },

@@ -81,7 +81,7 @@ describe('tokens and roles', () => {
     expect(created).toMatchObject({ name: 'ci', role: 'operator', kind: 'api' });
     expect(created.token).toMatch(/^oly_[A-Za-z0-9_-]{43}$/);
 
-    const meta = (await h.orderly.engine.store.getMeta('auth.tokens'))!;
+    const meta = JSON.stringify(await h.orderly.engine.store.auth.loadTokens());
     expect(meta).not.toContain(created.token);
     expect(meta).not.toContain(ADMIN_TOKEN);
     expect(meta).not.toContain(h.tokens.operator);
@@ -111,7 +111,7 @@ describe('tokens and roles', () => {
     expect(r.statusCode).toBe(409);
     const long = await h.call({ method: 'POST', url: '/api/v1/tokens', payload: { name: 'x'.repeat(129), role: 'viewer' } });
     expect(long.statusCode).toBe(400);
-    expect(long.json<ErrorJson>().error.problems).toEqual([{ path: 'body.name', message: 'must be 1 to 128 characters long' }]);
+    expect(long.json<ErrorJson>().error.problems).toEqual([{ path: 'body.name', message: 'must be 1 to 128 printable characters, without spaces at either end' }]);
     const role = await h.call({ method: 'POST', url: '/api/v1/tokens', payload: { name: 'x', role: 'root' } });
     expect(role.json<ErrorJson>().error.problems).toEqual([{ path: 'body.role', message: 'must be viewer, operator or admin' }]);
   });
@@ -122,7 +122,7 @@ describe('users and login', () => {
     let r = await h.call({ method: 'POST', url: '/api/v1/users', payload: { name: 'ann', password: 'correct horse', role: 'operator' } });
     expect(r.statusCode).toBe(201);
     expect(r.json()).toMatchObject({ name: 'ann', role: 'operator' });
-    const users = (await h.orderly.engine.store.getMeta('auth.users'))!;
+    const users = JSON.stringify(await h.orderly.engine.store.auth.loadUsers());
     expect(users).not.toContain('correct horse');
     const rec = (JSON.parse(users) as { name: string; scrypt: { salt: string; hash: string } }[])[0]!;
     expect(Buffer.from(rec.scrypt.salt, 'base64')).toHaveLength(16);
@@ -138,7 +138,7 @@ describe('users and login', () => {
     expect(s.token_type).toBe('Bearer');
     expect(s.expires_in).toBe(8 * 3600);
     expect(s.access_token).toMatch(/^oly_/);
-    expect(await h.orderly.engine.store.getMeta('auth.tokens')).not.toContain(s.access_token);
+    expect(JSON.stringify(await h.orderly.engine.store.auth.loadTokens())).not.toContain(s.access_token);
 
     const auth = { authorization: `Bearer ${s.access_token}` };
     r = await h.app.inject({ method: 'GET', url: '/api/v1/me', headers: auth });
@@ -206,7 +206,7 @@ describe('bootstrap', () => {
     const first = await a.bootstrap();
     expect(first.token).toMatch(/^oly_/);
     expect(a.authenticate(first.token!)).toMatchObject({ role: 'admin' });
-    expect(await store.getMeta('auth.tokens')).not.toContain(first.token);
+    expect(JSON.stringify(await store.auth.loadTokens())).not.toContain(first.token);
     // A restart reads the stored hash and makes no new one.
     const b = await AuthService.open(store);
     expect((await b.bootstrap()).token).toBeUndefined();
@@ -218,7 +218,7 @@ describe('bootstrap', () => {
     const a = await AuthService.open(store);
     expect(await a.bootstrap('first-env-token-000000')).toEqual({});
     expect(a.authenticate('first-env-token-000000')).toMatchObject({ role: 'admin', name: ENV_TOKEN_NAME });
-    expect(await store.getMeta('auth.tokens')).toContain(sha256('first-env-token-000000'));
+    expect(JSON.stringify(await store.auth.loadTokens())).toContain(sha256('first-env-token-000000'));
     const b = await AuthService.open(store);
     await b.bootstrap('second-env-token-00000');
     expect(b.authenticate('second-env-token-00000')).toBeDefined();

@@ -63,7 +63,7 @@ export async function stateOf(h: Harness): Promise<string> {
     orders: h.orderly.listOrders(),
     locks: h.orderly.listLocks(),
     workflows: h.orderly.listWorkflows(),
-    tokens: await store.getMeta('auth.tokens'),
-    users: await store.getMeta('auth.users'),
+    tokens: await store.auth.loadTokens(),
+    users: await store.auth.loadUsers(),
   });
 }

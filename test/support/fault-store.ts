@@ -25,6 +25,8 @@ export class DiskFull extends Error {
 export class FaultStore implements JournalStore {
   readonly kind = 'memory' as const;
   readonly inner = new MemoryStore();
+  /** Users and tokens: the inner store's (no faults). */
+  readonly auth = this.inner.auth;
   private failCount = 0;
   private tearCount = 0;
   private failing: Error | undefined;

@@ -441,7 +441,7 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
       },
     },
     async (req) => {
-      const r = await auth.login(req.body.username, req.body.password);
+      const r = await auth.login(req.body.username, req.body.password, req.ip);
       if (!r) throw new HttpError('unauthorized', 'wrong user name or password');
       return r;
     },

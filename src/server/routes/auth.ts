@@ -26,15 +26,15 @@ export function authRoutes(app: Api, { auth }: ServerContext): void {
       config: { public: true },
       schema: {
         summary: 'Log in with a user name and password: a session token',
-        description: 'Public. Answers 401 for a wrong user name or password (the same either way).',
+        description: 'Public. Answers 401 for a wrong user name or password (the same either way). 429 with Retry-After beyond 20 tries per minute from one address or 10 failed tries per 15 minutes for one user name. A user has at most 10 sessions: a new login ends the oldest beyond. The answer is not cached (`Cache-Control: no-store`).',
         tags: ['auth'],
         security: [],
         body: LoginSchema,
-        response: { 200: LoginReplySchema, ...errors(400, 401, 413) },
+        response: { 200: LoginReplySchema, ...errors(400, 401, 413, 429) },
       },
     },
     async (req) => {
-      const r = await auth.login(req.body.username, req.body.password);
+      const r = await auth.login(req.body.username, req.body.password, req.ip);
       if (!r) throw new HttpError('unauthorized', 'wrong user name or password');
       return r;
     },

@@ -19,6 +19,7 @@ import { Type } from '@sinclair/typebox';
 import type { Stamped } from '../../core/events.js';
 import type { Orderly } from '../../runtime/orderly.js';
 import type { Api, ServerContext } from '../context.js';
+import { replyHeaders } from '../headers.js';
 import { errors } from '../schemas.js';
 
 const REPLAY_PAGE = 500;
@@ -138,6 +139,7 @@ export function eventRoutes(app: Api, ctx: ServerContext): void {
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
+        ...replyHeaders(reply),
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
         connection: 'keep-alive',

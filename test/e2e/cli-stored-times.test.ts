@@ -7,6 +7,7 @@ import { afterAll, expect, it } from 'vitest';
 
 import type { Event } from '../../src/core/events.js';
 import { SqliteStore } from '../../src/journal/sqlite.js';
+import { EMBEDDED_EPOCH } from '../../src/journal/types.js';
 import { createOrderly } from '../../src/runtime/orderly.js';
 import { cleanUp, cli, ROOT, tempDir } from '../support/cli-process.js';
 
@@ -20,7 +21,7 @@ it('orders and order show read a stored scheduledFor of 8640000000000001', async
   await o.close();
   const store = SqliteStore.open(join(dir, 'journal.sqlite'));
   const added = (await store.readAfter(0, 100_000)).map((s) => s.event).find((e) => e.type === 'OrderAdded')!;
-  await store.append([{ ...added, orderId: 'far', scheduledFor: 8640000000000001 } as Event]);
+  await store.append([{ ...added, orderId: 'far', scheduledFor: 8640000000000001 } as Event], EMBEDDED_EPOCH);
   await store.close();
 
   const list = await cli(['orders', '--data-dir', dir]);

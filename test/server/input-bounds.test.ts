@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Event } from '../../src/core/events.js';
 import { TIME_MS_MAX } from '../../src/core/time.js';
 import { MemoryStore } from '../../src/journal/memory.js';
+import { EMBEDDED_EPOCH } from '../../src/journal/types.js';
 import { createOrderly, OrderlyError } from '../../src/runtime/orderly.js';
 import { EXAMPLES, harness, type ErrorJson, type Harness } from './support.js';
 
@@ -54,8 +55,8 @@ describe('time values have bounds', () => {
     await first.close();
     const added = events.find((e) => e.type === 'OrderAdded')!;
     const store = new MemoryStore();
-    await store.append([...events, { ...added, orderId: 'far', scheduledFor: 8640000000000001 } as Event]);
-    await store.append([{ ...added, orderId: 'farther', scheduledFor: 1e21 } as Event]);
+    await store.append([...events, { ...added, orderId: 'far', scheduledFor: 8640000000000001 } as Event], EMBEDDED_EPOCH);
+    await store.append([{ ...added, orderId: 'farther', scheduledFor: 1e21 } as Event], EMBEDDED_EPOCH);
     h = await harness({ orderly: { store }, deploy: false });
     for (const url of ['/v2/api/jobs', '/v2/api/jobstats', '/v2/api/jobs/far', '/v2/api/jobs/farther', '/api/v1/orders', '/api/v1/orders/far']) {
       const r = await h.call({ method: 'GET', url, as: 'viewer' });

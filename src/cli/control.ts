@@ -13,6 +13,7 @@
 //   POST /orders/:id/suspend  {reset?}                 → { order }
 //   POST /orders/:id/resume   {position?, asSucceeded?} → { order }
 //   POST /orders/:id/priority {priority}               → { order }
+//   POST /orders/:id/confirm  {}                       → { order }   (a prompting order goes on)
 //   GET  /locks                       → { locks: LockView[] }
 //
 // Errors: { error: { code, message, problems? } } with 400 (invalid), 404 (not-found),
@@ -34,6 +35,7 @@ export type ControlApi = Pick<
   | 'cancelOrder'
   | 'suspendOrder'
   | 'resumeOrder'
+  | 'confirmOrder'
   | 'changePriority'
   | 'getOrder'
   | 'listOrders'
@@ -58,16 +60,9 @@ export interface ErrorBody {
   error: { code: string; message: string; problems?: ProblemItem[] };
 }
 
-export const ORDER_STATES: readonly OrderState[] = [
-  'scheduled',
-  'ready',
-  'waiting',
-  'processing',
-  'failed',
-  'stopped',
-  'cancelled',
-  'finished',
-];
+import { ORDER_STATES } from '../core/model.js';
+
+export { ORDER_STATES };
 
 /** Request bodies above this are refused with 413. */
 export const BODY_BYTES_MAX = 1024 * 1024;
@@ -275,7 +270,7 @@ async function route(api: ControlApi, method: string, path: string, body: unknow
   }
 
   if (head === 'orders' && id !== undefined && action !== undefined && rest.length === 0) {
-    const known = ['cancel', 'suspend', 'resume', 'priority'];
+    const known = ['cancel', 'suspend', 'resume', 'priority', 'confirm'];
     if (!known.includes(action)) return errorReply(404, 'not-found', `no route ${method} ${url.pathname} (order actions: ${known.join(', ')})`);
     const bad = allow('POST');
     if (bad) return bad;
@@ -306,6 +301,12 @@ async function route(api: ControlApi, method: string, path: string, body: unknow
         if (asSucceeded !== undefined) opts.asSucceeded = asSucceeded;
         if (problems.length > 0) return invalidReply(problems);
         await api.resumeOrder(id, opts);
+        break;
+      }
+      case 'confirm': {
+        unknownFields(b, [], problems);
+        if (problems.length > 0) return invalidReply(problems);
+        await api.confirmOrder(id);
         break;
       }
       default: {

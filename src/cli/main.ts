@@ -203,6 +203,12 @@ function eventFacts(e: Event): string {
       return [e.to ? `to ${pos(e.to)}` : '', e.asSucceeded ? 'as succeeded' : ''].filter((x) => x !== '').join(' ');
     case 'OrderPriorityChanged':
       return `priority ${e.priority}`;
+    case 'OrderSleeping':
+      return `until ${iso(e.until)}`;
+    case 'OrderPrompted':
+      return JSON.stringify(e.question);
+    case 'OrderPromptAnswered':
+      return 'confirmed';
   }
 }
 
@@ -223,7 +229,7 @@ function waitingText(w: NonNullable<OrderView['waitingFor']>): string {
       s = `job slot ${w.job}`;
       break;
     case 'time':
-      s = `time ${iso(w.until)}`;
+      s = `sleeping until ${iso(w.until)}`;
       break;
     case 'retry':
       s = `retry at ${iso(w.until)}`;
@@ -236,6 +242,7 @@ function waitingText(w: NonNullable<OrderView['waitingFor']>): string {
 
 function stateText(v: OrderView): string {
   let s = v.state;
+  if (v.prompt) s += ` ${JSON.stringify(v.prompt.question)} (orderly order confirm ${v.id})`;
   if (v.suspended) s += ', suspended';
   if (v.pending?.suspend) s += ', suspend pending';
   if (v.pending?.cancel) s += v.pending.cancel.kill ? ', cancel pending (killing the job)' : ', cancel pending (when the job ends)';
@@ -673,6 +680,16 @@ function buildProgram(setExit: (code: number) => void): Command {
       if (o.asSucceeded) body.asSucceeded = true;
       return actOnOrder(o, id, 'resume', body);
     });
+
+  order
+    .command('confirm')
+    .description('confirm the Prompt an order waits at (state prompting): it goes on; to refuse, cancel it')
+    .argument('<id>', 'order id')
+    .addOption(dataDirOption())
+    .addOption(serverOption())
+    .addOption(tokenOption())
+    .addOption(jsonOption('the order'))
+    .action((id: string, o: DataDirOpts & { json?: boolean }) => actOnOrder(o, id, 'confirm', {}));
 
   order
     .command('priority')

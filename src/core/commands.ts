@@ -20,6 +20,8 @@ export type Command =
   | { type: 'suspendOrder'; orderId: string; reset?: boolean }
   | { type: 'resumeOrder'; orderId: string; position?: Position; asSucceeded?: boolean }
   | { type: 'changePriority'; orderId: string; priority: number }
+  /** Confirms the Prompt an order waits at: it goes on. */
+  | { type: 'confirmOrder'; orderId: string }
   /** A job execution ended. Stale executions (not the order's current one) are ignored. */
   | { type: 'jobFinished'; orderId: string; executionId: string; outcome: Outcome }
   /** The process of an execution was lost (node died): `disrupted`, or rerun when restartable. */

@@ -19,6 +19,7 @@ import {
   encloses,
   instructionAt,
   isValidPosition,
+  jobAt,
   nextPosition,
   samePosition,
 } from './positions.js';
@@ -38,6 +39,7 @@ import {
 } from './state.js';
 import { timeProblem } from './time.js';
 import { findLockOrderCycle, lockReferences, validateLockDef, validateWorkflow } from './validate.js';
+import { asText, evaluate, evaluateSeconds } from './instructions/expression.js';
 
 export type Decision = { ok: true; events: Event[] } | { ok: false; problem: Problem };
 
@@ -227,6 +229,14 @@ class Turn {
         }
         if (o.endedAt !== undefined) return problem('state', `order ${o.id} has ended (${o.state})`);
         if (o.priority !== cmd.priority) this.emit({ type: 'OrderPriorityChanged', at: this.now, orderId: o.id, priority: cmd.priority });
+        return undefined;
+      }
+      case 'confirmOrder': {
+        const o = this.order(cmd.orderId);
+        if ('code' in o) return o;
+        if (o.state !== 'prompting') return problem('state', `order ${o.id} is ${o.state}, not prompting`);
+        this.emit({ type: 'OrderPromptAnswered', at: this.now, orderId: o.id });
+        this.ready.push(o.id);
         return undefined;
       }
       case 'jobFinished':
@@ -688,8 +698,14 @@ class Turn {
 
   /** A timer skipped while the order was suspended: fire now if due, else set it again. */
   private timerDue(o: Order, at: number, kind: 'scheduled' | 'retry'): void {
-    if (at <= this.now) this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: o.position });
+    if (at <= this.now) this.wake(o);
     else this.s.timers.push({ at, orderId: o.id, kind });
+  }
+
+  /** The wait of a scheduled, retrying or sleeping order is over: a Sleep is behind it. */
+  private wake(o: Order): void {
+    const to = o.waitingFor?.kind === 'time' ? nextPosition(o.position) : o.position;
+    this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to });
   }
 
   private jobFinished(id: string, executionId: string, outcome: Outcome): void {
@@ -704,9 +720,7 @@ class Turn {
   private executionLost(id: string, executionId: string): void {
     const o = this.s.orders.get(id);
     if (!o || o.state !== 'processing' || o.execution?.id !== executionId) return;
-    const wf = workflowOf(this.s, o);
-    const instr = instructionAt(wf, o.position);
-    const job = instr?.TYPE === 'Execute.Named' ? wf.jobs[instr.jobName] : undefined;
+    const job = jobAt(workflowOf(this.s, o), o.position)?.job;
     const outcome: Outcome = { type: 'failed', reason: 'disrupted', message: 'the process running the job was lost' };
     this.emit({ type: 'OrderProcessed', at: this.now, orderId: id, executionId, outcome });
     if (o.cancelPending) return this.cancelNow(o);
@@ -728,7 +742,7 @@ class Turn {
       } else if (t.kind === 'retry') {
         const w = o.waitingFor;
         if (o.state !== 'waiting' || (w?.kind !== 'retry' && w?.kind !== 'time') || w.until !== t.at || o.suspended) continue;
-        this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: o.position });
+        this.wake(o);
       } else {
         if (o.waitingFor?.kind !== 'locks' || o.waitUntil !== t.at) continue;
         const locks = o.waitingFor.locks.join(', ');
@@ -766,8 +780,29 @@ class Turn {
       }
       switch (instr.TYPE) {
         case 'Execute.Named':
-          this.execute(o, wf, instr.jobName);
+        case 'Execute.Anonymous':
+          this.execute(o, wf);
           return;
+        case 'Sleep': {
+          const r = evaluateSeconds(instr.duration, o, LIMITS.sleepSecondsMax);
+          if (!r.ok) return this.fail(o, { type: 'failed', reason: 'expression-error', message: `Sleep: ${r.message}` });
+          const ms = Math.round(r.value! * 1000);
+          if (ms > 0) {
+            this.emit({ type: 'OrderSleeping', at: this.now, orderId: o.id, until: this.now + ms });
+            return;
+          }
+          this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: nextPosition(pos) });
+          break;
+        }
+        case 'Prompt': {
+          const r = evaluate(instr.question, o);
+          if (!r.ok) return this.fail(o, { type: 'failed', reason: 'expression-error', message: `Prompt: ${r.message}` });
+          this.emit({ type: 'OrderPrompted', at: this.now, orderId: o.id, question: asText(r.value) });
+          return;
+        }
+        case 'StickySubagent':
+          this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: [...pos, 'stickySubagent', 0] });
+          break;
         case 'Lock':
           this.lock(o, instr.demands, instr.waitTimeout);
           return;
@@ -783,16 +818,22 @@ class Turn {
         case 'Fail': {
           const outcome: Outcome = { type: 'failed', reason: 'fail-instruction' };
           if (instr.message !== undefined) outcome.message = instr.message;
-          if (instr.outcome?.returnCode !== undefined) outcome.returnCode = instr.outcome.returnCode;
+          const rc = instr.outcome?.returnCode ?? instr.namedValues?.['returnCode'];
+          if (typeof rc === 'number') outcome.returnCode = rc;
+          if (instr.namedValues !== undefined) outcome.namedValues = { ...instr.namedValues };
           this.fail(o, outcome, instr.uncatchable === true);
           return;
         }
         case 'Finish': {
           this.releaseOutside(o, []);
-          const outcome: Outcome = instr.unsuccessful
-            ? { type: 'failed', reason: 'finish-instruction' }
-            : { type: 'succeeded', reason: 'finish-instruction' };
+          const failed = instr.unsuccessful === true || instr.outcome?.TYPE === 'Failed';
+          const outcome: Outcome = failed ? { type: 'failed', reason: 'finish-instruction' } : { type: 'succeeded', reason: 'finish-instruction' };
           if (instr.message !== undefined) outcome.message = instr.message;
+          const nv = instr.outcome?.namedValues;
+          if (nv !== undefined) {
+            outcome.namedValues = { ...nv };
+            if (typeof nv['returnCode'] === 'number') outcome.returnCode = nv['returnCode'];
+          }
           this.emit({ type: 'OrderFinished', at: this.now, orderId: o.id, outcome });
           return;
         }
@@ -824,10 +865,11 @@ class Turn {
     this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to });
   }
 
-  private execute(o: Order, wf: Workflow, jobName: string): void {
+  private execute(o: Order, wf: Workflow): void {
     const s = this.s;
-    const key = jobKey(o.workflow, jobName);
-    const parallelism = wf.jobs[jobName]?.parallelism ?? 1;
+    const at = jobAt(wf, o.position)!;
+    const key = jobKey(o.workflow, at.name);
+    const parallelism = at.job.parallelism ?? 1;
     const job = s.jobs.get(key);
     if (s.running < s.slots && (job?.running ?? 0) < parallelism && s.jobsWaiting.size === 0) {
       this.startExecution(o, key);
@@ -852,8 +894,7 @@ class Turn {
         const head = j.queue.headEntry();
         if (!head) continue;
         const o = s.orders.get(head.orderId)!;
-        const jobName = key.slice(o.workflow.length + 1);
-        const parallelism = workflowOf(s, o).jobs[jobName]?.parallelism ?? 1;
+        const parallelism = jobAt(workflowOf(s, o), o.position)?.job.parallelism ?? 1;
         if (j.running >= parallelism) continue;
         if (!best || head.priority > best.priority || (head.priority === best.priority && head.arrival < best.arrival)) {
           best = head; // the queue's own entry: read here, before anything changes the queue

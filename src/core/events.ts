@@ -36,6 +36,12 @@ export type Event =
   | { type: 'OrderFailed'; at: number; orderId: string; outcome: Outcome; to: Position }
   | { type: 'OrderStopped'; at: number; orderId: string; outcome: Outcome }
   | { type: 'OrderFinished'; at: number; orderId: string; outcome: Outcome }
+  /** A Sleep: the order waits until `until` (ms), then moves on. */
+  | { type: 'OrderSleeping'; at: number; orderId: string; until: number }
+  /** A Prompt: the order waits for an operator's confirm. */
+  | { type: 'OrderPrompted'; at: number; orderId: string; question: string }
+  /** An operator confirmed the prompt: the order moves on. */
+  | { type: 'OrderPromptAnswered'; at: number; orderId: string }
   | { type: 'OrderCancelMarked'; at: number; orderId: string; kill: boolean }
   | { type: 'OrderCancelled'; at: number; orderId: string }
   | { type: 'OrderSuspendMarked'; at: number; orderId: string }

@@ -261,6 +261,29 @@ export function evolve(s: State, e: Event): void {
       end(s, o, e.at);
       return;
     }
+    case 'OrderSleeping': {
+      const o = order(s, e.orderId);
+      o.state = 'waiting';
+      o.waitingFor = { kind: 'time', until: e.until };
+      o.waitingSince = e.at;
+      s.timers.push({ at: e.until, orderId: o.id, kind: 'retry' });
+      return;
+    }
+    case 'OrderPrompted': {
+      const o = order(s, e.orderId);
+      o.state = 'prompting';
+      o.prompt = e.question;
+      o.waitingSince = e.at;
+      return;
+    }
+    case 'OrderPromptAnswered': {
+      const o = order(s, e.orderId);
+      o.state = 'ready';
+      o.prompt = undefined;
+      o.waitingSince = undefined;
+      o.position = nextPosition(o.position);
+      return;
+    }
     case 'OrderCancelMarked':
       order(s, e.orderId).cancelPending = { kill: e.kill };
       return;
@@ -270,6 +293,7 @@ export function evolve(s: State, e: Event): void {
       assert(o.state !== 'processing', `evolve: ${o.id} cancelled while processing`);
       if (o.waitingFor) leaveQueues(s, o);
       clearWait(o);
+      o.prompt = undefined;
       o.state = 'cancelled';
       end(s, o, e.at);
       return;

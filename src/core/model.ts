@@ -25,6 +25,7 @@ export const LIMITS = {
   expressionLengthMax: 64 * 1024,
   /** Nesting of one expression (parentheses, operators, calls). */
   expressionDepthMax: 100,
+  sleepSecondsMax: 366 * 24 * 3600,
 } as const;
 
 export type QueuePolicy = 'fifo' | 'greedy';
@@ -83,20 +84,55 @@ export interface TryInstr extends Labelled {
 export interface RetryInstr extends Labelled {
   TYPE: 'Retry';
 }
+/** Values a Fail or Finish gives the order's outcome (`returnCode` among them sets the return code). */
+export type NamedValues = Record<string, string | number | boolean>;
+
 export interface FailInstr extends Labelled {
   TYPE: 'Fail';
   message?: string;
+  /** Older JS7 files: `{"returnCode": 1}`. */
   outcome?: { returnCode?: number };
+  namedValues?: NamedValues;
   uncatchable?: boolean;
 }
 export interface FinishInstr extends Labelled {
   TYPE: 'Finish';
   message?: string;
   unsuccessful?: boolean;
+  /** JS7 engine form: `{"TYPE": "Succeeded" | "Failed", "namedValues": {...}}`. */
+  outcome?: { TYPE: 'Succeeded' | 'Failed'; namedValues?: NamedValues };
+}
+/** A job defined in place (JS7 `Execute.Anonymous`). */
+export interface ExecuteAnonymous extends Labelled {
+  TYPE: 'Execute.Anonymous';
+  job: Job;
+  defaultArguments?: Record<string, string>;
+}
+/** Waits `duration` seconds: a number, or an expression (`"60"`, `"$delay"`). */
+export interface SleepInstr extends Labelled {
+  TYPE: 'Sleep';
+  duration: number | string;
+}
+/** Waits (state `prompting`) until an operator confirms or cancels the order. */
+export interface PromptInstr extends Labelled {
+  TYPE: 'Prompt';
+  /** An expression: `'Continue?'`. */
+  question: string;
+}
+/** JS7 keeps the jobs of the block on one subagent; on one node the block simply runs. */
+export interface StickySubagentInstr extends Labelled {
+  TYPE: 'StickySubagent';
+  agentName?: string;
+  subagentClusterIdExpr?: string;
+  subworkflow: Block;
 }
 
 export type Instruction =
   | ExecuteNamed
+  | ExecuteAnonymous
+  | SleepInstr
+  | PromptInstr
+  | StickySubagentInstr
   | LockInstr
   | OptionsInstr
   | TryInstr
@@ -146,18 +182,23 @@ export interface Workflow {
   jobs: Record<string, Job>;
 }
 
-/** A JS7-style path: `[1, "lock", 0]`. Branches: lock, options, try+N, catch+N. */
+/** A JS7-style path: `[1, "lock", 0]`. Branches: lock, options, try+N, catch+N, stickySubagent. */
 export type Position = (number | string)[];
 
 export type OrderState =
   | 'scheduled'
   | 'ready'
   | 'waiting'
+  /** A Prompt waits for an operator's confirm. */
+  | 'prompting'
   | 'processing'
   | 'failed'
   | 'stopped'
   | 'cancelled'
   | 'finished';
+
+/** Every order state, in the order of an order's life. */
+export const ORDER_STATES: readonly OrderState[] = ['scheduled', 'ready', 'waiting', 'prompting', 'processing', 'failed', 'stopped', 'cancelled', 'finished'];
 
 export const ENDED_STATES: ReadonlySet<OrderState> = new Set(['cancelled', 'finished']);
 
@@ -178,6 +219,7 @@ export type OutcomeReason =
   | 'step-limit'
   /** A Retry instruction reached outside a catch block. */
   | 'retry-outside-catch'
+  | 'expression-error'
   | 'retries-exhausted'
   | 'replaced';
 
@@ -187,12 +229,15 @@ export interface Outcome {
   returnCode?: number;
   signal?: string;
   message?: string;
+  /** Values given by a Fail or Finish instruction. */
+  namedValues?: NamedValues;
 }
 
 /** What a waiting order waits for. */
 export type WaitingFor =
   | { kind: 'locks'; locks: string[] }
   | { kind: 'job'; job: string }
+  /** A Sleep instruction. */
   | { kind: 'time'; until: number }
   | { kind: 'retry'; until: number };
 
@@ -252,6 +297,8 @@ export interface Order {
   /** The running execution, while processing. */
   execution?: { id: string; job: string; startedAt: number } | undefined;
   executions: number;
+  /** While prompting: the question asked. */
+  prompt?: string | undefined;
   outcome?: Outcome;
   endedAt?: number;
 }

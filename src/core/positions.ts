@@ -1,7 +1,8 @@
 // Positions are JS7-style paths: [1, "lock", 0] is the first instruction inside the lock
-// block of top-level instruction 1. Branches: lock, options, try+N, catch+N (N counts retries).
+// block of top-level instruction 1. Branches: lock, options, try+N, catch+N (N counts retries),
+// stickySubagent.
 
-import type { Block, Instruction, Position, Workflow } from './model.js';
+import type { Block, Instruction, Job, Position, Workflow } from './model.js';
 
 export function samePosition(a: Position, b: Position): boolean {
   if (a.length !== b.length) return false;
@@ -26,6 +27,8 @@ export function branchBlock(instr: Instruction, branch: string): Block | undefin
       if (/^try\+\d+$/.test(branch)) return instr.try;
       if (/^catch\+\d+$/.test(branch)) return instr.catch;
       return undefined;
+    case 'StickySubagent':
+      return branch === 'stickySubagent' ? instr.subworkflow : undefined;
     default:
       return undefined;
   }
@@ -93,4 +96,19 @@ export function enclosingLocks(pos: Position): Position[] {
 export function branchIteration(branch: string): number {
   const plus = branch.indexOf('+');
   return plus < 0 ? 0 : Number(branch.slice(plus + 1));
+}
+
+/** The job an order at `pos` runs: a named job, or one defined in place (named `@<position>`). */
+export function jobAt(wf: Workflow, pos: Position): { name: string; job: Job; defaultArguments?: Record<string, string> } | undefined {
+  const instr = instructionAt(wf, pos);
+  if (instr?.TYPE === 'Execute.Named') {
+    const job = wf.jobs[instr.jobName];
+    if (!job) return undefined;
+    return instr.defaultArguments ? { name: instr.jobName, job, defaultArguments: instr.defaultArguments } : { name: instr.jobName, job };
+  }
+  if (instr?.TYPE === 'Execute.Anonymous') {
+    const name = `@${pos.join('/')}`;
+    return instr.defaultArguments ? { name, job: instr.job, defaultArguments: instr.defaultArguments } : { name, job: instr.job };
+  }
+  return undefined;
 }

@@ -331,6 +331,7 @@ function canonicalOrder(o: Order): Order {
     held: o.held,
     execution: o.execution,
     executions: o.executions,
+    prompt: o.prompt,
     outcome: o.outcome,
     endedAt: o.endedAt,
   };

@@ -24,6 +24,7 @@ import { isTimeZone, utf8Bytes } from './checks.js';
 import type {
   Block,
   Demand,
+  ExecuteAnonymous,
   ExecuteNamed,
   Executable,
   FailInstr,
@@ -33,7 +34,11 @@ import type {
   Job,
   LockDef,
   LockInstr,
+  NamedValues,
   OptionsInstr,
+  PromptInstr,
+  SleepInstr,
+  StickySubagentInstr,
   QueuePolicy,
   ReturnCodeMeaning,
   ShellExecutable,
@@ -41,6 +46,7 @@ import type {
   Workflow,
 } from './model.js';
 import { LIMITS } from './model.js';
+import { expressionProblem } from './instructions/expression.js';
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; problems: ProblemItem[] };
 
@@ -51,6 +57,10 @@ const SIMPLE_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 export const INSTRUCTION_TYPES = [
   'Execute.Named',
+  'Execute.Anonymous',
+  'Sleep',
+  'Prompt',
+  'StickySubagent',
   'Lock',
   'Options',
   'Try',
@@ -58,7 +68,7 @@ export const INSTRUCTION_TYPES = [
   'Fail',
   'Finish',
 ] as const;
-const NOT_YET_SUPPORTED = new Set(['If', 'Fork', 'Prompt', 'Sleep']);
+const NOT_YET_SUPPORTED = new Set(['If', 'Fork', 'ForkList', 'Cycle', 'Break', 'AddOrder', 'PostNotices', 'ExpectNotices', 'ConsumeNotices']);
 
 // ---------------------------------------------------------------------------------------
 // Paths and small checks
@@ -322,13 +332,18 @@ const WORKFLOW_KEYS = new Set(['TYPE', 'name', 'title', 'timeZone', 'instruction
 const BLOCK_KEYS = new Set(['instructions']);
 const INSTRUCTION_KEYS: Record<Instruction['TYPE'], ReadonlySet<string>> = {
   'Execute.Named': new Set(['TYPE', 'label', 'jobName', 'defaultArguments']),
+  'Execute.Anonymous': new Set(['TYPE', 'label', 'job', 'defaultArguments']),
+  Sleep: new Set(['TYPE', 'label', 'duration']),
+  Prompt: new Set(['TYPE', 'label', 'question']),
+  StickySubagent: new Set(['TYPE', 'label', 'agentName', 'subagentClusterIdExpr', 'subworkflow']),
   Lock: new Set(['TYPE', 'label', 'demands', 'lockedWorkflow', 'waitTimeout']),
   Options: new Set(['TYPE', 'label', 'stopOnFailure', 'block']),
   Try: new Set(['TYPE', 'label', 'maxTries', 'retryDelays', 'try', 'catch']),
   Retry: new Set(['TYPE', 'label']),
-  Fail: new Set(['TYPE', 'label', 'message', 'outcome', 'uncatchable']),
-  Finish: new Set(['TYPE', 'label', 'message', 'unsuccessful']),
+  Fail: new Set(['TYPE', 'label', 'message', 'outcome', 'namedValues', 'uncatchable']),
+  Finish: new Set(['TYPE', 'label', 'message', 'unsuccessful', 'outcome']),
 };
+const FINISH_OUTCOME_KEYS = new Set(['TYPE', 'namedValues']);
 const DEMAND_KEYS = new Set(['lockName', 'count', 'key']);
 const OUTCOME_KEYS = new Set(['returnCode']);
 const JOB_KEYS = new Set([
@@ -445,6 +460,45 @@ class WorkflowChecker {
         }
         break;
       }
+      case 'Execute.Anonymous': {
+        const job = this.job(o['job'], joinPath(path, 'job'));
+        const defaultArguments = p.stringMap(o, 'defaultArguments', path, argNameProblem);
+        if (job) {
+          const i: ExecuteAnonymous = withLabel<ExecuteAnonymous>({ TYPE: 'Execute.Anonymous', job });
+          if (defaultArguments !== undefined) i.defaultArguments = defaultArguments;
+          result = i;
+        }
+        break;
+      }
+      case 'Sleep': {
+        const raw = o['duration'];
+        const duration = typeof raw === 'number' ? p.number(o, 'duration', path, { min: 0, max: LIMITS.sleepSecondsMax }) : this.expression(o, 'duration', path, true);
+        if (duration !== undefined) {
+          const literal = Number(duration);
+          if (typeof duration === 'string' && duration.trim() !== '' && Number.isFinite(literal) && (literal < 0 || literal > LIMITS.sleepSecondsMax)) {
+            p.add(joinPath(path, 'duration'), numberMessage({ min: 0, max: LIMITS.sleepSecondsMax }) + ' (seconds)');
+          } else result = withLabel<SleepInstr>({ TYPE: 'Sleep', duration });
+        }
+        break;
+      }
+      case 'Prompt': {
+        const question = this.expression(o, 'question', path, true);
+        if (question !== undefined) result = withLabel<PromptInstr>({ TYPE: 'Prompt', question });
+        break;
+      }
+      case 'StickySubagent': {
+        const agentName = p.string(o, 'agentName', path, { nonEmpty: true, max: LIMITS.nameLengthMax });
+        // Not evaluated: one node is one subagent cluster.
+        const expr = this.expression(o, 'subagentClusterIdExpr', path, false, false);
+        const block = this.block(o['subworkflow'], joinPath(path, 'subworkflow'), inner, 'a StickySubagent block');
+        if (block) {
+          const i: StickySubagentInstr = withLabel<StickySubagentInstr>({ TYPE: 'StickySubagent', subworkflow: block });
+          if (agentName !== undefined) i.agentName = agentName;
+          if (expr !== undefined) i.subagentClusterIdExpr = expr;
+          result = i;
+        }
+        break;
+      }
       case 'Lock': {
         const demands = this.demands(o['demands'], joinPath(path, 'demands'), scope);
         const waitTimeout = p.number(o, 'waitTimeout', path, { min: 0, max: LIMITS.timeoutSecondsMax });
@@ -504,9 +558,11 @@ class WorkflowChecker {
             outcome = rc === undefined ? {} : { returnCode: rc };
           }
         }
+        const namedValues = this.namedValues(o, path);
         const i: FailInstr = withLabel<FailInstr>({ TYPE: 'Fail' });
         if (message !== undefined) i.message = message;
         if (outcome !== undefined) i.outcome = outcome;
+        if (namedValues !== undefined) i.namedValues = namedValues;
         if (uncatchable !== undefined) i.uncatchable = uncatchable;
         result = i;
         break;
@@ -514,14 +570,73 @@ class WorkflowChecker {
       case 'Finish': {
         const message = p.string(o, 'message', path, { max: LIMITS.messageLengthMax });
         const unsuccessful = p.boolean(o, 'unsuccessful', path);
+        let outcome: FinishInstr['outcome'];
+        if (hasOwn(o, 'outcome') && o['outcome'] !== undefined) {
+          const op = joinPath(path, 'outcome');
+          const oo = p.object(o['outcome'], op);
+          if (oo) {
+            p.unknownKeys(oo, op, FINISH_OUTCOME_KEYS, 'a Finish outcome');
+            const type = oo['TYPE'];
+            if (type !== 'Succeeded' && type !== 'Failed') p.add(joinPath(op, 'TYPE'), type === undefined ? 'required' : 'must be "Succeeded" or "Failed"');
+            else {
+              outcome = { TYPE: type };
+              const nv = this.namedValues(oo, op);
+              if (nv !== undefined) outcome.namedValues = nv;
+              if (unsuccessful !== undefined && unsuccessful !== (type === 'Failed')) {
+                p.add(joinPath(path, 'unsuccessful'), `contradicts outcome.TYPE ${type}`);
+              }
+            }
+          }
+        }
         const i: FinishInstr = withLabel<FinishInstr>({ TYPE: 'Finish' });
         if (message !== undefined) i.message = message;
         if (unsuccessful !== undefined) i.unsuccessful = unsuccessful;
+        if (outcome !== undefined) i.outcome = outcome;
         result = i;
         break;
       }
     }
     return p.items.length > before ? undefined : result;
+  }
+
+  /** An expression, given as a string (JS7 writes literals as `'text'` or `60`). */
+  private expression(o: Obj, key: string, base: string, required: boolean, evaluated = true): string | undefined {
+    const v = this.p.string(o, key, base, { required, nonEmpty: true, max: LIMITS.messageLengthMax });
+    const msg = v !== undefined && evaluated ? expressionProblem(v) : undefined;
+    if (msg === undefined) return v;
+    this.p.add(joinPath(base, key), msg);
+    return undefined;
+  }
+
+  /** `namedValues`: names to strings, numbers or booleans. */
+  private namedValues(o: Obj, base: string): NamedValues | undefined {
+    if (!hasOwn(o, 'namedValues') || o['namedValues'] === undefined) return undefined;
+    const p = this.p;
+    const path = joinPath(base, 'namedValues');
+    const m = p.object(o['namedValues'], path);
+    if (!m) return undefined;
+    const keys = Object.keys(m);
+    if (keys.length > LIMITS.argumentsMax) {
+      p.add(path, `must have at most ${LIMITS.argumentsMax} entries`);
+      return undefined;
+    }
+    const out: NamedValues = {};
+    let ok = true;
+    for (const k of keys) {
+      const kp = joinPath(path, k);
+      const msg = argNameProblem(k);
+      const v = m[k];
+      if (msg) p.add(kp, msg);
+      else if (typeof v === 'number' ? !Number.isFinite(v) : typeof v !== 'string' && typeof v !== 'boolean') p.add(kp, 'must be a string, number or boolean');
+      else if (typeof v === 'string' && v.length > LIMITS.argumentValueBytesMax) p.add(kp, `must be at most ${LIMITS.argumentValueBytesMax} characters long`);
+      else if (k === 'returnCode' && (typeof v !== 'number' || !Number.isInteger(v))) p.add(kp, 'must be a whole number');
+      else {
+        out[k] = v as string | number | boolean;
+        continue;
+      }
+      ok = false;
+    }
+    return ok ? out : undefined;
   }
 
   private retryDelays(o: Obj, path: string): number[] | undefined {
@@ -807,6 +922,9 @@ function visitLocks(wf: Workflow, f: (v: LockVisit) => void): void {
         case 'Try':
           walk(instr.try.instructions, joinPath(joinPath(path, 'try'), 'instructions'), enclosing);
           walk(instr.catch.instructions, joinPath(joinPath(path, 'catch'), 'instructions'), enclosing);
+          break;
+        case 'StickySubagent':
+          walk(instr.subworkflow.instructions, joinPath(joinPath(path, 'subworkflow'), 'instructions'), enclosing);
           break;
         default:
           break;

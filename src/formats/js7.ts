@@ -180,6 +180,12 @@ function normaliseInstruction(raw: unknown, path: string, depth: number, problem
       o['try'] = normaliseBlock(o['try'], joinPath(path, 'try'), d, problems);
       o['catch'] = normaliseBlock(o['catch'], joinPath(path, 'catch'), d, problems);
       break;
+    case 'StickySubagent':
+      o['subworkflow'] = normaliseBlock(o['subworkflow'], joinPath(path, 'subworkflow'), d, problems);
+      break;
+    case 'Execute.Anonymous':
+      o['job'] = normaliseJob(o['job'], joinPath(path, 'job'), problems);
+      break;
     default:
       break;
   }
@@ -250,6 +256,21 @@ function instructionToJs7(i: Instruction): Obj {
       o['jobName'] = i.jobName;
       if (i.defaultArguments !== undefined) o['defaultArguments'] = { ...i.defaultArguments };
       break;
+    case 'Execute.Anonymous':
+      o['job'] = jobToJs7(i.job);
+      if (i.defaultArguments !== undefined) o['defaultArguments'] = { ...i.defaultArguments };
+      break;
+    case 'Sleep':
+      o['duration'] = i.duration;
+      break;
+    case 'Prompt':
+      o['question'] = i.question;
+      break;
+    case 'StickySubagent':
+      if (i.agentName !== undefined) o['agentName'] = i.agentName;
+      if (i.subagentClusterIdExpr !== undefined) o['subagentClusterIdExpr'] = i.subagentClusterIdExpr;
+      o['subworkflow'] = blockToJs7(i.subworkflow);
+      break;
     case 'Lock':
       o['demands'] = i.demands.map(demandToJs7);
       if (i.waitTimeout !== undefined) o['waitTimeout'] = i.waitTimeout;
@@ -270,11 +291,15 @@ function instructionToJs7(i: Instruction): Obj {
     case 'Fail':
       if (i.message !== undefined) o['message'] = i.message;
       if (i.outcome !== undefined) o['outcome'] = { ...i.outcome };
+      if (i.namedValues !== undefined) o['namedValues'] = { ...i.namedValues };
       if (i.uncatchable !== undefined) o['uncatchable'] = i.uncatchable;
       break;
     case 'Finish':
       if (i.message !== undefined) o['message'] = i.message;
       if (i.unsuccessful !== undefined) o['unsuccessful'] = i.unsuccessful;
+      if (i.outcome !== undefined) {
+        o['outcome'] = i.outcome.namedValues !== undefined ? { TYPE: i.outcome.TYPE, namedValues: { ...i.outcome.namedValues } } : { TYPE: i.outcome.TYPE };
+      }
       break;
   }
   return o;

@@ -73,6 +73,11 @@ export abstract class CommandsApi {
     await this.run(cmd);
   }
 
+  /** Confirms the Prompt the order waits at: it goes on. */
+  async confirmOrder(id: string): Promise<void> {
+    await this.run({ type: 'confirmOrder', orderId: id });
+  }
+
   async changePriority(id: string, priority: number): Promise<void> {
     await this.run({ type: 'changePriority', orderId: id, priority });
   }

@@ -17,7 +17,7 @@ import { decide, nextDeadline } from '../core/decide.js';
 import type { Event, Stamped } from '../core/events.js';
 import { evolve } from '../core/evolve.js';
 import type { Grant, Order } from '../core/model.js';
-import { instructionAt } from '../core/positions.js';
+import { jobAt } from '../core/positions.js';
 import { DEFAULT_CORE_OPTIONS, deserializeState, emptyState, serializeState, snapshotSpacing, workflowOf, type CoreOptions, type State } from '../core/state.js';
 import { isSyncJournal, StaleEpoch, type JournalStore, type SyncJournal } from '../journal/types.js';
 import type { ExecutionRequest, RunningExecution } from './executor-types.js';
@@ -486,9 +486,9 @@ export class Engine {
     const o = this.working.orders.get(orderId);
     if (!o || o.execution?.id !== executionId) return;
     const wf = workflowOf(this.working, o);
-    const instr = instructionAt(wf, o.position);
-    if (instr?.TYPE !== 'Execute.Named') return;
-    let job = wf.jobs[instr.jobName]!;
+    const at = jobAt(wf, o.position);
+    if (!at) return;
+    let job = at.job;
     if (job.timeout === undefined && o.jobConfig !== undefined) {
       // A job config's timeout holds for each job of its runs that has none of its own.
       const c = this.working.jobConfigs.get(o.jobConfig)?.def;
@@ -499,9 +499,9 @@ export class Engine {
       executionId,
       orderId,
       workflow: o.workflow,
-      jobName: instr.jobName,
+      jobName: at.name,
       job,
-      arguments: { ...job.defaultArguments, ...instr.defaultArguments, ...o.arguments },
+      arguments: { ...job.defaultArguments, ...at.defaultArguments, ...o.arguments },
       locks: heldGrants(o),
     };
     const run = job.executable.TYPE === 'ShellScriptExecutable' ? this.shell.start(req) : this.functions.start(req);
@@ -514,7 +514,7 @@ export class Engine {
           await this.store.putLog({
             orderId,
             executionId,
-            job: instr.jobName,
+            job: at.name,
             stdout: r.stdout,
             stderr: r.stderr,
             stdoutDroppedBytes: r.stdoutDroppedBytes,

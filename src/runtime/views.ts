@@ -21,6 +21,8 @@ export interface OrderView {
   /** Locks held, outermost first. */
   locks: { lock: string; count?: number; token: number; since: number }[];
   execution?: Order['execution'];
+  /** While prompting: the question asked, since when. */
+  prompt?: { question: string; since?: number };
   outcome?: Order['outcome'];
   pending?: { suspend?: true; cancel?: { kill: boolean } };
 }
@@ -48,6 +50,7 @@ export function orderView(o: Order): OrderView {
     if (o.waitUntil !== undefined) v.waitingFor.until = o.waitUntil;
   }
   if (o.execution) v.execution = { ...o.execution };
+  if (o.prompt !== undefined) v.prompt = o.waitingSince !== undefined ? { question: o.prompt, since: o.waitingSince } : { question: o.prompt };
   if (o.outcome) v.outcome = { ...o.outcome };
   if (o.suspendPending || o.cancelPending) {
     v.pending = {};

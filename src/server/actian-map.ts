@@ -40,6 +40,7 @@ export function actianStatus(o: OrderView): ActianStatus {
       return started(o) ? 'running' : 'queued';
     }
     case 'processing':
+    case 'prompting':
       return 'running';
     case 'failed':
       return o.outcome?.reason === 'disrupted' ? 'aborted' : 'finished_error';

@@ -19,10 +19,10 @@
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 import type { Event, Stamped } from '../core/events.js';
+import { ORDER_STATES } from '../core/model.js';
 import { isSyncJournal, type JournalStore, type SyncJournal } from '../journal/types.js';
 import type { Orderly } from '../runtime/orderly.js';
 
-const ORDER_STATES = ['scheduled', 'ready', 'waiting', 'processing', 'failed', 'stopped', 'cancelled', 'finished'] as const;
 
 const WAIT_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600];
 const JOB_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600];

@@ -5,7 +5,7 @@
 import { TIME_MS_MAX, TIME_MS_MIN, TIME_RANGE_TEXT } from '../core/time.js';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
-import { LIMITS } from '../core/model.js';
+import { LIMITS, ORDER_STATES } from '../core/model.js';
 
 // ---------------------------------------------------------------- shared pieces
 
@@ -62,8 +62,8 @@ export const PositionSchema = Type.Array(Type.Union([Type.Integer({ minimum: 0 }
 });
 
 export const OrderStateSchema = Type.Union(
-  ['scheduled', 'ready', 'waiting', 'processing', 'failed', 'stopped', 'cancelled', 'finished'].map((s) => Type.Literal(s)),
-  { errorMessage: 'must be one of scheduled, ready, waiting, processing, failed, stopped, cancelled, finished' },
+  ORDER_STATES.map((s) => Type.Literal(s)),
+  { errorMessage: `must be one of ${ORDER_STATES.join(', ')}` },
 );
 
 const OutcomeSchema = Type.Object(
@@ -95,7 +95,7 @@ export const OrderViewSchema = Type.Object(
     waitingFor: Type.Optional(
       Type.Object(
         {
-          kind: Type.String({ description: 'locks | job | time | retry' }),
+          kind: Type.String({ description: 'locks | job | time (a Sleep) | retry' }),
           locks: Type.Optional(Type.Array(Type.String())),
           job: Type.Optional(Type.String()),
           until: Type.Optional(Type.Number()),
@@ -114,6 +114,9 @@ export const OrderViewSchema = Type.Object(
       { description: 'Locks held, outermost first' },
     ),
     execution: Type.Optional(Type.Object({ id: Type.String(), job: Type.String(), startedAt: Type.Number() })),
+    prompt: Type.Optional(
+      Type.Object({ question: Type.String(), since: Type.Optional(Type.Number()) }, { description: 'While prompting: the question, answered by POST /orders/{id}/confirm' }),
+    ),
     outcome: Type.Optional(OutcomeSchema),
     pending: Type.Optional(
       Type.Object({
@@ -298,6 +301,7 @@ export const WorkflowParams = Type.Object({ name: WorkflowNameSchema });
 
 export const CancelSchema = Type.Object({ kill: Type.Optional(Type.Boolean({ errorMessage: 'must be true or false' })) }, { additionalProperties: false });
 export const SuspendSchema = Type.Object({ reset: Type.Optional(Type.Boolean({ errorMessage: 'must be true or false' })) }, { additionalProperties: false });
+export const ConfirmSchema = Type.Object({}, { additionalProperties: false });
 export const ResumeSchema = Type.Object(
   { position: Type.Optional(PositionSchema), asSucceeded: Type.Optional(Type.Boolean({ errorMessage: 'must be true or false' })) },
   { additionalProperties: false },

@@ -92,6 +92,21 @@ describe('orderly CLI', () => {
     expect(await stopEngine(engine)).toBe(0);
   }, 30_000);
 
+  it('offline: order confirm lets a prompting order go on; a second confirm is refused', async () => {
+    const data = join(tempDir(), 'data');
+    await ok(['deploy', join(ROOT, 'test/fixtures/js7/prompt'), '--data-dir', data]);
+    await ok(['order', 'add', 'releaseGate', '--id', 'p1', '--data-dir', data]);
+    const listed = await ok(['orders', '--data-dir', data]);
+    expect(listed).toMatch(/prompting "Release to production\?"/);
+    const confirm = await cli(['order', 'confirm', 'p1', '--data-dir', data]);
+    expect(confirm.code).toBe(0);
+    // No worker runs offline: the job after the prompt waits for a slot.
+    expect(confirm.stdout).toMatch(/p1: waiting/);
+    const again = await cli(['order', 'confirm', 'p1', '--data-dir', data]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/not prompting/);
+  }, 30_000);
+
   describe('with an engine running examples/serial-single', () => {
     let data = '';
     let engine: Engine;

@@ -44,6 +44,7 @@ const EXPECTED = [
   'GET /api/v1/orders/{id}',
   'GET /api/v1/orders/{id}/log',
   'POST /api/v1/orders/{id}/cancel',
+  'POST /api/v1/orders/{id}/confirm',
   'POST /api/v1/orders/{id}/suspend',
   'POST /api/v1/orders/{id}/resume',
   'POST /api/v1/orders/{id}/priority',

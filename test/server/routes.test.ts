@@ -244,6 +244,24 @@ describe('orders', () => {
     expect(r.statusCode).toBe(200);
   });
 
+  it('confirms a prompting order (operator role), and refuses one that is not prompting', async () => {
+    const wf = { TYPE: 'Workflow', instructions: [{ TYPE: 'Prompt', question: "'Ship it?'" }], jobs: {} };
+    expect((await h.call({ method: 'PUT', url: '/api/v1/workflows/ask', payload: wf })).statusCode).toBe(200);
+    await h.call({ method: 'POST', url: '/api/v1/orders', payload: { workflow: 'ask', id: 'p1' } });
+    await h.orderly.engine.whenIdle();
+    const shown = (await h.call({ method: 'GET', url: '/api/v1/orders/p1', as: 'viewer' })).json<{ order: OrderView }>().order;
+    expect(shown.state).toBe('prompting');
+    expect(shown.prompt?.question).toBe('Ship it?');
+    expect((await h.call({ method: 'POST', url: '/api/v1/orders/p1/confirm', as: 'viewer' })).statusCode).toBe(403);
+    expect((await h.call({ method: 'POST', url: '/api/v1/orders/p1/confirm', payload: { yes: true }, as: 'operator' })).statusCode).toBe(400);
+    const r = await h.call({ method: 'POST', url: '/api/v1/orders/p1/confirm', as: 'operator' });
+    expect(r.statusCode).toBe(200);
+    expect(r.json<{ order: OrderView }>().order.state).toBe('finished');
+    const again = await h.call({ method: 'POST', url: '/api/v1/orders/p1/confirm', as: 'operator' });
+    expect(again.statusCode).toBe(409);
+    expect(again.json<{ error: { message: string } }>().error.message).toBe('order p1 is finished, not prompting');
+  });
+
   it('serves the step logs of an order', async () => {
     const live = await harness({ orderly: { slots: 2 } });
     try {

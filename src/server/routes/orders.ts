@@ -13,6 +13,7 @@ import {
   AddOrderSchema,
   BatchResultSchema,
   CancelSchema,
+  ConfirmSchema,
   documented,
   errors,
   OrderIdParams,
@@ -193,6 +194,23 @@ export function orderRoutes(app: Api, { orderly }: ServerContext): void {
       const id = req.params.id;
       const reset = req.body.reset;
       await orderlyCall(() => orderly.suspendOrder(id, reset !== undefined ? { reset } : {}), bodyPath);
+      return after(id);
+    },
+  );
+
+  app.post(
+    '/orders/:id/confirm',
+    {
+      config: { role: 'operator' },
+      schema: commandSchema(
+        'Confirm the Prompt an order waits at',
+        'The order is `prompting` (a Prompt instruction asked `prompt.question`); confirmed, it goes on. To refuse, cancel it.',
+        ConfirmSchema,
+      ),
+    },
+    async (req) => {
+      const id = req.params.id;
+      await orderlyCall(() => orderly.confirmOrder(id), bodyPath);
       return after(id);
     },
   );

@@ -1,0 +1,200 @@
+// Sleep, Prompt, Execute.Anonymous, StickySubagent, and the outcomes of Fail and Finish.
+import { describe, expect, it } from 'vitest';
+
+import type { Instruction, Workflow } from '../../src/core/model.js';
+import { jobAt } from '../../src/core/positions.js';
+import { validateWorkflow } from '../../src/core/validate.js';
+import { exportWorkflowJson, importWorkflowJson } from '../../src/formats/js7.js';
+import { Core, exec, fn, lock, wf } from '../support/core-harness.js';
+
+const sleep = (duration: number | string): Instruction => ({ TYPE: 'Sleep', duration });
+const prompt = (question: string): Instruction => ({ TYPE: 'Prompt', question });
+
+function roundTrip(w: Workflow): void {
+  const text = exportWorkflowJson(w);
+  const r = importWorkflowJson(text, `${w.name}.workflow.json`, { locks: new Map([['L', { name: 'L', limit: 1 }]]) });
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  expect(r.value).toEqual(w);
+  expect(exportWorkflowJson(r.value)).toBe(text);
+}
+
+describe('Sleep', () => {
+  it('waits (waitingFor time) until the duration passed, then goes on', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [sleep(30), exec('j')])]);
+    const o = c.add('o1', 'w');
+    expect(o.state).toBe('waiting');
+    expect(o.waitingFor).toEqual({ kind: 'time', until: c.now + 30_000 });
+    expect(c.tick(29_999).map((e) => e.type)).toEqual([]);
+    c.tick(1);
+    expect(c.o('o1').state).toBe('processing');
+    expect(c.o('o1').position).toEqual([1]);
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('reads its duration from an argument, and 0 does not wait', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [sleep('$delay'), sleep('0'), exec('j')])]);
+    expect(c.add('o1', 'w', { arguments: { delay: '2.5' } }).waitingFor).toEqual({ kind: 'time', until: c.now + 2_500 });
+    c.tick(2_500);
+    expect(c.o('o1').state).toBe('processing');
+  });
+
+  it('fails the order (catchable) when the duration is no number of seconds', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [sleep('$delay')])]);
+    const o = c.add('o1', 'w', { arguments: { delay: 'soon' } });
+    expect(o.state).toBe('failed');
+    expect(o.outcome).toMatchObject({ type: 'failed', reason: 'expression-error' });
+    expect(c.add('o2', 'w').outcome?.message).toMatch(/no argument delay/);
+  });
+
+  it('a suspended sleeper does not wake; resumed after its time it goes on at once', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [sleep(10), exec('j')])]);
+    c.add('o1', 'w');
+    c.run({ type: 'suspendOrder', orderId: 'o1' });
+    c.tick(20_000);
+    expect(c.o('o1').state).toBe('waiting');
+    c.run({ type: 'resumeOrder', orderId: 'o1' });
+    expect(c.o('o1').state).toBe('processing');
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('holds its locks while sleeping; cancel releases them', () => {
+    const c = new Core();
+    c.deploy([{ name: 'L', limit: 1 }], [wf('w', [lock([{ lockName: 'L' }], [sleep(60)])])]);
+    c.add('o1', 'w');
+    c.add('o2', 'w');
+    expect(c.holders('L')).toEqual(['o1']);
+    c.run({ type: 'cancelOrder', orderId: 'o1' });
+    expect(c.holders('L')).toEqual(['o2']);
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('refuses a duration out of range or an expression it cannot read, naming the place', () => {
+    const bad = (duration: unknown) => validateWorkflow({ instructions: [{ TYPE: 'Sleep', duration }], jobs: {} }, 'w', { locks: new Map() });
+    expect(bad(-1)).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].duration' }] });
+    expect(bad('99999999999')).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].duration' }] });
+    expect(bad('1 +')).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].duration', message: expect.stringMatching(/expression/) }] });
+    expect(bad(undefined)).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].duration', message: 'required' }] });
+  });
+});
+
+describe('Prompt', () => {
+  it('waits prompting with its question until confirmed', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [prompt("'Go on?'"), exec('j')])]);
+    const o = c.add('o1', 'w');
+    expect(o.state).toBe('prompting');
+    expect(o.prompt).toBe('Go on?');
+    c.tick(3_600_000);
+    expect(c.o('o1').state).toBe('prompting');
+    expect(c.run({ type: 'confirmOrder', orderId: 'o1' }).map((e) => e.type)).toEqual(['OrderPromptAnswered', 'OrderProcessingStarted']);
+    expect(c.o('o1').prompt).toBeUndefined();
+    expect(c.o('o1').position).toEqual([1]);
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('refuses to confirm an order that is not prompting, and an unknown one', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [exec('j')])]);
+    c.add('o1', 'w');
+    expect(c.refuse({ type: 'confirmOrder', orderId: 'o1' })).toMatchObject({ code: 'state', message: 'order o1 is processing, not prompting' });
+    expect(c.refuse({ type: 'confirmOrder', orderId: 'nope' }).code).toBe('not-found');
+  });
+
+  it('cancel answers no: the order ends and its locks go to the next', () => {
+    const c = new Core();
+    c.deploy([{ name: 'L', limit: 1 }], [wf('w', [lock([{ lockName: 'L' }], [prompt("'ok?'")])])]);
+    c.add('o1', 'w');
+    c.add('o2', 'w');
+    c.run({ type: 'cancelOrder', orderId: 'o1' });
+    expect(c.o('o1').state).toBe('cancelled');
+    expect(c.o('o2').state).toBe('prompting');
+    expect(c.holders('L')).toEqual(['o2']);
+  });
+
+  it('a suspended prompting order stays suspended after the confirm until resumed', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [prompt('$q'), exec('j')])]);
+    c.add('o1', 'w', { arguments: { q: 'Release?' } });
+    expect(c.o('o1').prompt).toBe('Release?');
+    c.run({ type: 'suspendOrder', orderId: 'o1' });
+    c.run({ type: 'confirmOrder', orderId: 'o1' });
+    expect(c.o('o1')).toMatchObject({ state: 'ready', suspended: true, position: [1] });
+    c.run({ type: 'resumeOrder', orderId: 'o1' });
+    expect(c.o('o1').state).toBe('processing');
+    expect(c.replayEquals()).toBe(true);
+  });
+});
+
+describe('Execute.Anonymous and StickySubagent', () => {
+  it('runs a job defined in place, with its own parallelism', () => {
+    const c = new Core();
+    const anon: Instruction = { TYPE: 'Execute.Anonymous', job: fn('f', { parallelism: 2 }), defaultArguments: { a: 'x' } };
+    const w = wf('w', [anon], {});
+    c.deploy([], [w]);
+    for (const id of ['o1', 'o2', 'o3']) c.add(id, 'w');
+    expect(['o1', 'o2', 'o3'].map((id) => c.o(id).state)).toEqual(['processing', 'processing', 'waiting']);
+    expect(c.o('o1').execution?.job).toBe('w:@0');
+    expect(jobAt(w, [0])).toMatchObject({ name: '@0', defaultArguments: { a: 'x' } });
+    c.finish('o1');
+    expect(c.o('o1').state).toBe('finished');
+    expect(c.o('o3').state).toBe('processing');
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('StickySubagent runs its block in place', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [{ TYPE: 'StickySubagent', agentName: 'agent1', subworkflow: { instructions: [exec('j')] } }, exec('j')])]);
+    c.add('o1', 'w');
+    expect(c.o('o1').position).toEqual([0, 'stickySubagent', 0]);
+    c.finish('o1');
+    expect(c.o('o1').position).toEqual([1]);
+    c.finish('o1');
+    expect(c.o('o1').state).toBe('finished');
+  });
+});
+
+describe('Fail and Finish outcomes', () => {
+  it('Fail gives its namedValues and returnCode to the outcome', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [{ TYPE: 'Fail', message: 'no', namedValues: { returnCode: 7, why: 'bad' } }])]);
+    expect(c.add('o1', 'w').outcome).toEqual({ type: 'failed', reason: 'fail-instruction', message: 'no', returnCode: 7, namedValues: { returnCode: 7, why: 'bad' } });
+  });
+
+  it('Finish with outcome Failed ends the order unsuccessfully, with its named values', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [{ TYPE: 'Finish', outcome: { TYPE: 'Failed', namedValues: { returnCode: 3 } } }, exec('j')])]);
+    const o = c.add('o1', 'w');
+    expect(o.state).toBe('finished');
+    expect(o.outcome).toEqual({ type: 'failed', reason: 'finish-instruction', returnCode: 3, namedValues: { returnCode: 3 } });
+  });
+
+  it('refuses bad named values and a Finish contradicting itself', () => {
+    const v = (i: unknown) => validateWorkflow({ instructions: [i], jobs: {} }, 'w', { locks: new Map() });
+    expect(v({ TYPE: 'Fail', namedValues: { returnCode: 'x' } })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].namedValues.returnCode' }] });
+    expect(v({ TYPE: 'Fail', namedValues: { a: [] } })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].namedValues.a' }] });
+    expect(v({ TYPE: 'Finish', unsuccessful: false, outcome: { TYPE: 'Failed' } })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].unsuccessful' }] });
+    expect(v({ TYPE: 'Finish', outcome: { TYPE: 'Maybe' } })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].outcome.TYPE' }] });
+  });
+});
+
+describe('JS7 format', () => {
+  it('exports and re-imports the new instructions unchanged', () => {
+    roundTrip({
+      name: 'all',
+      instructions: [
+        { TYPE: 'Sleep', duration: 5 },
+        { TYPE: 'Sleep', duration: '$delay', label: 'nap' },
+        { TYPE: 'Prompt', question: "'Go?'" },
+        { TYPE: 'Execute.Anonymous', job: { executable: { TYPE: 'ShellScriptExecutable', script: 'echo hi' }, parallelism: 3 }, defaultArguments: { a: "'b'" } },
+        { TYPE: 'StickySubagent', agentName: 'a1', subagentClusterIdExpr: "'cluster'", subworkflow: { instructions: [{ TYPE: 'Lock', demands: [{ lockName: 'L' }], lockedWorkflow: { instructions: [] } }] } },
+        { TYPE: 'Fail', namedValues: { returnCode: 2, x: true } },
+        { TYPE: 'Finish', outcome: { TYPE: 'Succeeded', namedValues: { y: 'z' } } },
+      ],
+      jobs: {},
+    });
+  });
+});

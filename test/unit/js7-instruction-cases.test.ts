@@ -1,0 +1,91 @@
+// The JS7 instruction cases in test/fixtures/js7/ (JS7's own export shape, a folder each):
+// each is read, deployed, run through the core with a fake clock, exported, and re-imported
+// unchanged; and what the instruction does is asserted.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { readInventoryDir, writeInventoryDir, type Inventory } from '../../src/formats/inventory-dir.js';
+import { Core } from '../support/core-harness.js';
+
+const CASES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'js7');
+
+const behaviour: Record<string, (c: Core) => void> = {
+  sleep: (c) => {
+    c.add('o1', 'sleepThenRun', { arguments: { delaySeconds: '30' } });
+    expect(c.o('o1').waitingFor).toEqual({ kind: 'time', until: c.now + 60_000 });
+    c.tick(60_000);
+    expect(c.o('o1')).toMatchObject({ state: 'waiting', position: [1], waitingFor: { kind: 'time', until: c.now + 30_000 } });
+    c.tick(30_000);
+    expect(c.o('o1')).toMatchObject({ state: 'processing', position: [2] });
+    c.finish('o1');
+    expect(c.o('o1').state).toBe('finished');
+  },
+  prompt: (c) => {
+    c.add('o1', 'releaseGate');
+    c.add('o2', 'releaseGate');
+    expect(c.o('o1')).toMatchObject({ state: 'prompting', prompt: 'Release to production?', position: [0, 'lock', 0] });
+    expect(c.queue('releaseLock')).toEqual(['o2']);
+    c.tick(86_400_000);
+    expect(c.o('o1').state).toBe('prompting');
+    c.run({ type: 'confirmOrder', orderId: 'o1' });
+    expect(c.o('o1').state).toBe('processing');
+    c.finish('o1');
+    expect(c.o('o1').state).toBe('finished');
+    expect(c.o('o2').state).toBe('prompting');
+  },
+  'execute-anonymous': (c) => {
+    for (const id of ['o1', 'o2', 'o3']) c.add(id, 'inlineJob');
+    expect(['o1', 'o2', 'o3'].map((id) => c.o(id).state)).toEqual(['processing', 'processing', 'waiting']);
+    c.finish('o2');
+    expect(c.o('o3').state).toBe('processing');
+  },
+  'sticky-subagent': (c) => {
+    c.add('o1', 'sticky');
+    expect(c.o('o1').position).toEqual([0, 'stickySubagent', 0]);
+    c.finish('o1');
+    expect(c.o('o1').position).toEqual([0, 'stickySubagent', 1]);
+    c.finish('o1');
+    expect(c.o('o1').state).toBe('finished');
+  },
+  'fail-named-values': (c) => {
+    c.add('o1', 'failWithCode');
+    expect(c.o('o1')).toMatchObject({ state: 'failed', outcome: { message: 'given up', returnCode: 5, namedValues: { returnCode: 5 } } });
+    const caught = c.journal.find((e) => e.type === 'OrderCaught');
+    expect(caught).toMatchObject({ outcome: { returnCode: 4, namedValues: { returnCode: 4, reason: 'missing' } } });
+  },
+  'finish-outcome': (c) => {
+    c.add('o1', 'finishEarly');
+    expect(c.o('o1')).toMatchObject({ state: 'finished', outcome: { type: 'succeeded', message: 'nothing to do', namedValues: { skipped: true } } });
+  },
+};
+
+const tmpRoots: string[] = [];
+afterAll(() => {
+  for (const d of tmpRoots) rmSync(d, { recursive: true, force: true });
+});
+
+function read(dir: string): Inventory {
+  const inv = readInventoryDir(dir);
+  expect(inv.problems).toEqual([]);
+  return { locks: inv.locks, workflows: inv.workflows };
+}
+
+describe('JS7 instruction cases', () => {
+  it.each(Object.keys(behaviour))('%s: deploys, runs as JS7 does, exports and re-imports unchanged', (name) => {
+    const inv = read(join(CASES, name));
+    expect(inv.workflows.length).toBeGreaterThan(0);
+    const c = new Core();
+    c.deploy(inv.locks, inv.workflows);
+    behaviour[name]!(c);
+    expect(c.replayEquals()).toBe(true);
+
+    const out = mkdtempSync(join(tmpdir(), 'orderly-js7-case-'));
+    tmpRoots.push(out);
+    writeInventoryDir(out, inv);
+    expect(read(out)).toEqual(inv);
+  });
+});

@@ -39,7 +39,7 @@ import {
 } from './state.js';
 import { timeProblem } from './time.js';
 import { findLockOrderCycle, lockReferences, validateLockDef, validateWorkflow } from './validate.js';
-import { asText, evaluate, evaluateSeconds } from './instructions/expression.js';
+import { asText, evaluate, evaluateSeconds, orderScope } from './instructions/expression.js';
 
 export type Decision = { ok: true; events: Event[] } | { ok: false; problem: Problem };
 
@@ -784,9 +784,9 @@ class Turn {
           this.execute(o, wf);
           return;
         case 'Sleep': {
-          const r = evaluateSeconds(instr.duration, o, LIMITS.sleepSecondsMax);
+          const r = evaluateSeconds(instr.duration, orderScope(o, wf, this.now, instr.label), LIMITS.sleepSecondsMax);
           if (!r.ok) return this.fail(o, { type: 'failed', reason: 'expression-error', message: `Sleep: ${r.message}` });
-          const ms = Math.round(r.value! * 1000);
+          const ms = Math.round(r.value * 1000);
           if (ms > 0) {
             this.emit({ type: 'OrderSleeping', at: this.now, orderId: o.id, until: this.now + ms });
             return;
@@ -795,7 +795,7 @@ class Turn {
           break;
         }
         case 'Prompt': {
-          const r = evaluate(instr.question, o);
+          const r = evaluate(instr.question, orderScope(o, wf, this.now, instr.label));
           if (!r.ok) return this.fail(o, { type: 'failed', reason: 'expression-error', message: `Prompt: ${r.message}` });
           this.emit({ type: 'OrderPrompted', at: this.now, orderId: o.id, question: asText(r.value) });
           return;

@@ -1,66 +1,54 @@
 // The expressions of the instructions in this folder (Sleep durations, Prompt questions,
-// Fork results): JS7 writes them as text. One place evaluates them, in the core, with the
-// order's arguments and its last outcome as the scope.
-//
-// Understood here: number literals, string literals ('text' or "text"), `$name`, `${name}`
-// and `$returnCode`. Anything else is refused at deploy by `expressionProblem`.
+// Fork results, If predicates): JS7's expression language (src/core/expr), evaluated with
+// the order's arguments and its last outcome in scope, and the clock of the command.
 
-import type { Order } from '../model.js';
+import { describeExprProblem, evaluateText, parseExpression, valueToString, type Scope, type Value } from '../expr/index.js';
+import type { Order, Workflow } from '../model.js';
 
-export type Value = string | number | boolean;
+export type { Value };
 
-export type Evaluated = { ok: true; value: Value } | { ok: false; message: string };
+export type Evaluated<T = Value> = { ok: true; value: T } | { ok: false; message: string };
 
-const NAME = /^\$(?:([A-Za-z_][A-Za-z0-9_.-]*)|\{([A-Za-z_][A-Za-z0-9_.-]*)\})$/;
-const NUMBER = /^-?\d+(?:\.\d+)?$/;
-
-/** Why `expr` is not an expression Orderly evaluates (undefined when it is). */
-export function expressionProblem(expr: string): string | undefined {
-  const r = parse(expr);
-  return r.ok ? undefined : r.message;
+/** Why `text` is not an expression (undefined when it is one). */
+export function expressionProblem(text: string): string | undefined {
+  const r = parseExpression(text);
+  return r.ok ? undefined : describeExprProblem(r.problem, text);
 }
 
-type Parsed = { ok: true; kind: 'value'; value: Value } | { ok: true; kind: 'name'; name: string } | { ok: false; message: string };
-
-function parse(expr: string): Parsed {
-  const t = expr.trim();
-  if (NUMBER.test(t)) return { ok: true, kind: 'value', value: Number(t) };
-  if (t === 'true' || t === 'false') return { ok: true, kind: 'value', value: t === 'true' };
-  const q = t[0];
-  if ((q === "'" || q === '"') && t.length >= 2 && t[t.length - 1] === q) {
-    const body = t.slice(1, -1);
-    if (q === "'" && !body.includes("'")) return { ok: true, kind: 'value', value: body };
-    if (q === '"' && !/["$\\]/.test(body)) return { ok: true, kind: 'value', value: body };
-  }
-  const m = NAME.exec(t);
-  if (m) return { ok: true, kind: 'name', name: (m[1] ?? m[2])! };
-  return { ok: false, message: `expression ${JSON.stringify(expr)} at position 0: expected a number, a quoted string or $name` };
+/** What an expression sees at the order's position. */
+export function orderScope(o: Order, wf: Workflow, now: number, label?: string): Scope {
+  const scope: Scope = {
+    variable: (name) => o.arguments[name],
+    orderId: o.id,
+    workflowPath: o.workflow,
+    label: label ?? '',
+    now,
+    workflowPosition: o.position.join('/'),
+  };
+  if (o.outcome?.returnCode !== undefined) scope.returnCode = o.outcome.returnCode;
+  if (wf.timeZone !== undefined) scope.timeZone = wf.timeZone;
+  if (o.scheduledFor !== undefined) scope.scheduledFor = o.scheduledFor;
+  return scope;
 }
 
-/** The value of `expr` for order `o`. */
-export function evaluate(expr: string | number, o: Order): Evaluated {
+/** The value of `expr` (a number stands for itself). */
+export function evaluate(expr: string | number, scope: Scope): Evaluated {
   if (typeof expr === 'number') return { ok: true, value: expr };
-  const r = parse(expr);
-  if (!r.ok) return r;
-  if (r.kind === 'value') return { ok: true, value: r.value };
-  if (r.name === 'returnCode' && o.arguments['returnCode'] === undefined) {
-    const rc = o.outcome?.returnCode;
-    return rc === undefined ? { ok: false, message: 'no returnCode yet' } : { ok: true, value: rc };
-  }
-  const v = o.arguments[r.name];
-  if (v === undefined) return { ok: false, message: `no argument ${r.name}` };
-  return { ok: true, value: v };
+  const r = evaluateText(expr, scope);
+  return r.ok ? r : { ok: false, message: describeExprProblem(r.problem, expr) };
 }
 
-/** Seconds to sleep: a finite number ≥ 0. */
-export function evaluateSeconds(expr: string | number, o: Order, max: number): Evaluated & { value?: number } {
-  const r = evaluate(expr, o);
+/** Seconds: a number from 0 to `max` (or a text holding one, as order arguments are text). */
+export function evaluateSeconds(expr: string | number, scope: Scope, max: number): Evaluated<number> {
+  const r = evaluate(expr, scope);
   if (!r.ok) return r;
-  const n = typeof r.value === 'number' ? r.value : typeof r.value === 'string' && NUMBER.test(r.value.trim()) ? Number(r.value) : NaN;
-  if (!Number.isFinite(n) || n < 0 || n > max) return { ok: false, message: `duration ${JSON.stringify(r.value)} is not a number of seconds from 0 to ${max}` };
+  const v = r.value;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+(?:\.\d+)?\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n < 0 || n > max) return { ok: false, message: `${valueToString(v) || 'missing'} is not a number of seconds from 0 to ${max}` };
   return { ok: true, value: n };
 }
 
+/** A value as the text an order argument holds. */
 export function asText(v: Value): string {
-  return typeof v === 'string' ? v : String(v);
+  return valueToString(v);
 }

@@ -203,7 +203,7 @@ function eventFacts(e: Event): string {
       return [e.to ? `to ${pos(e.to)}` : '', e.asSucceeded ? 'as succeeded' : ''].filter((x) => x !== '').join(' ');
     case 'OrderPriorityChanged':
       return `priority ${e.priority}`;
-    case 'OrderSleeping':
+    case 'OrderSleepStarted':
       return `until ${iso(e.until)}`;
     case 'OrderPrompted':
       return JSON.stringify(e.question);

@@ -788,7 +788,7 @@ class Turn {
           if (!r.ok) return this.fail(o, { type: 'failed', reason: 'expression-error', message: `Sleep: ${r.message}` });
           const ms = Math.round(r.value * 1000);
           if (ms > 0) {
-            this.emit({ type: 'OrderSleeping', at: this.now, orderId: o.id, until: this.now + ms });
+            this.emit({ type: 'OrderSleepStarted', at: this.now, orderId: o.id, until: this.now + ms });
             return;
           }
           this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: nextPosition(pos) });

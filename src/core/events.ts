@@ -37,7 +37,7 @@ export type Event =
   | { type: 'OrderStopped'; at: number; orderId: string; outcome: Outcome }
   | { type: 'OrderFinished'; at: number; orderId: string; outcome: Outcome }
   /** A Sleep: the order waits until `until` (ms), then moves on. */
-  | { type: 'OrderSleeping'; at: number; orderId: string; until: number }
+  | { type: 'OrderSleepStarted'; at: number; orderId: string; until: number }
   /** A Prompt: the order waits for an operator's confirm. */
   | { type: 'OrderPrompted'; at: number; orderId: string; question: string }
   /** An operator confirmed the prompt: the order moves on. */

@@ -261,7 +261,7 @@ export function evolve(s: State, e: Event): void {
       end(s, o, e.at);
       return;
     }
-    case 'OrderSleeping': {
+    case 'OrderSleepStarted': {
       const o = order(s, e.orderId);
       o.state = 'waiting';
       o.waitingFor = { kind: 'time', until: e.until };

@@ -2,7 +2,7 @@
 // no real clock. One seed gives one run; `runSimulation(seed, {steps})` replays it exactly.
 //
 // World: random locks (limits 0..4, some keyed, fifo/greedy), random workflows (nested Lock
-// blocks in one global lock order, Options, Try/Retry, Fail, Finish, Execute.Named of
+// blocks in one global lock order, Options, Try/Retry, Fail, Finish, Sleep, Execute.Named of
 // function jobs with parallelism 1..3), random worker slots. Then random steps: orders come
 // and go, jobs end (or their process is lost), operators cancel/suspend/resume/re-prioritise,
 // time passes (tick), limits change (also to 0 and back), workflows are redeployed, and the
@@ -445,6 +445,7 @@ class Simulation {
       try: deep ? 12 : 0,
       fail: 3,
       finish: 2,
+      sleep: 3,
       collide: g.innermostKeyed !== undefined ? 1.5 : 0,
     });
     const inner = g.innermostKeyed;
@@ -500,6 +501,9 @@ class Simulation {
         if (rng.bool(0.5)) t.retryDelays = Array.from({ length: rng.int(1, 3) }, () => rng.pick([0, 0.5, 1, 3]));
         return t;
       }
+      case 'sleep':
+        // Holds the locks of its blocks while the clock moves on; 0 goes on at once.
+        return { TYPE: 'Sleep', duration: rng.pick([0, 0.5, 1, 3]) };
       case 'fail': {
         const f: Instruction = { TYPE: 'Fail', message: 'boom' };
         if (rng.bool(0.3)) f.outcome = { returnCode: rng.int(1, 9) };

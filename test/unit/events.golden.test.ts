@@ -38,7 +38,7 @@ const samples: { [T in EventType]: EventOf<T> } = {
   OrderSuspended: { type: 'OrderSuspended', at, orderId: 'o1' },
   OrderResumed: { type: 'OrderResumed', at, orderId: 'o1', to: [2], asSucceeded: false },
   OrderPriorityChanged: { type: 'OrderPriorityChanged', at, orderId: 'o1', priority: -1 },
-  OrderSleeping: { type: 'OrderSleeping', at, orderId: 'o1', until: at + 60_000 },
+  OrderSleepStarted: { type: 'OrderSleepStarted', at, orderId: 'o1', until: at + 60_000 },
   OrderPrompted: { type: 'OrderPrompted', at, orderId: 'o1', question: 'Continue?' },
   OrderPromptAnswered: { type: 'OrderPromptAnswered', at, orderId: 'o1' },
   OrderDeleted: { type: 'OrderDeleted', at, orderId: 'o1' },

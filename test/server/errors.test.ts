@@ -105,7 +105,7 @@ describe('400 invalid names the path', () => {
     const e = await refused({ method: 'PUT', url: '/api/v1/workflows/bad', payload: wf }, 400);
     expect(e.problems).toEqual([{ path: 'body.instructions[0].demands[0].count', message: 'must be ≤ limit 1 of lock pdSerialLockSingle' }]);
     const e2 = await refused({ method: 'PUT', url: '/api/v1/workflows/bad', payload: { TYPE: 'Workflow', instructions: [{ TYPE: 'Sleep' }], jobs: {} } }, 400);
-    expect(paths(e2)).toEqual(['body.instructions[0].TYPE']);
+    expect(paths(e2)).toEqual(['body.instructions[0].duration']);
     const e3 = await refused({ method: 'PUT', url: '/api/v1/workflows/bad', payload: { TYPE: 'Workflow', jobs: {} } }, 400);
     expect(paths(e3)).toEqual(['body.instructions']);
   });

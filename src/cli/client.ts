@@ -243,7 +243,7 @@ export class JournalApi extends CommandsApi implements ControlApi {
 
   getOrder(id: string): OrderView | undefined {
     const o = this.state.orders.get(id);
-    return o ? orderView(o) : undefined;
+    return o ? orderView(o, this.state) : undefined;
   }
 
   listOrders(filter: OrderFilter = {}): OrderView[] {
@@ -251,7 +251,7 @@ export class JournalApi extends CommandsApi implements ControlApi {
     for (const o of this.state.orders.values()) {
       if (filter.state && o.state !== filter.state) continue;
       if (filter.workflow && o.workflow !== filter.workflow) continue;
-      out.push(orderView(o));
+      out.push(orderView(o, this.state));
     }
     return out;
   }

@@ -149,6 +149,10 @@ function eventFacts(e: Event): string {
       return `workflow ${e.workflow.name} v${e.version}`;
     case 'SlotsSet':
       return `slots ${e.slots}`;
+    case 'WorkerRegistered':
+      return `worker ${e.workerId} slots ${e.slots} lease ${e.lease}${e.functions.length > 0 ? ` functions ${e.functions.join(', ')}` : ''}`;
+    case 'WorkerLost':
+      return `worker ${e.workerId}`;
     case 'OrderAdded': {
       const bits = [`${e.workflow} v${e.version}`];
       if (e.priority !== 0) bits.push(`priority ${e.priority}`);
@@ -187,7 +191,7 @@ function eventFacts(e: Event): string {
     case 'OrderJobQueued':
       return `job ${e.job}`;
     case 'OrderProcessingStarted':
-      return `job ${e.job} execution ${e.executionId}`;
+      return `job ${e.job} execution ${e.executionId}${e.worker !== undefined ? ` on ${e.worker} (lease ${e.lease ?? '?'}, attempt ${e.attempt ?? 1})` : ''}`;
     case 'OrderProcessed':
     case 'OrderStopped':
     case 'OrderFinished':
@@ -227,6 +231,9 @@ function waitingText(w: NonNullable<OrderView['waitingFor']>): string {
       break;
     case 'job':
       s = `job slot ${w.job}`;
+      break;
+    case 'worker':
+      s = `a worker that runs ${w.job}`;
       break;
     case 'time':
       s = `sleeping until ${iso(w.until)}`;

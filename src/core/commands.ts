@@ -8,6 +8,10 @@ export type Command =
   /** Deploys several locks and workflows at once: all or nothing. */
   | { type: 'deploy'; locks: LockDef[]; workflows: Workflow[] }
   | { type: 'setSlots'; slots: number }
+  /** A worker offers `slots` executions at once and these functions (shell jobs run on any worker). Again: updates it. */
+  | { type: 'registerWorker'; workerId: string; slots: number; functions: string[] }
+  /** A worker is gone: each of its executions is lost (`disrupted`, or run again when the job is restartable). */
+  | { type: 'workerLost'; workerId: string }
   | {
       type: 'addOrder';
       orderId: string;

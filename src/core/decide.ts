@@ -12,6 +12,7 @@ import { argumentProblems } from './checks.js';
 import { evolve } from './evolve.js';
 import type { Grant, JobConfig, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 import { LIMITS } from './model.js';
+import { executionsOn, pickWorker, type WorkerState } from './workers.js';
 import {
   ancestors,
   branchIteration,
@@ -45,6 +46,7 @@ export type Decision = { ok: true; events: Event[] } | { ok: false; problem: Pro
 
 const ORDER_ID = /^[A-Za-z0-9_.:@#-]{1,128}$/;
 const STEPS_PER_ADVANCE_MAX = 10_000;
+const WORKER_ID = /^[A-Za-z0-9_.:@#-]{1,128}$/;
 /** A schedule fire reported within this of its time is on time; older ones are missed (catchUp). */
 const ON_TIME_MS = 60_000;
 
@@ -208,6 +210,16 @@ class Turn {
           return invalid([{ path: 'slots', message: `must be a whole number from 0 to ${LIMITS.parallelismMax}` }]);
         }
         if (cmd.slots !== this.s.slots) this.emit({ type: 'SlotsSet', at: this.now, slots: cmd.slots });
+        return undefined;
+      }
+      case 'registerWorker':
+        return this.registerWorker(cmd.workerId, cmd.slots, cmd.functions);
+      case 'workerLost': {
+        const w = this.s.workers.get(cmd.workerId);
+        if (!w) return problem('not-found', `worker ${String(cmd.workerId)} is not registered`);
+        for (const o of executionsOn(this.s, w.id)) this.executionLost(o.id, o.execution!.id);
+        this.emit({ type: 'WorkerLost', at: this.now, workerId: w.id });
+        this.jobsDirty = true;
         return undefined;
       }
       case 'addOrder':
@@ -865,6 +877,25 @@ class Turn {
     this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to });
   }
 
+  private registerWorker(workerId: unknown, slots: unknown, functions: unknown): Problem | undefined {
+    const problems: ProblemItem[] = [];
+    if (typeof workerId !== 'string' || !WORKER_ID.test(workerId)) problems.push({ path: 'workerId', message: 'must be 1 to 128 of A-Z a-z 0-9 _ . : @ # -' });
+    if (!Number.isInteger(slots) || (slots as number) < 0 || (slots as number) > LIMITS.parallelismMax) {
+      problems.push({ path: 'slots', message: `must be a whole number from 0 to ${LIMITS.parallelismMax}` });
+    }
+    if (!Array.isArray(functions) || functions.length > LIMITS.parallelismMax || !functions.every((f) => typeof f === 'string' && f.length > 0 && f.length <= 128)) {
+      problems.push({ path: 'functions', message: `must be a list of at most ${LIMITS.parallelismMax} names of 1 to 128 characters` });
+    }
+    if (problems.length > 0) return invalid(problems);
+    const id = workerId as string;
+    const fns = [...new Set(functions as string[])].sort();
+    const w = this.s.workers.get(id);
+    if (w && w.slots === slots && w.functions.length === fns.length && w.functions.every((f, i) => f === fns[i])) return undefined;
+    this.emit({ type: 'WorkerRegistered', at: this.now, workerId: id, slots: slots as number, functions: fns, lease: (w?.lease ?? 0) + 1 });
+    this.jobsDirty = true;
+    return undefined;
+  }
+
   private execute(o: Order, wf: Workflow): void {
     const s = this.s;
     const at = jobAt(wf, o.position)!;
@@ -872,15 +903,20 @@ class Turn {
     const parallelism = at.job.parallelism ?? 1;
     const job = s.jobs.get(key);
     if (s.running < s.slots && (job?.running ?? 0) < parallelism && s.jobsWaiting.size === 0) {
-      this.startExecution(o, key);
-    } else {
-      this.emit({ type: 'OrderJobQueued', at: this.now, orderId: o.id, job: key });
-      this.jobsDirty = true;
+      const worker = pickWorker(s, at.job);
+      if (worker !== undefined) return this.startExecution(o, key, worker);
     }
+    this.emit({ type: 'OrderJobQueued', at: this.now, orderId: o.id, job: key });
+    this.jobsDirty = true;
   }
 
-  private startExecution(o: Order, key: string): void {
-    this.emit({ type: 'OrderProcessingStarted', at: this.now, orderId: o.id, executionId: `${o.id}#${o.executions + 1}`, job: key });
+  private startExecution(o: Order, key: string, worker: WorkerState | null): void {
+    const executionId = `${o.id}#${o.executions + 1}`;
+    if (worker === null) this.emit({ type: 'OrderProcessingStarted', at: this.now, orderId: o.id, executionId, job: key });
+    else {
+      const attempt = (o.lostAttempts ?? 0) + 1;
+      this.emit({ type: 'OrderProcessingStarted', at: this.now, orderId: o.id, executionId, job: key, worker: worker.id, lease: worker.lease, attempt });
+    }
   }
 
   /** Starts waiting executions while worker slots are free: best (priority, arrival) among jobs with room. */
@@ -889,20 +925,26 @@ class Turn {
     while (s.running < s.slots && s.jobsWaiting.size > 0) {
       let best: { orderId: string; priority: number; arrival: number } | undefined;
       let bestKey = '';
+      let bestWorker: WorkerState | null = null;
       for (const key of s.jobsWaiting) {
         const j = s.jobs.get(key)!;
         const head = j.queue.headEntry();
         if (!head) continue;
         const o = s.orders.get(head.orderId)!;
-        const parallelism = jobAt(workflowOf(s, o), o.position)?.job.parallelism ?? 1;
+        const job = jobAt(workflowOf(s, o), o.position)?.job;
+        const parallelism = job?.parallelism ?? 1;
         if (j.running >= parallelism) continue;
         if (!best || head.priority > best.priority || (head.priority === best.priority && head.arrival < best.arrival)) {
+          // Only a job that a worker with a free slot can run now (else its orders wait for one).
+          const worker = pickWorker(s, job);
+          if (worker === undefined) continue;
           best = head; // the queue's own entry: read here, before anything changes the queue
           bestKey = key;
+          bestWorker = worker;
         }
       }
       if (!best) return;
-      this.startExecution(s.orders.get(best.orderId)!, bestKey);
+      this.startExecution(s.orders.get(best.orderId)!, bestKey, bestWorker);
     }
   }
 

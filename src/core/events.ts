@@ -28,7 +28,12 @@ export type Event =
   | { type: 'OrderLocksReleased'; at: number; orderId: string; locks: string[] }
   | { type: 'OrderDequeued'; at: number; orderId: string }
   | { type: 'OrderJobQueued'; at: number; orderId: string; job: string }
-  | { type: 'OrderProcessingStarted'; at: number; orderId: string; executionId: string; job: string }
+  /** `worker` (with its `lease`) runs it; absent when no worker is registered. `attempt`: 1, or more when the step is run again after its worker was lost. */
+  | { type: 'OrderProcessingStarted'; at: number; orderId: string; executionId: string; job: string; worker?: string; lease?: number; attempt?: number }
+  /** A worker (re-)registered: its slots and the functions it runs. */
+  | { type: 'WorkerRegistered'; at: number; workerId: string; slots: number; functions: string[]; lease: number }
+  /** A worker is gone (its executions were handled before this event). */
+  | { type: 'WorkerLost'; at: number; workerId: string }
   /** A job execution ended; with a succeeded outcome the order stands at the next instruction. */
   | { type: 'OrderProcessed'; at: number; orderId: string; executionId: string; outcome: Outcome }
   | { type: 'OrderCaught'; at: number; orderId: string; outcome: Outcome; to: Position }

@@ -5,6 +5,7 @@ import { assert } from './commands.js';
 import { nextPosition } from './positions.js';
 import type { Event } from './events.js';
 import type { Order } from './model.js';
+import { executionOffWorker, executionOnWorker, workerRegistered, workerRemoved } from './workers.js';
 import { dropIfIdle, familyOfInstance, FIRES_KEPT, getInstance, getJob, jobConfigLockName, jobConfigWorkflowName, keyOfInstance, type State } from './state.js';
 
 function order(s: State, id: string): Order {
@@ -79,6 +80,13 @@ export function evolve(s: State, e: Event): void {
     }
     case 'SlotsSet':
       s.slots = e.slots;
+      return;
+    case 'WorkerRegistered':
+      workerRegistered(s, e);
+      return;
+    case 'WorkerLost':
+      assert(s.workers.get(e.workerId)?.running.size === 0, `evolve: worker ${e.workerId} lost with executions left`);
+      workerRemoved(s, e.workerId);
       return;
     case 'OrderAdded': {
       const scheduled = e.scheduledFor !== undefined && e.scheduledFor > e.at;
@@ -205,6 +213,14 @@ export function evolve(s: State, e: Event): void {
       clearWait(o);
       o.state = 'processing';
       o.execution = { id: e.executionId, job: e.job, startedAt: e.at };
+      if (e.worker !== undefined) {
+        const w = s.workers.get(e.worker);
+        assert(w && w.running.size < w.slots, `evolve: execution ${e.executionId} given to worker ${e.worker} without a free slot`);
+        o.execution.worker = e.worker;
+        if (e.lease !== undefined) o.execution.lease = e.lease;
+        if (e.attempt !== undefined) o.execution.attempt = e.attempt;
+        executionOnWorker(s, o);
+      }
       o.executions++;
       getJob(s, e.job).running++;
       s.running++;
@@ -215,7 +231,10 @@ export function evolve(s: State, e: Event): void {
       assert(o.execution?.id === e.executionId, `evolve: ${o.id} processed a stale execution`);
       getJob(s, o.execution.job).running--;
       s.running--;
+      executionOffWorker(s, o);
       o.execution = undefined;
+      if (e.outcome.type === 'failed' && e.outcome.reason === 'disrupted') o.lostAttempts = (o.lostAttempts ?? 0) + 1;
+      else o.lostAttempts = undefined;
       o.state = 'ready';
       o.outcome = e.outcome;
       // A job that succeeded is behind the order: it stands at the next instruction.

@@ -295,10 +295,12 @@ export interface Order {
   /** The lock stack, outermost first. */
   held: HeldLocks[];
   /** The running execution, while processing. */
-  execution?: { id: string; job: string; startedAt: number } | undefined;
+  execution?: { id: string; job: string; startedAt: number; worker?: string; lease?: number; attempt?: number } | undefined;
   executions: number;
   /** While prompting: the question asked. */
   prompt?: string | undefined;
+  /** Executions of the current step whose worker was lost: the next one is attempt `lostAttempts + 1`. */
+  lostAttempts?: number | undefined;
   outcome?: Outcome;
   endedAt?: number;
 }

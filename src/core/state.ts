@@ -3,6 +3,7 @@
 
 import type { FireRecord, JobConfig, JobTemplate, LockDef, Order, Workflow } from './model.js';
 import { WaitQueue } from './queue.js';
+import { executionOnWorker, serializeWorkers, workerRegistered, type WorkerState } from './workers.js';
 
 export interface LockFamily {
   def: LockDef;
@@ -219,6 +220,10 @@ export interface State {
   jobsWaiting: Set<string>;
   /** Worker slots of the node: executions at once. */
   slots: number;
+  /** Registered workers (src/core/workers.ts). */
+  workers: Map<string, WorkerState>;
+  /** A worker has registered once: from then on executions go to workers only. */
+  workersKnown: boolean;
   running: number;
   /** Next arrival number: the place in line of the next waiter. */
   arrival: number;
@@ -241,6 +246,8 @@ export function emptyState(): State {
     jobs: new Map(),
     jobsWaiting: new Set(),
     slots: 4,
+    workers: new Map(),
+    workersKnown: false,
     running: 0,
     arrival: 0,
     ended: new EndedOrders(),
@@ -293,6 +300,8 @@ interface Serialized {
   format: 1;
   seq: number;
   slots: number;
+  workers?: { id: string; slots: number; functions: string[]; lease: number }[];
+  workersKnown?: true;
   arrival: number;
   locks: { def: LockDef; token: number; jobConfig?: string }[];
   jobTemplates: JobTemplate[];
@@ -332,6 +341,7 @@ function canonicalOrder(o: Order): Order {
     execution: o.execution,
     executions: o.executions,
     prompt: o.prompt,
+    lostAttempts: o.lostAttempts,
     outcome: o.outcome,
     endedAt: o.endedAt,
   };
@@ -357,6 +367,7 @@ export function serializeState(s: State): string {
     format: 1,
     seq: s.seq,
     slots: s.slots,
+    ...(s.workersKnown ? { workers: serializeWorkers(s), workersKnown: true as const } : {}),
     arrival: s.arrival,
     locks: byName(s.locks).map(([, f]) => (f.jobConfig !== undefined ? { def: f.def, token: f.token, jobConfig: f.jobConfig } : { def: f.def, token: f.token })),
     jobTemplates: byName(s.jobTemplates).map(([, t]) => t),
@@ -380,6 +391,8 @@ export function deserializeState(text: string): State {
   const s = emptyState();
   s.seq = d.seq;
   s.slots = d.slots;
+  for (const w of d.workers ?? []) workerRegistered(s, { workerId: w.id, slots: w.slots, functions: w.functions, lease: w.lease });
+  s.workersKnown = d.workersKnown === true;
   s.arrival = d.arrival;
   for (const t of d.jobTemplates) s.jobTemplates.set(t.id, t);
   for (const [name, token] of d.retiredTokens ?? []) s.retiredTokens.set(name, token);
@@ -417,6 +430,7 @@ export function rebuildIndexes(s: State): void {
     if (o.state === 'processing' && o.execution) {
       getJob(s, o.execution.job).running++;
       s.running++;
+      executionOnWorker(s, o);
     }
     if (o.state === 'waiting' || o.state === 'scheduled') waiting.push(o);
   }

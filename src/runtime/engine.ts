@@ -23,6 +23,7 @@ import { isSyncJournal, StaleEpoch, type JournalStore, type SyncJournal } from '
 import type { ExecutionRequest, RunningExecution } from './executor-types.js';
 import { FunctionExecutor } from './function-executor.js';
 import { LauncherShellExecutor } from './launcher-client.js';
+import { LocalDispatcher, LocalWorker, type Dispatcher } from './dispatcher.js';
 import { killOrphans } from './orphans.js';
 import { ShellExecutor } from './shell-executor.js';
 
@@ -48,6 +49,10 @@ export interface EngineOptions {
   onFatal?: (err: unknown) => void;
   /** Called on every change of mode (refusing while the journal cannot be written, and back). */
   onModeChange?: (mode: EngineMode, cause: unknown) => void;
+  /** Where executions go (default: one worker in this process, running shell and the registered function jobs). */
+  dispatcher?: Dispatcher;
+  /** Timers (default: the platform's); the simulator brings its own clock and timers. */
+  timers?: Timers;
   /** While refusing: first wait before checking the journal again (default 100 ms), doubled up to `retryMaxMs` (default 2,000 ms). */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -135,6 +140,16 @@ export interface SubmitOptions {
 
 export type EventListener = (events: readonly Stamped[]) => void;
 
+export interface Timers {
+  setTimeout(f: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const PLATFORM_TIMERS: Timers = {
+  setTimeout: (f, ms) => setTimeout(f, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
 export class Engine {
   /** What `decide` works on: ahead of the journal while a commit is under way. */
   private working: State;
@@ -142,7 +157,8 @@ export class Engine {
   private committed: State;
   readonly engineId: string;
   readonly functions: FunctionExecutor;
-  private readonly shell: ShellExecutor | LauncherShellExecutor;
+  readonly dispatcher: Dispatcher;
+  private readonly timers: Timers;
   private readonly clock: () => number;
   private readonly coreOptions: CoreOptions;
   private readonly sync: SyncJournal | undefined;
@@ -153,9 +169,9 @@ export class Engine {
   private turning = false;
   private currentMode: EngineMode = 'starting';
   private modeCause: unknown;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: unknown;
   private retryMs: number;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private timerAt = Infinity;
   private readonly running = new Map<string, RunningExecution>();
   private readonly listeners = new Set<EventListener>();
@@ -181,9 +197,23 @@ export class Engine {
     this.coreOptions = { ...DEFAULT_CORE_OPTIONS, ...opts.core };
     this.snapshotEveryEvents = opts.snapshotEveryEvents ?? 50_000;
     this.retryMs = opts.retryMinMs ?? RETRY_MIN_MS;
-    const shellOpts: ConstructorParameters<typeof ShellExecutor>[0] = { scriptDir: opts.scriptDir, engineId };
-    if (opts.logBytesMax !== undefined) shellOpts.logBytesMax = opts.logBytesMax;
-    this.shell = opts.jobLauncher === 'inline' ? new ShellExecutor(shellOpts) : new LauncherShellExecutor(shellOpts);
+    this.timers = opts.timers ?? PLATFORM_TIMERS;
+    if (opts.dispatcher) this.dispatcher = opts.dispatcher;
+    else {
+      const shellOpts: ConstructorParameters<typeof ShellExecutor>[0] = { scriptDir: opts.scriptDir, engineId };
+      if (opts.logBytesMax !== undefined) shellOpts.logBytesMax = opts.logBytesMax;
+      const shell = opts.jobLauncher === 'inline' ? new ShellExecutor(shellOpts) : new LauncherShellExecutor(shellOpts);
+      // The worker of this life of the node: a new id each start, so that recovery can tell the
+      // executions of the former life (their worker is gone) from those of this one.
+      const workerId = `${engineId}:${randomUUID().slice(0, 8)}`;
+      this.dispatcher = new LocalDispatcher(new LocalWorker(workerId, opts.slots ?? 4, shell, this.functions));
+    }
+    // A worker that offers more (a function registered after the start) registers again: orders
+    // waiting for a worker that runs that function start then.
+    this.dispatcher.onOfferChanged((offer) => {
+      if (this.currentMode === 'stopping' || this.currentMode === 'stopped' || this.currentMode === 'failed') return;
+      this.submit({ type: 'registerWorker', workerId: offer.id, slots: offer.slots, functions: offer.functions }, { keep: true }).catch(() => undefined);
+    });
   }
 
   /** Loads the newest snapshot, replays the journal after it, and recovers what a crash left. */
@@ -232,12 +262,19 @@ export class Engine {
   private async recover(): Promise<void> {
     // Job processes of a previous life of this engine are orphans: nobody waits for them.
     await killOrphans(this.engineId);
+    // Registered first, so that executions rerun after a loss find a worker.
+    const local = this.dispatcher.localWorkers();
+    const mine = new Set(local.map((w) => w.id));
+    const register: Command[] = local.map((w) => ({ type: 'registerWorker', workerId: w.id, slots: w.slots, functions: w.functions }));
+    // The workers of a former life are gone: exactly their executions are lost. Executions
+    // started before workers were recorded name none: they are lost too.
     const lost: Command[] = [];
+    for (const w of this.working.workers.values()) if (!mine.has(w.id)) lost.push({ type: 'workerLost', workerId: w.id });
     for (const o of this.working.orders.values()) {
-      if (o.state === 'processing' && o.execution) lost.push({ type: 'executionLost', orderId: o.id, executionId: o.execution.id });
+      if (o.state === 'processing' && o.execution && o.execution.worker === undefined) lost.push({ type: 'executionLost', orderId: o.id, executionId: o.execution.id });
     }
     const slots = this.opts.slots ?? 4;
-    const cmds: Command[] = [{ type: 'setSlots', slots }, ...lost, { type: 'tick' }];
+    const cmds: Command[] = [{ type: 'setSlots', slots }, ...register, ...lost, { type: 'tick' }];
     // Open returns once recovery is committed, or once the journal turned out not writable (the
     // recovery is then kept and committed when it is).
     const refusing = new Promise<void>((resolve) => {
@@ -401,7 +438,7 @@ export class Engine {
 
   private scheduleRetry(): void {
     if (this.retryTimer || this.currentMode !== 'refusing') return;
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = this.timers.setTimeout(() => {
       this.retryTimer = undefined;
       void this.retry();
     }, this.retryMs);
@@ -449,13 +486,13 @@ export class Engine {
     this.pending = [];
     this.kept = [];
     this.stopTimer();
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.retryTimer) this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.opts.onFatal?.(err);
   }
 
   private stopTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.timers.clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Infinity;
   }
@@ -504,7 +541,9 @@ export class Engine {
       arguments: { ...job.defaultArguments, ...at.defaultArguments, ...o.arguments },
       locks: heldGrants(o),
     };
-    const run = job.executable.TYPE === 'ShellScriptExecutable' ? this.shell.start(req) : this.functions.start(req);
+    const exe = o.execution;
+    const run = this.dispatcher.dispatch({ ...req, worker: exe.worker, lease: exe.lease, attempt: exe.attempt ?? 1 });
+    if (!run) return; // another worker's: its result comes back as a command from there
     this.running.set(executionId, run);
     void run.done.then(async (r) => {
       this.running.delete(executionId);
@@ -533,10 +572,10 @@ export class Engine {
     const at = nextDeadline(this.working);
     if (at === undefined || !this.taking) return;
     if (this.timer && at >= this.timerAt) return;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.timers.clearTimeout(this.timer);
     this.timerAt = at;
     const delay = Math.max(0, Math.min(at - this.clock(), 2 ** 31 - 1));
-    this.timer = setTimeout(() => {
+    this.timer = this.timers.setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
       this.submit({ type: 'tick' }, { keep: true }).catch(() => undefined);
@@ -578,7 +617,7 @@ export class Engine {
     const failed = this.currentMode === 'failed';
     this.setMode('stopping');
     this.stopTimer();
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.retryTimer) this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     const closed = new EngineStopped('engine is closed');
     for (const p of [...this.pending, ...this.kept]) p.reject(closed);
@@ -589,7 +628,7 @@ export class Engine {
       for (const r of runs) r.kill();
       await Promise.all(runs.map((r) => r.done));
     }
-    this.shell.close();
+    this.dispatcher.close();
     if (!failed) await this.snapshot().catch(() => undefined);
     await this.store.close();
     this.setMode('stopped');

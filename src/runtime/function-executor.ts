@@ -53,9 +53,23 @@ export class FunctionExecutor {
     this.logBytesMax = opts.logBytesMax ?? DEFAULT_LOG_BYTES_MAX;
   }
 
+  private readonly registered: (() => void)[] = [];
+
   register(name: string, fn: JobFunction): this {
+    const fresh = !this.fns.has(name);
     this.fns.set(name, fn);
+    if (fresh) for (const f of this.registered) f();
     return this;
+  }
+
+  /** The names registered, sorted. */
+  names(): string[] {
+    return [...this.fns.keys()].sort();
+  }
+
+  /** Calls `f` whenever a new name is registered. */
+  onRegister(f: () => void): void {
+    this.registered.push(f);
   }
 
   has(name: string): boolean {

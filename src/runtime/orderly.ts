@@ -175,7 +175,7 @@ export class Orderly extends CommandsApi {
 
   getOrder(id: string): OrderView | undefined {
     const o = this.engine.state.orders.get(id);
-    return o ? orderView(o) : undefined;
+    return o ? orderView(o, this.engine.state) : undefined;
   }
 
   listOrders(filter: OrderFilter = {}): OrderView[] {
@@ -183,7 +183,7 @@ export class Orderly extends CommandsApi {
     for (const o of this.engine.state.orders.values()) {
       if (filter.state && o.state !== filter.state) continue;
       if (filter.workflow && o.workflow !== filter.workflow) continue;
-      out.push(orderView(o));
+      out.push(orderView(o, this.engine.state));
     }
     return out;
   }
@@ -319,7 +319,7 @@ export class Orderly extends CommandsApi {
   /** The runs of a job config still in memory (see endedOrdersKeptMax), oldest first. */
   listRuns(id: string): OrderView[] {
     const out: OrderView[] = [];
-    for (const o of this.engine.state.orders.values()) if (o.jobConfig === id) out.push(orderView(o));
+    for (const o of this.engine.state.orders.values()) if (o.jobConfig === id) out.push(orderView(o, this.engine.state));
     return out;
   }
 

@@ -2,6 +2,18 @@
 
 import type { Order } from '../core/model.js';
 import type { State } from '../core/state.js';
+import { anyWorkerCanRun } from '../core/workers.js';
+
+/** Whether some registered worker can run the job `<workflow>:<name>` (at the order's workflow's latest version). */
+function anyWorkerCanRunJob(s: State, key: string): boolean {
+  if (!s.workersKnown) return true;
+  for (const [name, w] of s.workflows) {
+    if (!key.startsWith(`${name}:`)) continue;
+    const job = w.versions.get(w.latest)?.jobs[key.slice(name.length + 1)];
+    if (job) return anyWorkerCanRun(s, job);
+  }
+  return true;
+}
 
 export interface OrderView {
   id: string;
@@ -17,7 +29,8 @@ export interface OrderView {
   scheduledFor?: number;
   addedAt: number;
   endedAt?: number;
-  waitingFor?: Order['waitingFor'] & { since?: number; until?: number };
+  /** `kind: 'worker'`: queued for a job that no registered worker can run (a function nobody registered yet). */
+  waitingFor?: (NonNullable<Order['waitingFor']> | { kind: 'worker'; job: string }) & { since?: number; until?: number };
   /** Locks held, outermost first. */
   locks: { lock: string; count?: number; token: number; since: number }[];
   execution?: Order['execution'];
@@ -27,8 +40,11 @@ export interface OrderView {
   pending?: { suspend?: true; cancel?: { kill: boolean } };
 }
 
-/** A copy: nothing in it is shared with the live state (callers may keep or change it). */
-export function orderView(o: Order): OrderView {
+/**
+ * A copy: nothing in it is shared with the live state (callers may keep or change it). With
+ * the state, an order queued for a job no worker can run shows `waitingFor: worker`.
+ */
+export function orderView(o: Order, s?: State): OrderView {
   const v: OrderView = {
     id: o.id,
     workflow: o.workflow,
@@ -45,7 +61,9 @@ export function orderView(o: Order): OrderView {
   if (o.scheduledFor !== undefined) v.scheduledFor = o.scheduledFor;
   if (o.endedAt !== undefined) v.endedAt = o.endedAt;
   if (o.waitingFor) {
-    v.waitingFor = o.waitingFor.kind === 'locks' ? { ...o.waitingFor, locks: [...o.waitingFor.locks] } : { ...o.waitingFor };
+    const w = o.waitingFor;
+    if (w.kind === 'job' && s !== undefined && !anyWorkerCanRunJob(s, w.job)) v.waitingFor = { kind: 'worker', job: w.job };
+    else v.waitingFor = w.kind === 'locks' ? { ...w, locks: [...w.locks] } : { ...w };
     if (o.waitingSince !== undefined) v.waitingFor.since = o.waitingSince;
     if (o.waitUntil !== undefined) v.waitingFor.until = o.waitUntil;
   }

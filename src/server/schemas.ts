@@ -95,7 +95,7 @@ export const OrderViewSchema = Type.Object(
     waitingFor: Type.Optional(
       Type.Object(
         {
-          kind: Type.String({ description: 'locks | job | time (a Sleep) | retry' }),
+          kind: Type.String({ description: 'locks | job | worker (no registered worker runs the job, e.g. its function) | time (a Sleep) | retry' }),
           locks: Type.Optional(Type.Array(Type.String())),
           job: Type.Optional(Type.String()),
           until: Type.Optional(Type.Number()),
@@ -113,7 +113,16 @@ export const OrderViewSchema = Type.Object(
       }),
       { description: 'Locks held, outermost first' },
     ),
-    execution: Type.Optional(Type.Object({ id: Type.String(), job: Type.String(), startedAt: Type.Number() })),
+    execution: Type.Optional(
+      Type.Object({
+        id: Type.String(),
+        job: Type.String(),
+        startedAt: Type.Number(),
+        worker: Type.Optional(Type.String({ description: 'the worker running it' })),
+        lease: Type.Optional(Type.Integer({ description: "the worker's lease it was given under" })),
+        attempt: Type.Optional(Type.Integer({ description: '1, or more when run again after its worker was lost' })),
+      }),
+    ),
     prompt: Type.Optional(
       Type.Object({ question: Type.String(), since: Type.Optional(Type.Number()) }, { description: 'While prompting: the question, answered by POST /orders/{id}/confirm' }),
     ),

@@ -17,6 +17,8 @@ const samples: { [T in EventType]: EventOf<T> } = {
   LockDeleted: { type: 'LockDeleted', at, name: 'L' },
   WorkflowDeployed: { type: 'WorkflowDeployed', at, workflow: wf, version: 3 },
   SlotsSet: { type: 'SlotsSet', at, slots: 4 },
+  WorkerRegistered: { type: 'WorkerRegistered', at, workerId: 'node-a:1', slots: 8, functions: ['hold', 'send'], lease: 2 },
+  WorkerLost: { type: 'WorkerLost', at, workerId: 'node-a:1' },
   OrderAdded: { type: 'OrderAdded', at, orderId: 'o1', workflow: 'w', version: 3, arguments: { day: '2026-11-21' }, priority: 2, scheduledFor: at + 60_000, jobConfig: 'jc1', serialized: true },
   OrderMoved: { type: 'OrderMoved', at, orderId: 'o1', to: [0, 'lock', 1] },
   OrderLocksQueued: { type: 'OrderLocksQueued', at, orderId: 'o1', demands: [{ lock: 'K[acme]', family: 'K', count: 1 }, { lock: 'L', family: 'L' }], waitUntil: at + 10_000 },
@@ -71,7 +73,7 @@ const dir = new URL('../golden/events/', import.meta.url);
 describe('journal events: golden JSON', () => {
   for (const [type, event] of Object.entries(samples) as [EventType, Event][]) {
     it(`${type} (past tense) keeps its stored form`, () => {
-      expect(type).toMatch(/^[A-Z][A-Za-z]+(ed|Set|Caught)$/);
+      expect(type).toMatch(/^[A-Z][A-Za-z]+(ed|Set|Caught|Lost)$/);
       const file = new URL(`${type}.json`, dir);
       const text = `${JSON.stringify(event, null, 2)}\n`;
       if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {

@@ -10,7 +10,7 @@ import { assert, invalid, problem, type Command, type Problem, type ProblemItem 
 import type { Event } from './events.js';
 import { argumentProblems } from './checks.js';
 import { evolve } from './evolve.js';
-import type { Grant, JobConfig, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import type { Grant, IfInstr, JobConfig, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 import { LIMITS } from './model.js';
 import { executionsOn, pickWorker, type WorkerState } from './workers.js';
 import {
@@ -18,12 +18,15 @@ import {
   branchIteration,
   enclosingLocks,
   encloses,
+  ifThens,
   instructionAt,
   isValidPosition,
   jobAt,
   nextPosition,
   samePosition,
+  thenBranch,
 } from './positions.js';
+import { typeName } from './expr/index.js';
 import { commandWorkflow, effectiveBlocking, holdsRunLock, isActiveRun, validateJobConfig, validateJobTemplate } from './jobconfigs.js';
 import {
   DEFAULT_CORE_OPTIONS,
@@ -815,6 +818,12 @@ class Turn {
         case 'StickySubagent':
           this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: [...pos, 'stickySubagent', 0] });
           break;
+        case 'If': {
+          const to = this.ifTarget(o, wf, instr);
+          if (!to) return;
+          this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to });
+          break;
+        }
         case 'Lock':
           this.lock(o, instr.demands, instr.waitTimeout);
           return;
@@ -856,6 +865,22 @@ class Turn {
         return;
       }
     }
+  }
+
+  /** Where an If sends the order: the first branch whose predicate is true, else `else`, else on. Undefined: it failed. */
+  private ifTarget(o: Order, wf: Workflow, instr: IfInstr): Position | undefined {
+    const scope = orderScope(o, wf, this.now, instr.label);
+    const list = ifThens(instr);
+    for (let i = 0; i < list.length; i++) {
+      const r = evaluate(list[i]!.predicate, scope);
+      if (!r.ok || typeof r.value !== 'boolean') {
+        const why = r.ok ? `is ${typeName(r.value)}, not Boolean` : r.message;
+        this.fail(o, { type: 'failed', reason: 'expression-error', message: `If predicate ${JSON.stringify(list[i]!.predicate)}: ${why}` });
+        return undefined;
+      }
+      if (r.value) return [...o.position, thenBranch(i), 0];
+    }
+    return instr.else ? [...o.position, 'else', 0] : nextPosition(o.position);
   }
 
   private leaveBlock(o: Order): void {

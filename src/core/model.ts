@@ -102,6 +102,22 @@ export interface FinishInstr extends Labelled {
   /** JS7 engine form: `{"TYPE": "Succeeded" | "Failed", "namedValues": {...}}`. */
   outcome?: { TYPE: 'Succeeded' | 'Failed'; namedValues?: NamedValues };
 }
+/** One condition of an If: the first whose predicate is true runs its `then` block. */
+export interface IfThen {
+  predicate: string;
+  then: Block;
+}
+/**
+ * JS7's If, in either of its forms, kept as given: `ifThens` (current) or `predicate` +
+ * `then` (up to 2.7.1); `else` in both. Branches: `then` (the first), `then+N` (N ≥ 2), `else`.
+ */
+export interface IfInstr extends Labelled {
+  TYPE: 'If';
+  predicate?: string;
+  then?: Block;
+  ifThens?: IfThen[];
+  else?: Block;
+}
 /** A job defined in place (JS7 `Execute.Anonymous`). */
 export interface ExecuteAnonymous extends Labelled {
   TYPE: 'Execute.Anonymous';
@@ -133,6 +149,7 @@ export type Instruction =
   | SleepInstr
   | PromptInstr
   | StickySubagentInstr
+  | IfInstr
   | LockInstr
   | OptionsInstr
   | TryInstr

@@ -1,8 +1,8 @@
 // Positions are JS7-style paths: [1, "lock", 0] is the first instruction inside the lock
 // block of top-level instruction 1. Branches: lock, options, try+N, catch+N (N counts retries),
-// stickySubagent.
+// stickySubagent, then, then+N (N ≥ 2), else.
 
-import type { Block, Instruction, Job, Position, Workflow } from './model.js';
+import type { Block, IfInstr, IfThen, Instruction, Job, Position, Workflow } from './model.js';
 
 export function samePosition(a: Position, b: Position): boolean {
   if (a.length !== b.length) return false;
@@ -29,6 +29,12 @@ export function branchBlock(instr: Instruction, branch: string): Block | undefin
       return undefined;
     case 'StickySubagent':
       return branch === 'stickySubagent' ? instr.subworkflow : undefined;
+    case 'If': {
+      if (branch === 'else') return instr.else;
+      const m = /^then(?:\+(\d+))?$/.exec(branch);
+      if (!m || (m[1] !== undefined && Number(m[1]) < 2)) return undefined;
+      return ifThens(instr)[m[1] === undefined ? 0 : Number(m[1]) - 1]?.then;
+    }
     default:
       return undefined;
   }
@@ -111,4 +117,15 @@ export function jobAt(wf: Workflow, pos: Position): { name: string; job: Job; de
     return instr.defaultArguments ? { name, job: instr.job, defaultArguments: instr.defaultArguments } : { name, job: instr.job };
   }
   return undefined;
+}
+
+/** The conditions of an If, in either of its forms. */
+export function ifThens(instr: IfInstr): IfThen[] {
+  if (instr.ifThens) return instr.ifThens;
+  return instr.predicate !== undefined && instr.then ? [{ predicate: instr.predicate, then: instr.then }] : [];
+}
+
+/** The branch of the `i`-th (0-based) condition of an If: `then`, `then+2`, … */
+export function thenBranch(i: number): string {
+  return i === 0 ? 'then' : `then+${i + 1}`;
 }

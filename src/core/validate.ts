@@ -30,6 +30,8 @@ import type {
   FailInstr,
   FinishInstr,
   FunctionExecutable,
+  IfInstr,
+  IfThen,
   Instruction,
   Job,
   LockDef,
@@ -61,6 +63,7 @@ export const INSTRUCTION_TYPES = [
   'Sleep',
   'Prompt',
   'StickySubagent',
+  'If',
   'Lock',
   'Options',
   'Try',
@@ -68,7 +71,7 @@ export const INSTRUCTION_TYPES = [
   'Fail',
   'Finish',
 ] as const;
-const NOT_YET_SUPPORTED = new Set(['If', 'Fork', 'ForkList', 'Cycle', 'Break', 'AddOrder', 'PostNotices', 'ExpectNotices', 'ConsumeNotices']);
+const NOT_YET_SUPPORTED = new Set(['Fork', 'ForkList', 'Cycle', 'Break', 'AddOrder', 'PostNotices', 'ExpectNotices', 'ConsumeNotices']);
 
 // ---------------------------------------------------------------------------------------
 // Paths and small checks
@@ -336,6 +339,7 @@ const INSTRUCTION_KEYS: Record<Instruction['TYPE'], ReadonlySet<string>> = {
   Sleep: new Set(['TYPE', 'label', 'duration']),
   Prompt: new Set(['TYPE', 'label', 'question']),
   StickySubagent: new Set(['TYPE', 'label', 'agentName', 'subagentClusterIdExpr', 'subworkflow']),
+  If: new Set(['TYPE', 'label', 'predicate', 'then', 'ifThens', 'else']),
   Lock: new Set(['TYPE', 'label', 'demands', 'lockedWorkflow', 'waitTimeout']),
   Options: new Set(['TYPE', 'label', 'stopOnFailure', 'block']),
   Try: new Set(['TYPE', 'label', 'maxTries', 'retryDelays', 'try', 'catch']),
@@ -344,6 +348,7 @@ const INSTRUCTION_KEYS: Record<Instruction['TYPE'], ReadonlySet<string>> = {
   Finish: new Set(['TYPE', 'label', 'message', 'unsuccessful', 'outcome']),
 };
 const FINISH_OUTCOME_KEYS = new Set(['TYPE', 'namedValues']);
+const IF_THEN_KEYS = new Set(['predicate', 'then']);
 const DEMAND_KEYS = new Set(['lockName', 'count', 'key']);
 const OUTCOME_KEYS = new Set(['returnCode']);
 const JOB_KEYS = new Set([
@@ -497,6 +502,52 @@ class WorkflowChecker {
           if (expr !== undefined) i.subagentClusterIdExpr = expr;
           result = i;
         }
+        break;
+      }
+      case 'If': {
+        const i: IfInstr = withLabel<IfInstr>({ TYPE: 'If' });
+        let ok = true;
+        const old = hasOwn(o, 'predicate') || hasOwn(o, 'then');
+        if (hasOwn(o, 'ifThens') && old) {
+          p.add(joinPath(path, 'predicate'), 'give either ifThens or predicate and then, not both');
+          ok = false;
+        } else if (hasOwn(o, 'ifThens')) {
+          const lp = joinPath(path, 'ifThens');
+          const raw = o['ifThens'];
+          if (!Array.isArray(raw) || raw.length === 0) {
+            p.add(lp, 'must be a non-empty array of {predicate, then}');
+            ok = false;
+          } else if (raw.length > LIMITS.demandsPerLockMax * 4) {
+            p.add(lp, `must have at most ${LIMITS.demandsPerLockMax * 4} entries`);
+            ok = false;
+          } else {
+            const list: IfThen[] = [];
+            raw.forEach((item: unknown, n) => {
+              const ip = joinPath(lp, n);
+              const it = p.object(item, ip);
+              if (!it) return;
+              p.unknownKeys(it, ip, IF_THEN_KEYS, 'an ifThens entry');
+              const predicate = this.expression(it, 'predicate', ip, true);
+              const block = this.block(it['then'], joinPath(ip, 'then'), inner, 'a then block');
+              if (predicate !== undefined && block) list.push({ predicate, then: block });
+            });
+            if (list.length === raw.length) i.ifThens = list;
+            else ok = false;
+          }
+        } else {
+          const predicate = this.expression(o, 'predicate', path, true);
+          const block = this.block(o['then'], joinPath(path, 'then'), inner, 'a then block');
+          if (predicate !== undefined && block) {
+            i.predicate = predicate;
+            i.then = block;
+          } else ok = false;
+        }
+        if (hasOwn(o, 'else') && o['else'] !== undefined) {
+          const block = this.block(o['else'], joinPath(path, 'else'), inner, 'an else block');
+          if (block) i.else = block;
+          else ok = false;
+        }
+        if (ok) result = i;
         break;
       }
       case 'Lock': {
@@ -925,6 +976,12 @@ function visitLocks(wf: Workflow, f: (v: LockVisit) => void): void {
           break;
         case 'StickySubagent':
           walk(instr.subworkflow.instructions, joinPath(joinPath(path, 'subworkflow'), 'instructions'), enclosing);
+          break;
+        case 'If':
+          if (instr.ifThens) {
+            instr.ifThens.forEach((t, n) => walk(t.then.instructions, joinPath(joinPath(joinPath(joinPath(path, 'ifThens'), n), 'then'), 'instructions'), enclosing));
+          } else if (instr.then) walk(instr.then.instructions, joinPath(joinPath(path, 'then'), 'instructions'), enclosing);
+          if (instr.else) walk(instr.else.instructions, joinPath(joinPath(path, 'else'), 'instructions'), enclosing);
           break;
         default:
           break;

@@ -183,6 +183,15 @@ function normaliseInstruction(raw: unknown, path: string, depth: number, problem
     case 'StickySubagent':
       o['subworkflow'] = normaliseBlock(o['subworkflow'], joinPath(path, 'subworkflow'), d, problems);
       break;
+    case 'If':
+      if (o['then'] !== undefined) o['then'] = normaliseBlock(o['then'], joinPath(path, 'then'), d, problems);
+      if (o['else'] !== undefined) o['else'] = normaliseBlock(o['else'], joinPath(path, 'else'), d, problems);
+      if (Array.isArray(o['ifThens']) && d <= LIMITS.nestingDepthMax + 1) {
+        o['ifThens'] = o['ifThens'].map((t: unknown, n) =>
+          isObject(t) ? { ...t, then: normaliseBlock(t['then'], joinPath(joinPath(joinPath(path, 'ifThens'), n), 'then'), d, problems) } : t,
+        );
+      }
+      break;
     case 'Execute.Anonymous':
       o['job'] = normaliseJob(o['job'], joinPath(path, 'job'), problems);
       break;
@@ -265,6 +274,12 @@ function instructionToJs7(i: Instruction): Obj {
       break;
     case 'Prompt':
       o['question'] = i.question;
+      break;
+    case 'If':
+      if (i.ifThens !== undefined) o['ifThens'] = i.ifThens.map((t) => ({ predicate: t.predicate, then: blockToJs7(t.then) }));
+      if (i.predicate !== undefined) o['predicate'] = i.predicate;
+      if (i.then !== undefined) o['then'] = blockToJs7(i.then);
+      if (i.else !== undefined) o['else'] = blockToJs7(i.else);
       break;
     case 'StickySubagent':
       if (i.agentName !== undefined) o['agentName'] = i.agentName;

@@ -213,7 +213,7 @@ export const LockBodySchema = Type.Object(
 );
 
 const InstructionSchema = Type.Object(
-  { TYPE: Type.String({ description: 'Execute.Named, Lock, Options, Try, Retry, Fail, Finish' }), label: Type.Optional(Type.String()) },
+  { TYPE: Type.String({ description: 'Execute.Named, Execute.Anonymous, Lock, Options, Try, Retry, Fail, Finish, If, Sleep, Prompt, StickySubagent' }), label: Type.Optional(Type.String()) },
   { additionalProperties: true },
 );
 

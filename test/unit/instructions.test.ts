@@ -212,3 +212,70 @@ describe('expressions in instructions', () => {
     expect(c.o('o2').prompt).toBe('Order o2 ready?');
   });
 });
+
+describe('If', () => {
+  const iff = (predicate: string, then: Instruction[], els?: Instruction[]): Instruction =>
+    els ? { TYPE: 'If', predicate, then: { instructions: then }, else: { instructions: els } } : { TYPE: 'If', predicate, then: { instructions: then } };
+
+  it('takes then when true, else when false, goes on without else', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [iff('$n == "1"', [exec('j')], [{ TYPE: 'Finish' }]), iff('false', [exec('j')])])]);
+    expect(c.add('a', 'w', { arguments: { n: '1' } }).position).toEqual([0, 'then', 0]);
+    c.finish('a');
+    expect(c.o('a').state).toBe('finished');
+    expect(c.add('b', 'w', { arguments: { n: '2' } }).state).toBe('finished');
+    expect(c.journal.filter((e) => e.type === 'OrderMoved' && e.orderId === 'b').map((e) => (e as { to: unknown }).to)).toEqual([[0, 'else', 0]]);
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('picks the first true of ifThens (then, then+2, …)', () => {
+    const c = new Core();
+    const w: Instruction = {
+      TYPE: 'If',
+      ifThens: [
+        { predicate: '$x == "a"', then: { instructions: [exec('j')] } },
+        { predicate: '$x == "b"', then: { instructions: [exec('j')] } },
+        { predicate: 'true', then: { instructions: [exec('j')] } },
+      ],
+    };
+    c.deploy([], [wf('w', [w])]);
+    expect(c.add('a', 'w', { arguments: { x: 'a' } }).position).toEqual([0, 'then', 0]);
+    expect(c.add('b', 'w', { arguments: { x: 'b' } }).position).toEqual([0, 'then+2', 0]);
+    expect(c.add('c', 'w', { arguments: { x: 'c' } }).position).toEqual([0, 'then+3', 0]);
+  });
+
+  it('a predicate that is not Boolean, or fails, fails the order (catchable)', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [{ TYPE: 'Try', try: { instructions: [iff('$x', [exec('j')])] }, catch: { instructions: [{ TYPE: 'Finish', message: 'caught' }] } }])]);
+    c.add('a', 'w', { arguments: { x: 'yes' } });
+    expect(c.o('a').outcome).toMatchObject({ type: 'succeeded', message: 'caught' });
+    const caught = c.journal.find((e) => e.type === 'OrderCaught');
+    expect(caught).toMatchObject({ outcome: { reason: 'expression-error', message: expect.stringMatching(/is String, not Boolean/) } });
+  });
+
+  it('keeps locks taken inside a branch to that branch, and the lock order check sees into branches', () => {
+    const c = new Core();
+    const locks = [{ name: 'A', limit: 1 }, { name: 'B', limit: 1 }];
+    c.deploy(locks, [wf('w', [iff('true', [lock([{ lockName: 'A' }], [exec('j')])])])]);
+    c.add('a', 'w');
+    expect(c.holders('A')).toEqual(['a']);
+    c.finish('a');
+    expect(c.holders('A')).toEqual([]);
+    const ab = wf('ab', [lock([{ lockName: 'A' }], [iff('true', [lock([{ lockName: 'B' }], [exec('j')])])])]);
+    const ba = wf('ba', [lock([{ lockName: 'B' }], [iff('true', [], [lock([{ lockName: 'A' }], [exec('j')])])])]);
+    expect(c.refuse({ type: 'deploy', locks: [], workflows: [ab, ba] }).code).toBe('lock-order-cycle');
+  });
+
+  it('refuses both forms at once, an empty ifThens, and a predicate that does not parse', () => {
+    const v = (i: unknown) => validateWorkflow({ instructions: [i], jobs: {} }, 'w', { locks: new Map() });
+    const block = { instructions: [] };
+    expect(v({ TYPE: 'If', predicate: 'true', then: block, ifThens: [{ predicate: 'true', then: block }] })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].predicate' }] });
+    expect(v({ TYPE: 'If', ifThens: [] })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].ifThens' }] });
+    expect(v({ TYPE: 'If', ifThens: [{ predicate: '1 +', then: block }] })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].ifThens[0].predicate', message: expect.stringMatching(/position/) }] });
+    expect(v({ TYPE: 'If', predicate: 'true' })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].then', message: 'required' }] });
+  });
+
+  it('exports both forms as given', () => {
+    roundTrip(wf('w', [iff('$a == 1', [], [exec('j')]), { TYPE: 'If', ifThens: [{ predicate: 'true', then: { instructions: [exec('j')] } }], else: { instructions: [] } }]));
+  });
+});

@@ -57,6 +57,18 @@ const behaviour: Record<string, (c: Core) => void> = {
     const caught = c.journal.find((e) => e.type === 'OrderCaught');
     expect(caught).toMatchObject({ outcome: { returnCode: 4, namedValues: { returnCode: 4, reason: 'missing' } } });
   },
+  if: (c) => {
+    c.add('eu', 'routeByRegion', { arguments: { region: 'EU', amount: '5' } });
+    c.add('us', 'routeByRegion', { arguments: { region: 'US', amount: '5000' } });
+    c.add('small', 'routeByRegion', { arguments: { region: 'US', amount: '10' } });
+    expect(c.o('eu').position).toEqual([0, 'then', 0]);
+    expect(c.o('us').position).toEqual([0, 'then+2', 0]);
+    expect(c.o('small').position).toEqual([0, 'else', 0]);
+    c.finish('eu', { type: 'succeeded', returnCode: 1 }); // success by returnCodeMeaning, but $returnCode is 1
+    expect(c.o('eu')).toMatchObject({ state: 'failed', outcome: { message: 'last job failed' } });
+    c.finish('us');
+    expect(c.o('us')).toMatchObject({ state: 'finished', outcome: { message: 'all good' } });
+  },
   'finish-outcome': (c) => {
     c.add('o1', 'finishEarly');
     expect(c.o('o1')).toMatchObject({ state: 'finished', outcome: { type: 'succeeded', message: 'nothing to do', namedValues: { skipped: true } } });

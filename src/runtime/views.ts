@@ -1,6 +1,7 @@
 // Read models: what callers see of orders and locks (semantics §3.9: everything visible).
 
-import type { Order } from '../core/model.js';
+import type { Block, Demand, Instruction, Order, Position, Workflow } from '../core/model.js';
+import { branchBlock, branchIteration } from '../core/positions.js';
 import type { State } from '../core/state.js';
 import { anyWorkerCanRun } from '../core/workers.js';
 
@@ -184,4 +185,58 @@ function waitReason(s: State, o: Order, lock: string, place: number): string {
     }
   }
   return 'about to be granted';
+}
+
+/** One step of a position, named: the instruction and, for a block, the branch taken. */
+export interface NamedStep {
+  /** The position of this instruction. */
+  position: Position;
+  instruction: Instruction['TYPE'] | 'End';
+  /** e.g. `Lock pdSerialLockMulti (shared, weight 1)`, `job job1`, `Try (catch, retry 2)`. */
+  name: string;
+}
+
+function demandText(d: Demand): string {
+  const key = d.key !== undefined ? `[${d.key}]` : '';
+  return `${d.lockName}${key} (${d.count === undefined ? 'exclusive' : `shared, weight ${d.count}`})`;
+}
+
+/** A position as names: each enclosing instruction, outermost first, then the instruction there. */
+export function positionNames(wf: Workflow, pos: Position): NamedStep[] {
+  const out: NamedStep[] = [];
+  let block: Block = wf;
+  for (let i = 0; i < pos.length; i += 2) {
+    const idx = pos[i];
+    if (typeof idx !== 'number') break;
+    const here = pos.slice(0, i + 1);
+    const instr = block.instructions[idx];
+    if (!instr) {
+      out.push({ position: here, instruction: 'End', name: i === 0 ? 'end of the workflow' : 'end of the block' });
+      break;
+    }
+    const branch = pos[i + 1];
+    const label = instr.label !== undefined ? ` "${instr.label}"` : '';
+    let name: string;
+    switch (instr.TYPE) {
+      case 'Execute.Named':
+        name = `job ${instr.jobName}${instr.label !== undefined && instr.label !== instr.jobName ? label : ''}`;
+        break;
+      case 'Lock':
+        name = `Lock ${instr.demands.map(demandText).join(', ')}`;
+        break;
+      case 'Try': {
+        const tries = typeof branch === 'string' ? branchIteration(branch) : 0;
+        name = `Try${label}${typeof branch === 'string' ? ` (${branch.startsWith('catch') ? 'catch' : 'try'}${tries > 0 ? `, retry ${tries}` : ''})` : ''}`;
+        break;
+      }
+      default:
+        name = `${instr.TYPE}${label}`;
+    }
+    out.push({ position: here, instruction: instr.TYPE, name });
+    if (typeof branch !== 'string') break;
+    const inner = branchBlock(instr, branch);
+    if (!inner) break;
+    block = inner;
+  }
+  return out;
 }

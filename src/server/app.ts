@@ -27,9 +27,13 @@ import { eventRoutes } from './routes/events.js';
 import { jobConfigRoutes } from './routes/jobconfigs.js';
 import { lockRoutes } from './routes/locks.js';
 import { orderRoutes } from './routes/orders.js';
+import { placementRoutes } from './routes/placement.js';
+import { timelineRoutes } from './routes/timeline.js';
 import { metricsRoute, systemRoutes } from './routes/system.js';
 import { workflowRoutes } from './routes/workflows.js';
 import { validatorCompiler } from './validation.js';
+import { registerDashboard } from './web-static.js';
+import { registerCookies, sessionPrincipal, webSessionRoutes, WebSessions, type WebSessionOptions } from './web-session.js';
 import type { Orderly } from '../runtime/orderly.js';
 
 export const API_PREFIX = '/api/v1';
@@ -47,6 +51,10 @@ export interface ServerOptions {
   metrics?: ServerMetrics;
   /** SSE heartbeat period (default 15 s). */
   heartbeatMs?: number;
+  /** Browser sessions of the dashboard (cookie + CSRF token); see web-session.ts. */
+  webSessions?: WebSessionOptions;
+  /** Folder of the built dashboard (default dist/web); `false`: no dashboard. */
+  webRoot?: string | false;
 }
 
 /** Whatever a handler or hook threw, as an HttpError. */
@@ -177,11 +185,24 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     return reply.status(404).send(notFound(`no route ${req.method} ${path}`).body());
   });
 
-  // Authentication and roles, before the body is read.
+  const webSessions = new WebSessions(opts.auth, opts.webSessions);
+  registerCookies(app);
+
+  // Authentication and roles, before the body is read. A browser sends its session cookie
+  // (web-session.ts) instead of the bearer header.
   app.addHook('onRequest', async (req) => {
     const cfg = req.routeOptions.config;
     if (cfg.public === true) return;
     const header = req.headers.authorization;
+    const fromCookie = header === undefined ? sessionPrincipal(webSessions, req) : undefined;
+    if (fromCookie) {
+      const need = cfg.role ?? 'viewer';
+      if (!roleAtLeast(fromCookie.role, need)) {
+        throw new HttpError('forbidden', `this needs the ${need} role; the session of ${JSON.stringify(fromCookie.user ?? fromCookie.name)} has ${fromCookie.role}`);
+      }
+      req.principal = fromCookie;
+      return;
+    }
     const m = header !== undefined ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(header) : null;
     if (!m) throw header === undefined ? UNAUTHORIZED_NO_TOKEN() : new HttpError('unauthorized', 'the Authorization header must be "Bearer <token>"');
     const principal = opts.auth.authenticate(m[1]!);
@@ -238,6 +259,9 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       orderRoutes(api, ctx);
       eventRoutes(api, ctx);
       jobConfigRoutes(api, ctx);
+      placementRoutes(api, ctx);
+      timelineRoutes(api, ctx);
+      webSessionRoutes(api, opts.auth, webSessions);
     },
     { prefix: API_PREFIX },
   );
@@ -251,6 +275,11 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   void app.register(async (instance) => {
     metricsRoute(instance.withTypeProvider<TypeBoxTypeProvider>() as Api, ctx);
   });
+
+  if (opts.webRoot !== false) {
+    const root = opts.webRoot;
+    void app.register(async (instance) => (root !== undefined ? registerDashboard(instance, root) : registerDashboard(instance)));
+  }
 
   return app;
 }

@@ -79,6 +79,12 @@ const OutcomeSchema = Type.Object(
 
 // ---------------------------------------------------------------- views (responses)
 
+export const NamedStepSchema = Type.Object({
+  position: Type.Array(Type.Union([Type.Integer(), Type.String()])),
+  instruction: Type.String({ description: 'Execute.Named, Lock, Options, Try, … or End' }),
+  name: Type.String({ description: 'e.g. `Lock pdSerialLockMulti (shared, weight 1)`, `job job2`' }),
+});
+
 export const OrderViewSchema = Type.Object(
   {
     id: Type.String(),
@@ -288,12 +294,24 @@ export const BatchResultSchema = Type.Object({
 
 export const ORDERS_PAGE_MAX = 1000;
 
+/** Order ids one list request may name (`?ids=`). */
+export const ORDER_IDS_QUERY_MAX = 1000;
+
 export const OrdersQuerySchema = Type.Object(
   {
     state: Type.Optional(OrderStateSchema),
     workflow: Type.Optional(WorkflowNameSchema),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: ORDERS_PAGE_MAX, default: 100, errorMessage: `must be a whole number from 1 to ${ORDERS_PAGE_MAX}` })),
     after: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'cursor: the id after which the page starts (the `next` of the previous page)' })),
+    ids: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: ORDER_IDS_QUERY_MAX * 129,
+        pattern: '^[A-Za-z0-9_.:@#-]+(,[A-Za-z0-9_.:@#-]+)*$',
+        description: `only these orders: up to ${ORDER_IDS_QUERY_MAX} ids, comma-separated (unknown ones are left out)`,
+        errorMessage: `must be up to ${ORDER_IDS_QUERY_MAX} order ids separated by commas`,
+      }),
+    ),
   },
   { additionalProperties: false },
 );

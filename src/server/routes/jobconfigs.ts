@@ -13,11 +13,15 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { LIMITS, type JobConfig, type JobTemplate, type OrderState, type Schedule } from '../../core/model.js';
 import { OrderlyError, type JobConfigInput, type JobConfigView, type JobTemplateInput } from '../../runtime/orderly.js';
 import type { OrderView } from '../../runtime/views.js';
+import { nextFireTime, validateSchedule } from '../../schedule/cron.js';
 import type { Api, ServerContext } from '../context.js';
 import { fromOrderly, invalidError, notFound, orderlyCall, underPath } from '../errors.js';
 import { documented, errors, OrderIdSchema, OrderStateSchema, OrderViewSchema, WorkflowNameSchema } from '../schemas.js';
 
 // ---------------------------------------------------------------- helpers shared with the Actian routes
+
+/** Fire times one schedule preview may answer. */
+export const SCHEDULE_PREVIEW_COUNT_MAX = 50;
 
 /** ISO-8601 of a stored time (never throws: see core/time.ts). */
 export const ISO = (ms: number): string => isoTime(ms);
@@ -541,6 +545,43 @@ export function jobConfigRoutes(app: Api, ctx: ServerContext): void {
   );
 
   // ------------------------------------------------------------ schedule
+
+  app.post(
+    '/schedules/preview',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'The next fire times of a schedule (not saved)',
+        description: `Role: viewer. Checks a schedule as PUT /jobconfigs/{id}/schedule would and answers its next \`count\` fire times after now (default 5, at most ${SCHEDULE_PREVIEW_COUNT_MAX}), ISO-8601. 400 names the place (\`body.schedule.cron\`).`,
+        tags,
+        body: Type.Object(
+          {
+            schedule: ScheduleSchema,
+            count: Type.Optional(Type.Integer({ minimum: 1, maximum: SCHEDULE_PREVIEW_COUNT_MAX, errorMessage: `must be a whole number from 1 to ${SCHEDULE_PREVIEW_COUNT_MAX}` })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ nextFireTimes: Type.Array(Type.String({ description: 'ISO-8601' })) }), ...errors(400, 401, 413) },
+      },
+    },
+    async (req) => {
+      const sched = req.body.schedule as Schedule;
+      const problem = validateSchedule(sched);
+      if (problem !== undefined) {
+        const field = /cron/.test(problem) ? 'cron' : /interval/.test(problem) ? 'intervalSeconds' : /zone/.test(problem) ? 'timeZone' : 'type';
+        throw invalidError([{ path: `body.schedule.${field}`, message: problem }]);
+      }
+      const out: string[] = [];
+      let t = Date.now();
+      for (let i = 0; i < (req.body.count ?? 5); i++) {
+        const next = nextFireTime(sched, t);
+        if (next === undefined) break;
+        out.push(ISO(next));
+        t = next;
+      }
+      return { nextFireTimes: out };
+    },
+  );
 
   const scheduleReply = (v: JobConfigView): Record<string, unknown> => {
     if (!v.schedule) throw notFound(`job config ${v.id} has no schedule`);

@@ -4,7 +4,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 
 import type { OrderState, Position } from '../../core/model.js';
 import type { AddOrder, OrderFilter } from '../../runtime/orderly.js';
-import type { OrderView } from '../../runtime/views.js';
+import { positionNames, type OrderView } from '../../runtime/views.js';
 import type { Api, ServerContext } from '../context.js';
 import { fromOrderly, invalidError, notFound, orderlyCall, pathOf, underPath } from '../errors.js';
 import {
@@ -19,7 +19,9 @@ import {
   OrderIdParams,
   OrderReplySchema,
   OrdersPageSchema,
+  ORDER_IDS_QUERY_MAX,
   OrdersQuerySchema,
+  NamedStepSchema,
   OrderViewSchema,
   PrioritySchema,
   ResumeSchema,
@@ -98,8 +100,17 @@ export function orderRoutes(app: Api, { orderly }: ServerContext): void {
       if (q.workflow !== undefined) filter.workflow = q.workflow;
       const limit = q.limit ?? 100;
       const after = q.after;
-      const all = orderly
-        .listOrders(filter)
+      let listed: OrderView[];
+      if (q.ids !== undefined) {
+        const ids = [...new Set(q.ids.split(','))];
+        if (ids.length > ORDER_IDS_QUERY_MAX) throw invalidError([{ path: 'query.ids', message: `at most ${ORDER_IDS_QUERY_MAX} ids` }]);
+        listed = ids
+          .map((id) => orderly.getOrder(id))
+          .filter((o): o is OrderView => o !== undefined && (filter.state === undefined || o.state === filter.state) && (filter.workflow === undefined || o.workflow === filter.workflow));
+      } else {
+        listed = orderly.listOrders(filter);
+      }
+      const all = listed
         .filter((o) => after === undefined || o.id > after)
         .sort(byId);
       const items = all.slice(0, limit);
@@ -114,17 +125,22 @@ export function orderRoutes(app: Api, { orderly }: ServerContext): void {
       config: { role: 'viewer' },
       schema: {
         summary: 'One order with its history',
-        description: 'Role: viewer. `order` (state, position, locks held with fencing tokens, what it waits for, outcome) and `history`: its journal events, oldest first (at most 1000, the newest kept).',
+        description:
+          'Role: viewer. `order` (state, position, locks held with fencing tokens, what it waits for, outcome), `where`: its position by names (each enclosing instruction, outermost first, then the one it stands at: `Lock pdSerialLockMulti (shared, weight 1)`, `job job2`) and `history`: its journal events, oldest first (at most 1000, the newest kept).',
         tags: ['orders'],
         params: OrderIdParams,
-        response: documented({ 200: Type.Object({ order: OrderViewSchema, history: Type.Array(StampedSchema) }), ...errors(400, 401, 404) }),
+        response: documented({
+          200: Type.Object({ order: OrderViewSchema, where: Type.Array(NamedStepSchema), history: Type.Array(StampedSchema) }),
+          ...errors(400, 401, 404),
+        }),
       },
     },
     async (req) => {
       const id = req.params.id;
       const order = orderly.getOrder(id);
       if (!order) throw notFound(`order ${id} not found`);
-      return { order, history: await orderly.history(id, HISTORY_MAX) };
+      const wf = orderly.engine.state.workflows.get(order.workflow)?.versions.get(order.version);
+      return { order, where: wf ? positionNames(wf, order.position) : [], history: await orderly.history(id, HISTORY_MAX) };
     },
   );
 

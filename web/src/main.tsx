@@ -1,7 +1,7 @@
 // The Orderly dashboard: log in (token or user), then the views, updated live from
 // /api/v1/events. Routing is by the URL's hash (#/locks), so the server serves one page.
 
-import { render } from 'preact';
+import { render, type JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 
 import { api, ApiError, get, onLiveState, setSession, startLive, stopLive, whenLoggedOut, liveState, type Session } from './api';
@@ -10,7 +10,6 @@ import { DeployView } from './views/deploy';
 import { JobConfigsView } from './views/jobconfigs';
 import { LocksView } from './views/locks';
 import { OrderDetail, OrdersView } from './views/orders';
-import { TimelineView } from './views/timeline';
 import { WorkflowsView } from './views/workflows';
 import './style.css';
 
@@ -22,6 +21,17 @@ const VIEWS = [
   { path: 'timeline', title: 'Lock timeline' },
   { path: 'deploy', title: 'Deploy' },
 ] as const;
+
+/** The timeline view (with Chart.js) is loaded when first opened: the other views do not wait for it. */
+function LazyTimeline() {
+  const [View, setView] = useState<(() => JSX.Element) | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  useEffect(() => {
+    import('./views/timeline').then((m) => setView(() => m.TimelineView)).catch(setError);
+  }, []);
+  if (error !== undefined) return <ErrorBox error={error} />;
+  return View ? <View /> : <p>Loading…</p>;
+}
 
 function useHash(): string[] {
   const read = (): string[] => window.location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
@@ -155,7 +165,7 @@ function App() {
       body = <JobConfigsView session={session} />;
       break;
     case 'timeline':
-      body = <TimelineView />;
+      body = <LazyTimeline />;
       break;
     case 'deploy':
       body = <DeployView session={session} />;

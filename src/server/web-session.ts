@@ -222,11 +222,11 @@ export function webSessionRoutes(app: Api, auth: AuthService, sessions: WebSessi
       schema: {
         summary: 'Open a browser session (cookie) with a token or a user name and password',
         description:
-          'Public. Sets the HttpOnly, SameSite=Strict cookie `orderly_session` and answers the session with its `csrfToken`: every later request that changes something must send it in `x-csrf-token`. 401 for unknown credentials (the same for a wrong token, user or password).',
+          'Public. Sets the HttpOnly, SameSite=Strict cookie `orderly_session` and answers the session with its `csrfToken`: every later request that changes something must send it in `x-csrf-token`. 401 for unknown credentials (the same for a wrong token, user or password); a user name and password count against the login limits of POST /api/v1/login (429).',
         tags: ['auth'],
         security: [],
         body: SessionLoginSchema,
-        response: { 200: SessionReplySchema, ...errors(400, 401, 413) },
+        response: { 200: SessionReplySchema, ...errors(400, 401, 413, 429) },
       },
     },
     async (req, res) => {
@@ -236,7 +236,7 @@ export function webSessionRoutes(app: Api, auth: AuthService, sessions: WebSessi
       if ('token' in body) {
         token = body.token;
       } else {
-        const r = await auth.login(body.username, body.password);
+        const r = await auth.login(body.username, body.password, req.ip);
         if (!r) throw new HttpError('unauthorized', 'wrong user name or password');
         token = r.access_token;
         own = true;

@@ -49,8 +49,9 @@ export function pageHeaders(path: string): Record<string, string> {
 export async function registerDashboard(app: FastifyInstance, root = WEB_ROOT_DEFAULT): Promise<void> {
   await app.register(async (scope) => {
     // The page's routes need no token (the auth hook reads this flag).
+    // Their headers: the page's CSP over the API's (headers.ts); caching is set per file below.
     scope.addHook('onRoute', (route) => {
-      route.config = { ...(route.config ?? {}), public: true };
+      route.config = { ...(route.config ?? {}), public: true, headers: { 'content-security-policy': PAGE_CSP, 'cache-control': null } };
     });
     if (!existsSync(`${root}/index.html`)) {
       scope.get('/', async (_req, reply) =>

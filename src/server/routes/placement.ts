@@ -16,9 +16,9 @@ export const PLACED_ORDERS_DEFAULT = 20;
 export const PLACED_ORDERS_MAX = 1000;
 
 /** Where an order is, as the dashboard draws it. */
-export type PlacedKind = 'running' | 'locks' | 'job' | 'time' | 'retry' | 'scheduled' | 'ready' | 'suspended' | 'failed' | 'stopped';
+export type PlacedKind = 'running' | 'locks' | 'job' | 'time' | 'retry' | 'scheduled' | 'ready' | 'prompting' | 'suspended' | 'failed' | 'stopped';
 
-const KINDS: PlacedKind[] = ['running', 'locks', 'job', 'time', 'retry', 'scheduled', 'ready', 'suspended', 'failed', 'stopped'];
+const KINDS: PlacedKind[] = ['running', 'locks', 'job', 'time', 'retry', 'scheduled', 'ready', 'prompting', 'suspended', 'failed', 'stopped'];
 
 export function placedKind(o: Order): PlacedKind | undefined {
   if (o.state === 'finished' || o.state === 'cancelled') return undefined;
@@ -65,7 +65,7 @@ export function placementRoutes(app: Api, { orderly }: ServerContext): void {
       schema: {
         summary: 'Where the orders of a workflow stand, per position',
         description:
-          'Role: viewer. Orders not ended of one version (default the latest), grouped by position: counts per kind (running, locks, job, time, retry, scheduled, ready, suspended, failed, stopped) and the first `ordersMax` orders (default 20, at most 1000), lock waiters in line order with their place.',
+          'Role: viewer. Orders not ended of one version (default the latest), grouped by position: counts per kind (running, locks, job, time, retry, scheduled, ready, prompting, suspended, failed, stopped) and the first `ordersMax` orders (default 20, at most 1000), lock waiters in line order with their place.',
         tags: ['workflows'],
         params: WorkflowParams,
         querystring: Type.Object(

@@ -30,6 +30,7 @@ const KIND_TEXT: Record<string, string> = {
   retry: 'waiting to retry',
   scheduled: 'scheduled',
   ready: 'ready',
+  prompting: 'waiting for a confirmation',
   suspended: 'suspended',
   failed: 'failed',
   stopped: 'stopped, holding its locks',

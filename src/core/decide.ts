@@ -13,6 +13,7 @@ import { evolve } from './evolve.js';
 import type { Grant, IfInstr, JobConfig, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 import { LIMITS } from './model.js';
 import { executionsOn, pickWorker, type WorkerState } from './workers.js';
+import { prepareOrderArguments } from './order-preparation.js';
 import {
   ancestors,
   branchIteration,
@@ -622,6 +623,15 @@ class Turn {
     const timeMsg = cmd.scheduledFor !== undefined ? timeProblem(cmd.scheduledFor) : undefined;
     if (timeMsg !== undefined) problems.push({ path: 'scheduledFor', message: timeMsg });
     if (problems.length > 0) return invalid(problems);
+    const wf = w!.versions.get(w!.latest)!;
+    const prepared = prepareOrderArguments(wf.orderPreparation, args, {
+      orderId: cmd.orderId,
+      workflowPath: wf.name,
+      timeZone: wf.timeZone,
+      now: this.now,
+      scheduledFor: cmd.scheduledFor,
+    });
+    if (!prepared.ok) return invalid(prepared.problems);
     if (s.orders.has(cmd.orderId)) return problem('conflict', `order ${cmd.orderId} exists already`);
     const e: Event = {
       type: 'OrderAdded',
@@ -629,7 +639,7 @@ class Turn {
       orderId: cmd.orderId,
       workflow: cmd.workflow,
       version: w!.latest,
-      arguments: { ...args },
+      arguments: prepared.arguments,
       priority,
     };
     if (cmd.scheduledFor !== undefined) e.scheduledFor = cmd.scheduledFor;
@@ -739,7 +749,7 @@ class Turn {
     const outcome: Outcome = { type: 'failed', reason: 'disrupted', message: 'the process running the job was lost' };
     this.emit({ type: 'OrderProcessed', at: this.now, orderId: id, executionId, outcome });
     if (o.cancelPending) return this.cancelNow(o);
-    if (job?.restartable) this.emit({ type: 'OrderMoved', at: this.now, orderId: id, to: o.position });
+    if (job !== undefined && (job.restartable ?? job.isNotRestartable === false)) this.emit({ type: 'OrderMoved', at: this.now, orderId: id, to: o.position });
     else this.fail(o, outcome);
   }
 

@@ -35,6 +35,8 @@ export interface LockDef {
   /** Whole number ≥ 0; 0 closes the lock (an operator's gate). */
   limit: number;
   title?: string;
+  /** JOC Cockpit documentation reference: kept and exported. */
+  documentationName?: string;
   /** A keyed lock is a family: each key value is its own instance with the family's limit. */
   keyed?: boolean;
   /** Queue discipline, `fifo` by default (semantics §3.4). */
@@ -59,7 +61,7 @@ interface Labelled {
 export interface ExecuteNamed extends Labelled {
   TYPE: 'Execute.Named';
   jobName: string;
-  defaultArguments?: Record<string, string>;
+  defaultArguments?: Record<string, ArgumentValue>;
 }
 export interface LockInstr extends Labelled {
   TYPE: 'Lock';
@@ -122,7 +124,7 @@ export interface IfInstr extends Labelled {
 export interface ExecuteAnonymous extends Labelled {
   TYPE: 'Execute.Anonymous';
   job: Job;
-  defaultArguments?: Record<string, string>;
+  defaultArguments?: Record<string, ArgumentValue>;
 }
 /** Waits `duration` seconds: a number, or an expression (`"60"`, `"$delay"`). */
 export interface SleepInstr extends Labelled {
@@ -157,15 +159,44 @@ export type Instruction =
   | FailInstr
   | FinishInstr;
 
+/**
+ * Return codes: a list like `"0,3..5"`, or JS7's array form `[0, [3, 5]]` (a pair is an
+ * inclusive range).
+ */
+export type ReturnCodeList = string | (number | [number, number])[];
+
 export interface ReturnCodeMeaning {
-  success?: string;
-  failure?: string;
+  success?: ReturnCodeList;
+  failure?: ReturnCodeList;
 }
+
+/**
+ * An argument value as a workflow gives it: a string is a JS7 expression (`"'text'"`,
+ * `"1 + 2"`, `"$arg"`); a number or a boolean (older JS7 files) is that value.
+ */
+export type ArgumentValue = string | number | boolean;
 
 export interface ShellExecutable {
   TYPE: 'ShellScriptExecutable';
   script: string;
-  /** Environment of the process; values are expressions: `$arg` (an order argument), `'text'` (literal) or plain text. */
+  /** Environment of the process; each value is an expression (`"$arg"`, `"'text'"`, `"$n + 1"`). */
+  env?: Record<string, string>;
+  returnCodeMeaning?: ReturnCodeMeaning;
+  /** JS7's compatibility flag for JobScheduler 1 scripts; only `false` is supported. */
+  v1Compatible?: false;
+}
+/** A program file run as the job (JS7 `PathExecutable`), with the environment as for a script. */
+export interface PathExecutable {
+  TYPE: 'PathExecutable';
+  path: string;
+  env?: Record<string, string>;
+  returnCodeMeaning?: ReturnCodeMeaning;
+  v1Compatible?: false;
+}
+/** A command line run by the shell (JS7 `CommandLineExecutable`). */
+export interface CommandLineExecutable {
+  TYPE: 'CommandLineExecutable';
+  command: string;
   env?: Record<string, string>;
   returnCodeMeaning?: ReturnCodeMeaning;
 }
@@ -175,26 +206,69 @@ export interface FunctionExecutable {
   functionName: string;
   returnCodeMeaning?: ReturnCodeMeaning;
 }
-export type Executable = ShellExecutable | FunctionExecutable;
+export type Executable = ShellExecutable | PathExecutable | CommandLineExecutable | FunctionExecutable;
 
 export interface Job {
   executable: Executable;
+  /** Where the job runs. One node runs every agent's jobs; the name is kept (and exported). */
   agentName?: string;
+  /** JS7 subagent selection: kept and exported; one node is its own single subagent. */
+  subagentClusterId?: string;
+  subagentClusterIdExpr?: string;
+  withSubagentClusterIdExpr?: boolean;
   /** At most this many executions at once (default 1). */
   parallelism?: number;
   /** Seconds before SIGTERM to the process group. */
   timeout?: number;
   /** Seconds between SIGTERM and SIGKILL (default 15). */
   graceTimeout?: number;
-  defaultArguments?: Record<string, string>;
+  defaultArguments?: Record<string, ArgumentValue>;
   /** Run again (instead of failing `disrupted`) when the node running it died. */
   restartable?: boolean;
+  /** JS7's spelling of the opposite of `restartable` (used when `restartable` is absent). */
+  isNotRestartable?: boolean;
+  /** An execution that wrote to stderr fails (even with a successful return code). */
+  failOnErrWritten?: boolean;
+  /** An execution that wrote to stderr succeeds with a warning in its outcome's message. */
+  warnOnErrWritten?: boolean;
+  /** Metadata, kept and exported. */
+  title?: string;
+  documentationName?: string;
+  criticality?: string;
+}
+
+/** JS7 `orderPreparation` (src/core/order-preparation.ts). */
+export type ParameterType = 'String' | 'Number' | 'Boolean' | 'List' | 'Map';
+export type SimpleParameterType = 'String' | 'Number' | 'Boolean';
+
+export interface Parameter {
+  type: ParameterType;
+  /** An expression (or, in older files, a number or boolean), used when the order gives no value. */
+  default?: string | number | boolean;
+  /** An expression always used: the order may not give this parameter. */
+  final?: string;
+  /** String: a regular expression the whole value must match. */
+  facet?: string;
+  /** String: the message when the facet does not match. */
+  message?: string;
+  /** String: the allowed values. */
+  list?: string[];
+  /** List and Map: the fields of each element (List) or of the map (Map). */
+  listParameters?: Record<string, { type: SimpleParameterType }>;
+  description?: string;
+}
+
+export interface OrderPreparation {
+  parameters?: Record<string, Parameter>;
+  allowUndeclared?: boolean;
 }
 
 export interface Workflow {
   name: string;
   title?: string;
+  documentationName?: string;
   timeZone?: string;
+  orderPreparation?: OrderPreparation;
   instructions: Instruction[];
   jobs: Record<string, Job>;
 }
@@ -225,6 +299,7 @@ export type OutcomeReason =
   | 'timeout'
   | 'disrupted'
   | 'start-failed'
+  | 'stderr-written'
   | 'killed'
   | 'lock-wait-timeout'
   | 'lock-demand-exceeds-limit'

@@ -2,7 +2,7 @@
 // block of top-level instruction 1. Branches: lock, options, try+N, catch+N (N counts retries),
 // stickySubagent, then, then+N (N ≥ 2), else.
 
-import type { Block, IfInstr, IfThen, Instruction, Job, Position, Workflow } from './model.js';
+import type { ArgumentValue, Block, IfInstr, IfThen, Instruction, Job, Position, Workflow } from './model.js';
 
 export function samePosition(a: Position, b: Position): boolean {
   if (a.length !== b.length) return false;
@@ -105,7 +105,7 @@ export function branchIteration(branch: string): number {
 }
 
 /** The job an order at `pos` runs: a named job, or one defined in place (named `@<position>`). */
-export function jobAt(wf: Workflow, pos: Position): { name: string; job: Job; defaultArguments?: Record<string, string> } | undefined {
+export function jobAt(wf: Workflow, pos: Position): { name: string; job: Job; defaultArguments?: Record<string, ArgumentValue> } | undefined {
   const instr = instructionAt(wf, pos);
   if (instr?.TYPE === 'Execute.Named') {
     const job = wf.jobs[instr.jobName];

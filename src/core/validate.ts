@@ -29,7 +29,6 @@ import type {
   Executable,
   FailInstr,
   FinishInstr,
-  FunctionExecutable,
   IfInstr,
   IfThen,
   Instruction,
@@ -43,19 +42,21 @@ import type {
   StickySubagentInstr,
   QueuePolicy,
   ReturnCodeMeaning,
-  ShellExecutable,
   TryInstr,
   Workflow,
 } from './model.js';
 import { LIMITS } from './model.js';
 import { expressionProblem } from './instructions/expression.js';
+import type { ArgumentValue, ReturnCodeList } from './model.js';
+import { joinPath } from './json-path.js';
+import { validateOrderPreparation } from './order-preparation.js';
+import { returnCodeListText } from './return-code-list.js';
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; problems: ProblemItem[] };
 
 /** Names of locks, workflows and jobs. */
 export const NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SIMPLE_KEY = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 export const INSTRUCTION_TYPES = [
   'Execute.Named',
@@ -76,13 +77,7 @@ const NOT_YET_SUPPORTED = new Set(['Fork', 'ForkList', 'Cycle', 'Break', 'AddOrd
 // ---------------------------------------------------------------------------------------
 // Paths and small checks
 
-/** `join('', 'a')` = `a`; `join('a', 'b')` = `a.b`; `join('a', 'x-y')` = `a["x-y"]`. */
-export function joinPath(base: string, key: string | number): string {
-  if (typeof key === 'number') return `${base}[${key}]`;
-  const seg = SIMPLE_KEY.test(key) ? key : `[${JSON.stringify(key)}]`;
-  if (base === '' || base === '$') return seg.startsWith('[') ? `$${seg}` : seg;
-  return seg.startsWith('[') ? base + seg : `${base}.${seg}`;
-}
+export { joinPath } from './json-path.js';
 
 function rootPath(p: string): string {
   return p === '' ? '$' : p;
@@ -96,7 +91,7 @@ function isObject(v: unknown): v is Obj {
 
 const hasOwn = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
-class Problems {
+export class Problems {
   readonly items: ProblemItem[] = [];
 
   add(path: string, message: string): void {
@@ -231,6 +226,71 @@ class Problems {
   }
 }
 
+/** Why `text` is not a valid JS7 expression (the message names the position), or undefined. */
+function notAnExpression(text: string): string | undefined {
+  const m = expressionProblem(text);
+  return m === undefined ? undefined : `not a valid expression: ${m}`;
+}
+
+/** A map of names to expressions (`env`): each value a string that parses as an expression. */
+function expressionMap(p: Problems, o: Obj, key: string, base: string, keyCheck: (k: string) => string | undefined): Record<string, string> | undefined {
+  const m = p.stringMap(o, key, base, keyCheck);
+  if (m === undefined) return undefined;
+  let ok = true;
+  for (const [k, v] of Object.entries(m)) {
+    const msg = notAnExpression(v);
+    if (msg) {
+      p.add(joinPath(joinPath(base, key), k), msg);
+      ok = false;
+    }
+  }
+  return ok ? m : undefined;
+}
+
+/**
+ * `defaultArguments`: names to values, each a string holding an expression (`"'text'"`,
+ * `"1 + 2"`) or, as older JS7 files write them, a number or a boolean.
+ */
+export function argumentMap(p: Problems, o: Obj, key: string, base: string): Record<string, ArgumentValue> | undefined {
+  if (!hasOwn(o, key) || o[key] === undefined) return undefined;
+  const path = joinPath(base, key);
+  const m = o[key];
+  if (!isObject(m)) {
+    p.add(path, 'must be an object of expressions');
+    return undefined;
+  }
+  const keys = Object.keys(m);
+  if (keys.length > LIMITS.argumentsMax) {
+    p.add(path, `must have at most ${LIMITS.argumentsMax} entries`);
+    return undefined;
+  }
+  const out: Record<string, ArgumentValue> = {};
+  let ok = true;
+  for (const k of keys) {
+    const kp = joinPath(path, k);
+    const kmsg = argNameProblem(k);
+    const v = m[k];
+    let msg: string | undefined = kmsg;
+    if (msg === undefined) {
+      if (typeof v === 'number') msg = Number.isFinite(v) ? undefined : 'must be a finite number';
+      else if (typeof v === 'boolean') msg = undefined;
+      else if (typeof v !== 'string') msg = 'must be a string (an expression), a number or a boolean';
+      else if (utf8Bytes(v) > LIMITS.argumentValueBytesMax) msg = `must be at most ${LIMITS.argumentValueBytesMax} bytes long`;
+      else if (hasNul(v)) msg = NUL_TEXT;
+      else msg = notAnExpression(v);
+    }
+    if (msg !== undefined) {
+      p.add(kp, msg);
+      ok = false;
+    } else out[k] = v as ArgumentValue;
+  }
+  for (const c of envClashes(keys, (k) => joinPath(path, k))) {
+    p.add(c.path, c.message);
+    ok = false;
+  }
+  return ok ? out : undefined;
+}
+
 function numberMessage(r: { min: number; max: number; whole?: boolean; exclusiveMin?: boolean }): string {
   const kind = r.whole ? 'a whole number' : 'a number';
   if (r.exclusiveMin) return `must be ${kind} > ${r.min} and ≤ ${r.max}`;
@@ -273,7 +333,7 @@ export function returnCodeSpecProblem(s: string): string | undefined {
 // ---------------------------------------------------------------------------------------
 // Locks
 
-const LOCK_KEYS = new Set(['TYPE', 'name', 'limit', 'title', 'keyed', 'policy']);
+const LOCK_KEYS = new Set(['TYPE', 'name', 'limit', 'title', 'documentationName', 'keyed', 'policy']);
 
 export function validateLockDef(raw: unknown, name?: string): Validated<LockDef> {
   const p = new Problems();
@@ -299,6 +359,7 @@ export function validateLockDef(raw: unknown, name?: string): Validated<LockDef>
 
   const limit = p.number(raw, 'limit', '', { min: 0, max: LIMITS.lockLimitMax, whole: true });
   const title = p.string(raw, 'title', '', { max: LIMITS.messageLengthMax });
+  const documentationName = p.string(raw, 'documentationName', '', { max: LIMITS.messageLengthMax });
   const keyed = p.boolean(raw, 'keyed', '');
   let policy: QueuePolicy | undefined;
   if (hasOwn(raw, 'policy') && raw['policy'] !== undefined) {
@@ -310,6 +371,7 @@ export function validateLockDef(raw: unknown, name?: string): Validated<LockDef>
   if (p.items.length > 0 || lockName === undefined) return { ok: false, problems: p.items };
   const value: LockDef = { name: lockName, limit: limit ?? 1 };
   if (title !== undefined) value.title = title;
+  if (documentationName !== undefined) value.documentationName = documentationName;
   if (keyed !== undefined) value.keyed = keyed;
   if (policy !== undefined) value.policy = policy;
   return { ok: true, value };
@@ -331,7 +393,7 @@ export interface WorkflowContext {
 
 const GENERATED_NAME_PATTERN = /^jobconfig:[A-Za-z0-9_.-]{1,128}$/;
 
-const WORKFLOW_KEYS = new Set(['TYPE', 'name', 'title', 'timeZone', 'instructions', 'jobs']);
+const WORKFLOW_KEYS = new Set(['TYPE', 'name', 'title', 'documentationName', 'timeZone', 'orderPreparation', 'instructions', 'jobs', 'jobResourceNames']);
 const BLOCK_KEYS = new Set(['instructions']);
 const INSTRUCTION_KEYS: Record<Instruction['TYPE'], ReadonlySet<string>> = {
   'Execute.Named': new Set(['TYPE', 'label', 'jobName', 'defaultArguments']),
@@ -354,14 +416,42 @@ const OUTCOME_KEYS = new Set(['returnCode']);
 const JOB_KEYS = new Set([
   'executable',
   'agentName',
+  'subagentClusterId',
+  'subagentClusterIdExpr',
+  'withSubagentClusterIdExpr',
   'parallelism',
   'timeout',
   'graceTimeout',
   'defaultArguments',
   'restartable',
+  'isNotRestartable',
+  'failOnErrWritten',
+  'warnOnErrWritten',
+  'title',
+  'documentationName',
+  'criticality',
 ]);
-const SHELL_KEYS = new Set(['TYPE', 'script', 'env', 'returnCodeMeaning']);
-const FUNCTION_KEYS = new Set(['TYPE', 'functionName', 'returnCodeMeaning']);
+/** Job fields JS7 defines that Orderly refuses, with the reason. */
+const UNSUPPORTED_JOB_KEYS: Readonly<Record<string, string>> = {
+  admissionTimeScheme: 'admission times are not implemented yet',
+  skipIfNoAdmissionForOrderDay: 'admission times are not implemented yet',
+  skipIfNoAdmissionStartForOrderDay: 'admission times are not implemented yet',
+  killAtEndOfAdmissionPeriod: 'admission times are not implemented yet',
+  jobResourceNames: 'job resources are not implemented yet',
+  warnIfShorter: 'execution-time warnings are not implemented',
+  warnIfLonger: 'execution-time warnings are not implemented',
+  notification: 'notifications are not implemented',
+  jobTemplate: 'job templates of JOC Cockpit are not implemented',
+  jobClass: 'job classes are not implemented',
+};
+const JOB_KEYS_AND_REFUSED = new Set([...JOB_KEYS, ...Object.keys(UNSUPPORTED_JOB_KEYS)]);
+const CRITICALITIES = new Set(['MINOR', 'NORMAL', 'CRITICAL']);
+const EXECUTABLE_KEYS: Readonly<Record<string, readonly string[]>> = {
+  ShellScriptExecutable: ['TYPE', 'script', 'env', 'returnCodeMeaning'],
+  PathExecutable: ['TYPE', 'path', 'env', 'returnCodeMeaning'],
+  CommandLineExecutable: ['TYPE', 'command', 'env', 'returnCodeMeaning'],
+  FunctionExecutable: ['TYPE', 'functionName', 'returnCodeMeaning'],
+};
 const RCM_KEYS = new Set(['success', 'failure']);
 
 interface Scope {
@@ -457,7 +547,7 @@ class WorkflowChecker {
       case 'Execute.Named': {
         const jobName = p.string(o, 'jobName', path, { required: true, nonEmpty: true });
         if (jobName !== undefined) this.jobRefs.push({ jobName, path: joinPath(path, 'jobName') });
-        const defaultArguments = p.stringMap(o, 'defaultArguments', path, argNameProblem, { envClashes: true });
+        const defaultArguments = argumentMap(p, o, 'defaultArguments', path);
         if (jobName !== undefined) {
           const i: ExecuteNamed = withLabel<ExecuteNamed>({ TYPE: 'Execute.Named', jobName });
           if (defaultArguments !== undefined) i.defaultArguments = defaultArguments;
@@ -467,7 +557,7 @@ class WorkflowChecker {
       }
       case 'Execute.Anonymous': {
         const job = this.job(o['job'], joinPath(path, 'job'));
-        const defaultArguments = p.stringMap(o, 'defaultArguments', path, argNameProblem);
+        const defaultArguments = argumentMap(p, o, 'defaultArguments', path);
         if (job) {
           const i: ExecuteAnonymous = withLabel<ExecuteAnonymous>({ TYPE: 'Execute.Anonymous', job });
           if (defaultArguments !== undefined) i.defaultArguments = defaultArguments;
@@ -796,24 +886,61 @@ class WorkflowChecker {
     const o = p.object(raw, path);
     if (!o) return undefined;
     const before = p.items.length;
-    p.unknownKeys(o, path, JOB_KEYS, 'a job');
+    for (const k of Object.keys(o)) {
+      const why = UNSUPPORTED_JOB_KEYS[k];
+      if (why !== undefined) p.add(joinPath(path, k), `not supported: ${why}`);
+    }
+    p.unknownKeys(o, path, JOB_KEYS_AND_REFUSED, 'a job');
     const executable = this.executable(o['executable'], joinPath(path, 'executable'));
     const agentName = p.string(o, 'agentName', path, { nonEmpty: true, max: LIMITS.nameLengthMax });
+    const subagentClusterId = p.string(o, 'subagentClusterId', path, { nonEmpty: true, max: LIMITS.nameLengthMax });
+    const subagentClusterIdExpr = p.string(o, 'subagentClusterIdExpr', path, { nonEmpty: true, max: LIMITS.messageLengthMax });
+    if (subagentClusterIdExpr !== undefined) {
+      const msg = notAnExpression(subagentClusterIdExpr);
+      if (msg) p.add(joinPath(path, 'subagentClusterIdExpr'), msg);
+    }
+    const withSubagentClusterIdExpr = p.boolean(o, 'withSubagentClusterIdExpr', path);
     const parallelism = p.number(o, 'parallelism', path, { min: 1, max: LIMITS.parallelismMax, whole: true });
     const timeout = p.number(o, 'timeout', path, { min: 0, exclusiveMin: true, max: LIMITS.timeoutSecondsMax });
     const graceTimeout = p.number(o, 'graceTimeout', path, { min: 0, max: LIMITS.timeoutSecondsMax });
-    const defaultArguments = p.stringMap(o, 'defaultArguments', path, argNameProblem, { envClashes: true });
+    const defaultArguments = argumentMap(p, o, 'defaultArguments', path);
     const restartable = p.boolean(o, 'restartable', path);
+    const isNotRestartable = p.boolean(o, 'isNotRestartable', path);
+    if (restartable !== undefined && isNotRestartable !== undefined && restartable === isNotRestartable) {
+      p.add(joinPath(path, 'isNotRestartable'), 'contradicts restartable');
+    }
+    const failOnErrWritten = p.boolean(o, 'failOnErrWritten', path);
+    const warnOnErrWritten = p.boolean(o, 'warnOnErrWritten', path);
+    const title = p.string(o, 'title', path, { max: LIMITS.messageLengthMax });
+    const documentationName = p.string(o, 'documentationName', path, { max: LIMITS.messageLengthMax });
+    const criticality = p.string(o, 'criticality', path, { max: LIMITS.nameLengthMax });
+    if (criticality !== undefined && !CRITICALITIES.has(criticality)) {
+      p.add(joinPath(path, 'criticality'), `must be one of ${[...CRITICALITIES].join(', ')}`);
+    }
     if (p.items.length > before || !executable) return undefined;
+    const given: Record<string, unknown> = {
+      agentName,
+      subagentClusterId,
+      subagentClusterIdExpr,
+      withSubagentClusterIdExpr,
+      parallelism,
+      timeout,
+      graceTimeout,
+      defaultArguments,
+      restartable,
+      isNotRestartable,
+      failOnErrWritten,
+      warnOnErrWritten,
+      title,
+      documentationName,
+      criticality,
+    };
     // Keys in the order of the document, so that a copy looks like its source.
     const job: Job = { executable };
+    const out = job as unknown as Record<string, unknown>;
     for (const k of Object.keys(o)) {
-      if (k === 'agentName' && agentName !== undefined) job.agentName = agentName;
-      else if (k === 'parallelism' && parallelism !== undefined) job.parallelism = parallelism;
-      else if (k === 'timeout' && timeout !== undefined) job.timeout = timeout;
-      else if (k === 'graceTimeout' && graceTimeout !== undefined) job.graceTimeout = graceTimeout;
-      else if (k === 'defaultArguments' && defaultArguments !== undefined) job.defaultArguments = defaultArguments;
-      else if (k === 'restartable' && restartable !== undefined) job.restartable = restartable;
+      const v = given[k];
+      if (k !== 'executable' && v !== undefined) out[k] = v;
     }
     return job;
   }
@@ -824,40 +951,63 @@ class WorkflowChecker {
     if (!o) return undefined;
     const type = o['TYPE'];
     const before = p.items.length;
-    let result: Executable | undefined;
-    if (type === 'ShellScriptExecutable') {
-      p.unknownKeys(o, path, SHELL_KEYS, 'a ShellScriptExecutable');
-      let script = p.string(o, 'script', path, { required: true, max: LIMITS.scriptBytesMax, bytes: true });
-      if (script !== undefined && hasNul(script)) {
-        p.add(joinPath(path, 'script'), NUL_TEXT);
-        script = undefined;
-      }
-      const env = p.stringMap(o, 'env', path, envNameProblem);
-      const rcm = this.returnCodeMeaning(o, path);
-      if (script !== undefined) {
-        const e: ShellExecutable = { TYPE: 'ShellScriptExecutable', script };
-        if (env !== undefined) e.env = env;
-        if (rcm !== undefined) e.returnCodeMeaning = rcm;
-        result = e;
-      }
-    } else if (type === 'FunctionExecutable') {
-      p.unknownKeys(o, path, FUNCTION_KEYS, 'a FunctionExecutable');
-      const functionName = p.string(o, 'functionName', path, { required: true, nonEmpty: true, max: LIMITS.nameLengthMax });
-      const rcm = this.returnCodeMeaning(o, path);
-      if (functionName !== undefined) {
-        const e: FunctionExecutable = { TYPE: 'FunctionExecutable', functionName };
-        if (rcm !== undefined) e.returnCodeMeaning = rcm;
-        result = e;
-      }
-    } else if (type === undefined) {
+    if (type === undefined) {
       p.add(joinPath(path, 'TYPE'), 'required');
-    } else {
+      return undefined;
+    }
+    if (type === 'InternalExecutable') {
       p.add(
         joinPath(path, 'TYPE'),
-        `unsupported executable type ${JSON.stringify(type)} (expected ShellScriptExecutable or FunctionExecutable)`,
+        'not supported: InternalExecutable (a Java or JavaScript job run inside the JS7 agent); use ShellScriptExecutable, PathExecutable, CommandLineExecutable or FunctionExecutable',
       );
+      return undefined;
     }
-    return p.items.length > before ? undefined : result;
+    const keys = typeof type === 'string' ? EXECUTABLE_KEYS[type] : undefined;
+    if (keys === undefined) {
+      p.add(
+        joinPath(path, 'TYPE'),
+        `unsupported executable type ${JSON.stringify(type)} (expected ShellScriptExecutable, PathExecutable, CommandLineExecutable or FunctionExecutable)`,
+      );
+      return undefined;
+    }
+    if (hasOwn(o, 'login')) p.add(joinPath(path, 'login'), 'not supported: jobs run as the user of the Orderly process');
+    if (hasOwn(o, 'v1Compatible') && o['v1Compatible'] !== false) {
+      p.add(joinPath(path, 'v1Compatible'), 'not supported: only false (JobScheduler 1 compatibility mode is not available)');
+    }
+    p.unknownKeys(o, path, new Set([...keys, 'login', 'v1Compatible']), `a ${String(type)}`);
+    const rcm = this.returnCodeMeaning(o, path);
+    const env = type === 'FunctionExecutable' ? undefined : expressionMap(p, o, 'env', path, envNameProblem);
+    let result: Executable | undefined;
+    switch (type) {
+      case 'ShellScriptExecutable': {
+        const script = p.string(o, 'script', path, { required: true, max: LIMITS.scriptBytesMax, bytes: true });
+        if (script !== undefined && hasNul(script)) p.add(joinPath(path, 'script'), NUL_TEXT);
+        else if (script !== undefined) result = { TYPE: 'ShellScriptExecutable', script };
+        break;
+      }
+      case 'PathExecutable': {
+        const file = p.string(o, 'path', path, { required: true, nonEmpty: true, max: LIMITS.messageLengthMax });
+        if (file !== undefined && hasNul(file)) p.add(joinPath(path, 'path'), NUL_TEXT);
+        else if (file !== undefined) result = { TYPE: 'PathExecutable', path: file };
+        break;
+      }
+      case 'CommandLineExecutable': {
+        const command = p.string(o, 'command', path, { required: true, nonEmpty: true, max: LIMITS.scriptBytesMax, bytes: true });
+        if (command !== undefined && hasNul(command)) p.add(joinPath(path, 'command'), NUL_TEXT);
+        else if (command !== undefined) result = { TYPE: 'CommandLineExecutable', command };
+        break;
+      }
+      case 'FunctionExecutable': {
+        const functionName = p.string(o, 'functionName', path, { required: true, nonEmpty: true, max: LIMITS.nameLengthMax });
+        if (functionName !== undefined) result = { TYPE: 'FunctionExecutable', functionName };
+        break;
+      }
+    }
+    if (p.items.length > before || result === undefined) return undefined;
+    if (env !== undefined && result.TYPE !== 'FunctionExecutable') result.env = env;
+    if (rcm !== undefined) result.returnCodeMeaning = rcm;
+    if (o['v1Compatible'] === false && (result.TYPE === 'ShellScriptExecutable' || result.TYPE === 'PathExecutable')) result.v1Compatible = false;
+    return result;
   }
 
   private returnCodeMeaning(o: Obj, base: string): ReturnCodeMeaning | undefined {
@@ -873,11 +1023,28 @@ class WorkflowChecker {
       return undefined;
     }
     const key = has('success') ? 'success' : 'failure';
-    const spec = p.string(m, key, path, { required: true });
-    if (spec === undefined) return undefined;
-    const msg = returnCodeSpecProblem(spec);
+    const kp = joinPath(path, key);
+    const raw = m[key];
+    let spec: ReturnCodeList;
+    if (typeof raw === 'string') spec = raw;
+    else if (Array.isArray(raw)) {
+      if (raw.length > LIMITS.argumentsMax) {
+        p.add(kp, `must have at most ${LIMITS.argumentsMax} items`);
+        return undefined;
+      }
+      spec = raw as ReturnCodeList;
+    } else {
+      p.add(kp, 'must be a list like "0,3..5" or [0, [3, 5]]');
+      return undefined;
+    }
+    const text = returnCodeListText(spec);
+    if ('index' in text) {
+      p.add(text.index < 0 ? kp : joinPath(kp, text.index), text.message);
+      return undefined;
+    }
+    const msg = returnCodeSpecProblem(text.text);
     if (msg) {
-      p.add(joinPath(path, key), msg);
+      p.add(kp, msg);
       return undefined;
     }
     return key === 'success' ? { success: spec } : { failure: spec };
@@ -919,6 +1086,9 @@ export function validateWorkflow(raw: unknown, name: string, ctx: WorkflowContex
     const msg = timeZoneProblem(timeZone);
     if (msg) p.add('timeZone', msg);
   }
+  const documentationName = p.string(raw, 'documentationName', '', { max: LIMITS.messageLengthMax });
+  const orderPreparation = hasOwn(raw, 'orderPreparation') ? validateOrderPreparation(raw['orderPreparation'], 'orderPreparation', p.items) : undefined;
+  if (hasOwn(raw, 'jobResourceNames')) p.add('jobResourceNames', 'not supported: job resources are not implemented yet');
   const instructions = c.instructions(raw['instructions'], 'instructions', { depth: 0, inCatch: false, held: new Map() });
   c.finish();
   const rawJobs = raw['jobs'];
@@ -934,7 +1104,9 @@ export function validateWorkflow(raw: unknown, name: string, ctx: WorkflowContex
   const value: Workflow = {
     name: wfName,
     ...(title !== undefined ? { title } : {}),
+    ...(documentationName !== undefined ? { documentationName } : {}),
     ...(timeZone !== undefined ? { timeZone } : {}),
+    ...(orderPreparation !== undefined ? { orderPreparation } : {}),
     instructions,
     jobs,
   };

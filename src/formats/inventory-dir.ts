@@ -27,6 +27,17 @@ import {
   WORKFLOW_SUFFIX,
 } from './js7.js';
 
+/** JS7 inventory files Orderly does not read, with the reason. */
+const UNSUPPORTED_SUFFIXES: readonly (readonly [string, string])[] = [
+  ['.jobresource.json', 'job resources are not implemented yet'],
+  ['.schedule.json', 'JOC Cockpit schedules (the daily plan) are not implemented; use job config schedules'],
+  ['.calendar.json', 'JOC Cockpit calendars are not implemented'],
+  ['.fileordersource.json', 'file order sources are not implemented'],
+  ['.jobtemplate.json', 'JOC Cockpit job templates are not implemented'],
+  ['.includescript.json', 'JOC Cockpit include scripts are not implemented'],
+  ['.jobclass.json', 'job classes are not implemented'],
+];
+
 export interface Inventory {
   locks: LockDef[];
   workflows: Workflow[];
@@ -64,6 +75,11 @@ function listFiles(root: string, problems: ProblemItem[]): string[] {
         if (!ent.name.startsWith('.')) walk(full);
       }
       else if (isFile && (ent.name.endsWith(LOCK_SUFFIX) || ent.name.endsWith(WORKFLOW_SUFFIX))) out.push(full);
+      else if (isFile) {
+        // Other JS7 inventory items are refused, never passed over in silence.
+        const kind = UNSUPPORTED_SUFFIXES.find(([suffix]) => ent.name.endsWith(suffix));
+        if (kind) problems.push({ path: `${rel(root, full)}: $`, message: `not supported: ${kind[1]}` });
+      }
     }
   };
   walk(root);

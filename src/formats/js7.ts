@@ -11,22 +11,22 @@
 // - `returnCodeMeaning` standing on the job is moved into the executable.
 // - `parallelism: 1` on a job is dropped: it is the default in JS7 files (and in Orderly),
 //   and export leaves it out, so dropping it keeps import → export → import stable.
-// - These JS7 fields are accepted and dropped (Orderly has no use for them; everything else
-//   unknown is refused by validation):
-//     lock:     version, versionId, path, documentationName
-//     workflow: version, versionId, path, documentationName, jobResourceNames,
-//               orderPreparation
-//     job:      jobResourceNames, failOnErrWritten, warnOnErrWritten, criticality,
-//               admissionTimeScheme, skipIfNoAdmissionForOrderDay,
-//               withSubagentClusterIdExpr, subagentClusterId, documentationName, title,
-//               isNotRestartable
-//   (`isNotRestartable` is dropped, not mapped: Orderly's `restartable` defaults to false.)
+// - Job spellings of JS7's engine and older releases: `processLimit` and `taskLimit` read as
+//   `parallelism`, `sigkillDelay` as `graceTimeout`, `agentPath` as `agentName`,
+//   `jobResourcePaths` as `jobResourceNames`, `skipIfNoAdmissionStartForOrderDay` as
+//   `skipIfNoAdmissionForOrderDay`; the executable types `ScriptExecutable` and
+//   `ExecutableScript` as `ShellScriptExecutable`, `ExecutablePath` as `PathExecutable`.
+//   Export writes the JOC Cockpit inventory spelling (the first of each pair).
+// - These fields locate an item in JOC Cockpit and are dropped (the file name and folder
+//   say the same): lock and workflow `version`, `versionId`, `path`.
+// - Every other field is validated (src/core/validate.ts): implemented, kept as metadata,
+//   or refused with its path and "not supported".
 //
 // Problem paths refer to the normalised document (a legacy `lockName` is reported as
 // `...demands[0].lockName`).
 
 import type { ProblemItem } from '../core/commands.js';
-import type { Block, Demand, Instruction, Job, LockDef, Workflow } from '../core/model.js';
+import type { Block, Demand, Executable, Instruction, Job, LockDef, ReturnCodeList, ReturnCodeMeaning, Workflow } from '../core/model.js';
 import { LIMITS } from '../core/model.js';
 import type { Validated, WorkflowContext } from '../core/validate.js';
 import { joinPath, validateLockDef, validateWorkflow } from '../core/validate.js';
@@ -34,28 +34,22 @@ import { joinPath, validateLockDef, validateWorkflow } from '../core/validate.js
 export const LOCK_SUFFIX = '.lock.json';
 export const WORKFLOW_SUFFIX = '.workflow.json';
 
-const DROPPED_LOCK_KEYS = ['version', 'versionId', 'path', 'documentationName'] as const;
-const DROPPED_WORKFLOW_KEYS = [
-  'version',
-  'versionId',
-  'path',
-  'documentationName',
-  'jobResourceNames',
-  'orderPreparation',
-] as const;
-const DROPPED_JOB_KEYS = [
-  'jobResourceNames',
-  'failOnErrWritten',
-  'warnOnErrWritten',
-  'criticality',
-  'admissionTimeScheme',
-  'skipIfNoAdmissionForOrderDay',
-  'withSubagentClusterIdExpr',
-  'subagentClusterId',
-  'documentationName',
-  'title',
-  'isNotRestartable',
-] as const;
+const DROPPED_LOCK_KEYS = ['version', 'versionId', 'path'] as const;
+const DROPPED_WORKFLOW_KEYS = ['version', 'versionId', 'path'] as const;
+/** Older or engine spellings of job fields → the inventory spelling. */
+const JOB_ALIASES: Readonly<Record<string, string>> = {
+  processLimit: 'parallelism',
+  taskLimit: 'parallelism',
+  sigkillDelay: 'graceTimeout',
+  agentPath: 'agentName',
+  jobResourcePaths: 'jobResourceNames',
+  skipIfNoAdmissionStartForOrderDay: 'skipIfNoAdmissionForOrderDay',
+};
+const EXECUTABLE_ALIASES: Readonly<Record<string, string>> = {
+  ScriptExecutable: 'ShellScriptExecutable',
+  ExecutableScript: 'ShellScriptExecutable',
+  ExecutablePath: 'PathExecutable',
+};
 const LEGACY_LOCK_KEYS = ['lockName', 'lockId', 'lockPath'] as const;
 
 type Obj = Record<string, unknown>;
@@ -208,9 +202,23 @@ function lastSegment(p: string): string {
 
 function normaliseJob(raw: unknown, path: string, problems: ProblemItem[]): unknown {
   if (!isObject(raw)) return raw;
-  const job: Obj = { ...raw };
-  for (const k of DROPPED_JOB_KEYS) delete job[k];
+  const job: Obj = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const to = JOB_ALIASES[k];
+    if (to === undefined) {
+      if (hasOwn(job, k)) problems.push({ path: joinPath(path, k), message: `given twice (also under an older spelling)` });
+      job[k] = v;
+    } else if (hasOwn(raw, to) || hasOwn(job, to)) {
+      problems.push({ path: joinPath(path, k), message: `give either ${k} or ${to}, not both` });
+    } else job[to] = v;
+  }
   if (job['parallelism'] === 1) delete job['parallelism'];
+  if (isObject(job['executable'])) {
+    const exe: Obj = { ...job['executable'] };
+    const t = exe['TYPE'];
+    if (typeof t === 'string' && EXECUTABLE_ALIASES[t] !== undefined) exe['TYPE'] = EXECUTABLE_ALIASES[t];
+    job['executable'] = exe;
+  }
   if (job['returnCodeMeaning'] !== undefined) {
     if (isObject(job['executable'])) {
       if (job['executable']['returnCodeMeaning'] !== undefined) {
@@ -227,6 +235,8 @@ function normaliseJob(raw: unknown, path: string, problems: ProblemItem[]): unkn
   return job;
 }
 
+const hasOwn = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
 // ---------------------------------------------------------------------------------------
 // Export
 
@@ -237,6 +247,7 @@ function pretty(v: unknown): string {
 export function lockToJs7(lock: LockDef): Obj {
   const o: Obj = { TYPE: 'Lock', limit: lock.limit };
   if (lock.title !== undefined) o['title'] = lock.title;
+  if (lock.documentationName !== undefined) o['documentationName'] = lock.documentationName;
   if (lock.keyed !== undefined) o['keyed'] = lock.keyed;
   if (lock.policy !== undefined) o['policy'] = lock.policy;
   return o;
@@ -320,31 +331,67 @@ function instructionToJs7(i: Instruction): Obj {
   return o;
 }
 
+function returnCodeMeaningToJs7(m: ReturnCodeMeaning): Obj {
+  const copy = (l: ReturnCodeList): unknown => (typeof l === 'string' ? l : l.map((x) => (Array.isArray(x) ? [...x] : x)));
+  const o: Obj = {};
+  if (m.success !== undefined) o['success'] = copy(m.success);
+  if (m.failure !== undefined) o['failure'] = copy(m.failure);
+  return o;
+}
+
+function executableToJs7(e: Executable): Obj {
+  const ex: Obj = { TYPE: e.TYPE };
+  switch (e.TYPE) {
+    case 'ShellScriptExecutable':
+      ex['script'] = e.script;
+      break;
+    case 'PathExecutable':
+      ex['path'] = e.path;
+      break;
+    case 'CommandLineExecutable':
+      ex['command'] = e.command;
+      break;
+    case 'FunctionExecutable':
+      ex['functionName'] = e.functionName;
+      break;
+  }
+  if (e.TYPE !== 'FunctionExecutable' && e.env !== undefined) ex['env'] = { ...e.env };
+  if (e.returnCodeMeaning !== undefined) ex['returnCodeMeaning'] = returnCodeMeaningToJs7(e.returnCodeMeaning);
+  if ((e.TYPE === 'ShellScriptExecutable' || e.TYPE === 'PathExecutable') && e.v1Compatible !== undefined) ex['v1Compatible'] = e.v1Compatible;
+  return ex;
+}
+
+/** A job in JS7's inventory shape: every field the model holds, in a fixed order. */
 function jobToJs7(j: Job): Obj {
   const o: Obj = {};
-  if (j.agentName !== undefined) o['agentName'] = j.agentName;
-  const e = j.executable;
-  const ex: Obj = { TYPE: e.TYPE };
-  if (e.TYPE === 'ShellScriptExecutable') {
-    ex['script'] = e.script;
-    if (e.env !== undefined) ex['env'] = { ...e.env };
-  } else {
-    ex['functionName'] = e.functionName;
-  }
-  if (e.returnCodeMeaning !== undefined) ex['returnCodeMeaning'] = { ...e.returnCodeMeaning };
-  o['executable'] = ex;
+  const put = (k: string, v: unknown): void => {
+    if (v !== undefined) o[k] = v;
+  };
+  put('title', j.title);
+  put('documentationName', j.documentationName);
+  put('agentName', j.agentName);
+  put('subagentClusterId', j.subagentClusterId);
+  put('subagentClusterIdExpr', j.subagentClusterIdExpr);
+  put('withSubagentClusterIdExpr', j.withSubagentClusterIdExpr);
+  o['executable'] = executableToJs7(j.executable);
   if (j.parallelism !== undefined && j.parallelism !== 1) o['parallelism'] = j.parallelism;
-  if (j.timeout !== undefined) o['timeout'] = j.timeout;
-  if (j.graceTimeout !== undefined) o['graceTimeout'] = j.graceTimeout;
+  put('timeout', j.timeout);
+  put('graceTimeout', j.graceTimeout);
+  put('failOnErrWritten', j.failOnErrWritten);
+  put('warnOnErrWritten', j.warnOnErrWritten);
+  put('criticality', j.criticality);
   if (j.defaultArguments !== undefined) o['defaultArguments'] = { ...j.defaultArguments };
-  if (j.restartable !== undefined) o['restartable'] = j.restartable;
+  put('restartable', j.restartable);
+  put('isNotRestartable', j.isNotRestartable);
   return o;
 }
 
 export function workflowToJs7(wf: Workflow): Obj {
   const o: Obj = { TYPE: 'Workflow' };
   if (wf.title !== undefined) o['title'] = wf.title;
+  if (wf.documentationName !== undefined) o['documentationName'] = wf.documentationName;
   if (wf.timeZone !== undefined) o['timeZone'] = wf.timeZone;
+  if (wf.orderPreparation !== undefined) o['orderPreparation'] = JSON.parse(JSON.stringify(wf.orderPreparation)) as unknown;
   o['instructions'] = wf.instructions.map(instructionToJs7);
   const jobs: Obj = {};
   for (const [name, job] of Object.entries(wf.jobs)) jobs[name] = jobToJs7(job);

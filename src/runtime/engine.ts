@@ -16,8 +16,11 @@ import { AssertionFailed, type Command, type Problem } from '../core/commands.js
 import { decide, nextDeadline } from '../core/decide.js';
 import type { Event, Stamped } from '../core/events.js';
 import { evolve } from '../core/evolve.js';
-import type { Grant, Order } from '../core/model.js';
-import { jobAt } from '../core/positions.js';
+import { outcomeAfterStderr, positionPath, prepareExecution } from '../core/job-execution.js';
+import { typedOrderVariable } from '../core/order-preparation.js';
+import type { Grant, Order, Outcome } from '../core/model.js';
+import { LIMITS } from '../core/model.js';
+import { instructionAt, jobAt } from '../core/positions.js';
 import { DEFAULT_CORE_OPTIONS, deserializeState, emptyState, serializeState, snapshotSpacing, workflowOf, type CoreOptions, type State } from '../core/state.js';
 import { isSyncJournal, StaleEpoch, type JournalStore, type SyncJournal } from '../journal/types.js';
 import type { ExecutionRequest, RunningExecution } from './executor-types.js';
@@ -532,13 +535,34 @@ export class Engine {
       const timeout = c?.timeout ?? (c?.templateId !== undefined ? this.working.jobTemplates.get(c.templateId)?.timeout : undefined);
       if (timeout !== undefined) job = { ...job, timeout };
     }
+    const instructionPath = positionPath(wf, o.position);
+    const anonymous = instructionAt(wf, o.position)?.TYPE === 'Execute.Anonymous';
+    const prepared = prepareExecution({
+      order: o,
+      workflow: wf,
+      jobName: at.name,
+      ...(anonymous ? { jobPath: `${instructionPath}.job` } : {}),
+      job,
+      instruction: { label: instructionAt(wf, o.position)?.label, defaultArguments: at.defaultArguments },
+      instructionPath,
+      now: this.clock(),
+      env: (name) => process.env[name],
+      typedVariable: (name) => typedOrderVariable(wf.orderPreparation, o.arguments, name),
+    });
+    if (!prepared.ok) {
+      // An argument or env expression failed: the execution fails without starting.
+      const outcome: Outcome = { type: 'failed', reason: 'start-failed', message: prepared.message.slice(0, LIMITS.messageLengthMax) };
+      this.submit({ type: 'jobFinished', orderId, executionId, outcome }, { keep: true }).catch(() => undefined);
+      return;
+    }
     const req: ExecutionRequest = {
       executionId,
       orderId,
       workflow: o.workflow,
       jobName: at.name,
-      job,
-      arguments: { ...job.defaultArguments, ...at.defaultArguments, ...o.arguments },
+      job: { ...job, executable: prepared.value.executable },
+      arguments: prepared.value.arguments,
+      env: prepared.value.env,
       locks: heldGrants(o),
     };
     const exe = o.execution;
@@ -564,7 +588,8 @@ export class Engine {
           // A lost log does not stop the order.
         }
       }
-      this.submit({ type: 'jobFinished', orderId, executionId, outcome: r.outcome }, { keep: true }).catch(() => undefined);
+      const outcome = outcomeAfterStderr(job, r.outcome, r.stderr !== '' || r.stderrDroppedBytes > 0);
+      this.submit({ type: 'jobFinished', orderId, executionId, outcome }, { keep: true }).catch(() => undefined);
     });
   }
 

@@ -10,6 +10,8 @@ export interface ExecutionRequest {
   job: Job;
   /** Order arguments merged with job and instruction default arguments. */
   arguments: Record<string, string>;
+  /** Environment variables of the job (its executable's `env`, evaluated). */
+  env?: Record<string, string>;
   /** Locks the order holds, with fencing tokens, outermost first. */
   locks: Grant[];
 }

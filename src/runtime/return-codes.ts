@@ -1,11 +1,13 @@
 // Which return codes count as success (JS7 `returnCodeMeaning`). Pure: no I/O.
 //
-// Syntax: comma-separated whole numbers and inclusive ranges `a..b`, e.g. "0,3..5".
+// Syntax: comma-separated whole numbers and inclusive ranges `a..b`, e.g. "0,3..5", or
+// JS7's array form `[0, [3, 5]]`.
 // `{success: spec}` lists the success codes; `{failure: spec}` lists the failure codes
 // (everything else succeeds); absent means only 0 succeeds. If both are given, a code
 // succeeds when it is listed under `success` and not under `failure`.
 
-import type { ReturnCodeMeaning } from '../core/model.js';
+import type { ReturnCodeList, ReturnCodeMeaning } from '../core/model.js';
+import { returnCodeListText } from '../core/return-code-list.js';
 
 type Range = readonly [number, number];
 
@@ -34,8 +36,10 @@ export function validateReturnCodeSpec(s: string): string | undefined {
   return 'error' in r ? r.error : undefined;
 }
 
-function matcher(spec: string): (rc: number) => boolean {
-  const r = parseSpec(spec);
+function matcher(list: ReturnCodeList): (rc: number) => boolean {
+  const text = returnCodeListText(list);
+  if ('index' in text) throw new Error(`invalid returnCodeMeaning: ${text.message}`);
+  const r = parseSpec(text.text);
   if ('error' in r) throw new Error(`invalid returnCodeMeaning: ${r.error}`);
   const { ranges } = r;
   if (ranges.every(([a, b]) => a === b)) {

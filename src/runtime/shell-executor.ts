@@ -39,16 +39,6 @@ const ETXTBSY_RETRIES = 8;
 
 export { envNameSuffix };
 
-/** An `env` value expression: `$arg` → order argument (or ''), `'text'` → text, else literal. */
-export function evalEnvExpression(expr: string, args: Readonly<Record<string, string>>): string {
-  if (expr.startsWith('$')) {
-    const name = expr.slice(1);
-    return Object.prototype.hasOwnProperty.call(args, name) ? (args[name] ?? '') : '';
-  }
-  if (expr.length >= 2 && expr.startsWith("'") && expr.endsWith("'")) return expr.slice(1, -1);
-  return expr;
-}
-
 /** The environment of a job process. ORDERLY_* variables come last so nothing can spoof them. */
 export function buildJobEnv(
   req: ExecutionRequest,
@@ -62,10 +52,7 @@ export function buildJobEnv(
     if (v !== undefined && !k.startsWith('ORDERLY_')) env[k] = v;
   }
   if (extraEnv) Object.assign(env, extraEnv);
-  const exe = req.job.executable;
-  if (exe.TYPE === 'ShellScriptExecutable' && exe.env) {
-    for (const [k, expr] of Object.entries(exe.env)) env[k] = evalEnvExpression(expr, req.arguments);
-  }
+  if (req.env) Object.assign(env, req.env);
   env.ORDERLY_ORDER_ID = req.orderId;
   env.ORDERLY_WORKFLOW = req.workflow;
   env.ORDERLY_JOB = req.jobName;

@@ -209,11 +209,11 @@ export const LockBodySchema = Type.Object(
     title: Type.Optional(Type.String({ maxLength: LIMITS.messageLengthMax })),
     keyed: Type.Optional(Type.Boolean()),
     policy: Type.Optional(Type.Union([Type.Literal('fifo'), Type.Literal('greedy')], { errorMessage: 'must be "fifo" or "greedy"' })),
-    // JS7 inventory fields that are accepted and dropped.
+    documentationName: Type.Optional(Type.String({ maxLength: LIMITS.messageLengthMax })),
+    // JS7 inventory fields that locate the item in JOC Cockpit: accepted and dropped.
     version: Type.Optional(Type.Unknown()),
     versionId: Type.Optional(Type.Unknown()),
     path: Type.Optional(Type.Unknown()),
-    documentationName: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false, description: `A JS7 lock (inventory JSON) or {limit, title, keyed, policy}. ${DOC_NOTE}` },
 );
@@ -226,7 +226,7 @@ const InstructionSchema = Type.Object(
 const JobSchema = Type.Object(
   {
     executable: Type.Object(
-      { TYPE: Type.String({ description: 'ShellScriptExecutable or FunctionExecutable' }) },
+      { TYPE: Type.String({ description: 'ShellScriptExecutable, PathExecutable, CommandLineExecutable or FunctionExecutable (docs/js7.md)' }) },
       { additionalProperties: true },
     ),
     parallelism: Type.Optional(Type.Integer()),

@@ -217,7 +217,17 @@ describe('importWorkflowJson', () => {
     });
   });
 
-  it('drops the documented JS7 fields and refuses other unknown ones', () => {
+  it('keeps the JS7 fields it implements, drops JOC locators and refuses the rest by path', () => {
+    const kept = {
+      failOnErrWritten: false,
+      warnOnErrWritten: false,
+      criticality: 'NORMAL',
+      withSubagentClusterIdExpr: false,
+      subagentClusterId: 'c',
+      documentationName: 'd',
+      title: 't',
+      isNotRestartable: false,
+    };
     const wf = ok(
       importWorkflow({
         TYPE: 'Workflow',
@@ -225,31 +235,32 @@ describe('importWorkflowJson', () => {
         versionId: 'abc',
         path: '/x/w',
         documentationName: 'd',
-        jobResourceNames: [],
         orderPreparation: { parameters: {} },
         instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }],
-        jobs: {
-          j: {
-            ...job,
-            jobResourceNames: ['r'],
-            failOnErrWritten: false,
-            warnOnErrWritten: false,
-            criticality: 'NORMAL',
-            admissionTimeScheme: {},
-            skipIfNoAdmissionForOrderDay: false,
-            withSubagentClusterIdExpr: false,
-            subagentClusterId: 'c',
-            documentationName: 'd',
-            title: 't',
-            isNotRestartable: false,
-          },
-        },
+        jobs: { j: { ...job, ...kept } },
       }),
     );
-    expect(wf).toEqual({ name: 'w', instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }], jobs: { j: job } });
+    expect(wf).toEqual({
+      name: 'w',
+      documentationName: 'd',
+      orderPreparation: { parameters: {} },
+      instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }],
+      jobs: { j: { ...job, ...kept } },
+    });
     expect(importWorkflow({ instructions: [], jobs: {}, calendarPath: 'x' })).toEqual({
       ok: false,
       problems: [{ path: 'calendarPath', message: 'unknown key (not part of a workflow)' }],
+    });
+    const refused = importWorkflow({
+      instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }],
+      jobs: { j: { ...job, warnIfLonger: '10', notification: {} } },
+    });
+    expect(refused).toEqual({
+      ok: false,
+      problems: [
+        { path: 'jobs.j.warnIfLonger', message: 'not supported: execution-time warnings are not implemented' },
+        { path: 'jobs.j.notification', message: 'not supported: notifications are not implemented' },
+      ],
     });
   });
 

@@ -249,9 +249,16 @@ describe('validateWorkflow: instructions', () => {
   it('checks that Execute.Named names a job', () => {
     expect(oneProblem(doc([exec('job9')]))).toEqual({ path: 'instructions[0].jobName', message: 'unknown job job9' });
     expect(oneProblem(doc([{ TYPE: 'Execute.Named' }]))).toEqual({ path: 'instructions[0].jobName', message: 'required' });
-    expect(oneProblem(doc([exec('job1', { defaultArguments: { a: 1 } })]))).toEqual({
+    expect(oneProblem(doc([exec('job1', { defaultArguments: { a: [1] } })]))).toEqual({
       path: 'instructions[0].defaultArguments.a',
-      message: 'must be a string',
+      message: 'must be a string (an expression), a number or a boolean',
+    });
+    expect(oneProblem(doc([exec('job1', { defaultArguments: { a: 'plain text' } })]))).toEqual({
+      path: 'instructions[0].defaultArguments.a',
+      message: `not a valid expression: unknown name 'plain' (a variable is written $plain) (at position 1 of "plain text")`,
+    });
+    expect(okWorkflow(doc([exec('job1', { defaultArguments: { n: 1, b: true } })])).instructions[0]).toMatchObject({
+      defaultArguments: { n: 1, b: true },
     });
     expect(okWorkflow(doc([exec('job1', { defaultArguments: { a: "'x'" } })])).instructions[0]).toEqual({
       TYPE: 'Execute.Named',
@@ -494,13 +501,14 @@ describe('validateWorkflow: jobs', () => {
   it('checks the executable', () => {
     expect(oneProblem(withJob({ executable: { TYPE: 'InternalExecutable', className: 'x' } }))).toEqual({
       path: 'jobs.job2.executable.TYPE',
-      message: 'unsupported executable type "InternalExecutable" (expected ShellScriptExecutable or FunctionExecutable)',
+      message:
+        'not supported: InternalExecutable (a Java or JavaScript job run inside the JS7 agent); use ShellScriptExecutable, PathExecutable, CommandLineExecutable or FunctionExecutable',
     });
     expect(oneProblem(withJob({ executable: {} }))).toEqual({ path: 'jobs.job2.executable.TYPE', message: 'required' });
     expect(oneProblem(withJob({}))).toEqual({ path: 'jobs.job2.executable', message: 'required' });
     expect(oneProblem(withJob({ executable: { TYPE: 'ShellScriptExecutable', script: 'x', login: {} } }))).toEqual({
       path: 'jobs.job2.executable.login',
-      message: 'unknown key (not part of a ShellScriptExecutable)',
+      message: 'not supported: jobs run as the user of the Orderly process',
     });
     expect(oneProblem(withJob({ executable: { TYPE: 'ShellScriptExecutable', script: 'x'.repeat(LIMITS.scriptBytesMax + 1) } }))).toEqual({
       path: 'jobs.job2.executable.script',
@@ -564,7 +572,7 @@ describe('validateWorkflow: jobs', () => {
           parallelism: 1.5,
           timeout: 0,
           graceTimeout: -1,
-          defaultArguments: { a: 1 },
+          defaultArguments: { a: null },
           agentName: 5,
           restartable: 'yes',
           returnCodeMeaning: { success: '0' },
@@ -576,7 +584,7 @@ describe('validateWorkflow: jobs', () => {
       { path: 'jobs.job2.parallelism', message: `must be a whole number between 1 and ${LIMITS.parallelismMax}` },
       { path: 'jobs.job2.timeout', message: `must be a number > 0 and ≤ ${LIMITS.timeoutSecondsMax}` },
       { path: 'jobs.job2.graceTimeout', message: `must be a number between 0 and ${LIMITS.timeoutSecondsMax}` },
-      { path: 'jobs.job2.defaultArguments.a', message: 'must be a string' },
+      { path: 'jobs.job2.defaultArguments.a', message: 'must be a string (an expression), a number or a boolean' },
       { path: 'jobs.job2.restartable', message: 'must be true or false' },
     ]);
     expect(oneProblem(withJob({ ...shell(), parallelism: LIMITS.parallelismMax + 1 }))).toMatchObject({ path: 'jobs.job2.parallelism' });

@@ -12,7 +12,7 @@ export { MISSING } from './ast.js';
 export type { Scope } from './evaluate.js';
 export { evaluate, fromJson, typeName, valueToString } from './evaluate.js';
 export { parseExpression, SYMBOLS } from './parse.js';
-export { formatInstant, isTimeZone, wallClock } from './time-format.js';
+export { formatInstant, wallClock } from './time-format.js';
 export type { WallClock } from './time-format.js';
 
 /** Parses and evaluates. */

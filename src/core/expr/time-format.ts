@@ -43,10 +43,6 @@ function formatterOf(timeZone: string): Intl.DateTimeFormat | undefined {
   return f;
 }
 
-export function isTimeZone(timeZone: string): boolean {
-  return formatterOf(timeZone) !== undefined;
-}
-
 /** The wall clock of instant `ms` in `timeZone`, or undefined for an unknown zone. */
 export function wallClock(ms: number, timeZone: string): WallClock | undefined {
   const f = formatterOf(timeZone);

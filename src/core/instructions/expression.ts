@@ -4,6 +4,7 @@
 
 import { describeExprProblem, evaluateText, parseExpression, valueToString, type Scope, type Value } from '../expr/index.js';
 import type { Order, Workflow } from '../model.js';
+import { typedOrderVariable } from '../order-preparation.js';
 
 export type { Value };
 
@@ -18,7 +19,7 @@ export function expressionProblem(text: string): string | undefined {
 /** What an expression sees at the order's position. */
 export function orderScope(o: Order, wf: Workflow, now: number, label?: string): Scope {
   const scope: Scope = {
-    variable: (name) => o.arguments[name],
+    variable: (name) => typedOrderVariable(wf.orderPreparation, o.arguments, name),
     orderId: o.id,
     workflowPath: o.workflow,
     label: label ?? '',

@@ -1,0 +1,221 @@
+// The JS7 corpus in test/fixtures/js7/: workflows in JS7's own export shape, one case per job
+// field. Each is imported, exported and re-imported unchanged, deployed and run by the real
+// engine with real shell jobs, and its behaviour asserted.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LockDef, Workflow } from '../../src/core/model.js';
+import { exportLockJson, exportWorkflowJson, importWorkflowJson } from '../../src/formats/js7.js';
+import { readInventoryDir } from '../../src/formats/inventory-dir.js';
+import { createOrderly, type Orderly } from '../../src/index.js';
+
+const CORPUS = new URL('../fixtures/js7/', import.meta.url).pathname;
+
+const open: Orderly[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0)) await o.close();
+});
+
+/** Waits until `pred` holds, checking after every journal commit (no fixed sleeps). */
+function until(o: Orderly, pred: () => boolean, timeoutMs = 20_000): Promise<void> {
+  if (pred()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error('condition not reached in time'));
+    }, timeoutMs);
+    const off = o.subscribe(() => {
+      if (pred()) {
+        clearTimeout(timer);
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+function ended(o: Orderly, id: string): () => boolean {
+  return () => ['finished', 'failed', 'cancelled'].includes(o.getOrder(id)?.state ?? '');
+}
+
+async function engineWith(dir: string, clock?: () => number): Promise<Orderly> {
+  const o = await createOrderly({ slots: 10, ...(clock ? { clock } : {}) });
+  open.push(o);
+  await o.deployDir(join(CORPUS, dir));
+  return o;
+}
+
+async function stdoutOf(o: Orderly, id: string): Promise<string[]> {
+  return (await o.logs(id)).map((l) => l.stdout);
+}
+
+/** The JSON of a fixture file without the fields that locate it in JOC Cockpit. */
+function fileJson(path: string): unknown {
+  const j = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  for (const k of ['version', 'versionId', 'path']) delete j[k];
+  return j;
+}
+
+const readable = readdirSync(CORPUS).filter((d) => d !== 'refused');
+
+describe('JS7 corpus: import, export, re-import', () => {
+  it.each(readable)('%s round-trips unchanged', (dir) => {
+    const first = readInventoryDir(join(CORPUS, dir));
+    expect(first.problems).toEqual([]);
+    const locks = new Map<string, LockDef>(first.locks.map((l) => [l.name, l]));
+    // Export, then import what was exported: the same values.
+    for (const l of first.locks) expect(JSON.parse(exportLockJson(l))).toMatchObject({ TYPE: 'Lock', limit: l.limit });
+    for (const w of first.workflows) expect(reimport(w, locks)).toEqual(w);
+  });
+
+  it.each(['arguments', 'order-preparation', 'err-written', 'return-codes', 'executables', 'metadata'])(
+    '%s: export writes back exactly what the file says',
+    (dir) => {
+      const inv = readInventoryDir(join(CORPUS, dir));
+      expect(inv.problems).toEqual([]);
+      for (const w of inv.workflows) {
+        expect(JSON.parse(exportWorkflowJson(w))).toEqual(fileJson(join(CORPUS, dir, `${w.name}.workflow.json`)));
+      }
+    },
+  );
+
+  it('spellings of older releases are read as the current ones', () => {
+    const inv = readInventoryDir(join(CORPUS, 'spellings'));
+    expect(inv.problems).toEqual([]);
+    const w = inv.workflows[0]!;
+    expect(w.jobs['job1']).toEqual({
+      agentName: 'primaryAgent',
+      executable: { TYPE: 'ShellScriptExecutable', script: '#!/bin/sh\necho "$ORDERLY_ARG_N $ORDERLY_ARG_OK"\n' },
+      parallelism: 3,
+      graceTimeout: 5,
+    });
+    expect(w.jobs['job2']!.parallelism).toBe(2);
+    expect(w.instructions[0]).toMatchObject({ TYPE: 'Lock', demands: [{ lockName: 'jsLegacyLock', count: 1 }] });
+    expect(w.instructions[1]).toMatchObject({ TYPE: 'Lock', demands: [{ lockName: 'jsLegacyLock' }] });
+    expect(inv.locks).toEqual([{ name: 'jsLegacyLock', limit: 2 }]);
+  });
+
+  it('refuses what it does not support, naming each field', () => {
+    const inv = readInventoryDir(join(CORPUS, 'refused'));
+    expect(inv.problems).toEqual([
+      { path: 'common.jobresource.json: $', message: 'not supported: job resources are not implemented yet' },
+      { path: 'jsRefused.workflow.json: jobResourceNames', message: 'not supported: job resources are not implemented yet' },
+      { path: 'jsRefused.workflow.json: jobs.java.warnIfLonger', message: 'not supported: execution-time warnings are not implemented' },
+      { path: 'jsRefused.workflow.json: jobs.java.admissionTimeScheme', message: 'not supported: admission times are not implemented yet' },
+      {
+        path: 'jsRefused.workflow.json: jobs.java.executable.TYPE',
+        message:
+          'not supported: InternalExecutable (a Java or JavaScript job run inside the JS7 agent); use ShellScriptExecutable, PathExecutable, CommandLineExecutable or FunctionExecutable',
+      },
+    ]);
+  });
+});
+
+function reimport(w: Workflow, locks: ReadonlyMap<string, LockDef>): Workflow {
+  const r = importWorkflowJson(exportWorkflowJson(w), `${w.name}.workflow.json`, { locks });
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  return r.value;
+}
+
+describe('JS7 corpus: behaviour', () => {
+  it('arguments: defaults are expressions; numbers and booleans are values; env sees them', async () => {
+    const now = Date.UTC(2026, 11, 6, 23, 30); // 2026-12-07 00:30 in Berlin
+    const o = await engineWith('arguments', () => now);
+    await o.addOrder({ workflow: 'jsArguments', id: 'a1' });
+    await until(o, ended(o, 'a1'));
+    expect(o.getOrder('a1')!.state).toBe('finished');
+    expect(await stdoutOf(o, 'a1')).toEqual(['A-VALUE|3|42|true|Orderly!|42|Orderly|Orderly!|2026-12-07|a1@jsArguments|job1|']);
+    // An order argument wins over the defaults, and the defaults that use it see it.
+    await o.addOrder({ workflow: 'jsArguments', id: 'a2', arguments: { name: 'Ada', count: '1' } });
+    await until(o, ended(o, 'a2'));
+    // `count` is not a declared Number here, so `$count + 1` fails: the job does not start.
+    expect(o.getOrder('a2')!.state).toBe('failed');
+    expect(o.getOrder('a2')!.outcome).toMatchObject({
+      type: 'failed',
+      reason: 'start-failed',
+      message: 'instructions[0].defaultArguments.sum: expected a Number, got String (at position 1 of "$count + 1")',
+    });
+  }, 30_000);
+
+  it('orderPreparation: required, typed, defaults, finals and undeclared arguments', async () => {
+    const o = await engineWith('order-preparation');
+    await expect(o.addOrder({ workflow: 'jsParams', id: 'p0' })).rejects.toMatchObject({
+      problems: [{ path: 'arguments.customer', message: 'required: parameter customer (String) has no default' }],
+    });
+    await expect(
+      o.addOrder({ workflow: 'jsParams', id: 'p0', arguments: { customer: 'acme', count: 'x', dryRun: 'yes', mode: 'half', items: '[{"id":"1"}]', stamp: 's', extra: '1' } }),
+    ).rejects.toMatchObject({
+      problems: [
+        { path: 'arguments.customer', message: 'parameter customer (String): a capitalised name' },
+        { path: 'arguments.count', message: 'parameter count (Number): must be a number' },
+        { path: 'arguments.dryRun', message: 'parameter dryRun (Boolean): must be true or false' },
+        { path: 'arguments.mode', message: 'parameter mode (String): must be one of "full", "delta"' },
+        { path: 'arguments.items', message: 'parameter items (List): item 0: field id must be a Number' },
+        { path: 'arguments.stamp', message: 'is final: its value is set by the workflow' },
+        { path: 'arguments.extra', message: 'not a parameter of the workflow (and allowUndeclared is not true)' },
+      ],
+    });
+    expect(o.getOrder('p0')).toBeUndefined();
+    await o.addOrder({ workflow: 'jsParams', id: 'p1', arguments: { customer: 'Acme', items: '[{"id":1}]' } });
+    expect(o.getOrder('p1')!.arguments).toEqual({
+      customer: 'Acme',
+      items: '[{"id":1}]',
+      count: '6',
+      dryRun: 'false',
+      mode: 'full',
+      options: '{}',
+      stamp: 'run-p1',
+    });
+    await until(o, ended(o, 'p1'));
+    // `$count + 1` in env: count is a declared Number.
+    expect(await stdoutOf(o, 'p1')).toEqual(['Acme|6|false|full|[{"id":1}]|run-p1|7|']);
+  }, 30_000);
+
+  it('warnOnErrWritten succeeds with a warning; failOnErrWritten fails', async () => {
+    const o = await engineWith('err-written');
+    await o.addOrder({ workflow: 'jsErrWritten', id: 'e1' });
+    await until(o, ended(o, 'e1'));
+    const e1 = o.getOrder('e1')!;
+    expect(e1.state).toBe('failed');
+    expect(e1.position).toEqual([1]);
+    expect(e1.outcome).toMatchObject({ type: 'failed', reason: 'stderr-written', returnCode: 0 });
+    const history = await o.history('e1');
+    const outcomes = history.flatMap(({ event: e }) => (e.type === 'OrderProcessed' ? [e.outcome] : []));
+    expect(outcomes).toEqual([
+      { type: 'succeeded', returnCode: 0, message: 'warning: the job wrote to stderr (warnOnErrWritten)' },
+      { type: 'failed', reason: 'stderr-written', returnCode: 0, message: 'the job wrote to stderr (failOnErrWritten)' },
+    ]);
+  }, 30_000);
+
+  it('returnCodeMeaning as an array: 0 and 3..5 succeed', async () => {
+    const o = await engineWith('return-codes');
+    for (const rc of [0, 2, 4, 6]) await o.addOrder({ workflow: 'jsReturnCodes', id: `rc${rc}`, arguments: { rc: String(rc) } });
+    for (const rc of [0, 2, 4, 6]) await until(o, ended(o, `rc${rc}`));
+    expect([0, 2, 4, 6].map((rc) => o.getOrder(`rc${rc}`)!.state)).toEqual(['finished', 'failed', 'finished', 'failed']);
+  }, 30_000);
+
+  it('PathExecutable and CommandLineExecutable run as shell with their env', async () => {
+    const o = await engineWith('executables');
+    await o.addOrder({ workflow: 'jsExecutables', id: 'x1' });
+    await until(o, ended(o, 'x1'));
+    expect(o.getOrder('x1')!.state).toBe('finished');
+    const [path, command] = await stdoutOf(o, 'x1');
+    expect(path!.split('\n')).toContain('FROM_PATH_JOB=via PathExecutable');
+    expect(command).toBe('command line: yes\n');
+  }, 30_000);
+
+  it('older spellings run: lockPath/lockId locks, processLimit, number and boolean arguments', async () => {
+    const o = await engineWith('spellings');
+    await o.addOrder({ workflow: 'jsSpellings', id: 's1' });
+    await until(o, ended(o, 's1'));
+    expect(o.getOrder('s1')!.state).toBe('finished');
+    expect(await stdoutOf(o, 's1')).toEqual(['7 false\n', 'job2\n']);
+  }, 30_000);
+
+  it('metadata fields are kept and the job runs', async () => {
+    const o = await engineWith('metadata');
+    await o.addOrder({ workflow: 'jsMetadata', id: 'm1' });
+    await until(o, ended(o, 'm1'));
+    expect(o.getOrder('m1')!.state).toBe('finished');
+  }, 30_000);
+});

@@ -132,13 +132,13 @@ describe('Prompt', () => {
 describe('Execute.Anonymous and StickySubagent', () => {
   it('runs a job defined in place, with its own parallelism', () => {
     const c = new Core();
-    const anon: Instruction = { TYPE: 'Execute.Anonymous', job: fn('f', { parallelism: 2 }), defaultArguments: { a: 'x' } };
+    const anon: Instruction = { TYPE: 'Execute.Anonymous', job: fn('f', { parallelism: 2 }), defaultArguments: { a: "'x'" } };
     const w = wf('w', [anon], {});
     c.deploy([], [w]);
     for (const id of ['o1', 'o2', 'o3']) c.add(id, 'w');
     expect(['o1', 'o2', 'o3'].map((id) => c.o(id).state)).toEqual(['processing', 'processing', 'waiting']);
     expect(c.o('o1').execution?.job).toBe('w:@0');
-    expect(jobAt(w, [0])).toMatchObject({ name: '@0', defaultArguments: { a: 'x' } });
+    expect(jobAt(w, [0])).toMatchObject({ name: '@0', defaultArguments: { a: "'x'" } });
     c.finish('o1');
     expect(c.o('o1').state).toBe('finished');
     expect(c.o('o3').state).toBe('processing');

@@ -211,6 +211,7 @@ export class HttpConnection implements Connection {
       return (await this.deployDir(dir)) as T;
     }
     if (method === 'GET' && url.pathname === '/orders') return { orders: await this.listOrders(url.searchParams) } as T;
+    if (method === 'GET' && url.pathname === '/locks') return { locks: await this.listLocks() } as T;
     if (method === 'GET' && parts.length === 2 && parts[0] === 'orders') {
       const id = parts[1]!; // still URL-encoded
       const r = await this.request<{ order: OrderView; history: unknown[] }>('GET', `/orders/${id}`);
@@ -218,6 +219,23 @@ export class HttpConnection implements Connection {
       return { order: r.order, history: r.history, logs: l.logs } as T;
     }
     return this.request<T>(method, url.pathname + url.search, body);
+  }
+
+  /** Every lock: the server's pages followed to the end (each queue cut to its first waiters). */
+  private async listLocks(): Promise<LockView[]> {
+    const all: LockView[] = [];
+    let after: string | undefined;
+    for (let page = 0; ; page++) {
+      if (page >= PAGES_MAX) throw new Error(`server ${this.base} has more than ${PAGES_MAX * PAGE_LIMIT} locks to list`);
+      const q = new URLSearchParams({ limit: String(PAGE_LIMIT) });
+      if (after !== undefined) q.set('after', after);
+      const r = await this.request<{ locks: LockView[]; next?: string }>('GET', `/locks?${q.toString()}`);
+      all.push(...r.locks);
+      if (r.next === undefined) break;
+      if (after !== undefined && r.next <= after) throw new Error(`server ${this.base} answered a page cursor that does not advance (${r.next})`);
+      after = r.next;
+    }
+    return all;
   }
 
   /** Every order matching the filter: the server's pages followed to the end, oldest first. */
@@ -245,7 +263,7 @@ export class HttpConnection implements Connection {
    * first refusal, naming its file and what was deployed before it.
    */
   private async deployDir(dir: string): Promise<{ locks: string[]; workflows: { name: string; version: number }[] }> {
-    const { locks: views } = await this.request<{ locks: LockView[] }>('GET', '/locks');
+    const views = await this.listLocks();
     const inv = readInventoryDir(dir, { locks: lockDefsOf(views) });
     if (inv.problems.length > 0) {
       const p = invalid(inv.problems);

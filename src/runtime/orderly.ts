@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from '../core/commands.js';
 import { invalid, problem } from '../core/commands.js';
-import type { Event, Stamped } from '../core/events.js';
+import { orderIdOf, type Event, type Stamped } from '../core/events.js';
 import { ENDED_STATES, type OrderState, type Workflow } from '../core/model.js';
 import { isGeneratedWorkflowName, type State } from '../core/state.js';
 import { MemoryStore } from '../journal/memory.js';
@@ -20,8 +20,9 @@ import { FunctionExecutor, type JobFunction } from './function-executor.js';
 import { effectiveBlocking, isActiveRun } from '../core/jobconfigs.js';
 import type { FireRecord, JobConfig, JobTemplate, Schedule } from '../core/model.js';
 import { validateCron } from '../schedule/cron.js';
+import { OrderIndex, type OrderPageQuery } from './order-index.js';
 import { Scheduler } from './scheduler.js';
-import { lockView, lockViews, orderView, type LockView, type OrderView } from './views.js';
+import { lockPage, lockView, lockViews, orderView, type LockView, type OrderView } from './views.js';
 
 export { OrderlyError } from './errors.js';
 export type { AddOrder, Deployed } from './commands-api.js';
@@ -76,6 +77,9 @@ export interface OrderFilter {
 
 export class Orderly extends CommandsApi {
   readonly scheduler: Scheduler;
+  /** Orders sorted by id (and by state, workflow), for pages that cost the same at any size. */
+  readonly orderIndex: OrderIndex;
+  private readonly unindex: () => void;
   private constructor(
     readonly engine: Engine,
     clock: () => number,
@@ -83,6 +87,13 @@ export class Orderly extends CommandsApi {
   ) {
     super();
     this.scheduler = new Scheduler(engine, clock, autoSchedule);
+    this.orderIndex = new OrderIndex(() => engine.state.orders);
+    this.unindex = engine.subscribe((events) => {
+      for (const { event } of events) {
+        const id = orderIdOf(event);
+        if (id !== undefined) this.orderIndex.update(id);
+      }
+    });
   }
 
   protected get currentState(): State {
@@ -178,6 +189,17 @@ export class Orderly extends CommandsApi {
     return o ? orderView(o, this.engine.state) : undefined;
   }
 
+  /** A page of orders sorted by id: after `after`, at most `limit`, filtered; `next` when more follow. */
+  pageOrders(q: OrderPageQuery): { items: OrderView[]; next?: string } {
+    const { ids, next } = this.orderIndex.page(q);
+    const orders = this.engine.state.orders;
+    const items = ids.flatMap((id) => {
+      const o = orders.get(id);
+      return o ? [orderView(o)] : [];
+    });
+    return next !== undefined ? { items, next } : { items };
+  }
+
   listOrders(filter: OrderFilter = {}): OrderView[] {
     const out: OrderView[] = [];
     for (const o of this.engine.state.orders.values()) {
@@ -188,12 +210,19 @@ export class Orderly extends CommandsApi {
     return out;
   }
 
-  getLock(name: string): LockView | undefined {
-    return lockView(this.engine.state, name);
+  /** One lock; its queue shows the first `waitersMax` waiters (all by default; `queueLength` counts them). */
+  getLock(name: string, opts: { waitersMax?: number } = {}): LockView | undefined {
+    return lockView(this.engine.state, name, opts.waitersMax);
   }
 
-  listLocks(): LockView[] {
-    return lockViews(this.engine.state);
+  /** Every lock, sorted by name; each queue shows its first `waitersMax` waiters (all by default). */
+  listLocks(opts: { waitersMax?: number } = {}): LockView[] {
+    return lockViews(this.engine.state, opts.waitersMax);
+  }
+
+  /** A page of locks by name (after `after`, at most `limit`), with `next` when more follow. */
+  pageLocks(o: { after?: string; limit: number; waitersMax: number }): { locks: LockView[]; next?: string } {
+    return lockPage(this.engine.state, o);
   }
 
   /**
@@ -325,6 +354,7 @@ export class Orderly extends CommandsApi {
 
   /** Stops the engine. Running jobs are killed; their orders are `disrupted` (or rerun) on the next start. */
   close(): Promise<void> {
+    this.unindex();
     this.scheduler.stop();
     return this.engine.close();
   }

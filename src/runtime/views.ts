@@ -93,38 +93,63 @@ export interface LockView {
   state: 'available' | 'exclusive' | 'shared' | 'closed';
   heldWeight: number;
   holders: { orderId: string; count?: number; exclusive: boolean; since: number; token: number }[];
+  /** The first waiters in line (all of them unless the reader bounds it: see queueLength). */
   queue: { orderId: string; place: number; demand: { count?: number; exclusive: boolean }; priority: number; since?: number; reason: string }[];
+  /** How many wait in all. */
+  queueLength: number;
 }
 
-export function lockViews(s: State): LockView[] {
-  const out: LockView[] = [];
-  const names = [...s.instances.keys()].sort();
+/** Names of every lock to list: the live instances, and keyed families with none (idle), sorted. */
+function lockNames(s: State): string[] {
+  const names = new Set(s.instances.keys());
+  const live = new Set<string>();
+  for (const i of s.instances.values()) live.add(i.family);
+  for (const [name, fam] of s.locks) if (fam.def.keyed && !live.has(name)) names.add(name);
+  return [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** An idle keyed family (no live instance). */
+function idleFamilyView(s: State, name: string): LockView | undefined {
+  const fam = s.locks.get(name);
+  if (!fam?.def.keyed) return undefined;
+  return {
+    name,
+    family: name,
+    limit: fam.def.limit,
+    ...(fam.def.title !== undefined ? { title: fam.def.title } : {}),
+    policy: fam.def.policy ?? 'fifo',
+    keyed: true,
+    fencingToken: fam.token,
+    state: fam.def.limit === 0 ? 'closed' : 'available',
+    heldWeight: 0,
+    holders: [],
+    queue: [],
+    queueLength: 0,
+  };
+}
+
+/** Every lock, sorted by name; each queue shows its first `waitersMax` waiters (all by default). */
+export function lockViews(s: State, waitersMax = Infinity): LockView[] {
+  return lockPage(s, { limit: Infinity, waitersMax }).locks;
+}
+
+/**
+ * A page of locks by name: those after `after`, at most `limit`, each queue cut to its first
+ * `waitersMax` waiters (`queueLength` counts them all); `next` when more follow.
+ */
+export function lockPage(s: State, o: { after?: string; limit: number; waitersMax: number }): { locks: LockView[]; next?: string } {
+  const names = lockNames(s).filter((n) => o.after === undefined || n > o.after);
+  const locks: LockView[] = [];
   for (const name of names) {
-    const v = lockView(s, name);
-    if (v) out.push(v);
+    if (locks.length >= o.limit) break;
+    const v = lockView(s, name, o.waitersMax) ?? idleFamilyView(s, name);
+    if (v) locks.push(v);
   }
-  // Keyed families with no live instance still show up, idle.
-  for (const [name, fam] of s.locks) {
-    if (fam.def.keyed && ![...s.instances.values()].some((i) => i.family === name)) {
-      out.push({
-        name,
-        family: name,
-        limit: fam.def.limit,
-        ...(fam.def.title !== undefined ? { title: fam.def.title } : {}),
-        policy: fam.def.policy ?? 'fifo',
-        keyed: true,
-        fencingToken: fam.token,
-        state: fam.def.limit === 0 ? 'closed' : 'available',
-        heldWeight: 0,
-        holders: [],
-        queue: [],
-      });
-    }
-  }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const last = locks[locks.length - 1];
+  return names.length > locks.length && last ? { locks, next: last.name } : { locks };
 }
 
-export function lockView(s: State, name: string): LockView | undefined {
+export function lockView(s: State, name: string, waitersMax = Infinity): LockView | undefined {
   const inst = s.instances.get(name);
   if (!inst) return undefined;
   const fam = s.locks.get(inst.family);
@@ -147,12 +172,14 @@ export function lockView(s: State, name: string): LockView | undefined {
       token: h.token,
     })),
     queue: [],
+    queueLength: inst.queue.size,
   };
   if (inst.key !== undefined) v.key = inst.key;
   if (fam.def.title !== undefined) v.title = fam.def.title;
   if (fam.jobConfig !== undefined) v.jobConfig = fam.jobConfig;
   let place = 0;
   for (const id of inst.queue.inOrder()) {
+    if (v.queue.length >= waitersMax) break;
     const o = s.orders.get(id);
     if (!o) continue;
     place++;

@@ -143,6 +143,21 @@ export const OrderViewSchema = Type.Object(
   { additionalProperties: true },
 );
 
+export const LOCKS_PAGE_MAX = 1000;
+export const WAITERS_SHOWN_MAX = 1000;
+const WaitersParam = Type.Optional(
+  Type.Integer({ minimum: 0, maximum: WAITERS_SHOWN_MAX, default: 100, description: `waiters shown per queue (default 100)`, errorMessage: `must be a whole number from 0 to ${WAITERS_SHOWN_MAX}` }),
+);
+export const LocksQuerySchema = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LOCKS_PAGE_MAX, default: 100, errorMessage: `must be a whole number from 1 to ${LOCKS_PAGE_MAX}` })),
+    after: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'the `next` of the previous page' })),
+    waiters: WaitersParam,
+  },
+  { additionalProperties: false },
+);
+export const LockQuerySchema = Type.Object({ waiters: WaitersParam }, { additionalProperties: false });
+
 export const LockViewSchema = Type.Object(
   {
     name: Type.String({ description: 'the lock, or family[key] for an instance of a keyed lock' }),
@@ -174,6 +189,7 @@ export const LockViewSchema = Type.Object(
         reason: Type.String({ description: 'why it waits' }),
       }),
     ),
+    queueLength: Type.Integer({ description: 'how many wait in all (queue shows the first `waiters`)' }),
     instances: Type.Optional(Type.Array(Type.String(), { description: 'keyed family: its live instances' })),
   },
   { additionalProperties: true },

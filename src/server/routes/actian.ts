@@ -30,6 +30,7 @@ import {
   PAGE_SIZE_MAX,
   parseDate,
   PENDING,
+  type ActianStatus,
   refuseUnsupported,
   scheduleFromActian,
   schedulePath,
@@ -46,6 +47,7 @@ import {
   type ActianTemplateBody,
   type Macro,
 } from '../actian-map.js';
+import { JobStats } from '../actian-stats.js';
 import { RunTimes } from '../actian-times.js';
 import type { Api, ServerContext } from '../context.js';
 import { HttpError, invalidError, notFound, orderlyCall } from '../errors.js';
@@ -349,7 +351,11 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
   const { orderly, auth } = ctx;
   const tags = ['actian'];
   const times = new RunTimes(orderly);
-  app.addHook('onClose', async () => times.close());
+  const stats = new JobStats(orderly, times);
+  app.addHook('onClose', async () => {
+    stats.close();
+    times.close();
+  });
 
   // Bodies are JSON whatever their Content-Type says (Actian's clients: `curl -d` sends a form
   // type, fetch with a string body text/plain). Only under /v2/api; /api/v1 stays strict.
@@ -882,6 +888,26 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
     async (req) => {
       const q = req.query;
       refuseUnsupported(q, [...UNSUPPORTED_FILTERS, 'integid', 'userid']);
+      if (q.jobtemplateid === undefined && q.jobconfigid === undefined && (q.startdate ?? '') === '' && (q.enddate ?? '') === '') {
+        // Every job in memory: from the counters.
+        const at = now();
+        const c = await stats.read(at);
+        const n = (s: ActianStatus): number => c.counts.get(s) ?? 0;
+        return {
+          queued: [...PENDING].reduce((sum, s) => sum + n(s as ActianStatus), 0),
+          running: n('running'),
+          finished: n('finished_ok'),
+          error: n('finished_error'),
+          failed: n('aborted'),
+          cancelled: n('cancelled'),
+          totalJobs: c.totalJobs,
+          totalDuration: javaDuration(c.totalMs),
+          window: {
+            ...(c.oldestAddedAt !== undefined ? { windowBegins: ISO(c.oldestAddedAt), windowDuration: javaDuration(at - c.oldestAddedAt) } : {}),
+            windowEnds: ISO(at),
+          },
+        };
+      }
       const orders = selectJobs(q);
       const jobs = await jobsOut(orders);
       const count = (pred: (s: string) => boolean): number => jobs.filter((j) => pred(j.status as string)).length;
@@ -895,7 +921,7 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
         const end = o.endedAt ?? (status === 'finished_error' || status === 'aborted' ? t[i]?.settled : undefined) ?? at;
         total += Math.max(0, end - s);
       });
-      const begins = parseDate(q.startdate, 'query.startdate') ?? (orders.length > 0 ? Math.min(...orders.map((o) => o.addedAt)) : undefined);
+      const begins = parseDate(q.startdate, 'query.startdate') ?? (orders.length > 0 ? orders.reduce((m, o) => Math.min(m, o.addedAt), Infinity) : undefined);
       const ends = parseDate(q.enddate, 'query.enddate') ?? at;
       return {
         queued: count((s) => PENDING.has(s)),

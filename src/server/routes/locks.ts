@@ -7,7 +7,7 @@ import { validateLockDef } from '../../core/validate.js';
 import type { LockView } from '../../runtime/views.js';
 import type { Api, ServerContext } from '../context.js';
 import { invalidError, notFound, orderlyCall, underPath } from '../errors.js';
-import { errors, LockBodySchema, LockNameParams, LockViewSchema, NameParams } from '../schemas.js';
+import { errors, LockBodySchema, LockNameParams, LockQuerySchema, LocksQuerySchema, LockViewSchema, NameParams } from '../schemas.js';
 
 /** JS7 inventory fields of a lock that Orderly accepts and drops (as the file import does). */
 const DROPPED_LOCK_KEYS = ['version', 'versionId', 'path', 'documentationName'];
@@ -29,14 +29,18 @@ export function lockRoutes(app: Api, { orderly }: ServerContext): void {
     {
       config: { role: 'viewer' },
       schema: {
-        summary: 'Locks with their live state',
+        summary: 'Locks with their live state, a page at a time',
         description:
-          'Role: viewer. Each lock (each live instance `family[key]` of a keyed lock) with its holders (weight, since, fencing token) and its queue in order (demand, since, place, why it waits).',
+          'Role: viewer. Each lock (each live instance `family[key]` of a keyed lock) with its holders (weight, since, fencing token) and its queue in order (demand, since, place, why it waits), sorted by name. `limit` 1..1000 locks (default 100); pass `next` as `after` for the next page. Each queue shows its first `waiters` waiters (0..1000, default 100); `queueLength` counts them all.',
         tags: ['locks'],
-        response: { 200: Type.Object({ locks: Type.Array(LockViewSchema) }), ...errors(401) },
+        querystring: LocksQuerySchema,
+        response: { 200: Type.Object({ locks: Type.Array(LockViewSchema), next: Type.Optional(Type.String()) }), ...errors(400, 401) },
       },
     },
-    async () => ({ locks: orderly.listLocks() }),
+    async (req) => {
+      const q = req.query;
+      return orderly.pageLocks({ limit: q.limit ?? 100, waitersMax: q.waiters ?? 100, ...(q.after !== undefined ? { after: q.after } : {}) });
+    },
   );
 
   app.get(
@@ -49,12 +53,14 @@ export function lockRoutes(app: Api, { orderly }: ServerContext): void {
           'Role: viewer. `name` is a lock or an instance `family[key]` of a keyed lock. For a keyed family the answer is its definition with `instances` (the live ones); holders and queues are on the instances.',
         tags: ['locks'],
         params: LockNameParams,
+        querystring: LockQuerySchema,
         response: { 200: LockViewSchema, ...errors(400, 401, 404) },
       },
     },
     async (req) => {
       const name = req.params.name;
-      const v = orderly.getLock(name) ?? orderly.listLocks().find((l) => l.name === name);
+      const waitersMax = req.query.waiters ?? 100;
+      const v = orderly.getLock(name, { waitersMax }) ?? orderly.pageLocks({ after: '', limit: Infinity, waitersMax }).locks.find((l) => l.name === name);
       if (v) return v;
       const state = orderly.engine.state;
       const fam = state.locks.get(name);
@@ -71,6 +77,7 @@ export function lockRoutes(app: Api, { orderly }: ServerContext): void {
         heldWeight: 0,
         holders: [],
         queue: [],
+        queueLength: 0,
         instances: [...state.instances.values()].filter((i) => i.family === name).map((i) => i.name).sort(),
       };
       return family;

@@ -47,8 +47,6 @@ function toAddOrder(b: AddOrderBody, base: string): AddOrder {
   return o;
 }
 
-const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
 export function orderRoutes(app: Api, { orderly }: ServerContext): void {
   app.post(
     '/orders',
@@ -100,17 +98,13 @@ export function orderRoutes(app: Api, { orderly }: ServerContext): void {
       if (q.workflow !== undefined) filter.workflow = q.workflow;
       const limit = q.limit ?? 100;
       const after = q.after;
-      let listed: OrderView[];
-      if (q.ids !== undefined) {
-        const ids = [...new Set(q.ids.split(','))];
-        if (ids.length > ORDER_IDS_QUERY_MAX) throw invalidError([{ path: 'query.ids', message: `at most ${ORDER_IDS_QUERY_MAX} ids` }]);
-        listed = ids
-          .map((id) => orderly.getOrder(id))
-          .filter((o): o is OrderView => o !== undefined && (filter.state === undefined || o.state === filter.state) && (filter.workflow === undefined || o.workflow === filter.workflow));
-      } else {
-        listed = orderly.listOrders(filter);
-      }
-      const all = listed
+      if (q.ids === undefined) return orderly.pageOrders({ limit, ...filter, ...(after !== undefined ? { after } : {}) });
+      // A list of ids (bounded): those orders, filtered and paged alike.
+      const ids = [...new Set(q.ids.split(','))];
+      if (ids.length > ORDER_IDS_QUERY_MAX) throw invalidError([{ path: 'query.ids', message: `at most ${ORDER_IDS_QUERY_MAX} ids` }]);
+      const all = ids
+        .map((id) => orderly.getOrder(id))
+        .filter((o): o is OrderView => o !== undefined && (filter.state === undefined || o.state === filter.state) && (filter.workflow === undefined || o.workflow === filter.workflow))
         .filter((o) => after === undefined || o.id > after)
         .sort(byId);
       const items = all.slice(0, limit);

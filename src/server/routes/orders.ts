@@ -47,6 +47,8 @@ function toAddOrder(b: AddOrderBody, base: string): AddOrder {
   return o;
 }
 
+const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 export function orderRoutes(app: Api, { orderly }: ServerContext): void {
   app.post(
     '/orders',

@@ -215,7 +215,10 @@ export interface LockView {
   state: string;
   heldWeight: number;
   holders: { orderId: string; count?: number; exclusive: boolean; since: number; token: number }[];
+  /** The first waiters (the server shows at most `waiters`, default 100). */
   queue: { orderId: string; place: number; demand: { count?: number; exclusive: boolean }; priority: number; since?: number; reason: string }[];
+  /** How many wait in all. */
+  queueLength: number;
 }
 
 export interface Placement {

@@ -68,7 +68,7 @@ function LockCard({ l, now }: { l: LockView; now: number }) {
         </tbody>
       </table>
       <table>
-        <caption>Queue ({l.queue.length}), in line order</caption>
+        <caption>Queue ({l.queueLength}), in line order</caption>
         <thead>
           <tr>
             <th scope="col">#</th>
@@ -103,7 +103,7 @@ function LockCard({ l, now }: { l: LockView; now: number }) {
       </table>
       {l.queue.length > queue.length && (
         <button type="button" onClick={() => setAll(true)}>
-          Show all {l.queue.length} waiters
+          Show all {l.queue.length} waiters{l.queueLength > l.queue.length ? ` (of ${l.queueLength})` : ''}
         </button>
       )}
     </article>
@@ -118,7 +118,7 @@ export function LocksView() {
 
   const loadAll = async (): Promise<void> => {
     try {
-      const r = await get<{ locks: LockView[] }>('/locks');
+      const r = await get<{ locks: LockView[] }>('/locks?limit=1000');
       setLocks(new Map(r.locks.map((l) => [l.name, l])));
     } catch (e) {
       setError(e);

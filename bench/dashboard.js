@@ -75,7 +75,7 @@ async function setUp(base) {
   // Wait until the holder holds and every waiter stands in line.
   for (;;) {
     const l = await call(base, 'GET', '/api/v1/locks/bigLock');
-    if (l.holders.length === 1 && l.queue.length === WAITERS) return;
+    if (l.holders.length === 1 && (l.queueLength ?? l.queue.length) === WAITERS) return;
     await sleep(100);
   }
 }

@@ -1,22 +1,58 @@
 // After a crash, job processes of the previous engine run may still be alive. They carry
 // `ORDERLY_ENGINE_ID=<id>` in their environment (see shell-executor.ts): find them through
-// /proc/*/environ (Linux only) and SIGKILL their process groups.
+// /proc/*/environ (Linux only) and SIGKILL their process groups. Also: which processes of a
+// job's process group still run after its main process ended (liveGroupMembers).
 
 import { readdir, readFile } from 'node:fs/promises';
 
 const BATCH = 64;
 
-/** Process group id from /proc/<pid>/stat (field 5; the comm field may contain spaces and parentheses). */
-async function pgidOf(pid: number | 'self'): Promise<number | undefined> {
+/** State and process group id from /proc/<pid>/stat (fields 3 and 5; the comm field may contain spaces and parentheses). */
+async function statOf(pid: number | 'self'): Promise<{ state: string; pgid: number | undefined } | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields: state ppid pgrp ...
     const pgid = Number(fields[2]);
-    return Number.isInteger(pgid) && pgid > 0 ? pgid : undefined;
+    return { state: fields[0] ?? '', pgid: Number.isInteger(pgid) && pgid > 0 ? pgid : undefined };
   } catch {
     return undefined;
   }
+}
+
+async function pgidOf(pid: number | 'self'): Promise<number | undefined> {
+  return (await statOf(pid))?.pgid;
+}
+
+/**
+ * The processes of process group `pgid` that still run: [] once the group is gone. Zombies
+ * (ended, not reaped yet) do not count. On Linux the members are found through /proc; elsewhere
+ * a live group is reported as `[pgid]`.
+ */
+export async function liveGroupMembers(pgid: number): Promise<number[]> {
+  try {
+    process.kill(-pgid, 0);
+  } catch (e) {
+    // EPERM: a member exists that we may not signal; it still runs.
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return [];
+  }
+  if (process.platform !== 'linux') return [pgid];
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return [pgid];
+  }
+  const pids = entries.filter((e) => /^\d+$/.test(e)).map(Number);
+  const live: number[] = [];
+  for (let i = 0; i < pids.length; i += BATCH) {
+    const batch = pids.slice(i, i + BATCH);
+    const stats = await Promise.all(batch.map((p) => statOf(p)));
+    stats.forEach((st, j) => {
+      if (st && st.pgid === pgid && st.state !== 'Z' && st.state !== 'X') live.push(batch[j]!);
+    });
+  }
+  return live;
 }
 
 async function hasMarker(pid: number, marker: Buffer): Promise<boolean> {

@@ -5,8 +5,15 @@
 // - Order arguments reach the job only through the environment (ORDERLY_*), never
 //   spliced into the script text.
 // - Timeout and kill(): SIGTERM to the whole group, SIGKILL after the grace time.
-// - `done` never rejects; it resolves after the leader exited and both pipes closed, or at
-//   most `pipeCloseWaitMs` after the leader exited (grandchildren holding the pipes).
+// - Leftovers: when the leader (the job's main process) exits while other processes of its
+//   group still run (`sleep 60 & echo done`), they get SIGTERM, then SIGKILL after the grace
+//   time, as on a timeout. The outcome is the leader's; the job's stderr log says what was
+//   ended. The execution ends only once the group is gone, so the order's locks are never
+//   released while a process of its job still runs.
+// - `done` never rejects; it resolves after the leader exited, its group is gone and both
+//   pipes closed, or at most `pipeCloseWaitMs` after the group is gone (a process that left
+//   the group with setsid may hold the pipes), or `leftoverKillWaitMs` after SIGKILL when a
+//   member of the group cannot be killed (uninterruptible sleep, another user's process).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,6 +25,7 @@ import { envNameSuffix } from '../core/arguments.js';
 import type { Outcome } from '../core/model.js';
 import { BoundedBuffer, DEFAULT_LOG_BYTES_MAX } from './bounded-buffer.js';
 import type { ExecutionRequest, ExecutionResult, RunningExecution } from './executor-types.js';
+import { liveGroupMembers } from './orphans.js';
 import { parseReturnCodeMeaning } from './return-codes.js';
 
 export interface ShellExecutorOptions {
@@ -28,12 +36,18 @@ export interface ShellExecutorOptions {
   /** Default seconds between SIGTERM and SIGKILL when the job has no graceTimeout, default 15 s. */
   defaultGraceTimeoutMs?: number;
   extraEnv?: Record<string, string>;
-  /** How long to wait for the pipes after the group leader exited, default 2000 ms. */
+  /** How long to wait for the pipes after the job's process group is gone, default 2000 ms. */
   pipeCloseWaitMs?: number;
+  /** How long to wait for the group to be gone after SIGKILL before giving up on it, default 10 000 ms. */
+  leftoverKillWaitMs?: number;
 }
 
 const DEFAULT_GRACE_MS = 15_000;
 const DEFAULT_PIPE_CLOSE_WAIT_MS = 2_000;
+const DEFAULT_LEFTOVER_KILL_WAIT_MS = 10_000;
+/** Polling the group for leftovers: the first look after 10 ms, then twice as long each time, at most 250 ms. */
+const GROUP_POLL_FIRST_MS = 10;
+const GROUP_POLL_MAX_MS = 250;
 const TIMER_MAX_MS = 2_147_483_647;
 const ETXTBSY_RETRIES = 8;
 
@@ -95,6 +109,7 @@ export class ShellExecutor {
   private readonly defaultGraceMs: number;
   private readonly extraEnv: Record<string, string> | undefined;
   private readonly pipeCloseWaitMs: number;
+  private readonly leftoverKillWaitMs: number;
   private dirReady: Promise<void> | undefined;
 
   constructor(opts: ShellExecutorOptions) {
@@ -104,6 +119,7 @@ export class ShellExecutor {
     this.defaultGraceMs = opts.defaultGraceTimeoutMs ?? DEFAULT_GRACE_MS;
     this.extraEnv = opts.extraEnv;
     this.pipeCloseWaitMs = opts.pipeCloseWaitMs ?? DEFAULT_PIPE_CLOSE_WAIT_MS;
+    this.leftoverKillWaitMs = opts.leftoverKillWaitMs ?? DEFAULT_LEFTOVER_KILL_WAIT_MS;
   }
 
   start(req: ExecutionRequest, hooks: ShellRunHooks = {}): RunningExecution {
@@ -122,6 +138,7 @@ export class ShellExecutor {
     defaultGraceMs: number;
     extraEnv: Record<string, string> | undefined;
     pipeCloseWaitMs: number;
+    leftoverKillWaitMs: number;
   } {
     return {
       engineId: this.engineId,
@@ -129,6 +146,7 @@ export class ShellExecutor {
       defaultGraceMs: this.defaultGraceMs,
       extraEnv: this.extraEnv,
       pipeCloseWaitMs: this.pipeCloseWaitMs,
+      leftoverKillWaitMs: this.leftoverKillWaitMs,
     };
   }
 
@@ -180,10 +198,15 @@ class ShellRun implements RunningExecution {
   private termination: Termination | undefined;
   private lastSignalSent: NodeJS.Signals | undefined;
   private leaderExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** The leader exited and no other process of its group runs any more. */
+  private groupGone = false;
+  private pipesClosed = false;
+  private killSentAt: number | undefined;
   private settled = false;
   private timeoutTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private pipeTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
   private isSuccess: (rc: number) => boolean = (rc) => rc === 0;
 
   constructor(
@@ -206,7 +229,8 @@ class ShellRun implements RunningExecution {
   kill(): void {
     if (this.settled) return;
     if (this.leaderExit) {
-      // The outcome is decided; just free the pipes held by what is left of the group.
+      // The outcome is decided; what is left of the group is ended at once.
+      if (!this.groupGone) this.note('killed: sent SIGKILL to the rest of the group');
       this.signalGroup('SIGKILL');
       return;
     }
@@ -279,7 +303,10 @@ class ShellRun implements RunningExecution {
         child.stdout?.on('data', (b: Buffer) => this.stdout.push(b));
         child.stderr?.on('data', (b: Buffer) => this.stderr.push(b));
         child.once('exit', (code, signal) => this.onExit(code, signal));
-        child.once('close', () => this.finish());
+        child.once('close', () => {
+          this.pipesClosed = true;
+          this.finish();
+        });
         const timeout = this.req.job.timeout;
         if (timeout !== undefined) {
           this.timeoutTimer = setTimeout(() => this.terminate('timeout'), secondsToMs(timeout));
@@ -299,13 +326,16 @@ class ShellRun implements RunningExecution {
     if (this.pid !== undefined) this.sendTermination();
   }
 
+  /** SIGTERM to the group now, SIGKILL after the job's grace time if it still runs. */
   private sendTermination(): void {
     this.signalGroup('SIGTERM');
     const grace = this.req.job.graceTimeout;
     const graceMs = grace === undefined ? this.executor.settings.defaultGraceMs : secondsToMs(grace);
     this.graceTimer = setTimeout(() => {
       this.graceTimer = undefined;
-      if (!this.settled) this.signalGroup('SIGKILL');
+      if (this.settled || this.groupGone) return;
+      if (this.leaderExit && !this.termination) this.note('the rest of the group still ran after graceTimeout; sent SIGKILL');
+      this.signalGroup('SIGKILL');
     }, Math.min(Math.max(0, graceMs), TIMER_MAX_MS));
   }
 
@@ -313,6 +343,7 @@ class ShellRun implements RunningExecution {
     const pid = this.pid;
     if (pid === undefined) return;
     this.lastSignalSent = sig;
+    if (sig === 'SIGKILL') this.killSentAt ??= Date.now();
     try {
       process.kill(-pid, sig);
     } catch {
@@ -329,7 +360,42 @@ class ShellRun implements RunningExecution {
     clearTimeout(this.timeoutTimer);
     this.timeoutTimer = undefined;
     if (this.settled) return;
-    // Grandchildren may hold the pipes for ever: wait a little, then give up on them.
+    void this.endLeftovers();
+  }
+
+  /** After the leader exited: ends what is left of its group, then waits until the group is gone. */
+  private async endLeftovers(): Promise<void> {
+    const pgid = this.pid!;
+    const first = await liveGroupMembers(pgid);
+    if (this.settled) return;
+    if (first.length > 0) {
+      this.note(`${first.length} process${first.length === 1 ? '' : 'es'} of the job's process group still ran after its main process ended; sent SIGTERM`);
+      // After a timeout or kill() the group had its SIGTERM and its SIGKILL is due already.
+      if (!this.termination) this.sendTermination();
+      let waitMs = GROUP_POLL_FIRST_MS;
+      for (;;) {
+        await new Promise<void>((resolve) => {
+          this.pollTimer = setTimeout(resolve, waitMs);
+        });
+        this.pollTimer = undefined;
+        if (this.settled) return;
+        const live = await liveGroupMembers(pgid);
+        if (live.length === 0) break;
+        if (this.killSentAt !== undefined && Date.now() - this.killSentAt >= this.executor.settings.leftoverKillWaitMs) {
+          this.note(`${live.length} process${live.length === 1 ? '' : 'es'} of the group (${live.join(', ')}) outlived SIGKILL; the job ends without them`);
+          break;
+        }
+        waitMs = Math.min(waitMs * 2, GROUP_POLL_MAX_MS);
+      }
+    }
+    this.groupGone = true;
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    if (this.pipesClosed) {
+      this.finish();
+      return;
+    }
+    // A process that left the group (setsid) may hold the pipes for ever: wait a little, then give up on them.
     this.pipeTimer = setTimeout(() => {
       this.pipeTimer = undefined;
       this.child?.stdout?.destroy();
@@ -338,8 +404,13 @@ class ShellRun implements RunningExecution {
     }, this.executor.settings.pipeCloseWaitMs);
   }
 
+  /** A line of Orderly's own in the job's stderr log. */
+  private note(text: string): void {
+    this.stderr.push(Buffer.from(`orderly: ${text}\n`, 'utf8'));
+  }
+
   private finish(): void {
-    if (this.settled || !this.leaderExit) return;
+    if (this.settled || !this.leaderExit || !this.groupGone) return;
     const { code, signal } = this.leaderExit;
     let outcome: Outcome;
     if (this.termination) {
@@ -368,7 +439,8 @@ class ShellRun implements RunningExecution {
     clearTimeout(this.timeoutTimer);
     clearTimeout(this.graceTimer);
     clearTimeout(this.pipeTimer);
-    this.timeoutTimer = this.graceTimer = this.pipeTimer = undefined;
+    clearTimeout(this.pollTimer);
+    this.timeoutTimer = this.graceTimer = this.pipeTimer = this.pollTimer = undefined;
     const out = this.stdout.finish();
     const err = this.stderr.finish();
     this.resolveDone({

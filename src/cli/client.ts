@@ -12,22 +12,17 @@
 //
 // Only one writer at a time: `<data-dir>/engine.pid` is created exclusively by `orderly run`
 // for its lifetime and by an offline write for its few milliseconds.
+//
+// The offline part (journal-api.ts, with the journal and the core) is loaded only when no
+// engine answers.
 
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join, relative, resolve } from 'node:path';
 
-import type { Command } from '../core/commands.js';
-import { decide } from '../core/decide.js';
-import type { Event, Stamped } from '../core/events.js';
-import type { State } from '../core/state.js';
-import { SqliteStore } from '../journal/sqlite.js';
-import { EMBEDDED_EPOCH, type StepLog } from '../journal/types.js';
-import { CommandsApi } from '../runtime/commands-api.js';
-import { loadState } from '../runtime/engine.js';
-import { OrderlyError, type OrderFilter } from '../runtime/orderly.js';
-import { lockViews, orderView, type LockView, type OrderView } from '../runtime/views.js';
-import { handle, type ControlApi, type ErrorBody, type Reply, type StatusInfo } from './control.js';
+import type { ErrorBody, Reply, StatusInfo } from './control.js';
+import type { JournalApi } from './journal-api.js';
+import { ApiError } from './protocol.js';
 
 export const SOCKET_NAME = 'orderly.sock';
 export const PID_NAME = 'engine.pid';
@@ -36,18 +31,7 @@ export const JOURNAL_NAME = 'journal.sqlite';
 /** UNIX socket paths are limited to ~107 bytes (sun_path). */
 const SOCKET_PATH_BYTES_MAX = 104;
 
-/** A refusal or failure reported by the engine (or the offline journal access). */
-export class ApiError extends Error {
-  override name = 'ApiError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly problems: { path: string; message: string }[] = [],
-  ) {
-    super(message);
-  }
-}
+export { ApiError } from './protocol.js';
 
 /** Nothing listens on the socket (missing file, or a stale one): go offline. */
 export class NotRunning extends Error {
@@ -197,78 +181,6 @@ export function acquirePidFile(file: string): PidLock {
   throw new Error(`cannot create ${file}: it keeps reappearing`);
 }
 
-// ---------------------------------------------------------------- offline access to the journal
-
-/** The journal of a data dir, read into a state; commands are decided by the core and appended. */
-export class JournalApi extends CommandsApi implements ControlApi {
-  private constructor(
-    private readonly store: SqliteStore,
-    private readonly state: State,
-  ) {
-    super();
-  }
-
-  protected get currentState(): State {
-    return this.state;
-  }
-
-  static async open(journalFile: string): Promise<JournalApi> {
-    const store = SqliteStore.open(journalFile);
-    try {
-      return new JournalApi(store, await loadState(store));
-    } catch (err) {
-      await store.close();
-      throw err;
-    }
-  }
-
-  close(): Promise<void> {
-    return this.store.close();
-  }
-
-  protected async run(cmd: Command): Promise<Event[]> {
-    const now = Date.now();
-    // No worker here: orders that reach a job queue for a slot instead of starting.
-    const noWorker = decide(this.state, { type: 'setSlots', slots: 0 }, now);
-    const pre: Event[] = noWorker.ok ? noWorker.events : [];
-    const d = decide(this.state, cmd, now);
-    if (!d.ok) throw new OrderlyError(d.problem);
-    if (d.events.length > 0) {
-      const all = [...pre, ...d.events];
-      const first = this.store.appendSync(all, EMBEDDED_EPOCH);
-      this.state.seq = first + all.length - 1;
-    }
-    return d.events;
-  }
-
-  getOrder(id: string): OrderView | undefined {
-    const o = this.state.orders.get(id);
-    return o ? orderView(o, this.state) : undefined;
-  }
-
-  listOrders(filter: OrderFilter = {}): OrderView[] {
-    const out: OrderView[] = [];
-    for (const o of this.state.orders.values()) {
-      if (filter.state && o.state !== filter.state) continue;
-      if (filter.workflow && o.workflow !== filter.workflow) continue;
-      out.push(orderView(o, this.state));
-    }
-    return out;
-  }
-
-  listLocks(): LockView[] {
-    return lockViews(this.state);
-  }
-
-  history(id: string, limit = 1000): Promise<Stamped[]> {
-    return this.store.readOrder(id, limit);
-  }
-
-  logs(id: string): Promise<StepLog[]> {
-    return this.store.getLogs(id);
-  }
-}
-
 // ---------------------------------------------------------------- a connection, either way
 
 export interface Connection {
@@ -343,9 +255,14 @@ export async function connect(dataDir: string, opts: ConnectOptions): Promise<Co
       }
     }
     const release = lock?.ok ? lock.release : (): void => undefined;
+    // The journal, the core and the control routes are loaded only here: a command that
+    // reaches a running engine does not pay for them.
     let api: JournalApi;
+    let handle: typeof import('./control.js').handle;
     try {
-      api = await JournalApi.open(p.journal);
+      const [journalApi, control] = await Promise.all([import('./journal-api.js'), import('./control.js')]);
+      handle = control.handle;
+      api = await journalApi.JournalApi.open(p.journal);
     } catch (err) {
       release();
       throw err;

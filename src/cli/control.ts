@@ -26,6 +26,7 @@ import { isAbsolute } from 'node:path';
 import type { Problem, ProblemItem } from '../core/commands.js';
 import type { OrderState, Position } from '../core/model.js';
 import { OrderlyError, type AddOrder, type Orderly, type OrderFilter } from '../runtime/orderly.js';
+import { ORDER_STATES, isPosition, type ErrorBody } from './protocol.js';
 
 /** What the routes need of an engine: the Orderly instance, or the CLI's offline journal access. */
 export type ControlApi = Pick<
@@ -56,13 +57,8 @@ export interface Reply {
   body: unknown;
 }
 
-export interface ErrorBody {
-  error: { code: string; message: string; problems?: ProblemItem[] };
-}
-
-import { ORDER_STATES } from '../core/model.js';
-
-export { ORDER_STATES };
+export { ORDER_STATES } from '../core/model.js';
+export { isPosition, type ErrorBody } from './protocol.js';
 
 /** Request bodies above this are refused with 413. */
 export const BODY_BYTES_MAX = 1024 * 1024;
@@ -166,9 +162,6 @@ function optTime(b: Fields, key: string, problems: ProblemItem[]): number | unde
   return undefined;
 }
 
-export function isPosition(v: unknown): v is Position {
-  return Array.isArray(v) && v.length > 0 && v.every((x) => (typeof x === 'number' && Number.isInteger(x) && x >= 0) || typeof x === 'string');
-}
 
 // ---------------------------------------------------------------- routes
 

@@ -19,11 +19,13 @@ import { join, relative, sep } from 'node:path';
 
 import { invalid, type ProblemItem } from '../core/commands.js';
 import type { LockDef } from '../core/model.js';
-import { readInventoryDir } from '../formats/inventory-dir.js';
-import { exportLockJson, exportWorkflowJson, LOCK_SUFFIX, nameFromFileName, WORKFLOW_SUFFIX } from '../formats/js7.js';
 import type { LockView, OrderView } from '../runtime/views.js';
-import { ApiError, type Connection } from './client.js';
-import type { ErrorBody } from './control.js';
+import type { Connection } from './client.js';
+import { ApiError, type ErrorBody } from './protocol.js';
+
+// Only `orderly deploy` reads inventory folders: the JS7 format (and the core's validation
+// behind it) is loaded when it runs, so the other commands start without it.
+type Js7 = typeof import('../formats/js7.js');
 
 export const API_PREFIX = '/api/v1';
 /** `GET /api/v1/orders` pages: the server's maximum page size. */
@@ -31,6 +33,46 @@ const PAGE_LIMIT = 1000;
 /** At most this many pages (1,000,000 orders) are followed for one listing. */
 const PAGES_MAX = 1000;
 const TIMEOUT_MS_DEFAULT = 30_000;
+/** An answer larger than this is refused (a page of orders is far smaller). */
+const RESPONSE_BYTES_MAX = 64 * 1024 * 1024;
+
+interface Answer {
+  status: number;
+  statusText: string;
+  text: string;
+}
+
+class RequestTimeout extends Error {
+  override name = 'TimeoutError';
+}
+
+/**
+ * One HTTP exchange with node:http (node:https for https: URLs), one connection each. Not
+ * `fetch`: loading it costs a command more CPU than everything else it does.
+ */
+async function exchange(url: URL, method: string, headers: Record<string, string>, payload: string | undefined, timeoutMs: number): Promise<Answer> {
+  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  return new Promise<Answer>((resolve, reject) => {
+    const req = request(url, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > RESPONSE_BYTES_MAX) {
+          req.destroy(new Error(`the answer is larger than ${RESPONSE_BYTES_MAX} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    const timer = setTimeout(() => req.destroy(new RequestTimeout()), timeoutMs);
+    req.on('error', reject);
+    req.on('close', () => clearTimeout(timer));
+    req.end(payload);
+  });
+}
 
 /** The base URL (no trailing slash) of a `--server` value; throws a message for a bad one. */
 export function serverBase(value: string): string {
@@ -53,7 +95,7 @@ interface ErrnoLike {
   cause?: unknown;
 }
 
-/** The most telling text of a fetch failure (`fetch failed` hides the cause). */
+/** The most telling text of a failed request (a `fetch failed` hides its cause). */
 function causeText(err: unknown): string {
   let e: unknown = err;
   // fetch: TypeError('fetch failed') with the socket error as its cause.
@@ -87,7 +129,7 @@ function filePath(path: string): string {
 }
 
 /** `name → folder-relative file` of the inventory files below `dir` (as readInventoryDir finds them). */
-function inventoryFiles(dir: string): { locks: Map<string, string>; workflows: Map<string, string> } {
+function inventoryFiles(dir: string, js7: Js7): { locks: Map<string, string>; workflows: Map<string, string> } {
   const out = { locks: new Map<string, string>(), workflows: new Map<string, string>() };
   const files: string[] = [];
   const walk = (d: string): void => {
@@ -116,9 +158,9 @@ function inventoryFiles(dir: string): { locks: Map<string, string>; workflows: M
   walk(dir);
   files.sort();
   for (const f of files) {
-    const lock = nameFromFileName(f, LOCK_SUFFIX);
+    const lock = js7.nameFromFileName(f, js7.LOCK_SUFFIX);
     if (lock !== undefined && !out.locks.has(lock)) out.locks.set(lock, f);
-    const wf = nameFromFileName(f, WORKFLOW_SUFFIX);
+    const wf = js7.nameFromFileName(f, js7.WORKFLOW_SUFFIX);
     if (wf !== undefined && !out.workflows.has(wf)) out.workflows.set(wf, f);
   }
   return out;
@@ -161,33 +203,27 @@ export class HttpConnection implements Connection {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${this.token}` };
     if (payload !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
-    let text: string;
+    let res: Answer;
     try {
-      res = await fetch(`${this.base}${API_PREFIX}${apiPath}`, {
-        method,
-        headers,
-        body: payload ?? null,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      text = await res.text();
+      res = await exchange(new URL(`${this.base}${API_PREFIX}${apiPath}`), method, headers, payload, this.timeoutMs);
     } catch (err) {
       if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
         throw new Error(`server ${this.base} did not answer ${method} ${API_PREFIX}${apiPath} within ${this.timeoutMs} ms`);
       }
       throw new Error(`cannot reach server ${this.base}: ${causeText(err)}`);
     }
+    const ok = res.status >= 200 && res.status < 300;
     let parsed: unknown;
-    if (text.trim() !== '') {
+    if (res.text.trim() !== '') {
       try {
-        parsed = JSON.parse(text) as unknown;
+        parsed = JSON.parse(res.text) as unknown;
       } catch {
         throw new Error(
           `server ${this.base} answered ${method} ${API_PREFIX}${apiPath} with ${res.status} and a body that is not JSON (is it an Orderly server? give the URL without /api/v1)`,
         );
       }
     }
-    if (res.ok) return parsed as T;
+    if (ok) return parsed as T;
     const e = (parsed as Partial<ErrorBody> | undefined)?.error;
     const code = e?.code ?? (res.status === 401 ? 'unauthorized' : res.status === 403 ? 'forbidden' : 'internal');
     let message = e?.message ?? `the server answered ${res.status} ${res.statusText}`;
@@ -263,13 +299,14 @@ export class HttpConnection implements Connection {
    * first refusal, naming its file and what was deployed before it.
    */
   private async deployDir(dir: string): Promise<{ locks: string[]; workflows: { name: string; version: number }[] }> {
+    const [{ readInventoryDir }, js7] = await Promise.all([import('../formats/inventory-dir.js'), import('../formats/js7.js')]);
     const views = await this.listLocks();
     const inv = readInventoryDir(dir, { locks: lockDefsOf(views) });
     if (inv.problems.length > 0) {
       const p = invalid(inv.problems);
       throw new ApiError(400, 'invalid', p.message, inv.problems);
     }
-    const files = inventoryFiles(dir);
+    const files = inventoryFiles(dir, js7);
     const done: { locks: string[]; workflows: { name: string; version: number }[] } = { locks: [], workflows: [] };
     const put = async <T>(apiPath: string, json: string, file: string): Promise<T> => {
       try {
@@ -287,13 +324,13 @@ export class HttpConnection implements Connection {
       }
     };
     for (const lock of inv.locks) {
-      const file = files.locks.get(lock.name) ?? `${lock.name}${LOCK_SUFFIX}`;
-      const r = await put<{ name: string; changed: boolean }>(`/locks/${seg(lock.name)}`, exportLockJson(lock), file);
+      const file = files.locks.get(lock.name) ?? `${lock.name}${js7.LOCK_SUFFIX}`;
+      const r = await put<{ name: string; changed: boolean }>(`/locks/${seg(lock.name)}`, js7.exportLockJson(lock), file);
       if (r.changed) done.locks.push(lock.name);
     }
     for (const wf of inv.workflows) {
-      const file = files.workflows.get(wf.name) ?? `${wf.name}${WORKFLOW_SUFFIX}`;
-      const r = await put<{ name: string; version: number; changed: boolean }>(`/workflows/${seg(wf.name)}`, exportWorkflowJson(wf), file);
+      const file = files.workflows.get(wf.name) ?? `${wf.name}${js7.WORKFLOW_SUFFIX}`;
+      const r = await put<{ name: string; version: number; changed: boolean }>(`/workflows/${seg(wf.name)}`, js7.exportWorkflowJson(wf), file);
       if (r.changed) done.workflows.push({ name: wf.name, version: r.version });
     }
     return done;

@@ -5,6 +5,11 @@
 // http-client.ts). docs/cli.md describes it all.
 //
 // Exit codes: 0 done, 1 refused or failed, 2 bad usage.
+//
+// Start-up time: this file loads only commander and light modules. What a command needs (the
+// engine, the journal, the HTTP server, the control socket client) is loaded by `import()`
+// when that command runs, so `orderly --version` and a command over HTTP start in about the
+// time of a bare `node` (bench/cli-startup.js).
 
 import { clampTime, isoTime } from '../core/time.js';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -14,24 +19,15 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 
 import type { Event, Stamped } from '../core/events.js';
 import type { Outcome, Position } from '../core/model.js';
-import { readInventoryDir } from '../formats/inventory-dir.js';
 import type { StepLog } from '../journal/types.js';
-import { SqliteStore } from '../journal/sqlite.js';
-import { createOrderly, type Orderly } from '../runtime/orderly.js';
+import type { Orderly } from '../runtime/orderly.js';
 import type { LockView, OrderView } from '../runtime/views.js';
-import {
-  acquireWriterLock,
-  ApiError,
-  connect,
-  dataDirPaths,
-  probeEngine,
-  socketAddress,
-  type Connection,
-  type ConnectOptions,
-} from './client.js';
-import { isPosition, ORDER_STATES, startControlServer, type ControlServer, type StatusInfo } from './control.js';
-import { HttpConnection, serverBase } from './http-client.js';
-import { DEFAULT_HOST, DEFAULT_PORT, runServe, type ServeOptions } from '../server/serve.js';
+import type { Connection, ConnectOptions } from './client.js';
+import type { ControlServer, StatusInfo } from './control.js';
+import { serverBase } from './http-client.js';
+import { ApiError, isPosition, ORDER_STATES } from './protocol.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from '../server/defaults.js';
+import type { ServeOptions } from '../server/serve.js';
 
 const DEFAULT_DATA_DIR = './.orderly';
 
@@ -394,10 +390,18 @@ function serverTarget(o: DataDirOpts): { server: string; token: string } | undef
 
 async function withConnection<T>(o: DataDirOpts, opts: ConnectOptions, fn: (c: Connection) => Promise<T>): Promise<T> {
   const target = serverTarget(o);
-  const c = target ? new HttpConnection(target.server, target.token) : await connect(o.dataDir, opts);
+  let c: Connection;
+  if (target) {
+    const { HttpConnection } = await import('./http-client.js');
+    c = new HttpConnection(target.server, target.token);
+  } else {
+    const { connect } = await import('./client.js');
+    c = await connect(o.dataDir, opts);
+  }
   try {
     const r = await fn(c);
     if (c.mode === 'offline' && opts.write) {
+      const { dataDirPaths } = await import('./client.js');
       const p = dataDirPaths(o.dataDir);
       process.stderr.write(
         `orderly: no engine runs on ${p.dir}: applied to its journal directly; orders move on when an engine runs there (orderly run --data-dir ${o.dataDir})\n`,
@@ -412,7 +416,7 @@ async function withConnection<T>(o: DataDirOpts, opts: ConnectOptions, fn: (c: C
 const orderPath = (id: string, action?: string): string => `/orders/${encodeURIComponent(id)}${action ? `/${action}` : ''}`;
 
 /** Checks a folder the CLI is about to deploy (so that a typo does not deploy nothing). */
-function inventoryFolder(dir: string): string {
+async function inventoryFolder(dir: string): Promise<string> {
   const abs = resolve(dir);
   let isDir = false;
   try {
@@ -421,6 +425,7 @@ function inventoryFolder(dir: string): string {
     throw new Error(`${dir}: no such folder`);
   }
   if (!isDir) throw new Error(`${dir}: not a folder`);
+  const { readInventoryDir } = await import('../formats/inventory-dir.js');
   const inv = readInventoryDir(abs);
   if (inv.locks.length === 0 && inv.workflows.length === 0 && inv.problems.length === 0) {
     throw new Error(`${dir}: no *.lock.json or *.workflow.json files in it`);
@@ -445,8 +450,14 @@ interface RunOpts extends DataDirOpts {
 const RUN_BUSY_WAIT_MS = 2_000;
 
 async function runEngine(dir: string | undefined, o: RunOpts): Promise<number> {
+  const [{ acquireWriterLock, dataDirPaths, probeEngine, socketAddress }, { startControlServer }, { SqliteStore }, { createOrderly }] = await Promise.all([
+    import('./client.js'),
+    import('./control.js'),
+    import('../journal/sqlite.js'),
+    import('../runtime/orderly.js'),
+  ]);
   const p = dataDirPaths(o.dataDir);
-  const abs = dir !== undefined ? inventoryFolder(dir) : undefined;
+  const abs = dir !== undefined ? await inventoryFolder(dir) : undefined;
   socketAddress(p.socket); // refuse a too long path before anything else
   mkdirSync(p.dir, { recursive: true });
   const refuse = (pid: number): Error => new Error(`an engine is already running on ${p.dir} (pid ${pid})`);
@@ -605,6 +616,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       if (o.synchronous !== undefined) so.synchronous = o.synchronous;
       const envToken = process.env['ORDERLY_ADMIN_TOKEN'];
       if (envToken !== undefined && envToken !== '') so.adminToken = envToken;
+      const { runServe } = await import('../server/serve.js');
       setExit(await runServe(so));
     });
 
@@ -617,7 +629,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(tokenOption())
     .addOption(jsonOption('what was deployed'))
     .action(async (dir: string, o: DataDirOpts & { json?: boolean }) => {
-      const abs = inventoryFolder(dir);
+      const abs = await inventoryFolder(dir);
       const r = await withConnection(o, { write: true, create: true }, (c) =>
         c.call<{ locks: string[]; workflows: { name: string; version: number }[] }>('POST', '/deploy', { dir: abs }),
       );

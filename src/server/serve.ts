@@ -24,10 +24,10 @@ import { createOrderly, OrderlyError, type Orderly } from '../runtime/orderly.js
 import { buildServer } from './app.js';
 import { AuthService } from './auth.js';
 import { packageVersion } from './context.js';
+import { DEFAULT_HOST, DEFAULT_PORT } from './defaults.js';
 import { ServerMetrics, timeCommits } from './metrics.js';
 
-export const DEFAULT_PORT = 8080;
-export const DEFAULT_HOST = '127.0.0.1';
+export { DEFAULT_HOST, DEFAULT_PORT };
 export const DEFAULT_DATA_DIR = './.orderly';
 /** The package's examples/all (from src/server or dist/server). */
 export const DEFAULT_EXAMPLES = fileURLToPath(new URL('../../examples/all', import.meta.url));

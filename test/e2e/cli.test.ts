@@ -1,7 +1,6 @@
 // The `orderly` CLI as users run it: real processes of dist/cli/main.js (`npm test` builds
 // first), a real engine in the background, its control socket, and the journal offline.
 
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,20 +14,6 @@ function tempDir(): string {
   return sharedTempDir('orderly-cli-');
 }
 
-/**
- * examples/serial-single with each job sleeping `seconds` instead of 1: the three CLI calls
- * below must all land while q1 is still inside the lock, also on a busy machine.
- */
-function slowSerialSingle(seconds: number): string {
-  const dir = join(tempDir(), 'serial-single');
-  cpSync(SERIAL_SINGLE, dir, { recursive: true });
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.workflow.json'))) {
-    const text = readFileSync(join(dir, f), 'utf8');
-    writeFileSync(join(dir, f), text.replaceAll('sleep 1\\n', `sleep ${seconds}\\n`));
-  }
-  return dir;
-}
-
 async function ok(args: string[]): Promise<string> {
   const r = await cli(args);
   if (r.code !== 0) throw new Error(`orderly ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
@@ -38,11 +23,11 @@ async function ok(args: string[]): Promise<string> {
 type Engine = Background;
 
 /** `orderly run` in the background; resolves once it says where its control socket is. */
-function startEngine(args: string[], timeoutMs = 15_000): Promise<Engine> {
+function startEngine(args: string[], timeoutMs = 60_000): Promise<Engine> {
   return startBackground(['run', ...args], /control socket /, {}, timeoutMs);
 }
 
-async function stopEngine(e: Engine, timeoutMs = 10_000): Promise<number | null> {
+async function stopEngine(e: Engine, timeoutMs = 60_000): Promise<number | null> {
   e.child.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -55,7 +40,8 @@ async function stopEngine(e: Engine, timeoutMs = 10_000): Promise<number | null>
   }
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+/** Polls `probe` until it gives a value; the time limit only ends a hung test. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -90,7 +76,7 @@ describe('orderly CLI', () => {
     });
     expect(started.outcome?.type).not.toBe('failed');
     expect(await stopEngine(engine)).toBe(0);
-  }, 30_000);
+  }, 180_000);
 
   it('offline: order confirm lets a prompting order go on; a second confirm is refused', async () => {
     const data = join(tempDir(), 'data');
@@ -113,13 +99,17 @@ describe('orderly CLI', () => {
 
     it('starts, saying what it deployed and where its socket is', async () => {
       data = join(tempDir(), 'data');
-      engine = await startEngine([slowSerialSingle(5), '--data-dir', data]);
+      engine = await startEngine([SERIAL_SINGLE, '--data-dir', data]);
       expect(engine.output()).toMatch(/deployed lock pdSerialLockSingle, workflow pdSerialSingle v1/);
       expect(engine.output()).toContain(join(data, 'orderly.sock'));
     });
 
     it('order add ×3 over the socket: one holder, two waiters in order; cancel a waiter; order show', async () => {
-      for (const id of ['q1', 'q2', 'q3']) expect((await ok(['order', 'add', 'pdSerialSingle', '--id', id, '--data-dir', data])).trim()).toBe(id);
+      // Each job sleeps `seconds`: an hour, so q1 holds the lock until the engine stops, however
+      // slow the machine (the engine kills the job when it stops).
+      for (const id of ['q1', 'q2', 'q3']) {
+        expect((await ok(['order', 'add', 'pdSerialSingle', '--id', id, '--arg', 'seconds=3600', '--data-dir', data])).trim()).toBe(id);
+      }
       const locks = JSON.parse(await ok(['locks', '--json', '--data-dir', data])) as LockView[];
       expect(locks).toHaveLength(1);
       const lock = locks[0]!;
@@ -153,7 +143,7 @@ describe('orderly CLI', () => {
       expect(q2.order.state).toBe('cancelled');
       // The engine logged the events, one line each.
       expect(engine.output()).toMatch(/OrderCancelled\s+q2/);
-    }, 20_000);
+    }, 180_000);
 
     it('refuses a second engine on the same data dir', async () => {
       const r = await cli(['run', SERIAL_SINGLE, '--data-dir', data]);

@@ -14,8 +14,8 @@ async function engineWith(dir: string): Promise<Orderly> {
   return o;
 }
 
-/** Waits until `pred` holds, checking after every journal commit (no fixed sleeps). */
-function until(o: Orderly, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+/** Waits until `pred` holds, checking after every journal commit (no fixed sleeps; the time limit only ends a hung test). */
+function until(o: Orderly, pred: () => boolean, timeoutMs = 90_000): Promise<void> {
   if (pred()) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -35,7 +35,8 @@ function until(o: Orderly, pred: () => boolean, timeoutMs = 10_000): Promise<voi
 describe('examples', () => {
   it('serial-single: with three orders exactly one is inside the lock and two wait in front', async () => {
     const o = await engineWith('serial-single');
-    for (const id of ['o1', 'o2', 'o3']) await o.addOrder({ workflow: 'pdSerialSingle', id });
+    // Each job sleeps `seconds` (10 by default, for people watching): 1 s here.
+    for (const id of ['o1', 'o2', 'o3']) await o.addOrder({ workflow: 'pdSerialSingle', id, arguments: { seconds: '1' } });
     await until(o, () => o.getOrder('o1')?.state === 'processing');
     const lock = o.getLock('pdSerialLockSingle')!;
     expect(lock.holders.map((h) => h.orderId)).toEqual(['o1']);
@@ -43,19 +44,19 @@ describe('examples', () => {
     expect(o.getOrder('o2')!.position).toEqual([0]); // in front of the Lock
     expect(o.getOrder('o2')!.waitingFor?.kind).toBe('locks');
     // The second enters only once the first left the block.
-    await until(o, () => o.getOrder('o2')?.state === 'processing', 15_000);
+    await until(o, () => o.getOrder('o2')?.state === 'processing');
     expect(o.getOrder('o1')!.state).toBe('finished');
     expect(o.getLock('pdSerialLockSingle')!.holders.map((h) => h.orderId)).toEqual(['o2']);
     const logs = await o.logs('o1');
     expect(logs.map((l) => l.stdout.trim())).toEqual(['job1', 'job2', 'job3']);
-  }, 30_000);
+  }, 180_000);
 
   it('serial-shared: the outer section admits up to 10 orders, the inner one order', async () => {
     const o = await engineWith('serial-shared');
     const ids = Array.from({ length: 12 }, (_, i) => `s${i}`);
     for (const id of ids) await o.addOrder({ workflow: 'pdSerialShared', id });
     // job1 has parallelism 1, so orders pass job1 one by one; wait for the inner lock to be taken.
-    await until(o, () => (o.getLock('pdSerialLockSingle')?.holders.length ?? 0) === 1, 15_000);
+    await until(o, () => (o.getLock('pdSerialLockSingle')?.holders.length ?? 0) === 1);
     const outer = o.getLock('pdSerialLockMulti')!;
     expect(outer.holders.length).toBe(10);
     expect(outer.heldWeight).toBe(10);
@@ -63,7 +64,7 @@ describe('examples', () => {
     const inner = o.getLock('pdSerialLockSingle')!;
     expect(inner.holders.length).toBe(1);
     for (const id of ids) await o.cancelOrder(id, { kill: true });
-  }, 30_000);
+  }, 180_000);
 
   it('release-on-failure: the failed order sits at the Lock as failed and the next order enters', async () => {
     const o = await engineWith('release-on-failure');
@@ -77,7 +78,7 @@ describe('examples', () => {
     await until(o, () => (o.getLock('pdSerialLockSingle')?.holders[0]?.orderId ?? '') === 'f2' || o.getOrder('f2')?.state === 'failed');
     expect(['processing', 'failed']).toContain(o.getOrder('f2')!.state);
     expect((await o.logs('f1')).map((l) => l.job)).toEqual(['job1', 'job2']);
-  }, 30_000);
+  }, 180_000);
 
   it('stop-on-failure: the stopped order keeps both locks, the others wait, cancel or resume frees them', async () => {
     const o = await engineWith('stop-on-failure');
@@ -103,5 +104,5 @@ describe('examples', () => {
     await until(o, () => o.getOrder('x2')?.state === 'finished');
     await until(o, () => o.getOrder('x3')?.state === 'stopped');
     expect(o.getLock('pdSerialLockSingle')!.holders.map((h) => h.orderId)).toEqual(['x3']);
-  }, 30_000);
+  }, 180_000);
 });

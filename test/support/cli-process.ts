@@ -32,7 +32,7 @@ export interface Result {
 }
 
 /** Runs `orderly ARGS` to its end. */
-export function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<Result> {
+export function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Result> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
@@ -68,7 +68,7 @@ export interface Background {
 }
 
 /** Starts `orderly ARGS` in the background; resolves once its stdout matches `ready`. */
-export function startBackground(args: string[], ready: RegExp, env: Record<string, string> = {}, timeoutMs = 15_000): Promise<Background> {
+export function startBackground(args: string[], ready: RegExp, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Background> {
   const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';

@@ -9,11 +9,13 @@ import { AssertionFailed, type Command } from '../../src/core/commands.js';
 import type { Workflow } from '../../src/core/model.js';
 import { serializeState } from '../../src/core/state.js';
 import { MemoryStore } from '../../src/journal/memory.js';
+import { LeaseExpired, PostgresStore } from '../../src/journal/postgres.js';
 import { SqliteStore } from '../../src/journal/sqlite.js';
 import { StaleEpoch, type JournalStore } from '../../src/journal/types.js';
 import { Engine, EngineStopped, EngineUnavailable, loadState, type EngineMode } from '../../src/runtime/engine.js';
 import { FunctionExecutor } from '../../src/runtime/function-executor.js';
 import { DiskFull, FailingMemoryStore, FaultStore } from '../support/fault-store.js';
+import { dropSchema, TEST_DATABASE_URL, testSchemaName, withClient } from '../support/postgres.js';
 
 const WF: Workflow = {
   name: 'w',
@@ -32,8 +34,19 @@ interface Setup {
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
+  // Last made, first undone: engines close before their stores' files or schemas go.
+  for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+/** A PostgreSQL store on a schema of its own, dropped after the test. */
+async function postgresStore(schema = testSchemaName(), node = 'engine'): Promise<PostgresStore> {
+  const store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, node });
+  cleanups.push(async () => {
+    await store.close();
+    await dropSchema(schema);
+  });
+  return store;
+}
 
 async function open(store: JournalStore): Promise<Setup> {
   const functions = new FunctionExecutor();
@@ -78,6 +91,7 @@ const STORES: Record<string, () => Promise<JournalStore>> = {
     return SqliteStore.open(join(dir, 'journal.sqlite'));
   },
   'asynchronous commit': async () => new FaultStore(),
+  postgres: () => postgresStore(),
 };
 
 for (const [name, make] of Object.entries(STORES)) {
@@ -156,6 +170,30 @@ describe('engine over a store that commits asynchronously', () => {
     await expect(engine.submit(add('s'))).rejects.toThrow(/epoch/);
     expect(engine.mode).toBe('failed');
     expect(engine.state.orders.has('s')).toBe(false);
+  });
+});
+
+describe('engine over PostgreSQL', () => {
+  it('a controller whose lease ran out fails and writes nothing; the next goes on from the journal', async () => {
+    const schema = testSchemaName();
+    const { engine: first, started } = await open(await postgresStore(schema, 'first'));
+    await first.submit(add('a'));
+    await until(() => started.has('a'));
+    // Its renewals no longer reach the database, say: the lease runs out.
+    await withClient((c) => c.query(`UPDATE ${c.escapeIdentifier(schema)}.leases SET expires_at = now() WHERE name = 'controller'`));
+    await expect(first.submit(add('x'))).rejects.toThrow(/lease expire/);
+    expect(first.mode).toBe('failed');
+    expect(first.cause).toBeInstanceOf(LeaseExpired);
+
+    const secondStore = await postgresStore(schema, 'second');
+    const { engine: second } = await open(secondStore);
+    expect(second.epoch).toBe(first.epoch + 1);
+    expect(second.state.orders.has('a')).toBe(true);
+    expect(second.state.orders.has('x')).toBe(false);
+    await second.submit(add('y'));
+    await expect(first.submit(add('z'))).rejects.toBeInstanceOf(EngineStopped);
+    await readersAgreeWithJournal(second, secondStore);
+    expect(await secondStore.controller()).toMatchObject({ node: 'second', epoch: second.epoch, live: true });
   });
 });
 

@@ -7,9 +7,11 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/journal/memory.js';
+import { PostgresStore } from '../../src/journal/postgres.js';
 import { MIGRATIONS, SqliteStore } from '../../src/journal/sqlite.js';
 import { WalRoom } from '../../src/journal/wal-room.js';
 import type { JournalStore } from '../../src/journal/types.js';
+import { dropSchema, TEST_DATABASE_URL, testSchemaName } from '../support/postgres.js';
 import { journalContract, SAMPLE_EVENTS } from './journal.contract.js';
 
 journalContract('memory', async () => {
@@ -31,6 +33,25 @@ journalContract('sqlite', async () => {
     cleanup: async () => {
       await current.close();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}, { durable: true });
+
+// The machine's real PostgreSQL (test/support/postgres.ts), a schema of its own per test.
+journalContract('postgres', async () => {
+  const schema = testSchemaName();
+  const open = () => PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, node: 'contract' });
+  let current: JournalStore = await open();
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = await open();
+      return current;
+    },
+    cleanup: async () => {
+      await current.close();
+      await dropSchema(schema);
     },
   };
 }, { durable: true });

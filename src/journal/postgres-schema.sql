@@ -1,0 +1,60 @@
+-- The PostgreSQL journal schema as it stands after every migration (migrations.version = 1).
+-- For reading only: src/journal/postgres.ts creates the schema (one per journal, `orderly` by
+-- default) and runs its MIGRATIONS inside it; test/contract/postgres.test.ts checks that this
+-- file gives the same tables, columns, indexes and constraints.
+
+-- Which migrations ran (entry i of MIGRATIONS is version i + 1). Created before them.
+CREATE TABLE migrations (
+  version integer PRIMARY KEY,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The journal: one row per event. body is the event's JSON text (as JSON.stringify wrote it),
+-- order_id the order it is about (NULL for events about no order). All events of one append
+-- are inserted by one statement (group commit).
+CREATE TABLE events (
+  seq bigint PRIMARY KEY,
+  order_id text,
+  body text NOT NULL
+);
+CREATE INDEX events_order_id ON events (order_id, seq) WHERE order_id IS NOT NULL;
+
+-- Snapshots of the state after event seq; the newest 2 are kept.
+CREATE TABLE snapshots (
+  seq bigint PRIMARY KEY,
+  at bigint NOT NULL,
+  state text NOT NULL
+);
+
+-- Bounded output of job executions; id keeps their order.
+CREATE TABLE step_logs (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  order_id text NOT NULL,
+  execution_id text NOT NULL,
+  job text NOT NULL,
+  stdout text NOT NULL,
+  stderr text NOT NULL,
+  stdout_dropped bigint NOT NULL,
+  stderr_dropped bigint NOT NULL,
+  at bigint NOT NULL
+);
+CREATE INDEX step_logs_order_id ON step_logs (order_id, id);
+
+-- Small settings of the journal (engine id, …).
+CREATE TABLE meta (
+  key text PRIMARY KEY,
+  value text NOT NULL
+);
+
+-- Named leases (src/journal/postgres-lease.ts). 'controller' is the journal's writer: every
+-- append checks, inside its own statement, that its epoch is this row's and unexpired.
+-- epoch is raised by every new holder; holder is NULL once released; times are the database's.
+CREATE TABLE leases (
+  name text PRIMARY KEY,
+  epoch bigint NOT NULL CHECK (epoch > 0),
+  node text NOT NULL,
+  holder text,
+  since timestamptz NOT NULL,
+  renewed_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL
+);

@@ -2,8 +2,8 @@
 // login session). A login adds one row and removes a few; nothing is rewritten as a whole.
 //
 // Each journal store has one (`JournalStore.auth`): in memory, in SQLite (tables auth_users and
-// auth_tokens of the journal's database, see sqlite-schema.sql), and later in PostgreSQL with
-// the same two tables. The server keeps what it needs to check a token in memory (auth.ts);
+// auth_tokens of the journal's database, see sqlite-schema.sql), and in PostgreSQL with the
+// same two tables in the journal's schema (auth-postgres.ts), shared by every node. The server keeps what it needs to check a token in memory (auth.ts);
 // every change is written here first, and only then used.
 
 /** A token as stored: never the token itself, only its SHA-256. */

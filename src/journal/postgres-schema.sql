@@ -58,3 +58,25 @@ CREATE TABLE leases (
   renewed_at timestamptz NOT NULL,
   expires_at timestamptz NOT NULL
 );
+
+-- Users and tokens of the HTTP API (auth-postgres.ts), shared by every node; added keeps
+-- the order rows were added in. A token is stored as its SHA-256 only.
+CREATE TABLE auth_users (
+  name text PRIMARY KEY,
+  role text NOT NULL,
+  created text NOT NULL,
+  scrypt text NOT NULL,
+  added bigint GENERATED ALWAYS AS IDENTITY UNIQUE
+);
+CREATE TABLE auth_tokens (
+  id text PRIMARY KEY,
+  hash text NOT NULL UNIQUE,
+  name text NOT NULL,
+  role text NOT NULL,
+  kind text NOT NULL,
+  created text NOT NULL,
+  expires text,
+  user_name text,
+  added bigint GENERATED ALWAYS AS IDENTITY UNIQUE
+);
+CREATE INDEX auth_tokens_user ON auth_tokens (user_name) WHERE user_name IS NOT NULL;

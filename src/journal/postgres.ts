@@ -12,6 +12,8 @@ import { hostname } from 'node:os';
 import { escapeIdentifier, Pool, type PoolClient, type PoolConfig } from 'pg';
 import { orderIdOf, upcast, type Event, type Stamped } from '../core/events.js';
 import { AppendWaiters } from './append-waiters.js';
+import { PostgresAuthStore } from './auth-postgres.js';
+import type { AuthStore } from './auth-store.js';
 import { Lease, LEASE_TTL_MS_DEFAULT, readLease, type LeaseRow } from './postgres-lease.js';
 import { PgListener } from './postgres-listener.js';
 import { SNAPSHOTS_KEPT, StaleEpoch, type JournalStore, type SnapshotRecord, type StepLog } from './types.js';
@@ -64,6 +66,27 @@ CREATE TABLE leases (
   renewed_at timestamptz NOT NULL,
   expires_at timestamptz NOT NULL
 );
+
+CREATE TABLE auth_users (
+  name text PRIMARY KEY,
+  role text NOT NULL,
+  created text NOT NULL,
+  scrypt text NOT NULL,
+  added bigint GENERATED ALWAYS AS IDENTITY UNIQUE
+);
+
+CREATE TABLE auth_tokens (
+  id text PRIMARY KEY,
+  hash text NOT NULL UNIQUE,
+  name text NOT NULL,
+  role text NOT NULL,
+  kind text NOT NULL,
+  created text NOT NULL,
+  expires text,
+  user_name text,
+  added bigint GENERATED ALWAYS AS IDENTITY UNIQUE
+);
+CREATE INDEX auth_tokens_user ON auth_tokens (user_name) WHERE user_name IS NOT NULL;
 `,
 ];
 
@@ -196,6 +219,8 @@ export class PostgresStore implements JournalStore {
   readonly node: string;
   /** The controller lease of this store: held while it is the journal's writer. */
   readonly lease: Lease;
+  /** Users and tokens, shared by every node on the schema. */
+  readonly auth: AuthStore;
   private readonly s: string;
   private readonly eventsChannel: string;
   private readonly listener: PgListener;
@@ -220,6 +245,7 @@ export class PostgresStore implements JournalStore {
     this.listener = new PgListener({ ...config, application_name: `orderly:listen:${o.schema}` });
     this.listener.onReconnect(() => void this.lastSeq().catch(() => undefined));
     this.waiters = new AppendWaiters(() => this.known);
+    this.auth = new PostgresAuthStore(pool, this.s);
     this.lease = new Lease({
       pool,
       schemaSql: this.s,

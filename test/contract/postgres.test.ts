@@ -9,6 +9,7 @@ import type { Client } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Event } from '../../src/core/events.js';
 import { LeaseExpired, MIGRATIONS, PostgresStore } from '../../src/journal/postgres.js';
+import type { TokenRow, UserRow } from '../../src/journal/auth-store.js';
 import { StaleEpoch } from '../../src/journal/types.js';
 import { ROOT } from '../support/cli-process.js';
 import { dropSchema, TEST_DATABASE_URL, testSchemaName, withClient } from '../support/postgres.js';
@@ -268,6 +269,53 @@ describe('postgres store: one writer, fenced by its epoch', () => {
     expect(info).toMatchObject({ node: 'standby', epoch, live: true });
     await standby.append([ev('after')], epoch);
     expect(await ids(standby)).toEqual(['by-doomed', 'after']);
+  });
+});
+
+describe('postgres store: users and tokens', () => {
+  const token = (id: string, extra: Partial<TokenRow> = {}): TokenRow => ({
+    id,
+    name: `n-${id}`,
+    role: 'operator',
+    kind: 'api',
+    created: '2026-01-01T00:00:00.000Z',
+    hash: `h-${id}`,
+    ...extra,
+  });
+  const user = (name: string): UserRow => ({
+    name,
+    role: 'viewer',
+    created: '2026-01-01T00:00:00.000Z',
+    scrypt: { salt: 'c2FsdA==', hash: 'aGFzaA==', N: 16384, r: 8, p: 1, keylen: 64 },
+  });
+
+  it('are rows shared by every node on the schema, in the order they were added', async () => {
+    const schema = newSchema();
+    const a = await open(schema, 'a');
+    const b = await open(schema, 'b');
+    await a.auth.addUser(user('zoe'));
+    await b.auth.addUser(user('adam'));
+    await expect(b.auth.addUser(user('zoe'))).rejects.toThrow(/user zoe exists/);
+    await a.auth.changeTokens(token('t2', { expires: '2027-01-01T00:00:00.000Z' }), []);
+    await b.auth.changeTokens(token('t1', { kind: 'session', user: 'zoe' }), []);
+    await a.auth.changeTokens(token('t3', { kind: 'session', user: 'adam' }), []);
+    expect(await b.auth.loadUsers()).toEqual([user('zoe'), user('adam')]);
+    expect(await b.auth.loadTokens()).toEqual([
+      token('t2', { expires: '2027-01-01T00:00:00.000Z' }),
+      token('t1', { kind: 'session', user: 'zoe' }),
+      token('t3', { kind: 'session', user: 'adam' }),
+    ]);
+
+    // One transaction: a refused addition leaves the deletions undone.
+    await expect(a.auth.changeTokens(token('t4', { hash: 'h-t2' }), ['t1'])).rejects.toThrow();
+    expect((await b.auth.loadTokens()).map((t) => t.id)).toEqual(['t2', 't1', 't3']);
+    await a.auth.changeTokens(token('t4'), ['t1', 'nobody']);
+    expect((await b.auth.loadTokens()).map((t) => t.id)).toEqual(['t2', 't3', 't4']);
+
+    // A user leaves with its sessions, and only those.
+    await b.auth.deleteUser('adam');
+    expect((await a.auth.loadUsers()).map((u) => u.name)).toEqual(['zoe']);
+    expect((await a.auth.loadTokens()).map((t) => t.id)).toEqual(['t2', 't4']);
   });
 });
 

@@ -1,0 +1,96 @@
+// The PostgreSQL journal's users and tokens: tables auth_users and auth_tokens in the journal's
+// schema (postgres-schema.sql), the same shapes as SQLite's, so every node sharing the schema
+// sees the same users and tokens. `added` keeps the order rows were added in.
+
+import type { Pool } from 'pg';
+import type { AuthStore, TokenRow, UserRow } from './auth-store.js';
+
+interface TokenDbRow {
+  id: string;
+  name: string;
+  role: string;
+  kind: 'api' | 'session';
+  created: string;
+  expires: string | null;
+  user_name: string | null;
+  hash: string;
+}
+
+interface UserDbRow {
+  name: string;
+  role: string;
+  created: string;
+  scrypt: string;
+}
+
+/** PostgreSQL's code for a unique constraint's violation. */
+const UNIQUE_VIOLATION = '23505';
+
+export class PostgresAuthStore implements AuthStore {
+  constructor(
+    private readonly pool: Pool,
+    /** The journal's schema, quoted for SQL. */
+    private readonly s: string,
+  ) {}
+
+  async loadTokens(): Promise<TokenRow[]> {
+    const { rows } = await this.pool.query<TokenDbRow>(
+      `SELECT id, name, role, kind, created, expires, user_name, hash FROM ${this.s}.auth_tokens ORDER BY added`,
+    );
+    return rows.map((r) => {
+      const t: TokenRow = { id: r.id, name: r.name, role: r.role, kind: r.kind, created: r.created, hash: r.hash };
+      if (r.expires !== null) t.expires = r.expires;
+      if (r.user_name !== null) t.user = r.user_name;
+      return t;
+    });
+  }
+
+  async loadUsers(): Promise<UserRow[]> {
+    const { rows } = await this.pool.query<UserDbRow>(`SELECT name, role, created, scrypt FROM ${this.s}.auth_users ORDER BY added`);
+    return rows.map((r) => ({ name: r.name, role: r.role, created: r.created, scrypt: JSON.parse(r.scrypt) as UserRow['scrypt'] }));
+  }
+
+  async changeTokens(row: TokenRow | undefined, drop: readonly string[]): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      if (drop.length > 0) await client.query(`DELETE FROM ${this.s}.auth_tokens WHERE id = ANY($1::text[])`, [drop]);
+      if (row) {
+        await client.query(
+          `INSERT INTO ${this.s}.auth_tokens (id, name, role, kind, created, expires, user_name, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          [row.id, row.name, row.role, row.kind, row.created, row.expires ?? null, row.user ?? null, row.hash],
+        );
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if ((err as { code?: string }).code === UNIQUE_VIOLATION && row) throw new Error(`auth store: token ${row.id} exists`, { cause: err });
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async addUser(row: UserRow): Promise<void> {
+    try {
+      await this.pool.query(`INSERT INTO ${this.s}.auth_users (name, role, created, scrypt) VALUES ($1, $2, $3, $4)`, [
+        row.name,
+        row.role,
+        row.created,
+        JSON.stringify(row.scrypt),
+      ]);
+    } catch (err) {
+      if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new Error(`auth store: user ${row.name} exists`, { cause: err });
+      throw err;
+    }
+  }
+
+  async deleteUser(name: string): Promise<void> {
+    // One statement: the sessions and the user go together.
+    await this.pool.query(
+      `WITH sessions AS (DELETE FROM ${this.s}.auth_tokens WHERE kind = 'session' AND user_name = $1)
+       DELETE FROM ${this.s}.auth_users WHERE name = $1`,
+      [name],
+    );
+  }
+}

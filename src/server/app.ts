@@ -33,7 +33,7 @@ import { metricsRoute, systemRoutes } from './routes/system.js';
 import { workflowRoutes } from './routes/workflows.js';
 import { validatorCompiler } from './validation.js';
 import { registerDashboard } from './web-static.js';
-import { registerCookies, sessionPrincipal, webSessionRoutes, WebSessions, type WebSessionOptions } from './web-session.js';
+import { sessionPrincipal, webSessionRoutes, WebSessions, type WebSessionOptions } from './web-session.js';
 import type { Orderly } from '../runtime/orderly.js';
 
 export const API_PREFIX = '/api/v1';
@@ -186,7 +186,6 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   });
 
   const webSessions = new WebSessions(opts.auth, opts.webSessions);
-  registerCookies(app);
 
   // Authentication and roles, before the body is read. A browser sends its session cookie
   // (web-session.ts) instead of the bearer header.

@@ -16,9 +16,9 @@
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
-import fastifyCookie from '@fastify/cookie';
+import { parse as parseCookieHeader, serialize as serializeCookie } from 'cookie';
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import type { AuthService, Principal } from './auth.js';
 import type { Api } from './context.js';
@@ -174,23 +174,14 @@ const SessionReplySchema = Type.Object({
 });
 
 function cookieOf(req: FastifyRequest): string | undefined {
-  // The auth hook runs before the cookie plugin's own hook: parse the header here.
   const header = req.headers.cookie;
   if (header === undefined || header === '') return undefined;
-  const v = req.server.parseCookie(header)[SESSION_COOKIE];
+  const v = parseCookieHeader(header)[SESSION_COOKIE];
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 function reply(p: Principal, csrf: string, sessions: WebSessions): Static<typeof SessionReplySchema> {
   return { name: p.name, role: p.role, kind: p.kind, ...(p.user !== undefined ? { user: p.user } : {}), csrfToken: csrf, idleSeconds: Math.floor(sessions.idleMs / 1000) };
-}
-
-/**
- * Registers the cookie plugin on the root instance: `reply.setCookie` and `parseCookie`. Its
- * own parsing hook is off: the auth hook parses the one cookie it reads (cookieOf).
- */
-export function registerCookies(app: FastifyInstance): void {
-  void app.register(fastifyCookie, { hook: false });
 }
 
 /**
@@ -206,13 +197,16 @@ export function sessionPrincipal(sessions: WebSessions, req: FastifyRequest): Pr
 /** The /api/v1/session routes. */
 export function webSessionRoutes(app: Api, auth: AuthService, sessions: WebSessions): void {
   const setCookie = (req: FastifyRequest, res: FastifyReply, id: string): void => {
-    void res.setCookie(SESSION_COOKIE, id, {
-      httpOnly: true,
-      sameSite: 'strict',
-      path: '/',
-      secure: req.protocol === 'https',
-      maxAge: Math.floor(sessions.ttlMs / 1000),
-    });
+    void res.header(
+      'set-cookie',
+      serializeCookie(SESSION_COOKIE, id, {
+        httpOnly: true,
+        sameSite: 'strict',
+        path: '/',
+        secure: req.protocol === 'https',
+        maxAge: Math.floor(sessions.ttlMs / 1000),
+      }),
+    );
   };
 
   app.post(
@@ -285,7 +279,7 @@ export function webSessionRoutes(app: Api, auth: AuthService, sessions: WebSessi
       if (id === undefined) throw new HttpError('unauthorized', 'no browser session');
       sessions.authenticate(id, req.method, req.headers[CSRF_HEADER]);
       await sessions.close(id);
-      void res.clearCookie(SESSION_COOKIE, { path: '/' });
+      void res.header('set-cookie', serializeCookie(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'strict', path: '/', expires: new Date(0), maxAge: 0 }));
       return res.status(204).send(null);
     },
   );

@@ -9,6 +9,7 @@ import type { Event, EventOf } from '../../src/core/events.js';
 import type { Order, Position, Workflow } from '../../src/core/model.js';
 import { ancestors, branchIteration, enclosingLocks, instructionAt, isValidPosition, samePosition } from '../../src/core/positions.js';
 import { familyOfInstance, jobKey, type LockInstance, type State, type Timer } from '../../src/core/state.js';
+import { canRun } from '../../src/core/workers.js';
 
 export interface StepContext {
   /** The fake clock after the step (ms). */
@@ -330,6 +331,19 @@ function checkJobs(s: State, out: string[]): void {
     }
   }
   if (s.running !== running) out.push(`[jobs] state says ${s.running} executions run, the orders say ${running}`);
+  // Slots per worker: a worker's executions are the orders that name it, never more than its slots.
+  const perWorker = new Map<string, number>();
+  for (const o of s.orders.values()) {
+    const w = o.state === 'processing' ? o.execution?.worker : undefined;
+    if (w === undefined) continue;
+    perWorker.set(w, (perWorker.get(w) ?? 0) + 1);
+    if (!s.workers.has(w)) out.push(`[workers] order ${o.id} runs on worker ${w}, which is not registered`);
+  }
+  for (const w of s.workers.values()) {
+    const n = perWorker.get(w.id) ?? 0;
+    if (w.running.size !== n) out.push(`[workers] worker ${w.id} records ${w.running.size} executions, the orders say ${n}`);
+    if (n > w.slots && n > 0) out.push(`[workers] worker ${w.id} runs ${n} executions with ${w.slots} slots`);
+  }
   for (const [key, n] of perJob) if ((s.jobs.get(key)?.running ?? 0) !== n) out.push(`[jobs] job ${key}: records ${s.jobs.get(key)?.running ?? 0} running, orders say ${n}`);
   for (const j of s.jobs.values()) {
     if (j.running !== (perJob.get(j.key) ?? 0)) out.push(`[jobs] job ${j.key}: records ${j.running} running, orders say ${perJob.get(j.key) ?? 0}`);
@@ -350,7 +364,10 @@ function checkJobs(s: State, out: string[]): void {
       const j = s.jobs.get(key);
       const head = j?.queue.head();
       const o = head === undefined ? undefined : s.orders.get(head);
-      if (j && o && j.running < parallelismOf(s, o, key)) {
+      // With workers: only when a worker that runs the job has a free slot.
+      const job = o ? workflowOf(s, o)?.jobs[key.slice(o.workflow.length + 1)] : undefined;
+      const workerFree = !s.workersKnown || [...s.workers.values()].some((w) => w.running.size < w.slots && canRun(w, job));
+      if (j && o && workerFree && j.running < parallelismOf(s, o, key)) {
         out.push(`[job-wakeup] order ${o.id} waits for job ${key} (running ${j.running} < parallelism ${parallelismOf(s, o, key)}) while ${s.running} < ${s.slots} slots are busy`);
       }
     }

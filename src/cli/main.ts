@@ -178,6 +178,10 @@ function eventFacts(e: Event): string {
     case 'JobTemplateDeleted':
     case 'JobConfigDeleted':
       return e.id;
+    case 'JobConfigAliasSet':
+      return `job config ${e.jobConfig} alias ${e.alias.name}${e.alias.secretHash ? ' with secret' : ''}`;
+    case 'JobConfigAliasDeleted':
+      return `job config ${e.jobConfig} alias ${e.name}`;
     case 'JobConfigSaved':
       return `job config ${e.jobConfig.id} ${JSON.stringify(e.jobConfig.name)}${e.jobConfig.blocking ? ' blocking' : ''}${e.jobConfig.active ? '' : ' inactive'}`;
     case 'ScheduleFired':

@@ -38,6 +38,9 @@ export type Command =
   /** Creates or replaces a job config (whole). `created`/`modified` are set by the core. */
   | { type: 'saveJobConfig'; jobConfig: Omit<JobConfig, 'created' | 'modified'>; create?: boolean }
   | { type: 'deleteJobConfig'; id: string }
+  /** Sets (adds or replaces) an alias of a job config; alias names are unique over all job configs. */
+  | { type: 'setJobConfigAlias'; id: string; alias: { name: string; keyHash: string; secretHash?: string } }
+  | { type: 'deleteJobConfigAlias'; id: string; name: string }
   /** Starts a run of a job config: adds an order. */
   | {
       type: 'runJobConfig';

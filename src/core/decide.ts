@@ -28,7 +28,7 @@ import {
   thenBranch,
 } from './positions.js';
 import { typeName } from './expr/index.js';
-import { commandWorkflow, effectiveBlocking, holdsRunLock, isActiveRun, validateJobConfig, validateJobTemplate } from './jobconfigs.js';
+import { commandWorkflow, effectiveBlocking, findAlias, validateAlias, holdsRunLock, isActiveRun, validateJobConfig, validateJobTemplate } from './jobconfigs.js';
 import {
   DEFAULT_CORE_OPTIONS,
   instanceName,
@@ -280,6 +280,15 @@ class Turn {
         return this.deleteJobConfig(cmd.id);
       case 'runJobConfig':
         return this.runJobConfig(cmd);
+      case 'setJobConfigAlias':
+        return this.setAlias(cmd.id, cmd.alias);
+      case 'deleteJobConfigAlias': {
+        const c = this.s.jobConfigs.get(cmd.id);
+        if (!c) return problem('not-found', `job config ${cmd.id} not found`);
+        if (!c.aliases?.some((a) => a.name === cmd.name)) return problem('not-found', `job config ${cmd.id} has no alias ${cmd.name}`);
+        this.emit({ type: 'JobConfigAliasDeleted', at: this.now, jobConfig: cmd.id, name: cmd.name });
+        return undefined;
+      }
       case 'fireSchedule':
         return this.fireSchedule(cmd.id, cmd.fireTimes, cmd.missed);
     }
@@ -354,6 +363,20 @@ class Turn {
     const active = [...s.orders.values()].filter((o) => o.jobConfig === id && o.endedAt === undefined);
     if (active.length > 0) return problem('conflict', `job config ${id} has ${active.length} run(s) not ended: cancel them first`);
     this.emit({ type: 'JobConfigDeleted', at: this.now, id });
+    return undefined;
+  }
+
+  private setAlias(id: string, raw: unknown): Problem | undefined {
+    const c = this.s.jobConfigs.get(id);
+    if (!c) return problem('not-found', `job config ${id} not found`);
+    const r = validateAlias(raw);
+    if (!r.ok) return invalid(r.problems);
+    const other = findAlias(this.s, r.value.name);
+    if (other && other.jobConfig !== id) return problem('conflict', `alias ${r.value.name} belongs to job config ${other.jobConfig}`);
+    if (!other && (c.aliases?.length ?? 0) >= LIMITS.aliasesPerJobConfigMax) {
+      return problem('conflict', `job config ${id} has ${LIMITS.aliasesPerJobConfigMax} aliases already (aliasesPerJobConfigMax)`);
+    }
+    this.emit({ type: 'JobConfigAliasSet', at: this.now, jobConfig: id, alias: { ...r.value, created: this.now } });
     return undefined;
   }
 

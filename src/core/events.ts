@@ -2,7 +2,7 @@
 // Every event carries `at` (ms since the epoch, from the command that caused it).
 // Each type has a golden JSON test (test/unit/events.golden.test.ts); renames get an upcast in `upcast`.
 
-import type { Grant, JobConfig, JobTemplate, LockDef, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import type { Grant, JobConfig, JobConfigAlias, JobTemplate, LockDef, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 
 export type Event =
   | { type: 'LockDeployed'; at: number; lock: LockDef }
@@ -58,6 +58,8 @@ export type Event =
   | { type: 'JobTemplateDeleted'; at: number; id: string }
   | { type: 'JobConfigSaved'; at: number; jobConfig: JobConfig }
   | { type: 'JobConfigDeleted'; at: number; id: string }
+  | { type: 'JobConfigAliasSet'; at: number; jobConfig: string; alias: JobConfigAlias }
+  | { type: 'JobConfigAliasDeleted'; at: number; jobConfig: string; name: string }
   | { type: 'ScheduleFired'; at: number; jobConfig: string; fireAt: number; orderId: string }
   /** `count`: this record stands for that many fires, the newest at `fireAt` (missed ones not listed one by one). */
   | { type: 'ScheduleFireSkipped'; at: number; jobConfig: string; fireAt: number; reason: string; count?: number };

@@ -357,7 +357,12 @@ export function evolve(s: State, e: Event): void {
       return;
     case 'JobConfigSaved': {
       const old = s.jobConfigs.get(e.jobConfig.id);
-      s.jobConfigs.set(e.jobConfig.id, { def: e.jobConfig, fires: old?.fires ?? [], ...(old?.lastFireAt !== undefined ? { lastFireAt: old.lastFireAt } : {}) });
+      s.jobConfigs.set(e.jobConfig.id, {
+        def: e.jobConfig,
+        fires: old?.fires ?? [],
+        ...(old?.lastFireAt !== undefined ? { lastFireAt: old.lastFireAt } : {}),
+        ...(old?.aliases !== undefined ? { aliases: old.aliases } : {}),
+      });
       const name = jobConfigLockName(e.jobConfig.id);
       const fam = s.locks.get(name);
       const def = { name, limit: 1, title: `runs of job config ${e.jobConfig.name}` };
@@ -375,6 +380,21 @@ export function evolve(s: State, e: Event): void {
       if (fam && fam.token > 0) s.retiredTokens.set(name, fam.token);
       s.locks.delete(name);
       s.instances.delete(name);
+      return;
+    }
+    case 'JobConfigAliasSet': {
+      const c = s.jobConfigs.get(e.jobConfig);
+      assert(c, `evolve: alias of unknown job config ${e.jobConfig}`);
+      const rest = (c.aliases ?? []).filter((a) => a.name !== e.alias.name);
+      c.aliases = [...rest, e.alias];
+      return;
+    }
+    case 'JobConfigAliasDeleted': {
+      const c = s.jobConfigs.get(e.jobConfig);
+      assert(c, `evolve: alias of unknown job config ${e.jobConfig}`);
+      const rest = (c.aliases ?? []).filter((a) => a.name !== e.name);
+      if (rest.length > 0) c.aliases = rest;
+      else delete c.aliases;
       return;
     }
     case 'ScheduleFired':

@@ -2,7 +2,7 @@
 
 import { hasNul, NUL_TEXT } from './arguments.js';
 import type { ProblemItem } from './commands.js';
-import type { JobConfig, JobTemplate, Order, Schedule, Workflow } from './model.js';
+import type { JobConfig, JobConfigAlias, JobTemplate, Json, Order, Schedule, Workflow } from './model.js';
 import { LIMITS } from './model.js';
 import { argumentProblems, isTimeZone } from './checks.js';
 import type { State } from './state.js';
@@ -51,6 +51,19 @@ class Collector {
     }
     return v;
   }
+  clientFields(o: Obj, key: string): { [key: string]: Json } | undefined {
+    const v = o[key];
+    if (v === undefined) return undefined;
+    if (!isObj(v)) return this.add(key, 'must be an object'), undefined;
+    let text: string;
+    try {
+      text = JSON.stringify(v);
+    } catch {
+      return this.add(key, 'must be JSON'), undefined;
+    }
+    if (text.length > LIMITS.clientFieldsBytesMax) return this.add(key, `longer than ${LIMITS.clientFieldsBytesMax} characters as JSON (clientFieldsBytesMax)`), undefined;
+    return JSON.parse(text) as { [key: string]: Json };
+  }
   args(o: Obj, key: string, base: string): Record<string, string> | undefined {
     const v = o[key];
     if (v === undefined) return undefined;
@@ -64,7 +77,7 @@ class Collector {
 export function validateJobTemplate(raw: unknown): { ok: true; value: JobTemplate } | { ok: false; problems: ProblemItem[] } {
   const p = new Collector();
   if (!isObj(raw)) return { ok: false, problems: [{ path: '$', message: 'must be an object' }] };
-  p.unknownKeys(raw, ['id', 'name', 'description', 'active', 'blocking', 'defaultArguments', 'timeout'], '');
+  p.unknownKeys(raw, ['id', 'name', 'description', 'active', 'blocking', 'defaultArguments', 'timeout', 'clientFields'], '');
   const id = p.str(raw, 'id', '', { required: true, pattern: ID_PATTERN, patternText: 'must be 1 to 128 characters of A-Z a-z 0-9 _ . -' });
   const name = p.str(raw, 'name', '', { required: true, max: LIMITS.nameLengthMax });
   const description = p.str(raw, 'description', '', { max: LIMITS.messageLengthMax });
@@ -72,8 +85,10 @@ export function validateJobTemplate(raw: unknown): { ok: true; value: JobTemplat
   const blocking = p.bool(raw, 'blocking', '');
   const defaultArguments = p.args(raw, 'defaultArguments', '');
   const timeout = p.num(raw, 'timeout', '', 1, LIMITS.timeoutSecondsMax, false);
+  const clientFields = p.clientFields(raw, 'clientFields');
   if (p.items.length > 0) return { ok: false, problems: p.items };
   const t: JobTemplate = { id: id!, name: name!, active: active ?? true };
+  if (clientFields !== undefined && Object.keys(clientFields).length > 0) t.clientFields = clientFields;
   if (description !== undefined) t.description = description;
   if (blocking !== undefined) t.blocking = blocking;
   if (defaultArguments !== undefined) t.defaultArguments = defaultArguments;
@@ -120,7 +135,7 @@ export function validateJobConfig(
 ): { ok: true; value: Omit<JobConfig, 'created' | 'modified'> } | { ok: false; problems: ProblemItem[] } {
   const p = new Collector();
   if (!isObj(raw)) return { ok: false, problems: [{ path: '$', message: 'must be an object' }] };
-  p.unknownKeys(raw, ['id', 'name', 'workflow', 'command', 'defaultArguments', 'timeout', 'active', 'blocking', 'templateId', 'description', 'schedule'], '');
+  p.unknownKeys(raw, ['id', 'name', 'workflow', 'command', 'defaultArguments', 'timeout', 'active', 'blocking', 'templateId', 'description', 'schedule', 'clientFields'], '');
   const id = p.str(raw, 'id', '', { required: true, pattern: ID_PATTERN, patternText: 'must be 1 to 128 characters of A-Z a-z 0-9 _ . -' });
   const name = p.str(raw, 'name', '', { required: true, max: LIMITS.nameLengthMax });
   const workflow = p.str(raw, 'workflow', '', { max: LIMITS.nameLengthMax });
@@ -139,6 +154,7 @@ export function validateJobConfig(
   if (templateId !== undefined && !s.jobTemplates.has(templateId)) p.add('templateId', `job template ${templateId} not found`);
   const description = p.str(raw, 'description', '', { max: LIMITS.messageLengthMax });
   const schedule = raw.schedule === undefined ? undefined : validateSchedule(raw.schedule, 'schedule', p);
+  const clientFields = p.clientFields(raw, 'clientFields');
   if (p.items.length > 0) return { ok: false, problems: p.items };
   const c: Omit<JobConfig, 'created' | 'modified'> = { id: id!, name: name!, active: active ?? true };
   if (workflow !== undefined) c.workflow = workflow;
@@ -149,7 +165,31 @@ export function validateJobConfig(
   if (templateId !== undefined) c.templateId = templateId;
   if (description !== undefined) c.description = description;
   if (schedule !== undefined) c.schedule = schedule;
+  if (clientFields !== undefined && Object.keys(clientFields).length > 0) c.clientFields = clientFields;
   return { ok: true, value: c };
+}
+
+const HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+/** An alias to set on a job config: a name like a job config id and SHA-256 hashes (hex). */
+export function validateAlias(raw: unknown): { ok: true; value: { name: string; keyHash: string; secretHash?: string } } | { ok: false; problems: ProblemItem[] } {
+  const p = new Collector();
+  if (!isObj(raw)) return { ok: false, problems: [{ path: 'alias', message: 'must be an object' }] };
+  p.unknownKeys(raw, ['name', 'keyHash', 'secretHash'], 'alias');
+  const name = p.str(raw, 'name', 'alias', { required: true, pattern: ID_PATTERN, patternText: 'must be 1 to 128 characters of A-Z a-z 0-9 _ . -' });
+  const keyHash = p.str(raw, 'keyHash', 'alias', { required: true, pattern: HASH_PATTERN, patternText: 'must be a SHA-256 hash (64 hex digits)' });
+  const secretHash = p.str(raw, 'secretHash', 'alias', { pattern: HASH_PATTERN, patternText: 'must be a SHA-256 hash (64 hex digits)' });
+  if (p.items.length > 0) return { ok: false, problems: p.items };
+  return { ok: true, value: { name: name!, keyHash: keyHash!, ...(secretHash !== undefined ? { secretHash } : {}) } };
+}
+
+/** The job config and alias of an alias name. */
+export function findAlias(s: State, name: string): { jobConfig: string; alias: JobConfigAlias } | undefined {
+  for (const c of s.jobConfigs.values()) {
+    const a = c.aliases?.find((x) => x.name === name);
+    if (a) return { jobConfig: c.def.id, alias: a };
+  }
+  return undefined;
 }
 
 /** `blocking` of a job config: its own, else its template's, else false. */

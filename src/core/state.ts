@@ -1,7 +1,7 @@
 // The engine's state: everything `evolve` builds from events. Some parts are derived
 // indexes (lock instances, job queues, timers) rebuilt from orders when a snapshot loads.
 
-import type { FireRecord, JobConfig, JobTemplate, LockDef, Order, Workflow } from './model.js';
+import type { FireRecord, JobConfig, JobConfigAlias, JobTemplate, LockDef, Order, Workflow } from './model.js';
 import { WaitQueue } from './queue.js';
 import { executionOnWorker, serializeWorkers, workerRegistered, type WorkerState } from './workers.js';
 
@@ -19,6 +19,8 @@ export interface JobConfigState {
   lastFireAt?: number;
   /** The newest fires, newest last (at most FIRES_KEPT). */
   fires: FireRecord[];
+  /** Its aliases (at most LIMITS.aliasesPerJobConfigMax), in the order they were set. */
+  aliases?: JobConfigAlias[];
 }
 
 export const FIRES_KEPT = 50;

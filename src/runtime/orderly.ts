@@ -17,8 +17,8 @@ import { CommandsApi, type AddOrder } from './commands-api.js';
 import { CommandRefused, Engine, EngineUnavailable } from './engine.js';
 import { OrderlyError } from './errors.js';
 import { FunctionExecutor, type JobFunction } from './function-executor.js';
-import { effectiveBlocking, isActiveRun } from '../core/jobconfigs.js';
-import type { FireRecord, JobConfig, JobTemplate, Schedule } from '../core/model.js';
+import { effectiveBlocking, findAlias, isActiveRun } from '../core/jobconfigs.js';
+import type { FireRecord, JobConfig, JobConfigAlias, JobTemplate, Schedule } from '../core/model.js';
 import { validateCron } from '../schedule/cron.js';
 import { OrderIndex, type OrderPageQuery } from './order-index.js';
 import { Scheduler } from './scheduler.js';
@@ -36,6 +36,8 @@ export interface JobConfigView extends JobConfig {
   fires: FireRecord[];
   /** Runs not ended. */
   activeRuns: number;
+  /** Runs not started yet: waiting for the run lock, a job slot, or their time (no job executed, no lock held). */
+  queuedRuns: number;
 }
 
 export type JobConfigInput = Omit<JobConfig, 'created' | 'modified' | 'id' | 'active'> & { id?: string; active?: boolean };
@@ -320,8 +322,13 @@ export class Orderly extends CommandsApi {
     const c = s.jobConfigs.get(id);
     if (!c) return undefined;
     let activeRuns = 0;
-    for (const o of s.orders.values()) if (o.jobConfig === id && isActiveRun(o)) activeRuns++;
-    const v: JobConfigView = { ...structuredClone(c.def), effectiveBlocking: effectiveBlocking(s, c.def), fires: c.fires.map((f) => ({ ...f })), activeRuns };
+    let queuedRuns = 0;
+    for (const o of s.orders.values()) {
+      if (o.jobConfig !== id || !isActiveRun(o)) continue;
+      activeRuns++;
+      if (o.state !== 'processing' && o.state !== 'stopped' && o.executions === 0 && o.held.length === 0) queuedRuns++;
+    }
+    const v: JobConfigView = { ...structuredClone(c.def), effectiveBlocking: effectiveBlocking(s, c.def), fires: c.fires.map((f) => ({ ...f })), activeRuns, queuedRuns };
     const next = this.scheduler.nextFireTime(id);
     if (next !== undefined) v.nextFireTime = next;
     return v;
@@ -343,6 +350,26 @@ export class Orderly extends CommandsApi {
     if (opts.priority !== undefined) cmd.priority = opts.priority;
     await this.run(cmd);
     return orderId;
+  }
+
+  /** Sets (adds or replaces) an alias of a job config: only the hashes of its key and secret are kept. */
+  async setJobConfigAlias(id: string, alias: { name: string; keyHash: string; secretHash?: string }): Promise<void> {
+    await this.run({ type: 'setJobConfigAlias', id, alias });
+  }
+
+  async deleteJobConfigAlias(id: string, name: string): Promise<void> {
+    await this.run({ type: 'deleteJobConfigAlias', id, name });
+  }
+
+  /** The aliases of a job config (undefined: no such job config). */
+  listJobConfigAliases(id: string): JobConfigAlias[] | undefined {
+    const c = this.engine.state.jobConfigs.get(id);
+    return c ? (c.aliases ?? []).map((a) => ({ ...a })) : undefined;
+  }
+
+  /** The job config an alias runs, and the alias. */
+  findJobConfigAlias(name: string): { jobConfig: string; alias: JobConfigAlias } | undefined {
+    return findAlias(this.engine.state, name);
   }
 
   /** The runs of a job config still in memory (see endedOrdersKeptMax), oldest first. */

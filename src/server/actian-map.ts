@@ -6,7 +6,7 @@
 import { clampTime, timeProblem } from '../core/time.js';
 import type { ProblemItem } from '../core/commands.js';
 import { jobConfigLockName } from '../core/state.js';
-import type { JobConfig, JobTemplate, Schedule } from '../core/model.js';
+import type { JobConfig, JobTemplate, Json, Schedule } from '../core/model.js';
 import type { JobConfigInput, JobConfigView, JobTemplateInput } from '../runtime/orderly.js';
 import type { OrderView } from '../runtime/views.js';
 import { invalidError } from './errors.js';
@@ -290,6 +290,49 @@ export function templateReference(id: string, t: JobTemplate | undefined): Refer
   return { id, ...(t ? { name: t.name } : {}), type: 'jobtemplate', href: templateHref(id) };
 }
 
+type ClientFields = { [key: string]: Json };
+
+/** Where macro descriptions are kept among the client fields (answered with the macros, not as a field). */
+export const MACRO_DESCRIPTIONS = 'macroDescriptions';
+
+/** Orderly's answer over the fields a client gave that Orderly keeps unread (its own win). */
+function withClientFields(r: Record<string, unknown>, cf: ClientFields | undefined): Record<string, unknown> {
+  if (!cf) return r;
+  const { runtimeConfig, [MACRO_DESCRIPTIONS]: _descriptions, ...top } = cf;
+  const out: Record<string, unknown> = { ...top, ...r };
+  if (runtimeConfig !== null && typeof runtimeConfig === 'object' && !Array.isArray(runtimeConfig)) {
+    out.runtimeConfig = { ...runtimeConfig, ...(r.runtimeConfig as Record<string, unknown>) };
+  }
+  return out;
+}
+
+/**
+ * The fields of an Actian request that Orderly does not read (e.g. `destinationId`, `tags`,
+ * `runtimeConfig.packageName`, and any a client adds), merged over `base`: `null` removes one.
+ * They are kept with the job config or template and returned as given.
+ */
+export function clientFieldsOf(body: Record<string, unknown>, read: readonly string[], rcRead: readonly string[], base: ClientFields | undefined): ClientFields | undefined {
+  const out: ClientFields = { ...(base ?? {}) };
+  const put = (target: ClientFields, k: string, v: unknown): void => {
+    if (v === null) delete target[k];
+    else if (v !== undefined) target[k] = v as Json;
+  };
+  for (const [k, v] of Object.entries(body)) if (!read.includes(k) && k !== 'runtimeConfig') put(out, k, v);
+  const rc = body.runtimeConfig;
+  if (rc !== null && typeof rc === 'object' && !Array.isArray(rc)) {
+    const baseRc = out.runtimeConfig;
+    const nextRc: ClientFields = baseRc !== null && typeof baseRc === 'object' && !Array.isArray(baseRc) ? { ...baseRc } : {};
+    for (const [k, v] of Object.entries(rc)) if (!rcRead.includes(k)) put(nextRc, k, v);
+    if (Object.keys(nextRc).length > 0) out.runtimeConfig = nextRc;
+    else delete out.runtimeConfig;
+  } else if (rc === null) delete out.runtimeConfig;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+const CONFIG_READ = ['id', 'name', 'active', 'blocking', 'jobTemplateId', 'timeout', 'description', 'macrosets', 'schedule', 'workflow', 'command'] as const;
+const TEMPLATE_READ = ['id', 'name', 'active', 'blocking', 'timeout', 'description'] as const;
+const RUNTIME_READ = ['entryPoint', 'macros', 'inMessages'] as const;
+
 export function configResponse(v: JobConfigView, template: JobTemplate | undefined): Record<string, unknown> {
   const r: Record<string, unknown> = {
     id: v.id,
@@ -315,7 +358,9 @@ export function configResponse(v: JobConfigView, template: JobTemplate | undefin
   if (v.workflow !== undefined) r.workflow = v.workflow;
   if (v.command !== undefined) r.command = v.command;
   r.activeRuns = v.activeRuns;
-  return r;
+  r.queuedRuns = v.queuedRuns;
+  r.fires = v.fires.map((f) => ({ fireAt: ISO(f.fireAt), ...(f.orderId !== undefined ? { jobId: f.orderId } : {}), ...(f.skipped !== undefined ? { skipped: f.skipped } : {}) }));
+  return withClientFields(r, v.clientFields);
 }
 
 export function templateResponse(t: JobTemplate): Record<string, unknown> {
@@ -324,7 +369,7 @@ export function templateResponse(t: JobTemplate): Record<string, unknown> {
   if (t.description !== undefined) r.description = t.description;
   if (t.blocking !== undefined) r.blocking = t.blocking;
   if (t.timeout !== undefined) r.timeout = t.timeout;
-  return r;
+  return withClientFields(r, t.clientFields);
 }
 
 export interface ActianRuntimeConfig {
@@ -406,6 +451,9 @@ export function configFromActian(body: ActianConfigBody, base: Partial<JobConfig
     const cur = current?.schedule;
     if (!(cur && scheduleText(cur) === body.schedule.trim())) doc.schedule = scheduleFromText(body.schedule, cur, 'body.schedule');
   }
+  const cf = clientFieldsOf(body as Record<string, unknown>, CONFIG_READ, RUNTIME_READ, base.clientFields);
+  if (cf) doc.clientFields = cf;
+  else delete doc.clientFields;
   if (problems.length > 0) throw invalidError(problems);
   const wherePrefix = (p: string): string => {
     if (p === 'templateId') return 'body.jobTemplateId';
@@ -416,6 +464,7 @@ export function configFromActian(body: ActianConfigBody, base: Partial<JobConfig
       return doc.workflow === undefined && doc.command === undefined ? 'body.runtimeConfig.entryPoint' : `body.${p}`;
     }
     if (p === 'schedule' || p.startsWith('schedule.')) return 'body.schedule';
+    if (p === 'clientFields') return 'body';
     if (p === 'defaultArguments') return 'body.runtimeConfig.macros';
     if (p.startsWith('defaultArguments.')) {
       const i = macroKeys.indexOf(p.slice('defaultArguments.'.length));
@@ -458,6 +507,9 @@ export function templateFromActian(body: ActianTemplateBody, base: Partial<JobTe
     macroKeys = (rc.macros ?? []).map((m) => (typeof m.key === 'string' ? m.key : ''));
     set('defaultArguments', Object.keys(args).length > 0 ? args : null);
   }
+  const cf = clientFieldsOf(body as Record<string, unknown>, TEMPLATE_READ, RUNTIME_READ, base.clientFields);
+  if (cf) doc.clientFields = cf;
+  else delete doc.clientFields;
   if (problems.length > 0) throw invalidError(problems);
   return {
     doc: doc as JobTemplateInput,
@@ -467,7 +519,7 @@ export function templateFromActian(body: ActianTemplateBody, base: Partial<JobTe
         return i >= 0 ? `body.runtimeConfig.macros[${i}].key` : 'body.runtimeConfig.macros';
       }
       if (p === 'defaultArguments') return 'body.runtimeConfig.macros';
-      return p === '$' || p === '' ? 'body' : `body.${p}`;
+      return p === '$' || p === '' || p === 'clientFields' ? 'body' : `body.${p}`;
     },
   };
 }

@@ -15,6 +15,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 
 import { OrderlyError } from '../runtime/orderly.js';
+import { ActianAuth } from './actian-auth.js';
 import { roleAtLeast, type AuthService } from './auth.js';
 import { packageVersion, type Api, type ServerContext } from './context.js';
 import { ACTIAN_PREFIX } from './actian-map.js';
@@ -86,7 +87,7 @@ export function toHttpError(err: unknown): HttpError {
   return new HttpError('internal', 'internal error');
 }
 
-const UNAUTHORIZED_NO_TOKEN = (): HttpError => new HttpError('unauthorized', 'a bearer token is required (Authorization: Bearer <token>)');
+const UNAUTHORIZED_NO_TOKEN = (): HttpError => new HttpError('unauthorized', 'a bearer token is required (Authorization: Bearer <token>, or Basic base64(user:password))');
 
 /** A request Node's parser refused, answered in Orderly's error shape (the socket then closes). */
 function clientError(err: Error & { code?: string }, socket: Duplex): void {
@@ -171,7 +172,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
   app.setErrorHandler((err, req, reply) => {
     const e = toHttpError(err);
-    if (e.statusCode >= 500) {
+    if (e.statusCode >= 500 && e.statusCode !== 501) {
       if (opts.logger) req.log.error({ err }, 'internal error');
       else process.stderr.write(`orderly server: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     }
@@ -188,12 +189,13 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   const webSessions = new WebSessions(opts.auth, opts.webSessions);
 
   // Authentication and roles, before the body is read. A browser sends its session cookie
-  // (web-session.ts) instead of the bearer header.
+  // (web-session.ts) instead of the bearer header; Actian's Basic and api key schemes: actian-auth.ts.
+  const actianAuth = new ActianAuth(opts.auth, opts.orderly);
   app.addHook('onRequest', async (req) => {
     const cfg = req.routeOptions.config;
     if (cfg.public === true) return;
     const header = req.headers.authorization;
-    const fromCookie = header === undefined ? sessionPrincipal(webSessions, req) : undefined;
+    const fromCookie = header === undefined && req.headers['x-api-key'] === undefined ? sessionPrincipal(webSessions, req) : undefined;
     if (fromCookie) {
       const need = cfg.role ?? 'viewer';
       if (!roleAtLeast(fromCookie.role, need)) {
@@ -202,9 +204,17 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       req.principal = fromCookie;
       return;
     }
-    const m = header !== undefined ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(header) : null;
-    if (!m) throw header === undefined ? UNAUTHORIZED_NO_TOKEN() : new HttpError('unauthorized', 'the Authorization header must be "Bearer <token>"');
-    const principal = opts.auth.authenticate(m[1]!);
+    const other = await actianAuth.authenticate(req);
+    if (other && 'alias' in other) {
+      req.aliasAccess = other.alias;
+      return;
+    }
+    let principal = other?.principal;
+    if (!principal) {
+      const m = header !== undefined ? /^Bearer[ ]+([^\s]+)\s*$/i.exec(header) : null;
+      if (!m) throw header === undefined ? UNAUTHORIZED_NO_TOKEN() : new HttpError('unauthorized', 'the Authorization header must be "Bearer <token>" or "Basic base64(user:password)"');
+      principal = opts.auth.authenticate(m[1]!);
+    }
     if (!principal) throw new HttpError('unauthorized', 'unknown or expired token');
     const need = cfg.role ?? 'viewer';
     if (!roleAtLeast(principal.role, need)) {

@@ -47,7 +47,8 @@ export interface Principal {
   tokenId: string;
   name: string;
   role: Role;
-  kind: 'api' | 'session';
+  /** `basic`: a user's name and password with the request (Authorization: Basic). */
+  kind: 'api' | 'session' | 'basic';
   user?: string;
 }
 
@@ -350,11 +351,12 @@ export class AuthService {
   }
 
   /**
-   * A session token for a user and password, or undefined. Takes the same time for unknown
-   * users. `address` is the client's (limits per address). Throws 429 (HttpError with
-   * `retryAfterSeconds`) beyond the limits, before hashing anything.
+   * The user of a name and password, or undefined. Takes the same time for unknown users.
+   * `address` is the client's (limits per address). Throws 429 (HttpError with
+   * `retryAfterSeconds`) beyond the limits, before hashing anything. Used by login and by
+   * `Authorization: Basic` (actian-auth.ts), so both count against the same limits.
    */
-  async login(username: string, password: string, address?: string): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number } | undefined> {
+  async checkPassword(username: string, password: string, address?: string): Promise<UserInfo | undefined> {
     const userKey = `u:${username}`;
     const held = await this.perUser.get(userKey);
     if (held !== null && held.consumedPoints >= this.loginFailuresPerUserMax) {
@@ -380,6 +382,21 @@ export class AuthService {
       return undefined;
     }
     await this.perUser.delete(userKey);
+    return { name: user.name, role: user.role, created: user.created };
+  }
+
+  /** The user of a name, if it exists (its role as it is now). */
+  getUser(username: string): UserInfo | undefined {
+    const u = this.users.get(username);
+    return u ? { name: u.name, role: u.role, created: u.created } : undefined;
+  }
+
+  /**
+   * A session token for a user and password, or undefined. Takes the same time for unknown
+   * users. Limits as checkPassword.
+   */
+  async login(username: string, password: string, address?: string): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number } | undefined> {
+    if (!(await this.checkPassword(username, password, address))) return undefined;
     return this.serial(async () => {
       // The user may have been deleted meanwhile.
       const still = this.users.get(username);

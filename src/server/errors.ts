@@ -18,7 +18,9 @@ export type ErrorCode =
   | 'unsupported-media-type'
   | 'too-many-requests'
   | 'unavailable'
-  | 'internal';
+  | 'internal'
+  /** A call of a compatible API (Actian's) that Orderly does not provide. */
+  | 'not-implemented';
 
 export interface ErrorBody {
   error: { code: string; message: string; problems?: ProblemItem[] };
@@ -36,6 +38,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   'unsupported-media-type': 415,
   'too-many-requests': 429,
   internal: 500,
+  'not-implemented': 501,
   unavailable: 503,
 };
 

@@ -80,6 +80,7 @@ describe("Actian's documented cases, over HTTP against a server process", () => 
       expect(runs.length).toBe(i + 1);
       expect(runs.filter((r) => r.state === 'processing').length).toBe(1); // never two at once
     }
+    expect((await call<{ queuedRuns: number }>('GET', `/v2/api/jobconfigs/${id}`)).queuedRuns).toBe(2);
     const running = await call<string[]>('GET', '/v2/api/jobs/running');
     const runs = await runsOf(id);
     expect(running.filter((j) => runs.some((r) => r.id === j))).toEqual([runs[0]!.id]);
@@ -100,6 +101,11 @@ describe("Actian's documented cases, over HTTP against a server process", () => 
     expect(jc.fires[0]!.orderId).toBeDefined();
     expect(jc.fires.slice(1).map((f) => f.skipped)).toEqual([expect.stringContaining('overlap skip'), expect.stringContaining('overlap skip')]);
     expect((await runsOf(id)).length).toBe(1);
+    // Through /v2/api: the fires on the JobConfigResponse, their count on the JobStatsResponse.
+    const actian = await call<{ fires: { skipped?: string; jobId?: string }[]; queuedRuns: number }>('GET', `/v2/api/jobconfigs/${id}`);
+    expect(actian.fires.filter((f) => f.skipped?.includes('overlap skip')).length).toBe(2);
+    expect(actian.fires[0]!.jobId).toBe((await runsOf(id))[0]!.id);
+    expect((await call<{ skippedFires: number }>('GET', `/v2/api/jobstats?jobconfigid=${id}`)).skippedFires).toBe(2);
   });
 
   it('two blocking job configs serialize independently of each other', async () => {

@@ -1,87 +1,12 @@
 // Actian compatibility (/v2/api): every answer of the listed Actian calls is checked against
 // Actian's own Swagger 2.0 schemas (test/fixtures/actian), converted to JSON Schema for ajv.
 
-import { readFileSync } from 'node:fs';
-
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { JobContext } from '../../src/runtime/function-executor.js';
+import { ajv, responseSchema, validatorFor, type SPECS } from '../support/actian-schemas.js';
 import { harness, stateOf, type ErrorJson, type Harness } from './support.js';
-
-// ---------------------------------------------------------------- Actian's schemas
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-interface Swagger {
-  definitions: Record<string, Json>;
-  paths: Record<string, Record<string, { responses: Record<string, { schema?: Json }> }>>;
-}
-
-const SPECS = {
-  configuration: JSON.parse(readFileSync(new URL('../fixtures/actian/job-configuration.json', import.meta.url), 'utf8')) as Swagger,
-  execution: JSON.parse(readFileSync(new URL('../fixtures/actian/job-execution.json', import.meta.url), 'utf8')) as Swagger,
-};
-
-/** Keywords of Swagger 2.0 (and vendor extensions) that are not JSON Schema. */
-const SWAGGER_ONLY = new Set(['example', 'xml', 'externalDocs', 'discriminator', 'readOnly', 'collectionFormat', 'allowEmptyValue']);
-
-/** A Swagger 2.0 schema as JSON Schema: refs to `#/$defs/X`, Swagger-only keywords dropped. */
-function toJsonSchema(node: Json): Json {
-  if (Array.isArray(node)) return node.map(toJsonSchema);
-  if (node === null || typeof node !== 'object') return node;
-  const out: Record<string, Json> = {};
-  for (const [k, v] of Object.entries(node)) {
-    if (SWAGGER_ONLY.has(k) || k.startsWith('x-')) continue;
-    if (k === '$ref' && typeof v === 'string') {
-      out.$ref = v.replace(/^#\/definitions\//, '#/$defs/');
-      continue;
-    }
-    // `properties` and `$defs` hold names, not keywords: convert their values only.
-    if ((k === 'properties' || k === 'definitions') && v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      out[k] = Object.fromEntries(Object.entries(v).map(([name, s]) => [name, toJsonSchema(s)]));
-      continue;
-    }
-    out[k] = toJsonSchema(v);
-  }
-  return out;
-}
-
-const ajv = new Ajv({ strict: true, allErrors: true });
-const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;
-addFormats(ajv);
-// Swagger's numeric formats.
-ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
-ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
-ajv.addFormat('float', { type: 'number', validate: () => true });
-ajv.addFormat('double', { type: 'number', validate: () => true });
-ajv.addFormat('binary', { type: 'string', validate: () => true });
-
-const compiled = new Map<string, ValidateFunction>();
-
-function validatorFor(spec: keyof typeof SPECS, schema: Json): ValidateFunction {
-  const key = `${spec}:${JSON.stringify(schema)}`;
-  let v = compiled.get(key);
-  if (!v) {
-    const defs = Object.fromEntries(Object.entries(SPECS[spec].definitions).map(([n, s]) => [n, toJsonSchema(s)]));
-    v = ajv.compile({ ...(toJsonSchema(schema) as object), $defs: defs });
-    compiled.set(key, v);
-  }
-  return v;
-}
-
-/** The schema of an operation's answer in Actian's spec; `definition` where the spec gives none (documented in docs/http-api.md). */
-function responseSchema(spec: keyof typeof SPECS, method: string, path: string, status: number, definition?: string): Json {
-  const op = SPECS[spec].paths[path]?.[method.toLowerCase()];
-  if (!op) throw new Error(`no ${method} ${path} in ${spec}`);
-  const r = op.responses[String(status)] ?? op.responses['default'];
-  if (!r) throw new Error(`${method} ${path} has no answer ${status} in ${spec}`);
-  if (r.schema !== undefined && definition === undefined) return r.schema;
-  if (definition === undefined) throw new Error(`${method} ${path} ${status} has no schema in ${spec}: say which definition`);
-  if (!SPECS[spec].definitions[definition]) throw new Error(`no definition ${definition}`);
-  return { $ref: `#/definitions/${definition}` };
-}
 
 /** Checks the answer's status and body against Actian's schema of that operation; returns the body. */
 function actian<T = Record<string, unknown>>(r: LightMyRequestResponse, spec: keyof typeof SPECS, method: string, path: string, status: number, definition?: string): T {
@@ -456,5 +381,120 @@ describe('schedules', () => {
     const after = actian(await call('GET', '/jobconfigs/sch'), 'configuration', 'GET', '/jobconfigs/{id}', 200);
     expect(after).not.toHaveProperty('schedule');
     expect(after).not.toHaveProperty('nextFireTime');
+  });
+});
+
+describe('more of Actian’s calls', () => {
+  it('GET /product/info is an InstalledProductInfo', async () => {
+    const info = actian(await call('GET', '/product/info'), 'configuration', 'GET', '/product/info', 200);
+    expect(info).toMatchObject({ name: 'Orderly' });
+  });
+
+  it('keeps the fields a client sends that Orderly does not use, and returns them', async () => {
+    const c = await createConfig({ name: 'kept', workflow: 'hold', destinationId: 'd1', tags: ['a'], runtimeConfig: { packageName: 'pkg.djar', logLevel: 'INFO', macros: [{ key: 'k', value: 'v' }] }, custom: { x: 1 } });
+    expect(c).toMatchObject({ destinationId: 'd1', tags: ['a'], custom: { x: 1 }, runtimeConfig: { packageName: 'pkg.djar', logLevel: 'INFO', macros: [{ key: 'k', value: 'v', secure: false }] } });
+    const id = c.id as string;
+    const patched = actian(await call('PATCH', `/jobconfigs/${id}`, { runtimeConfig: { logLevel: null }, agentId: 'a7' }), 'configuration', 'PATCH', '/jobconfigs/{id}', 200);
+    expect(patched).toMatchObject({ destinationId: 'd1', agentId: 'a7', runtimeConfig: { packageName: 'pkg.djar' } });
+    expect((patched.runtimeConfig as Record<string, unknown>).logLevel).toBeUndefined();
+    const t = actian(await call('POST', '/jobtemplates', { name: 'tpl', runtimeConfig: { packageName: 'p2' }, agentId: 'x' }), 'configuration', 'POST', '/jobtemplates', 201);
+    expect(t).toMatchObject({ agentId: 'x', runtimeConfig: { packageName: 'p2' } });
+  });
+
+  it('bulk activate, deactivate and delete, all or nothing', async () => {
+    const a = (await createConfig({ name: 'A', workflow: 'hold' })).id as string;
+    const b = (await createConfig({ name: 'B', workflow: 'hold' })).id as string;
+    const r = await call('PATCH', '/jobconfigs/deactivate', { recordIds: [a, b] });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(h.orderly.getJobConfig(a)!.active).toBe(false);
+    const before = await stateOf(h);
+    const missing = await call('PATCH', '/jobconfigs/activate', { recordIds: [a, 'nope'] });
+    expect(missing.statusCode).toBe(404);
+    expect(problems(missing)).toEqual([{ path: 'body.recordIds[1]', message: 'job config nope not found' }]);
+    expect(await stateOf(h)).toBe(before);
+    expect((await call('PATCH', '/jobconfigs/activate', { recordIds: [a] })).statusCode).toBe(200);
+    const run = await call('POST', `/jobconfigs/${a}/jobs`, {});
+    expect(run.statusCode).toBe(202);
+    const busy = await call('DELETE', '/jobconfigs/delete', { recordIds: [b, a] });
+    expect(busy.statusCode).toBe(409);
+    expect(problems(busy)[0]!.path).toBe('body.recordIds[1]');
+    expect(h.orderly.getJobConfig(b)).toBeDefined();
+    empty(await call('DELETE', '/jobconfigs/delete', { recordIds: [b] }), 204);
+    expect(h.orderly.getJobConfig(b)).toBeUndefined();
+  });
+
+  it('clone a job config and a template', async () => {
+    const c = await createConfig({ name: 'orig', workflow: 'hold', blocking: true, runtimeConfig: { macros: [{ key: 'k', value: 'v' }] } });
+    const clone = actian(await call('POST', `/jobconfigs/${c.id as string}/clone`), 'configuration', 'POST', '/jobconfigs/{id}/clone', 201);
+    expect(clone).toMatchObject({ name: 'orig (copy)', blocking: true, runtimeConfig: { macros: [{ key: 'k', value: 'v', secure: false }] } });
+    expect(clone.id).not.toBe(c.id);
+    const named = actian(await call('POST', `/jobconfigs/${c.id as string}/clone?name=second`), 'configuration', 'POST', '/jobconfigs/{id}/clone', 201);
+    expect(named.name).toBe('second');
+    expect((await call('POST', `/jobconfigs/${c.id as string}/clone?name=second`)).statusCode).toBe(409);
+    const t = actian(await call('POST', '/jobtemplates', { name: 'T' }), 'configuration', 'POST', '/jobtemplates', 201);
+    const tc = actian(await call('POST', `/jobtemplates/${t.id as string}/clone`), 'configuration', 'POST', '/jobtemplates/{id}/clone', 201);
+    expect(tc.name).toBe('T (copy)');
+  });
+
+  it('macros are default arguments, on job configs and templates', async () => {
+    const id = (await createConfig({ name: 'M', workflow: 'hold' })).id as string;
+    const m = actian(await call('POST', `/jobconfigs/${id}/macros`, { name: 'region', value: 'eu', description: 'where' }), 'configuration', 'POST', '/jobconfigs/{id}/macros', 201);
+    expect(m).toMatchObject({ name: 'region', value: 'eu', secure: false, description: 'where' });
+    expect(h.orderly.getJobConfig(id)!.defaultArguments).toEqual({ region: 'eu' });
+    expect((await call('POST', `/jobconfigs/${id}/macros`, { name: 'region', value: 'x' })).statusCode).toBe(409);
+    expect((await call('POST', `/jobconfigs/${id}/macros`, { name: 's', value: 'x', secure: true })).statusCode).toBe(400);
+    const list = actian<{ items: unknown[] }>(await call('GET', `/jobconfigs/${id}/macros`), 'configuration', 'GET', '/jobconfigs/{id}/macros', 200);
+    expect(list.items).toHaveLength(1);
+    actian(await call('GET', `/jobconfigs/${id}/macros/region`), 'configuration', 'GET', '/jobconfigs/{id}/macros/{name}', 200);
+    const put = actian(await call('PUT', `/jobconfigs/${id}/macros/region`, { value: 'us' }), 'configuration', 'PUT', '/jobconfigs/{id}/macros/{name}', 200);
+    expect(put).toMatchObject({ value: 'us', description: 'where' });
+    const cfg = actian(await call('GET', `/jobconfigs/${id}`), 'configuration', 'GET', '/jobconfigs/{id}', 200);
+    expect(cfg.macroDescriptions).toBeUndefined();
+    empty(await call('DELETE', `/jobconfigs/${id}/macros/region`), 204);
+    expect((await call('GET', `/jobconfigs/${id}/macros/region`)).statusCode).toBe(404);
+    const t = actian(await call('POST', '/jobtemplates', { name: 'TM' }), 'configuration', 'POST', '/jobtemplates', 201);
+    actian(await call('POST', `/jobtemplates/${t.id as string}/macros`, { name: 'a', value: '1' }), 'configuration', 'POST', '/jobtemplates/{id}/macros', 201);
+    expect(h.orderly.getJobTemplate(t.id as string)!.defaultArguments).toEqual({ a: '1' });
+    actian(await call('GET', `/jobtemplates/${t.id as string}/macros`), 'configuration', 'GET', '/jobtemplates/{id}/macros', 200);
+    empty(await call('DELETE', `/jobtemplates/${t.id as string}/macros/a`), 204);
+  });
+
+  it('tags, export and import, a template’s job configs, a job’s out messages', async () => {
+    const id = (await createConfig({ name: 'X', workflow: 'hold', tags: ['a'] })).id as string;
+    const tagged = actian(await call('PUT', `/jobconfigs/${id}/tags`, ['b', 'a']), 'configuration', 'PUT', '/jobconfigs/{id}/tags', 200);
+    expect(tagged).toEqual({ jobConfigId: id, tags: ['a', 'b'] });
+    empty(await call('DELETE', `/jobconfigs/${id}/tags`, ['a']), 204);
+    expect(actian(await call('GET', `/jobconfigs/${id}`), 'configuration', 'GET', '/jobconfigs/{id}', 200).tags).toEqual(['b']);
+    const exported = actian(await call('POST', `/jobconfigs/${id}/export`), 'configuration', 'POST', '/jobconfigs/{id}/export', 200);
+    expect((await call('POST', '/jobconfigs/import', exported)).statusCode).toBe(409); // the name is taken
+    await call('DELETE', `/jobconfigs/${id}`);
+    const imported = actian(await call('POST', '/jobconfigs/import', exported), 'configuration', 'POST', '/jobconfigs/import', 201);
+    expect(imported).toMatchObject({ name: 'X', tags: ['b'] });
+    const multipart = await h.call({ method: 'POST', url: '/v2/api/jobconfigs/import', headers: { 'content-type': 'multipart/form-data; boundary=x' }, payload: '--x--' });
+    expect(multipart.statusCode).toBe(501);
+    const t = actian(await call('POST', '/jobtemplates', { name: 'Tpl' }), 'configuration', 'POST', '/jobtemplates', 201);
+    const tid = t.id as string;
+    actian(await call('POST', `/jobtemplates/${tid}/jobconfigs`, { name: 'on-tpl', workflow: 'hold' }), 'configuration', 'POST', '/jobtemplates/{id}/jobconfigs', 201);
+    const onTpl = actian<{ items: { name: string }[] }>(await call('GET', `/jobtemplates/${tid}/jobconfigs`), 'configuration', 'GET', '/jobtemplates/{id}/jobconfigs', 200);
+    expect(onTpl.items.map((c) => c.name)).toEqual(['on-tpl']);
+    const texp = actian(await call('POST', `/jobtemplates/${tid}/export?includejobconfigs=true`), 'configuration', 'POST', '/jobtemplates/{id}/export', 200);
+    // The names are taken: rename the originals, then import.
+    await call('PATCH', `/jobtemplates/${tid}`, { name: 'Tpl old' });
+    const first = (await call('GET', `/jobtemplates/${tid}/jobconfigs`)).json<{ items: { id: string }[] }>().items[0]!.id;
+    await call('PATCH', `/jobconfigs/${first}`, { name: 'on-tpl old' });
+    const timp = actian(await call('POST', '/jobtemplates/import', texp), 'configuration', 'POST', '/jobtemplates/import', 201);
+    expect(timp).toMatchObject({ name: 'Tpl', jobConfigs: [expect.objectContaining({ name: 'on-tpl' })] });
+    const run = (await call('POST', `/jobconfigs/${imported.id as string}/jobs`, {})).json<{ id: string }>();
+    actian(await call('GET', `/jobs/${run.id}/out`), 'execution', 'GET', '/jobs/{id}/out', 200);
+    expect((await call('GET', '/jobs/nope/out')).statusCode).toBe(404);
+  });
+
+  it('answers 501 with a clear message for the calls Orderly does not provide', async () => {
+    for (const [method, url] of [['GET', '/jobconfigs/dropdown'], ['POST', '/jobconfigs/x/favorites'], ['GET', '/jobconfigs/x/files'], ['GET', '/jobs/x/out/files'], ['POST', '/jobs/package'], ['GET', '/integrations/i/jobs']] as const) {
+      const r = await call(method, url, method === 'POST' ? {} : undefined);
+      expect(r.statusCode, `${method} ${url}`).toBe(501);
+      expect(r.json<ErrorJson>().error.message).toMatch(/not provided/);
+      expect((await call(method, url, method === 'POST' ? {} : undefined, null)).statusCode).toBe(401);
+    }
   });
 });

@@ -64,6 +64,13 @@ const samples: { [T in EventType]: EventOf<T> } = {
     },
   },
   JobConfigDeleted: { type: 'JobConfigDeleted', at, id: 'jc1' },
+  JobConfigAliasSet: {
+    type: 'JobConfigAliasSet',
+    at,
+    jobConfig: 'jc1',
+    alias: { name: 'load-hook', keyHash: 'a'.repeat(64), secretHash: 'b'.repeat(64), created: at },
+  },
+  JobConfigAliasDeleted: { type: 'JobConfigAliasDeleted', at, jobConfig: 'jc1', name: 'load-hook' },
   ScheduleFired: { type: 'ScheduleFired', at, jobConfig: 'jc1', fireAt: at - 100, orderId: 'jc1@1794999999900' },
   ScheduleFireSkipped: { type: 'ScheduleFireSkipped', at, jobConfig: 'jc1', fireAt: at - 100, reason: 'overlap skip: run jc1@1 still active' },
 };

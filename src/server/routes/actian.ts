@@ -4,12 +4,15 @@
 // the same bearer tokens and roles as /api/v1. Mappings: src/server/actian-map.ts and
 // docs/http-api.md "Actian compatibility".
 //
-// Actian's request bodies are read as Actian's server reads them: unknown properties are
-// ignored and `null` means "no value"; properties Orderly cannot honour (macro sets, job files,
-// input messages, secure macros, webhooks, filters) are refused with 400 rather than ignored.
+// Actian's request bodies are read as Actian's server reads them: `null` means "no value";
+// properties Orderly does not use are kept with the job config or template and returned
+// (clientFieldsOf); properties Orderly cannot honour (macro sets, job files, input messages,
+// secure macros, webhooks, filters) are refused with 400 rather than ignored. More calls:
+// actian-more.ts (and 501 for those not provided).
 
 import { clampTime } from '../../core/time.js';
 import { Type, type TSchema } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { isTimeZone } from '../../core/checks.js';
 import type { ProblemItem } from '../../core/commands.js';
@@ -17,6 +20,7 @@ import type { JobConfig, JobTemplate } from '../../core/model.js';
 import type { JobConfigView } from '../../runtime/orderly.js';
 import type { OrderView } from '../../runtime/views.js';
 import {
+  ACTIAN_PREFIX,
   ACTIAN_STATES,
   configHref,
   actianStatus,
@@ -47,7 +51,9 @@ import {
   type ActianTemplateBody,
   type Macro,
 } from '../actian-map.js';
+import { newAliasCredentials } from '../actian-auth.js';
 import { JobStats } from '../actian-stats.js';
+import { actianMoreRoutes } from './actian-more.js';
 import { RunTimes } from '../actian-times.js';
 import type { Api, ServerContext } from '../context.js';
 import { HttpError, invalidError, notFound, orderlyCall } from '../errors.js';
@@ -88,7 +94,7 @@ const RuntimeConfigSchema = Type.Object(
     inMessages: N(Type.Array(Type.Unknown()), 'must be a list'),
     outMessageNames: N(Type.Array(Type.String()), 'must be a list of strings'),
   },
-  { ...open, description: '`entryPoint` names the workflow to run (when `workflow` and `command` are not given); `macros` are the default arguments. The rest is accepted and ignored.' },
+  { ...open, description: '`entryPoint` names the workflow to run (when `workflow` and `command` are not given); `macros` are the default arguments. The rest is kept and returned as given.' },
 );
 
 const JobConfigRequestSchema = Type.Object(
@@ -190,6 +196,11 @@ const JobConfigResponse = Type.Object(
     workflow: Type.Optional(Type.String()),
     command: Type.Optional(Type.String()),
     activeRuns: Type.Integer(),
+    queuedRuns: Type.Integer({ description: 'Orderly: runs not started yet (pending: waiting or queued)' }),
+    fires: Type.Array(
+      Type.Object({ fireAt: Type.String({ format: 'date-time' }), jobId: Type.Optional(Type.String()), skipped: Type.Optional(Type.String({ description: 'why the fire was skipped' })) }),
+      { description: 'Orderly: the newest schedule fires (at most 50), newest last' },
+    ),
   },
   open,
 );
@@ -269,6 +280,7 @@ const JobStatsResponse = Type.Object(
     cancelled: Type.Integer(),
     totalJobs: Type.Integer(),
     totalDuration: Type.String(),
+    skippedFires: Type.Optional(Type.Integer({ description: 'Orderly: schedule fires skipped in the window (of the newest 50 fires kept per job config); with a filter' })),
     window: Type.Object({ windowBegins: Type.Optional(Type.String()), windowEnds: Type.String(), windowDuration: Type.Optional(Type.String()) }),
   },
   open,
@@ -359,8 +371,13 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
 
   // Bodies are JSON whatever their Content-Type says (Actian's clients: `curl -d` sends a form
   // type, fetch with a string body text/plain). Only under /v2/api; /api/v1 stays strict.
-  const parseJson = (_req: unknown, body: string | Buffer, done: (err: Error | null, value?: unknown) => void): void => {
+  // POST /listener/{alias} takes any text (its message) as it is.
+  const parseJson = (req: FastifyRequest, body: string | Buffer, done: (err: Error | null, value?: unknown) => void): void => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (req.routeOptions.config.alias === true) return done(null, text);
+    if (/^multipart\//i.test(req.headers['content-type'] ?? '')) {
+      return done(new HttpError('not-implemented', 'multipart uploads (files) are not provided: send the JSON document as the body (Content-Type: application/json)'));
+    }
     if (text.trim() === '') return done(null, undefined);
     try {
       done(null, JSON.parse(text));
@@ -745,6 +762,163 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
     },
   );
 
+  // ------------------------------------------------------------ aliases (Orderly's: Actian's Swagger runs them but does not say how they are made)
+
+  const aliasOut = (id: string, a: { name: string; secretHash?: string; created: number }): { alias: string; jobConfigId: string; secret: boolean; created: string; href: string } => ({
+    alias: a.name,
+    jobConfigId: id,
+    secret: a.secretHash !== undefined,
+    created: ISO(a.created),
+    href: `${ACTIAN_PREFIX}/listener/${encodeURIComponent(a.name)}`,
+  });
+  const AliasResponse = Type.Object(
+    {
+      alias: Type.String(),
+      jobConfigId: Type.String(),
+      secret: Type.Boolean({ description: 'true: callers send Authorization: Basic base64(apiKey:apiSecret); false: x-api-key: apiKey' }),
+      created: Type.String({ format: 'date-time' }),
+      href: Type.String({ description: 'where to POST to run the job config' }),
+      apiKey: Type.Optional(Type.String({ description: 'only in the answer that created it' })),
+      apiSecret: Type.Optional(Type.String({ description: 'only in the answer that created it' })),
+    },
+    open,
+  );
+  const AliasParams = Type.Object({ id: JobConfigIdSchema, alias: JobConfigIdSchema });
+
+  app.post(
+    '/jobconfigs/:id/aliases',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Orderly: give a job config an alias with a new api key (and secret)',
+        description:
+          'Role: admin. Body `{alias, secret?}`: `alias` 1..128 of A-Z a-z 0-9 _ . - (unique over all job configs); `secret: true` also makes an api secret. 201 with `apiKey` (and `apiSecret`): shown this once, kept only as SHA-256 hashes. The same alias again replaces its key (rotation). With the key, a caller can only run this job config: `POST /v2/api/listener/{alias}` with `x-api-key: <apiKey>`, or with `Authorization: Basic base64(apiKey:apiSecret)` when there is a secret.',
+        tags,
+        params: ConfigParams,
+        body: Type.Object(
+          { alias: JobConfigIdSchema, secret: Type.Optional(Type.Boolean({ errorMessage: BOOL })) },
+          { additionalProperties: false },
+        ),
+        response: { 201: AliasResponse, ...errors(400, 401, 403, 404, 409, 413) },
+      },
+    },
+    async (req, reply) => {
+      const id = req.params.id;
+      const cred = newAliasCredentials(req.body.secret === true);
+      const alias = { name: req.body.alias, keyHash: cred.keyHash, ...(cred.secretHash !== undefined ? { secretHash: cred.secretHash } : {}) };
+      await orderlyCall(() => orderly.setJobConfigAlias(id, alias), (p) => (p.startsWith('alias') ? 'body.alias' : `body.${p}`));
+      const a = orderly.listJobConfigAliases(id)!.find((x) => x.name === alias.name)!;
+      return reply.status(201).send({ ...aliasOut(id, a), apiKey: cred.apiKey, ...(cred.apiSecret !== undefined ? { apiSecret: cred.apiSecret } : {}) });
+    },
+  );
+
+  app.get(
+    '/jobconfigs/:id/aliases',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'Orderly: the aliases of a job config',
+        description: 'Role: viewer. Without their keys (only hashes are kept).',
+        tags,
+        params: ConfigParams,
+        response: { 200: Type.Object({ items: Type.Array(AliasResponse) }), ...errors(400, 401, 404) },
+      },
+    },
+    async (req) => {
+      const list = orderly.listJobConfigAliases(req.params.id);
+      if (!list) throw notFound(`job config ${req.params.id} not found`);
+      return { items: list.map((a) => aliasOut(req.params.id, a)) };
+    },
+  );
+
+  app.delete(
+    '/jobconfigs/:id/aliases/:alias',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Orderly: revoke an alias (its api key and secret stop working at once)',
+        description: 'Role: admin. 204; 404.',
+        tags,
+        params: AliasParams,
+        response: { 204: NoContent, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req, reply) => {
+      await orderlyCall(() => orderly.deleteJobConfigAlias(req.params.id, req.params.alias));
+      return reply.status(204).send(null);
+    },
+  );
+
+  const ListenerQuery = Type.Object(
+    {
+      messagename: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$', errorMessage: 'must be an argument name (a letter or _, then A-Z a-z 0-9 _ . -)' })),
+      outmessagename: Type.Optional(Type.String({ maxLength: 128 })),
+      async: Type.Optional(Type.Boolean({ errorMessage: BOOL })),
+      ordered: Type.Optional(Type.Boolean({ errorMessage: BOOL })),
+    },
+    open,
+  );
+  const LISTENER_TEXT =
+    'The body (any content type, as text) is the run’s argument named `messagename` (default `message`); an empty body gives none. 202 with the JobResponse (Location: /v2/api/jobs/{id}). Runs are always asynchronous: `async=false` and `outmessagename` are 501; `ordered=true` is 501 unless the job config is blocking (then its runs are ordered anyway).';
+
+  /** A run of a job config with a text message (the listener calls). */
+  const listen = async (jobConfigId: string, q: { messagename?: string; outmessagename?: string; async?: boolean; ordered?: boolean }, body: unknown, reply: FastifyReply): Promise<FastifyReply> => {
+    if (q.async === false) throw new HttpError('not-implemented', 'synchronous runs (async=false) are not provided: the run is started and answered 202; poll GET /v2/api/jobs/{id}');
+    if (q.outmessagename !== undefined) throw new HttpError('not-implemented', 'output messages are not provided (outmessagename): read the job log, GET /v2/api/jobs/{id}/log');
+    const c = mustGetConfig(ctx, jobConfigId);
+    if (q.ordered === true && !c.effectiveBlocking) {
+      throw new HttpError('not-implemented', `ordered=true on a job config that is not blocking is not provided: make job config ${c.id} blocking ({"blocking": true}) to run its jobs one at a time in order`);
+    }
+    const text = body === undefined || body === null ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+    const argName = q.messagename ?? 'message';
+    const opts: { arguments?: Record<string, string> } = text === '' ? {} : { arguments: { [argName]: text } };
+    const orderId = await orderlyCall(() => orderly.runJobConfig(jobConfigId, opts), (p) => (p.startsWith('arguments') ? 'body' : `body.${p}`));
+    const job = orderly.getOrder(orderId);
+    const out = job ? (await jobsOut([job]))[0]! : { id: orderId, status: 'queued', href: jobHref(orderId) };
+    return reply.status(202).header('location', jobHref(orderId)).send(out);
+  };
+
+  app.post(
+    '/listener/:alias',
+    {
+      config: { role: 'operator', alias: true },
+      schema: {
+        summary: 'Actian: run a job via job config alias with text message input',
+        description: `Authorization: the alias's \`x-api-key\` when it has only a key; \`Authorization: Basic base64(apiKey:apiSecret)\` when it has a secret too; or a user's bearer token or Basic name and password (role operator). ${LISTENER_TEXT}`,
+        tags,
+        params: Type.Object({ alias: JobConfigIdSchema }),
+        querystring: ListenerQuery,
+        response: documented({ 202: JobResponse, ...errors(400, 401, 403, 404, 409, 413, 501) }),
+      },
+    },
+    async (req, reply) => {
+      const name = req.params.alias;
+      const found = orderly.findJobConfigAlias(name);
+      if (!found) throw notFound(`alias ${name} not found`);
+      if (req.aliasAccess && req.aliasAccess.alias !== name) throw new HttpError('forbidden', `these credentials run alias ${req.aliasAccess.alias} only`);
+      return listen(found.jobConfig, req.query, req.body, reply);
+    },
+  );
+
+  app.post(
+    '/jobconfigs/:id/listener',
+    {
+      config: { role: 'operator', alias: true },
+      schema: {
+        summary: 'Actian: run a job for this job config with text message input',
+        description: `Role: operator. ${LISTENER_TEXT}`,
+        tags,
+        params: ConfigParams,
+        querystring: ListenerQuery,
+        response: documented({ 202: JobResponse, ...errors(400, 401, 403, 404, 409, 413, 501) }),
+      },
+    },
+    async (req, reply) => {
+      if (req.aliasAccess) throw new HttpError('unauthorized', 'an alias api key runs POST /v2/api/listener/{alias} only');
+      return listen(req.params.id, req.query, req.body, reply);
+    },
+  );
+
   // ------------------------------------------------------------ jobs
 
   app.get(
@@ -923,7 +1097,16 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
       });
       const begins = parseDate(q.startdate, 'query.startdate') ?? (orders.length > 0 ? orders.reduce((m, o) => Math.min(m, o.addedAt), Infinity) : undefined);
       const ends = parseDate(q.enddate, 'query.enddate') ?? at;
+      // Orderly's extension: schedule fires skipped (overlap, queueLimit, catch-up, inactive) in
+      // the window, of the job configs selected (the newest 50 fires of each are kept).
+      let skippedFires = 0;
+      for (const [id, c] of orderly.engine.state.jobConfigs) {
+        if (q.jobconfigid !== undefined && id !== q.jobconfigid) continue;
+        if (q.jobtemplateid !== undefined && c.def.templateId !== q.jobtemplateid) continue;
+        for (const f of c.fires) if (f.skipped !== undefined && (begins === undefined || f.fireAt >= begins) && f.fireAt <= ends) skippedFires++;
+      }
       return {
+        skippedFires,
         queued: count((s) => PENDING.has(s)),
         running: count((s) => s === 'running'),
         finished: count((s) => s === 'finished_ok'),
@@ -1053,4 +1236,6 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
       return reply.status(204).send(null);
     },
   );
+
+  actianMoreRoutes(app, ctx);
 }

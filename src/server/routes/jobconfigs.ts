@@ -49,6 +49,7 @@ export function configInput(v: JobConfig | JobConfigView): JobConfigInput & { id
   delete out.nextFireTime;
   delete out.fires;
   delete out.activeRuns;
+  delete out.queuedRuns;
   return out as JobConfigInput & { id: string; active: boolean };
 }
 
@@ -271,6 +272,7 @@ const JobConfigViewSchema = Type.Object(
     nextFireTime: Type.Optional(Type.String({ description: 'ISO-8601; absent without a schedule or when inactive' })),
     fires: Type.Array(FireSchema, { description: 'the newest schedule fires' }),
     activeRuns: Type.Integer({ description: 'runs scheduled, waiting, processing or stopped' }),
+    queuedRuns: Type.Integer({ description: 'runs not started yet (no job executed, no lock held)' }),
     created: Type.String({ description: 'ISO-8601' }),
     modified: Type.String({ description: 'ISO-8601' }),
   },

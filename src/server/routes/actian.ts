@@ -1099,14 +1099,16 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
       const ends = parseDate(q.enddate, 'query.enddate') ?? at;
       // Orderly's extension: schedule fires skipped (overlap, queueLimit, catch-up, inactive) in
       // the window, of the job configs selected (the newest 50 fires of each are kept).
+      // Given with a job config or template filter (the unfiltered answer comes from counters).
+      const byConfig = q.jobconfigid !== undefined || q.jobtemplateid !== undefined;
       let skippedFires = 0;
-      for (const [id, c] of orderly.engine.state.jobConfigs) {
+      if (byConfig) for (const [id, c] of orderly.engine.state.jobConfigs) {
         if (q.jobconfigid !== undefined && id !== q.jobconfigid) continue;
         if (q.jobtemplateid !== undefined && c.def.templateId !== q.jobtemplateid) continue;
         for (const f of c.fires) if (f.skipped !== undefined && (begins === undefined || f.fireAt >= begins) && f.fireAt <= ends) skippedFires++;
       }
       return {
-        skippedFires,
+        ...(byConfig ? { skippedFires } : {}),
         queued: count((s) => PENDING.has(s)),
         running: count((s) => s === 'running'),
         finished: count((s) => s === 'finished_ok'),

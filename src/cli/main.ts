@@ -213,6 +213,10 @@ function eventFacts(e: Event): string {
       return JSON.stringify(e.question);
     case 'OrderPromptAnswered':
       return 'confirmed';
+    case 'OrderForked':
+      return e.children.map((c) => c.orderId).join(', ');
+    case 'OrderJoined':
+      return outcomeText(e.outcome);
   }
 }
 

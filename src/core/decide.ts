@@ -10,7 +10,7 @@ import { assert, invalid, problem, type Command, type Problem, type ProblemItem 
 import type { Event } from './events.js';
 import { argumentProblems } from './checks.js';
 import { evolve } from './evolve.js';
-import type { Grant, IfInstr, JobConfig, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import type { ForkInstr, Grant, IfInstr, JobConfig, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 import { LIMITS } from './model.js';
 import { executionsOn, pickWorker, type WorkerState } from './workers.js';
 import { prepareOrderArguments } from './order-preparation.js';
@@ -72,9 +72,12 @@ export function nextDeadline(s: State): number | undefined {
 }
 
 /** Whether the lock instance `name` is among the demands resolved so far or held by the order already. */
-function demandedTwice(resolved: readonly ResolvedDemand[], o: Order, name: string): boolean {
+function demandedTwice(s: State, resolved: readonly ResolvedDemand[], o: Order, name: string): boolean {
   for (const r of resolved) if (r.lock === name) return true;
-  for (const h of o.held) for (const g of h.grants) if (g.lock === name) return true;
+  // A Fork's parent keeps its locks for the whole Fork: a child demanding one would wait for ever.
+  for (let x: Order | undefined = o; x; x = x.parent === undefined ? undefined : s.orders.get(x.parent)) {
+    for (const h of x.held) for (const g of h.grants) if (g.lock === name) return true;
+  }
   return false;
 }
 
@@ -681,6 +684,16 @@ class Turn {
       if (!o.cancelPending || (kill && !o.cancelPending.kill)) this.emit({ type: 'OrderCancelMarked', at: this.now, orderId: id, kill });
       return undefined;
     }
+    if (o.state === 'forked') {
+      // Its children are cancelled; the parent is cancelled at the join.
+      if (!o.cancelPending || (kill && !o.cancelPending.kill)) this.emit({ type: 'OrderCancelMarked', at: this.now, orderId: id, kill });
+      for (const c of [...(o.children ?? [])]) {
+        const child = this.s.orders.get(c);
+        if (child && child.endedAt === undefined) this.cancel(c, kill);
+      }
+      this.tryJoin(id);
+      return undefined;
+    }
     this.cancelNow(o);
     return undefined;
   }
@@ -689,6 +702,7 @@ class Turn {
     if (o.waitingFor?.kind === 'locks' || o.waitingFor?.kind === 'job') this.emit({ type: 'OrderDequeued', at: this.now, orderId: o.id });
     this.releaseOutside(o, []);
     this.emit({ type: 'OrderCancelled', at: this.now, orderId: o.id });
+    if (o.parent !== undefined) this.tryJoin(o.parent);
   }
 
   private suspend(id: string, reset: boolean): Problem | undefined {
@@ -823,7 +837,7 @@ class Turn {
       const pos = o.position;
       const instr = instructionAt(wf, pos);
       if (!instr) {
-        this.leaveBlock(o);
+        if (this.leaveBlock(o)) return;
         continue;
       }
       switch (instr.TYPE) {
@@ -851,6 +865,9 @@ class Turn {
         case 'StickySubagent':
           this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: [...pos, 'stickySubagent', 0] });
           break;
+        case 'Fork':
+          this.fork(o, instr);
+          return;
         case 'If': {
           const to = this.ifTarget(o, wf, instr);
           if (!to) return;
@@ -916,14 +933,19 @@ class Turn {
     return instr.else ? [...o.position, 'else', 0] : nextPosition(o.position);
   }
 
-  private leaveBlock(o: Order): void {
+  /** Returns true when the order stops here (it ended, or a Fork's child reached its branch's end). */
+  private leaveBlock(o: Order): boolean {
     const pos = o.position;
+    if (o.parent !== undefined && String(pos[pos.length - 2]).startsWith('fork+') && this.isOwnBranch(o)) {
+      this.tryJoin(o.parent);
+      return true;
+    }
     if (pos.length === 1) {
       this.releaseOutside(o, []); // the run lock of a blocking job config, if held
       assert(o.held.length === 0, `order ${o.id} at the end holds locks`);
       const outcome: Outcome = o.outcome?.type === 'succeeded' ? o.outcome : { type: 'succeeded' };
       this.emit({ type: 'OrderFinished', at: this.now, orderId: o.id, outcome });
-      return;
+      return true;
     }
     const to = pos.slice(0, -2); // the enclosing instruction: the order moves on to the next
     if (pos[pos.length - 2] === 'lock') {
@@ -933,6 +955,58 @@ class Turn {
     }
     to[to.length - 1] = (to[to.length - 1] as number) + 1;
     this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to });
+    return false;
+  }
+
+  /** Whether a child's position is in its own branch (one level below its parent's Fork). */
+  private isOwnBranch(o: Order): boolean {
+    const p = o.parent === undefined ? undefined : this.s.orders.get(o.parent);
+    return p !== undefined && o.position.length === p.position.length + 2;
+  }
+
+  private fork(o: Order, instr: ForkInstr): void {
+    const children = instr.branches.map((b) => ({ orderId: `${o.id}|${b.id}`, branch: b.id }));
+    for (const c of children) {
+      if (this.s.orders.has(c.orderId)) {
+        return this.fail(o, { type: 'failed', reason: 'fail-instruction', message: `Fork: order ${c.orderId} exists already` });
+      }
+    }
+    this.emit({ type: 'OrderForked', at: this.now, orderId: o.id, children });
+    for (const c of children) this.ready.push(c.orderId);
+  }
+
+  /** Joins the Fork of `parentId` once every child has ended (done, cancelled, or failed with joinIfFailed). */
+  private tryJoin(parentId: string): void {
+    const s = this.s;
+    const p = s.orders.get(parentId);
+    if (!p || p.state !== 'forked' || !p.children) return;
+    const wf = workflowOf(s, p);
+    const instr = instructionAt(wf, p.position);
+    assert(instr?.TYPE === 'Fork', `order ${p.id} is forked but not at a Fork`);
+    const failed: string[] = [];
+    const args: Record<string, string> = {};
+    for (const id of p.children) {
+      const c = s.orders.get(id);
+      assert(c, `child ${id} of ${p.id} is missing`);
+      if (c.state === 'cancelled') failed.push(`${id} has been cancelled`);
+      else if (c.state === 'failed' && instr.joinIfFailed === true) failed.push(`${id} failed${c.outcome?.message ? `: ${c.outcome.message}` : ''}`);
+      else if (c.state === 'ready' && this.isOwnBranch(c) && instructionAt(wf, c.position) === undefined && !c.suspended) {
+        const branch = instr.branches.find((b) => `fork+${b.id}` === c.position[c.position.length - 2]);
+        const scope = orderScope(c, wf, this.now, instr.label);
+        for (const [name, expr] of Object.entries(branch?.workflow.result ?? {})) {
+          const r = evaluate(expr, scope);
+          if (r.ok) args[name] = asText(r.value);
+          else failed.push(`${id} result ${name}: ${r.message}`);
+        }
+      } else return;
+    }
+    const outcome: Outcome = failed.length === 0 ? { type: 'succeeded' } : { type: 'failed', reason: 'child-failed', message: failed.join('; ') };
+    const e: Event = { type: 'OrderJoined', at: this.now, orderId: p.id, outcome };
+    if (failed.length === 0 && Object.keys(args).length > 0) e.arguments = args;
+    this.emit(e);
+    if (p.cancelPending) return this.cancelNow(p);
+    if (failed.length > 0) this.fail(p, outcome);
+    else this.ready.push(p.id);
   }
 
   private registerWorker(workerId: unknown, slots: unknown, functions: unknown): Problem | undefined {
@@ -1020,7 +1094,7 @@ class Turn {
         }
       }
       const name = instanceName(d.lockName, key);
-      if (demandedTwice(resolved, o, name)) {
+      if (demandedTwice(s, resolved, o, name)) {
         return this.fail(o, { type: 'failed', reason: 'lock-key-collision', message: `lock ${name} is demanded twice` });
       }
       if (d.count !== undefined && fam.def.limit > 0 && d.count > fam.def.limit) {
@@ -1140,6 +1214,8 @@ class Turn {
     const wf = workflowOf(this.s, o);
     let stop: boolean | undefined;
     for (const a of ancestors(o.position)) {
+      // A Fork's child: what encloses the Fork is its parent's.
+      if (a.branch.startsWith('fork+')) break;
       if (a.branch.startsWith('try+') && !uncatchable && stop !== true) {
         const to: Position = [...a.at, `catch+${branchIteration(a.branch)}`, 0];
         this.releaseOutside(o, to);
@@ -1160,5 +1236,6 @@ class Turn {
     const to = outer ? (outer.at.length > 0 ? outer.at : [0]) : o.position;
     this.releaseOutside(o, []);
     this.emit({ type: 'OrderFailed', at: this.now, orderId: o.id, outcome, to });
+    if (o.parent !== undefined) this.tryJoin(o.parent); // joinIfFailed: the failed child ends its branch
   }
 }

@@ -47,6 +47,10 @@ export type Event =
   | { type: 'OrderPrompted'; at: number; orderId: string; question: string }
   /** An operator confirmed the prompt: the order moves on. */
   | { type: 'OrderPromptAnswered'; at: number; orderId: string }
+  /** A Fork: child orders start in each branch; the parent waits for them. */
+  | { type: 'OrderForked'; at: number; orderId: string; children: { orderId: string; branch: string }[] }
+  /** All children of a Fork ended: they are removed; the parent goes on (succeeded) or fails at the Fork (failed). */
+  | { type: 'OrderJoined'; at: number; orderId: string; outcome: Outcome; arguments?: Record<string, string> }
   | { type: 'OrderCancelMarked'; at: number; orderId: string; kill: boolean }
   | { type: 'OrderCancelled'; at: number; orderId: string }
   | { type: 'OrderSuspendMarked'; at: number; orderId: string }

@@ -49,7 +49,8 @@ function end(s: State, o: Order, at: number): void {
   o.suspendPending = undefined;
   o.cancelPending = undefined;
   o.suspended = false;
-  s.ended.add(o.id);
+  // A Fork's child leaves with the join, not by retention.
+  if (o.parent === undefined) s.ended.add(o.id);
 }
 
 export function evolve(s: State, e: Event): void {
@@ -301,6 +302,45 @@ export function evolve(s: State, e: Event): void {
       o.prompt = undefined;
       o.waitingSince = undefined;
       o.position = nextPosition(o.position);
+      return;
+    }
+    case 'OrderForked': {
+      const o = order(s, e.orderId);
+      o.state = 'forked';
+      o.children = e.children.map((c) => c.orderId);
+      o.waitingSince = e.at;
+      for (const c of e.children) {
+        s.orders.set(c.orderId, {
+          id: c.orderId,
+          workflow: o.workflow,
+          version: o.version,
+          arguments: { ...o.arguments },
+          priority: o.priority,
+          addedAt: e.at,
+          position: [...o.position, `fork+${c.branch}`, 0],
+          state: 'ready',
+          suspended: false,
+          held: [],
+          executions: 0,
+          parent: o.id,
+        });
+      }
+      return;
+    }
+    case 'OrderJoined': {
+      const o = order(s, e.orderId);
+      for (const id of o.children ?? []) {
+        const c = s.orders.get(id);
+        assert(c && c.held.length === 0 && c.state !== 'processing', `evolve: ${o.id} joins child ${id} that holds locks or runs`);
+        s.orders.delete(id);
+        s.ended.delete(id);
+      }
+      o.children = undefined;
+      o.waitingSince = undefined;
+      o.state = 'ready';
+      o.outcome = e.outcome;
+      if (e.arguments) o.arguments = { ...o.arguments, ...e.arguments };
+      if (e.outcome.type === 'succeeded') o.position = nextPosition(o.position);
       return;
     }
     case 'OrderCancelMarked':

@@ -30,6 +30,7 @@ export const LIMITS = {
   aliasesPerJobConfigMax: 16,
   /** Bytes (as JSON) of the fields a client gave that Orderly keeps and returns unread. */
   clientFieldsBytesMax: 64 * 1024,
+  forkBranchesMax: 1_000,
 } as const;
 
 export type QueuePolicy = 'fifo' | 'greedy';
@@ -124,6 +125,18 @@ export interface IfInstr extends Labelled {
   ifThens?: IfThen[];
   else?: Block;
 }
+/** A branch of a Fork: its block runs as a child order; `result` (names → expressions, evaluated on the child at its end) is merged into the parent's arguments at the join. */
+export interface ForkBranch {
+  id: string;
+  workflow: Block & { result?: Record<string, string> };
+}
+/** JS7's Fork: each branch runs as a child order `<parent>|<id>`; the parent waits (`forked`) and joins when all have ended. Branch `fork+<id>`. */
+export interface ForkInstr extends Labelled {
+  TYPE: 'Fork';
+  branches: ForkBranch[];
+  /** A failed child ends its branch (instead of waiting for an operator) and fails the parent at the join. */
+  joinIfFailed?: boolean;
+}
 /** A job defined in place (JS7 `Execute.Anonymous`). */
 export interface ExecuteAnonymous extends Labelled {
   TYPE: 'Execute.Anonymous';
@@ -156,6 +169,7 @@ export type Instruction =
   | PromptInstr
   | StickySubagentInstr
   | IfInstr
+  | ForkInstr
   | LockInstr
   | OptionsInstr
   | TryInstr
@@ -286,6 +300,8 @@ export type OrderState =
   | 'waiting'
   /** A Prompt waits for an operator's confirm. */
   | 'prompting'
+  /** A Fork's parent waits for its children to end. */
+  | 'forked'
   | 'processing'
   | 'failed'
   | 'stopped'
@@ -293,7 +309,7 @@ export type OrderState =
   | 'finished';
 
 /** Every order state, in the order of an order's life. */
-export const ORDER_STATES: readonly OrderState[] = ['scheduled', 'ready', 'waiting', 'prompting', 'processing', 'failed', 'stopped', 'cancelled', 'finished'];
+export const ORDER_STATES: readonly OrderState[] = ['scheduled', 'ready', 'waiting', 'prompting', 'forked', 'processing', 'failed', 'stopped', 'cancelled', 'finished'];
 
 export const ENDED_STATES: ReadonlySet<OrderState> = new Set(['cancelled', 'finished']);
 
@@ -311,6 +327,8 @@ export type OutcomeReason =
   | 'lock-key-missing'
   | 'fail-instruction'
   | 'finish-instruction'
+  /** A Fork joined with a failed or cancelled child. */
+  | 'child-failed'
   /** The order took more than STEPS_PER_ADVANCE_MAX instructions without waiting (e.g. a loop of Retry). */
   | 'step-limit'
   /** A Retry instruction reached outside a catch block. */
@@ -395,6 +413,10 @@ export interface Order {
   executions: number;
   /** While prompting: the question asked. */
   prompt?: string | undefined;
+  /** A child of a Fork: the parent order's id. */
+  parent?: string;
+  /** While forked: the child orders' ids. */
+  children?: string[] | undefined;
   /** Executions of the current step whose worker was lost: the next one is attempt `lostAttempts + 1`. */
   lostAttempts?: number | undefined;
   outcome?: Outcome;

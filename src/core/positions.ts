@@ -29,6 +29,8 @@ export function branchBlock(instr: Instruction, branch: string): Block | undefin
       return undefined;
     case 'StickySubagent':
       return branch === 'stickySubagent' ? instr.subworkflow : undefined;
+    case 'Fork':
+      return branch.startsWith('fork+') ? instr.branches.find((b) => b.id === branch.slice(5))?.workflow : undefined;
     case 'If': {
       if (branch === 'else') return instr.else;
       const m = /^then(?:\+(\d+))?$/.exec(branch);

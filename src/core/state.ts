@@ -343,6 +343,8 @@ function canonicalOrder(o: Order): Order {
     execution: o.execution,
     executions: o.executions,
     prompt: o.prompt,
+    parent: o.parent,
+    children: o.children,
     lostAttempts: o.lostAttempts,
     outcome: o.outcome,
     endedAt: o.endedAt,

@@ -29,6 +29,9 @@ import type {
   Executable,
   FailInstr,
   FinishInstr,
+  ForkBranch,
+  ForkInstr,
+  FunctionExecutable,
   IfInstr,
   IfThen,
   Instruction,
@@ -65,6 +68,7 @@ export const INSTRUCTION_TYPES = [
   'Prompt',
   'StickySubagent',
   'If',
+  'Fork',
   'Lock',
   'Options',
   'Try',
@@ -72,7 +76,7 @@ export const INSTRUCTION_TYPES = [
   'Fail',
   'Finish',
 ] as const;
-const NOT_YET_SUPPORTED = new Set(['Fork', 'ForkList', 'Cycle', 'Break', 'AddOrder', 'PostNotices', 'ExpectNotices', 'ConsumeNotices']);
+const NOT_YET_SUPPORTED = new Set([ 'ForkList', 'Cycle', 'Break', 'AddOrder', 'PostNotices', 'ExpectNotices', 'ConsumeNotices']);
 
 // ---------------------------------------------------------------------------------------
 // Paths and small checks
@@ -402,6 +406,7 @@ const INSTRUCTION_KEYS: Record<Instruction['TYPE'], ReadonlySet<string>> = {
   Prompt: new Set(['TYPE', 'label', 'question']),
   StickySubagent: new Set(['TYPE', 'label', 'agentName', 'subagentClusterIdExpr', 'subworkflow']),
   If: new Set(['TYPE', 'label', 'predicate', 'then', 'ifThens', 'else']),
+  Fork: new Set(['TYPE', 'label', 'branches', 'joinIfFailed']),
   Lock: new Set(['TYPE', 'label', 'demands', 'lockedWorkflow', 'waitTimeout']),
   Options: new Set(['TYPE', 'label', 'stopOnFailure', 'block']),
   Try: new Set(['TYPE', 'label', 'maxTries', 'retryDelays', 'try', 'catch']),
@@ -411,6 +416,8 @@ const INSTRUCTION_KEYS: Record<Instruction['TYPE'], ReadonlySet<string>> = {
 };
 const FINISH_OUTCOME_KEYS = new Set(['TYPE', 'namedValues']);
 const IF_THEN_KEYS = new Set(['predicate', 'then']);
+const BRANCH_KEYS = new Set(['id', 'workflow']);
+const BRANCH_WORKFLOW_KEYS = new Set(['instructions', 'result']);
 const DEMAND_KEYS = new Set(['lockName', 'count', 'key']);
 const OUTCOME_KEYS = new Set(['returnCode']);
 const JOB_KEYS = new Set([
@@ -638,6 +645,70 @@ class WorkflowChecker {
           else ok = false;
         }
         if (ok) result = i;
+        break;
+      }
+      case 'Fork': {
+        const joinIfFailed = p.boolean(o, 'joinIfFailed', path);
+        const bp = joinPath(path, 'branches');
+        const raw = o['branches'];
+        if (!Array.isArray(raw) || raw.length === 0) {
+          p.add(bp, raw === undefined ? 'required' : 'must be a non-empty array of {id, workflow}');
+          break;
+        }
+        if (raw.length > LIMITS.forkBranchesMax) {
+          p.add(bp, `must have at most ${LIMITS.forkBranchesMax} branches`);
+          break;
+        }
+        const branches: ForkBranch[] = [];
+        const ids = new Map<string, number>();
+        const results = new Map<string, string>();
+        raw.forEach((item: unknown, n) => {
+          const ip = joinPath(bp, n);
+          const b = p.object(item, ip);
+          if (!b) return;
+          p.unknownKeys(b, ip, BRANCH_KEYS, 'a Fork branch');
+          const id = p.name(b['id'], joinPath(ip, 'id'), 'branch id');
+          if (id !== undefined) {
+            const first = ids.get(id);
+            if (first !== undefined) p.add(joinPath(ip, 'id'), `branch id ${id} is given twice (also branches[${first}])`);
+            else ids.set(id, n);
+          }
+          const wp = joinPath(ip, 'workflow');
+          const w = p.object(b['workflow'], wp);
+          if (!w) return;
+          p.unknownKeys(w, wp, BRANCH_WORKFLOW_KEYS, 'a Fork branch workflow');
+          // A branch is another order: a Retry in it cannot reach a catch block around the Fork.
+          const instructions = this.instructions(w['instructions'], joinPath(wp, 'instructions'), { ...inner, inCatch: false });
+          let result: Record<string, string> | undefined;
+          if (hasOwn(w, 'result') && w['result'] !== undefined) {
+            const rp = joinPath(wp, 'result');
+            const m = p.object(w['result'], rp);
+            if (m) {
+              result = {};
+              for (const k of Object.keys(m)) {
+                const msg = argNameProblem(k);
+                if (msg) p.add(joinPath(rp, k), msg);
+                else {
+                  const other = results.get(k);
+                  if (other !== undefined && other !== id) p.add(joinPath(rp, k), `result ${k} is also given by branch ${other}`);
+                  else if (id !== undefined) results.set(k, id);
+                  const v = this.expression(m, k, rp, true);
+                  if (v !== undefined) result[k] = v;
+                }
+              }
+            }
+          }
+          if (id !== undefined && instructions) {
+            const workflow: ForkBranch['workflow'] = { instructions };
+            if (result !== undefined) workflow.result = result;
+            branches.push({ id, workflow });
+          }
+        });
+        if (branches.length === raw.length) {
+          const i: ForkInstr = withLabel<ForkInstr>({ TYPE: 'Fork', branches });
+          if (joinIfFailed !== undefined) i.joinIfFailed = joinIfFailed;
+          result = i;
+        }
         break;
       }
       case 'Lock': {
@@ -1148,6 +1219,11 @@ function visitLocks(wf: Workflow, f: (v: LockVisit) => void): void {
           break;
         case 'StickySubagent':
           walk(instr.subworkflow.instructions, joinPath(joinPath(path, 'subworkflow'), 'instructions'), enclosing);
+          break;
+        case 'Fork':
+          instr.branches.forEach((b, n) =>
+            walk(b.workflow.instructions, joinPath(joinPath(joinPath(joinPath(path, 'branches'), n), 'workflow'), 'instructions'), enclosing),
+          );
           break;
         case 'If':
           if (instr.ifThens) {

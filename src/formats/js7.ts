@@ -177,6 +177,13 @@ function normaliseInstruction(raw: unknown, path: string, depth: number, problem
     case 'StickySubagent':
       o['subworkflow'] = normaliseBlock(o['subworkflow'], joinPath(path, 'subworkflow'), d, problems);
       break;
+    case 'Fork':
+      if (Array.isArray(o['branches']) && d <= LIMITS.nestingDepthMax + 1) {
+        o['branches'] = o['branches'].map((b: unknown, n) =>
+          isObject(b) ? { ...b, workflow: normaliseBlock(b['workflow'], joinPath(joinPath(joinPath(path, 'branches'), n), 'workflow'), d, problems) } : b,
+        );
+      }
+      break;
     case 'If':
       if (o['then'] !== undefined) o['then'] = normaliseBlock(o['then'], joinPath(path, 'then'), d, problems);
       if (o['else'] !== undefined) o['else'] = normaliseBlock(o['else'], joinPath(path, 'else'), d, problems);
@@ -285,6 +292,14 @@ function instructionToJs7(i: Instruction): Obj {
       break;
     case 'Prompt':
       o['question'] = i.question;
+      break;
+    case 'Fork':
+      o['branches'] = i.branches.map((b) => {
+        const w = blockToJs7(b.workflow);
+        if (b.workflow.result !== undefined) w['result'] = { ...b.workflow.result };
+        return { id: b.id, workflow: w };
+      });
+      if (i.joinIfFailed !== undefined) o['joinIfFailed'] = i.joinIfFailed;
       break;
     case 'If':
       if (i.ifThens !== undefined) o['ifThens'] = i.ifThens.map((t) => ({ predicate: t.predicate, then: blockToJs7(t.then) }));

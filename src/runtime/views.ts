@@ -35,6 +35,10 @@ export interface OrderView {
   /** Locks held, outermost first. */
   locks: { lock: string; count?: number; token: number; since: number }[];
   execution?: Order['execution'];
+  /** A Fork's child: its parent order. */
+  parent?: string;
+  /** While forked: the child orders. */
+  children?: string[];
   /** While prompting: the question asked, since when. */
   prompt?: { question: string; since?: number };
   outcome?: Order['outcome'];
@@ -69,6 +73,8 @@ export function orderView(o: Order, s?: State): OrderView {
     if (o.waitUntil !== undefined) v.waitingFor.until = o.waitUntil;
   }
   if (o.execution) v.execution = { ...o.execution };
+  if (o.parent !== undefined) v.parent = o.parent;
+  if (o.children !== undefined) v.children = [...o.children];
   if (o.prompt !== undefined) v.prompt = o.waitingSince !== undefined ? { question: o.prompt, since: o.waitingSince } : { question: o.prompt };
   if (o.outcome) v.outcome = { ...o.outcome };
   if (o.suspendPending || o.cancelPending) {

@@ -41,6 +41,7 @@ export function actianStatus(o: OrderView): ActianStatus {
     }
     case 'processing':
     case 'prompting':
+    case 'forked':
       return 'running';
     case 'failed':
       return o.outcome?.reason === 'disrupted' ? 'aborted' : 'finished_error';

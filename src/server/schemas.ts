@@ -129,6 +129,8 @@ export const OrderViewSchema = Type.Object(
         attempt: Type.Optional(Type.Integer({ description: '1, or more when run again after its worker was lost' })),
       }),
     ),
+    parent: Type.Optional(Type.String({ description: "A Fork's child: its parent order" })),
+    children: Type.Optional(Type.Array(Type.String(), { description: 'While forked: the child orders' })),
     prompt: Type.Optional(
       Type.Object({ question: Type.String(), since: Type.Optional(Type.Number()) }, { description: 'While prompting: the question, answered by POST /orders/{id}/confirm' }),
     ),

@@ -43,6 +43,8 @@ const samples: { [T in EventType]: EventOf<T> } = {
   OrderSleepStarted: { type: 'OrderSleepStarted', at, orderId: 'o1', until: at + 60_000 },
   OrderPrompted: { type: 'OrderPrompted', at, orderId: 'o1', question: 'Continue?' },
   OrderPromptAnswered: { type: 'OrderPromptAnswered', at, orderId: 'o1' },
+  OrderForked: { type: 'OrderForked', at, orderId: 'o1', children: [{ orderId: 'o1|a', branch: 'a' }, { orderId: 'o1|b', branch: 'b' }] },
+  OrderJoined: { type: 'OrderJoined', at, orderId: 'o1', outcome: { type: 'succeeded' }, arguments: { total: '3' } },
   OrderDeleted: { type: 'OrderDeleted', at, orderId: 'o1' },
   JobTemplateSaved: { type: 'JobTemplateSaved', at, template: { id: 't1', name: 'Nightly loads', active: true, blocking: true, timeout: 900 } },
   JobTemplateDeleted: { type: 'JobTemplateDeleted', at, id: 't1' },

@@ -279,3 +279,111 @@ describe('If', () => {
     roundTrip(wf('w', [iff('$a == 1', [], [exec('j')]), { TYPE: 'If', ifThens: [{ predicate: 'true', then: { instructions: [exec('j')] } }], else: { instructions: [] } }]));
   });
 });
+
+describe('Fork', () => {
+  const fork = (branches: Record<string, Instruction[]>, extra: { joinIfFailed?: boolean; result?: Record<string, Record<string, string>> } = {}): Instruction => ({
+    TYPE: 'Fork',
+    branches: Object.entries(branches).map(([id, instructions]) => ({
+      id,
+      workflow: extra.result?.[id] ? { instructions, result: extra.result[id] } : { instructions },
+    })),
+    ...(extra.joinIfFailed !== undefined ? { joinIfFailed: extra.joinIfFailed } : {}),
+  });
+
+  it('runs each branch as a child order and joins with the merged result', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [fork({ a: [exec('j')], b: [exec('j')] }, { result: { a: { fromA: "'A:' ++ orderId" }, b: { rc: '$returnCode' } } }), exec('j')])]);
+    c.add('o', 'w', { arguments: { x: '1' } });
+    expect(c.o('o')).toMatchObject({ state: 'forked', children: ['o|a', 'o|b'] });
+    expect(c.o('o|a')).toMatchObject({ state: 'processing', parent: 'o', position: [0, 'fork+a', 0], arguments: { x: '1' } });
+    c.finish('o|a');
+    expect(c.o('o').state).toBe('forked');
+    c.finish('o|b', { type: 'succeeded', returnCode: 3 });
+    expect(c.s.orders.has('o|a')).toBe(false);
+    expect(c.o('o')).toMatchObject({ state: 'processing', position: [1], arguments: { x: '1', fromA: 'A:o|a', rc: '3' } });
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('a lock taken in a branch is released at its end; a lock around the Fork is the parent\'s for the whole Fork', () => {
+    const c = new Core();
+    const locks = [{ name: 'A', limit: 1 }, { name: 'B', limit: 1 }];
+    c.deploy(locks, [wf('w', [lock([{ lockName: 'A' }], [fork({ x: [lock([{ lockName: 'B' }], [exec('j')]), exec('j')], y: [lock([{ lockName: 'B' }], [exec('j')])] })])])]);
+    c.add('o', 'w');
+    expect(c.holders('A')).toEqual(['o']);
+    expect(c.holders('B')).toEqual(['o|x']);
+    expect(c.queue('B')).toEqual(['o|y']);
+    c.finish('o|x');
+    expect(c.holders('B')).toEqual(['o|y']);
+    expect(c.holders('A')).toEqual(['o']);
+    c.finish('o|x');
+    c.finish('o|y');
+    expect(c.o('o').state).toBe('finished');
+    expect(c.holders('A')).toEqual([]);
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('joinIfFailed: a failed child releases its locks and the parent fails at the Fork (catchable)', () => {
+    const c = new Core();
+    c.deploy([{ name: 'L', limit: 1 }], [wf('w', [{ TYPE: 'Try', try: { instructions: [fork({ b: [lock([{ lockName: 'L' }], [{ TYPE: 'Fail' }])], ok: [exec('j')] }, { joinIfFailed: true })] }, catch: { instructions: [exec('j')] } }])]);
+    c.add('o', 'w');
+    expect(c.o('o|b').state).toBe('failed');
+    expect(c.holders('L')).toEqual([]);
+    c.finish('o|ok');
+    expect(c.o('o')).toMatchObject({ state: 'processing', position: [0, 'catch+0', 0] });
+    const joined = c.journal.find((e) => e.type === 'OrderJoined');
+    expect(joined).toMatchObject({ outcome: { type: 'failed', reason: 'child-failed', message: 'o|b failed' } });
+  });
+
+  it('without joinIfFailed a failed child waits for an operator; cancelling it fails the parent', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [fork({ b: [{ TYPE: 'Fail' }] })])]);
+    c.add('o', 'w');
+    expect(c.o('o|b').state).toBe('failed');
+    expect(c.o('o').state).toBe('forked');
+    c.run({ type: 'cancelOrder', orderId: 'o|b' });
+    expect(c.o('o')).toMatchObject({ state: 'failed', outcome: { reason: 'child-failed', message: 'o|b has been cancelled' } });
+  });
+
+  it('cancelling the parent cancels the children, then the parent, releasing every lock', () => {
+    const c = new Core();
+    c.deploy([{ name: 'A', limit: 1 }, { name: 'B', limit: 1 }], [wf('w', [lock([{ lockName: 'A' }], [fork({ x: [lock([{ lockName: 'B' }], [exec('j')])], y: [{ TYPE: 'Prompt', question: "'?'" }] })])])]);
+    c.add('o', 'w');
+    c.run({ type: 'cancelOrder', orderId: 'o' });
+    expect(c.o('o').state).toBe('forked'); // o|x's job runs
+    c.finish('o|x');
+    expect(c.o('o').state).toBe('cancelled');
+    expect(c.holders('A')).toEqual([]);
+    expect(c.holders('B')).toEqual([]);
+    expect(c.s.orders.has('o|x')).toBe(false);
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('refuses a branch demanding a lock its parent holds around the Fork, and checks the lock order through branches', () => {
+    const c = new Core();
+    const locks = [{ name: 'A', limit: 1 }, { name: 'B', limit: 1 }];
+    expect(c.refuse({ type: 'deploy', locks, workflows: [wf('w', [lock([{ lockName: 'A' }], [fork({ x: [lock([{ lockName: 'A' }], [])] })])])] }).message).toMatch(/already held by the enclosing Lock/);
+    const ab = wf('ab', [lock([{ lockName: 'A' }], [fork({ x: [lock([{ lockName: 'B' }], [])] })])]);
+    const ba = wf('ba', [lock([{ lockName: 'B' }], [lock([{ lockName: 'A' }], [])])]);
+    expect(c.refuse({ type: 'deploy', locks, workflows: [ab, ba] }).code).toBe('lock-order-cycle');
+  });
+
+  it('a keyed lock held by the parent makes a child demanding the same key fail instead of waiting for ever', () => {
+    const c = new Core();
+    c.deploy([{ name: 'K', limit: 1, keyed: true }], [wf('w', [lock([{ lockName: 'K', key: '$k' }], [fork({ x: [lock([{ lockName: 'K', key: '$k2' }], [exec('j')])] }, { joinIfFailed: true })])])]);
+    c.add('o', 'w', { arguments: { k: 'a', k2: 'a' } });
+    expect(c.o('o')).toMatchObject({ state: 'failed', outcome: { reason: 'child-failed', message: expect.stringMatching(/demanded twice/) } });
+    expect(c.holders('K[a]')).toEqual([]);
+  });
+
+  it('refuses duplicate branch ids and results given by two branches', () => {
+    const v = (i: unknown) => validateWorkflow({ instructions: [i], jobs: {} }, 'w', { locks: new Map() });
+    const b = (id: string, result?: Record<string, string>) => ({ id, workflow: result ? { instructions: [], result } : { instructions: [] } });
+    expect(v({ TYPE: 'Fork', branches: [b('a'), b('a')] })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].branches[1].id' }] });
+    expect(v({ TYPE: 'Fork', branches: [b('a', { r: '1' }), b('b', { r: '2' })] })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].branches[1].workflow.result.r' }] });
+    expect(v({ TYPE: 'Fork', branches: [] })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].branches' }] });
+  });
+
+  it('exports and re-imports unchanged', () => {
+    roundTrip(wf('w', [fork({ a: [exec('j')], b: [] }, { joinIfFailed: true, result: { a: { out: '$x' } } })]));
+  });
+});

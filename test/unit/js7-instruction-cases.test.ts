@@ -69,6 +69,20 @@ const behaviour: Record<string, (c: Core) => void> = {
     c.finish('us');
     expect(c.o('us')).toMatchObject({ state: 'finished', outcome: { message: 'all good' } });
   },
+  fork: (c) => {
+    c.add('o', 'parallelLoad');
+    expect(c.o('o')).toMatchObject({ state: 'forked', children: ['o|customers', 'o|orders'] });
+    expect(c.holders('warehouse')).toEqual(['o']);
+    expect(c.holders('loader')).toEqual(['o|customers']);
+    c.finish('o|customers', { type: 'succeeded', returnCode: 0 });
+    expect(c.holders('loader')).toEqual(['o|orders']);
+    c.finish('o|orders');
+    expect(c.o('o')).toMatchObject({ state: 'processing', position: [0, 'lock', 1], arguments: { customersRc: '0', ordersDone: 'yes' } });
+    expect(c.holders('warehouse')).toEqual(['o']);
+    c.finish('o');
+    expect(c.o('o').state).toBe('finished');
+    expect(c.holders('warehouse')).toEqual([]);
+  },
   'finish-outcome': (c) => {
     c.add('o1', 'finishEarly');
     expect(c.o('o1')).toMatchObject({ state: 'finished', outcome: { type: 'succeeded', message: 'nothing to do', namedValues: { skipped: true } } });

@@ -31,7 +31,6 @@ import type {
   FinishInstr,
   ForkBranch,
   ForkInstr,
-  FunctionExecutable,
   IfInstr,
   IfThen,
   Instruction,

@@ -16,9 +16,9 @@ export const PLACED_ORDERS_DEFAULT = 20;
 export const PLACED_ORDERS_MAX = 1000;
 
 /** Where an order is, as the dashboard draws it. */
-export type PlacedKind = 'running' | 'locks' | 'job' | 'time' | 'retry' | 'scheduled' | 'ready' | 'prompting' | 'suspended' | 'failed' | 'stopped';
+export type PlacedKind = 'running' | 'locks' | 'job' | 'time' | 'retry' | 'scheduled' | 'ready' | 'prompting' | 'forked' | 'suspended' | 'failed' | 'stopped';
 
-const KINDS: PlacedKind[] = ['running', 'locks', 'job', 'time', 'retry', 'scheduled', 'ready', 'prompting', 'suspended', 'failed', 'stopped'];
+const KINDS: PlacedKind[] = ['running', 'locks', 'job', 'time', 'retry', 'scheduled', 'ready', 'prompting', 'forked', 'suspended', 'failed', 'stopped'];
 
 export function placedKind(o: Order): PlacedKind | undefined {
   if (o.state === 'finished' || o.state === 'cancelled') return undefined;

@@ -1,7 +1,8 @@
 // The dashboard in Debian's Chromium (playwright-core) against a real `orderly serve`:
 // log in, deploy the examples and a gated workflow through the page, add orders and watch
 // them wait and run live, cancel one, resume a stopped one, toggle blocking, the roles, the
-// cookie and CSRF rules, the CSP. Every view is saved as a screenshot in docs/screenshots.
+// cookie and CSRF rules, the CSP. Every view is saved as a screenshot in test-results/screenshots
+// (UPDATE_SCREENSHOTS=1: in docs/screenshots, the pictures the README shows).
 //
 // Nothing here waits for time: each job of the gated workflow runs until the test creates its
 // gate file, and every check waits for what the page shows.
@@ -19,7 +20,8 @@ const root = mkdtempSync(join(tmpdir(), 'orderly-dashboard-'));
 const gates = join(root, 'gates');
 const examples = new URL('../../examples/all/', import.meta.url).pathname;
 const fixtures = new URL('../fixtures/dashboard/gated/', import.meta.url).pathname;
-const shots = new URL('../../docs/screenshots/', import.meta.url).pathname;
+const shots = new URL(process.env.UPDATE_SCREENSHOTS === '1' ? '../../docs/screenshots/' : '../../test-results/screenshots/', import.meta.url).pathname;
+mkdirSync(shots, { recursive: true });
 const WAIT_MS = Number(process.env.DASH_WAIT_MS ?? 90_000);
 
 let served: Served;

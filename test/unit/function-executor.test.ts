@@ -186,16 +186,4 @@ describe('FunctionExecutor', () => {
     expect(small.stdout).toBe('hi\n');
     expect(small.stdoutDroppedBytes).toBe(0);
   });
-
-  it('the hot path is cheap', async () => {
-    const ex = new FunctionExecutor().register('noop', () => undefined);
-    const r = req('noop');
-    for (let i = 0; i < 2000; i++) await ex.start(r).done; // warm up
-    const n = 20_000;
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) await ex.start(r).done;
-    const perRunUs = Number(process.hrtime.bigint() - t0) / 1000 / n;
-    // A few microseconds on a quiet machine; generous bound for loaded CI.
-    expect(perRunUs).toBeLessThan(50);
-  });
 });

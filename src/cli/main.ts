@@ -217,6 +217,12 @@ function eventFacts(e: Event): string {
       return e.children.map((c) => c.orderId).join(', ');
     case 'OrderJoined':
       return outcomeText(e.outcome);
+    case 'OrderCyclingPrepared':
+      return `next cycle ${iso(e.cycle.next)}`;
+    case 'OrderCycleStarted':
+      return 'cycle started';
+    case 'OrderCycleFinished':
+      return e.cycle ? `next cycle ${iso(e.cycle.next)}` : 'cycling ended';
   }
 }
 
@@ -244,6 +250,9 @@ function waitingText(w: NonNullable<OrderView['waitingFor']>): string {
       break;
     case 'retry':
       s = `retry at ${iso(w.until)}`;
+      break;
+    case 'cycle':
+      s = `the next cycle at ${iso(w.until)}`;
       break;
   }
   if (w.since !== undefined) s += ` since ${iso(w.since)}`;

@@ -10,7 +10,7 @@ import { assert, invalid, problem, type Command, type Problem, type ProblemItem 
 import type { Event } from './events.js';
 import { argumentProblems } from './checks.js';
 import { evolve } from './evolve.js';
-import type { ForkInstr, Grant, IfInstr, JobConfig, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import type { CycleInstr, CycleState, ForkInstr, Grant, IfInstr, JobConfig, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 import { LIMITS } from './model.js';
 import { executionsOn, pickWorker, type WorkerState } from './workers.js';
 import { prepareOrderArguments } from './order-preparation.js';
@@ -20,6 +20,7 @@ import {
   enclosingLocks,
   encloses,
   ifThens,
+  innermostCycle,
   instructionAt,
   isValidPosition,
   jobAt,
@@ -45,6 +46,7 @@ import {
 import { timeProblem } from './time.js';
 import { findLockOrderCycle, lockReferences, validateLockDef, validateWorkflow } from './validate.js';
 import { asText, evaluate, evaluateSeconds, orderScope } from './instructions/expression.js';
+import { cycleDue, initialCycleState, nextCycleState } from './instructions/cycle.js';
 
 export type Decision = { ok: true; events: Event[] } | { ok: false; problem: Problem };
 
@@ -754,7 +756,7 @@ class Turn {
     // Back from a plain suspension: continue where it stood.
     if (o.state === 'ready') this.ready.push(id);
     else if (o.state === 'scheduled') this.timerDue(o, o.scheduledFor ?? this.now, 'scheduled');
-    else if (o.waitingFor?.kind === 'retry' || o.waitingFor?.kind === 'time') this.timerDue(o, o.waitingFor.until, 'retry');
+    else if (o.waitingFor?.kind === 'retry' || o.waitingFor?.kind === 'time' || o.waitingFor?.kind === 'cycle') this.timerDue(o, o.waitingFor.until, 'retry');
     return undefined;
   }
 
@@ -766,6 +768,7 @@ class Turn {
 
   /** The wait of a scheduled, retrying or sleeping order is over: a Sleep is behind it. */
   private wake(o: Order): void {
+    if (o.waitingFor?.kind === 'cycle') return this.cycleDue(o);
     const to = o.waitingFor?.kind === 'time' ? nextPosition(o.position) : o.position;
     this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to });
   }
@@ -803,7 +806,7 @@ class Turn {
         this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: o.position });
       } else if (t.kind === 'retry') {
         const w = o.waitingFor;
-        if (o.state !== 'waiting' || (w?.kind !== 'retry' && w?.kind !== 'time') || w.until !== t.at || o.suspended) continue;
+        if (o.state !== 'waiting' || (w?.kind !== 'retry' && w?.kind !== 'time' && w?.kind !== 'cycle') || w.until !== t.at || o.suspended) continue;
         this.wake(o);
       } else {
         if (o.waitingFor?.kind !== 'locks' || o.waitUntil !== t.at) continue;
@@ -868,6 +871,16 @@ class Turn {
         case 'Fork':
           this.fork(o, instr);
           return;
+        case 'Cycle':
+          this.enterCycle(o, wf, instr);
+          break;
+        case 'Break': {
+          const at = innermostCycle(pos);
+          assert(at, `order ${o.id}: Break outside a Cycle`);
+          this.releaseOutside(o, nextPosition(at));
+          this.emit({ type: 'OrderCycleFinished', at: this.now, orderId: o.id });
+          break;
+        }
         case 'If': {
           const to = this.ifTarget(o, wf, instr);
           if (!to) return;
@@ -947,6 +960,10 @@ class Turn {
       this.emit({ type: 'OrderFinished', at: this.now, orderId: o.id, outcome });
       return true;
     }
+    if (pos[pos.length - 2] === 'cycle') {
+      this.cycleEnded(o, pos.slice(0, -2));
+      return false;
+    }
     const to = pos.slice(0, -2); // the enclosing instruction: the order moves on to the next
     if (pos[pos.length - 2] === 'lock') {
       const top = o.held[o.held.length - 1];
@@ -956,6 +973,69 @@ class Turn {
     to[to.length - 1] = (to[to.length - 1] as number) + 1;
     this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to });
     return false;
+  }
+
+  // ------------------------------------------------------------ Cycle
+
+  private cycleInstr(o: Order, at: Position): { instr: CycleInstr; timeZone: string } {
+    const wf = workflowOf(this.s, o);
+    const instr = instructionAt(wf, at);
+    assert(instr?.TYPE === 'Cycle', `order ${o.id}: no Cycle at ${JSON.stringify(at)}`);
+    return { instr, timeZone: wf.timeZone ?? 'Etc/UTC' };
+  }
+
+  /** Cycling ends with the order's day: the day it was scheduled for, else today. */
+  private firstCycleState(o: Order, at: Position, timeZone: string): CycleState {
+    return initialCycleState(at, o.scheduledFor ?? this.now, timeZone);
+  }
+
+  private enterCycle(o: Order, wf: Workflow, instr: CycleInstr): void {
+    const timeZone = wf.timeZone ?? 'Etc/UTC';
+    const cs = nextCycleState(instr.schedule, instr.onlyOnePeriod === true, this.firstCycleState(o, o.position, timeZone), this.now, timeZone);
+    if (!cs) {
+      this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: nextPosition(o.position) });
+      return;
+    }
+    this.emit({ type: 'OrderCyclingPrepared', at: this.now, orderId: o.id, cycle: cs });
+    if (cs.next <= this.now) this.cycleDue(o);
+  }
+
+  /** The order reached the end of a cycle's block: it waits for the next cycle, or goes on. */
+  private cycleEnded(o: Order, at: Position): void {
+    const { instr, timeZone } = this.cycleInstr(o, at);
+    const cs = o.cycles?.find((c) => samePosition(c.at, at)) ?? this.firstCycleState(o, at, timeZone);
+    const next = nextCycleState(instr.schedule, instr.onlyOnePeriod === true, cs, this.now, timeZone);
+    if (!next) {
+      this.emit({ type: 'OrderCycleFinished', at: this.now, orderId: o.id });
+      return;
+    }
+    this.emit({ type: 'OrderCycleFinished', at: this.now, orderId: o.id, cycle: next });
+    if (next.next <= this.now) this.cycleDue(o);
+  }
+
+  /** The time of the next cycle came (the order waits at the Cycle). */
+  private cycleDue(o: Order): void {
+    for (let i = 0; i < 8; i++) {
+      const cs = o.cycles?.[o.cycles.length - 1];
+      if (o.waitingFor?.kind !== 'cycle' || !cs || o.suspended) return;
+      const { instr, timeZone } = this.cycleInstr(o, o.position);
+      const d = cycleDue(instr.schedule, instr.onlyOnePeriod === true, cs, this.now, timeZone);
+      switch (d.do) {
+        case 'wait':
+          return;
+        case 'start':
+          this.emit({ type: 'OrderCycleStarted', at: this.now, orderId: o.id });
+          this.ready.push(o.id);
+          return;
+        case 'end':
+          this.emit({ type: 'OrderCycleFinished', at: this.now, orderId: o.id });
+          this.ready.push(o.id);
+          return;
+        case 'change':
+          this.emit({ type: 'OrderCyclingPrepared', at: this.now, orderId: o.id, cycle: d.state });
+          if (d.state.next > this.now) return;
+      }
+    }
   }
 
   /** Whether a child's position is in its own branch (one level below its parent's Fork). */

@@ -2,7 +2,7 @@
 // Every event carries `at` (ms since the epoch, from the command that caused it).
 // Each type has a golden JSON test (test/unit/events.golden.test.ts); renames get an upcast in `upcast`.
 
-import type { Grant, JobConfig, JobConfigAlias, JobTemplate, LockDef, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import type { CycleState, Grant, JobConfig, JobConfigAlias, JobTemplate, LockDef, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 
 export type Event =
   | { type: 'LockDeployed'; at: number; lock: LockDef }
@@ -51,6 +51,12 @@ export type Event =
   | { type: 'OrderForked'; at: number; orderId: string; children: { orderId: string; branch: string }[] }
   /** All children of a Fork ended: they are removed; the parent goes on (succeeded) or fails at the Fork (failed). */
   | { type: 'OrderJoined'; at: number; orderId: string; outcome: Outcome; arguments?: Record<string, string> }
+  /** A Cycle: the order waits (`waitingFor: cycle`) until its first cycle starts at `cycle.next`. */
+  | { type: 'OrderCyclingPrepared'; at: number; orderId: string; cycle: CycleState }
+  /** A cycle starts: the order enters the Cycle's block (branch `cycle`). */
+  | { type: 'OrderCycleStarted'; at: number; orderId: string }
+  /** A cycle ended: with `cycle` the order waits for the next one; without, it goes on after the Cycle (also by a Break). */
+  | { type: 'OrderCycleFinished'; at: number; orderId: string; cycle?: CycleState }
   | { type: 'OrderCancelMarked'; at: number; orderId: string; kill: boolean }
   | { type: 'OrderCancelled'; at: number; orderId: string }
   | { type: 'OrderSuspendMarked'; at: number; orderId: string }

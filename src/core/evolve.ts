@@ -2,7 +2,7 @@
 // events give the same state, live, on replay, in the simulator.
 
 import { assert } from './commands.js';
-import { nextPosition } from './positions.js';
+import { encloses, innermostCycle, nextPosition, samePosition } from './positions.js';
 import type { Event } from './events.js';
 import type { Order } from './model.js';
 import { executionOffWorker, executionOnWorker, workerRegistered, workerRemoved } from './workers.js';
@@ -341,6 +341,38 @@ export function evolve(s: State, e: Event): void {
       o.outcome = e.outcome;
       if (e.arguments) o.arguments = { ...o.arguments, ...e.arguments };
       if (e.outcome.type === 'succeeded') o.position = nextPosition(o.position);
+      return;
+    }
+    case 'OrderCyclingPrepared':
+    case 'OrderCycleFinished': {
+      const o = order(s, e.orderId);
+      // Between cycles the order stands at the Cycle; in a cycle, inside its block.
+      const at = e.type === 'OrderCyclingPrepared' ? e.cycle.at : o.waitingFor?.kind === 'cycle' ? o.position : innermostCycle(o.position);
+      assert(at, `evolve: ${o.id} finishes a cycle outside a Cycle`);
+      // The Cycles around this one stay; this one's state is replaced (or dropped at its end).
+      const outer = (o.cycles ?? []).filter((c) => encloses(c.at, at));
+      clearWait(o);
+      if (e.cycle) {
+        outer.push({ ...e.cycle, at: [...e.cycle.at] });
+        o.position = at;
+        o.state = 'waiting';
+        o.waitingFor = { kind: 'cycle', until: e.cycle.next };
+        o.waitingSince = e.at;
+        s.timers.push({ at: e.cycle.next, orderId: o.id, kind: 'retry' });
+      } else {
+        o.position = nextPosition(at);
+        o.state = 'ready';
+      }
+      o.cycles = outer.length > 0 ? outer : undefined;
+      return;
+    }
+    case 'OrderCycleStarted': {
+      const o = order(s, e.orderId);
+      const cs = o.cycles?.[o.cycles.length - 1];
+      assert(cs && samePosition(cs.at, o.position), `evolve: ${o.id} starts a cycle it does not wait for`);
+      clearWait(o);
+      o.state = 'ready';
+      o.position = [...o.position, 'cycle', 0];
       return;
     }
     case 'OrderCancelMarked':

@@ -31,6 +31,11 @@ export const LIMITS = {
   /** Bytes (as JSON) of the fields a client gave that Orderly keeps and returns unread. */
   clientFieldsBytesMax: 64 * 1024,
   forkBranchesMax: 1_000,
+  /** Schemes of one Cycle schedule, and periods of one scheme. */
+  cycleSchemesMax: 100,
+  cyclePeriodsMax: 1_000,
+  /** Offsets of one Periodic repeat. */
+  cycleOffsetsMax: 1_000,
 } as const;
 
 export type QueuePolicy = 'fifo' | 'greedy';
@@ -137,6 +142,37 @@ export interface ForkInstr extends Labelled {
   /** A failed child ends its branch (instead of waiting for an operator) and fails the parent at the join. */
   joinIfFailed?: boolean;
 }
+/**
+ * A period of a Cycle scheme's `admissionTimeScheme`, in the workflow's time zone (seconds):
+ * every day from `secondOfDay`, or every week from `secondOfWeek` (0 = Monday 00:00).
+ */
+export type CyclePeriod =
+  | { TYPE: 'DailyPeriod'; secondOfDay: number; duration: number }
+  | { TYPE: 'WeekdayPeriod'; secondOfWeek: number; duration: number };
+/** How a Cycle repeats inside a period (seconds). */
+export type CycleRepeat =
+  /** At these offsets into each `period` (counted from local midnight of 1970-01-01). */
+  | { TYPE: 'Periodic'; period: number; offsets: number[] }
+  /** Every `interval`, from the period's start. */
+  | { TYPE: 'Ticking'; interval: number }
+  /** Again `pause` after each cycle ended, at most `limit` cycles per period. */
+  | { TYPE: 'Continuous'; pause: number; limit?: number };
+export interface CycleScheme {
+  admissionTimeScheme: { periods: CyclePeriod[] };
+  repeat: CycleRepeat;
+}
+/** JS7's Cycle: runs `cycleWorkflow` again and again as its schedule says, until the end of the order's day (branch `cycle`). */
+export interface CycleInstr extends Labelled {
+  TYPE: 'Cycle';
+  schedule: { schemes: CycleScheme[] };
+  cycleWorkflow: Block;
+  /** Cycling ends when the first period used has ended. */
+  onlyOnePeriod?: boolean;
+}
+/** Leaves the innermost Cycle: the order goes on after it. */
+export interface BreakInstr extends Labelled {
+  TYPE: 'Break';
+}
 /** A job defined in place (JS7 `Execute.Anonymous`). */
 export interface ExecuteAnonymous extends Labelled {
   TYPE: 'Execute.Anonymous';
@@ -170,6 +206,8 @@ export type Instruction =
   | StickySubagentInstr
   | IfInstr
   | ForkInstr
+  | CycleInstr
+  | BreakInstr
   | LockInstr
   | OptionsInstr
   | TryInstr
@@ -353,7 +391,23 @@ export type WaitingFor =
   | { kind: 'job'; job: string }
   /** A Sleep instruction. */
   | { kind: 'time'; until: number }
-  | { kind: 'retry'; until: number };
+  | { kind: 'retry'; until: number }
+  /** Between the cycles of a Cycle: the next one starts at `until`. */
+  | { kind: 'cycle'; until: number };
+
+/** Where an order stands in a Cycle (JS7's cycle state): kept from one cycle to the next. */
+export interface CycleState {
+  /** Position of the Cycle instruction. */
+  at: Position;
+  /** Cycling ends here (ms): the end of the order's day. */
+  end: number;
+  schemeIndex: number;
+  periodIndex: number;
+  /** Cycles started in the current period (0 before the first). */
+  index: number;
+  /** When the next cycle starts (ms); 0 before the first is known. */
+  next: number;
+}
 
 export interface Grant {
   /** Lock instance name: the lock's name, or `name[key]` for a keyed lock. */
@@ -417,6 +471,8 @@ export interface Order {
   parent?: string;
   /** While forked: the child orders' ids. */
   children?: string[] | undefined;
+  /** The Cycles the order is in or between the cycles of, outermost first. */
+  cycles?: CycleState[] | undefined;
   /** Executions of the current step whose worker was lost: the next one is attempt `lostAttempts + 1`. */
   lostAttempts?: number | undefined;
   outcome?: Outcome;

@@ -1,6 +1,6 @@
 // Positions are JS7-style paths: [1, "lock", 0] is the first instruction inside the lock
 // block of top-level instruction 1. Branches: lock, options, try+N, catch+N (N counts retries),
-// stickySubagent, then, then+N (N ≥ 2), else.
+// stickySubagent, then, then+N (N ≥ 2), else, fork+ID, cycle.
 
 import type { ArgumentValue, Block, IfInstr, IfThen, Instruction, Job, Position, Workflow } from './model.js';
 
@@ -31,6 +31,8 @@ export function branchBlock(instr: Instruction, branch: string): Block | undefin
       return branch === 'stickySubagent' ? instr.subworkflow : undefined;
     case 'Fork':
       return branch.startsWith('fork+') ? instr.branches.find((b) => b.id === branch.slice(5))?.workflow : undefined;
+    case 'Cycle':
+      return branch === 'cycle' ? instr.cycleWorkflow : undefined;
     case 'If': {
       if (branch === 'else') return instr.else;
       const m = /^then(?:\+(\d+))?$/.exec(branch);
@@ -130,4 +132,10 @@ export function ifThens(instr: IfInstr): IfThen[] {
 /** The branch of the `i`-th (0-based) condition of an If: `then`, `then+2`, … */
 export function thenBranch(i: number): string {
   return i === 0 ? 'then' : `then+${i + 1}`;
+}
+
+/** Position of the innermost Cycle whose block holds `pos`. */
+export function innermostCycle(pos: Position): Position | undefined {
+  for (let i = pos.length - 2; i >= 1; i -= 2) if (pos[i] === 'cycle') return pos.slice(0, i);
+  return undefined;
 }

@@ -345,6 +345,7 @@ function canonicalOrder(o: Order): Order {
     prompt: o.prompt,
     parent: o.parent,
     children: o.children,
+    cycles: o.cycles,
     lostAttempts: o.lostAttempts,
     outcome: o.outcome,
     endedAt: o.endedAt,
@@ -449,7 +450,7 @@ export function rebuildIndexes(s: State): void {
     } else if (w.kind === 'job') {
       getJob(s, w.job).queue.add(o.id, o.priority, o.arrival ?? 0);
       s.jobsWaiting.add(w.job);
-    } else if (w.kind === 'retry' || w.kind === 'time') {
+    } else if (w.kind === 'retry' || w.kind === 'time' || w.kind === 'cycle') {
       s.timers.push({ at: w.until, orderId: o.id, kind: 'retry' });
     }
   }

@@ -29,6 +29,10 @@ import type {
   Executable,
   FailInstr,
   FinishInstr,
+  CycleInstr,
+  CyclePeriod,
+  CycleRepeat,
+  CycleScheme,
   ForkBranch,
   ForkInstr,
   IfInstr,
@@ -68,6 +72,8 @@ export const INSTRUCTION_TYPES = [
   'StickySubagent',
   'If',
   'Fork',
+  'Cycle',
+  'Break',
   'Lock',
   'Options',
   'Try',
@@ -75,7 +81,7 @@ export const INSTRUCTION_TYPES = [
   'Fail',
   'Finish',
 ] as const;
-const NOT_YET_SUPPORTED = new Set([ 'ForkList', 'Cycle', 'Break', 'AddOrder', 'PostNotices', 'ExpectNotices', 'ConsumeNotices']);
+const NOT_YET_SUPPORTED = new Set(['ForkList', 'AddOrder', 'PostNotices', 'ExpectNotices', 'ConsumeNotices']);
 
 // ---------------------------------------------------------------------------------------
 // Paths and small checks
@@ -406,6 +412,8 @@ const INSTRUCTION_KEYS: Record<Instruction['TYPE'], ReadonlySet<string>> = {
   StickySubagent: new Set(['TYPE', 'label', 'agentName', 'subagentClusterIdExpr', 'subworkflow']),
   If: new Set(['TYPE', 'label', 'predicate', 'then', 'ifThens', 'else']),
   Fork: new Set(['TYPE', 'label', 'branches', 'joinIfFailed']),
+  Cycle: new Set(['TYPE', 'label', 'schedule', 'cycleWorkflow', 'onlyOnePeriod']),
+  Break: new Set(['TYPE', 'label']),
   Lock: new Set(['TYPE', 'label', 'demands', 'lockedWorkflow', 'waitTimeout']),
   Options: new Set(['TYPE', 'label', 'stopOnFailure', 'block']),
   Try: new Set(['TYPE', 'label', 'maxTries', 'retryDelays', 'try', 'catch']),
@@ -418,6 +426,20 @@ const IF_THEN_KEYS = new Set(['predicate', 'then']);
 const BRANCH_KEYS = new Set(['id', 'workflow']);
 const BRANCH_WORKFLOW_KEYS = new Set(['instructions', 'result']);
 const DEMAND_KEYS = new Set(['lockName', 'count', 'key']);
+const SCHEDULE_KEYS = new Set(['schemes']);
+const SCHEME_KEYS = new Set(['admissionTimeScheme', 'repeat']);
+const ADMISSION_KEYS = new Set(['periods']);
+const PERIOD_KEYS: Readonly<Record<CyclePeriod['TYPE'], ReadonlySet<string>>> = {
+  DailyPeriod: new Set(['TYPE', 'secondOfDay', 'duration']),
+  WeekdayPeriod: new Set(['TYPE', 'secondOfWeek', 'duration']),
+};
+/** JS7 period types a Cycle does not take yet. */
+const REFUSED_PERIODS = new Set(['MonthlyDatePeriod', 'MonthlyLastDatePeriod', 'MonthlyWeekdayPeriod', 'MonthlyLastWeekdayPeriod', 'SpecificDatePeriod']);
+const REPEAT_KEYS: Readonly<Record<CycleRepeat['TYPE'], ReadonlySet<string>>> = {
+  Periodic: new Set(['TYPE', 'period', 'offsets']),
+  Ticking: new Set(['TYPE', 'interval']),
+  Continuous: new Set(['TYPE', 'pause', 'limit']),
+};
 const OUTCOME_KEYS = new Set(['returnCode']);
 const JOB_KEYS = new Set([
   'executable',
@@ -466,6 +488,8 @@ interface Scope {
   inCatch: boolean;
   /** Non-keyed locks demanded by enclosing Lock blocks → path of the outermost such Lock. */
   held: ReadonlyMap<string, string>;
+  /** Somewhere in the block of a Cycle (of this order: a Fork branch starts anew). */
+  inCycle?: boolean;
 }
 
 class WorkflowChecker {
@@ -677,7 +701,7 @@ class WorkflowChecker {
           if (!w) return;
           p.unknownKeys(w, wp, BRANCH_WORKFLOW_KEYS, 'a Fork branch workflow');
           // A branch is another order: a Retry in it cannot reach a catch block around the Fork.
-          const instructions = this.instructions(w['instructions'], joinPath(wp, 'instructions'), { ...inner, inCatch: false });
+          const instructions = this.instructions(w['instructions'], joinPath(wp, 'instructions'), { ...inner, inCatch: false, inCycle: false });
           let result: Record<string, string> | undefined;
           if (hasOwn(w, 'result') && w['result'] !== undefined) {
             const rp = joinPath(wp, 'result');
@@ -710,6 +734,21 @@ class WorkflowChecker {
         }
         break;
       }
+      case 'Cycle': {
+        const onlyOnePeriod = p.boolean(o, 'onlyOnePeriod', path);
+        const schedule = this.cycleSchedule(o['schedule'], joinPath(path, 'schedule'));
+        const block = this.block(o['cycleWorkflow'], joinPath(path, 'cycleWorkflow'), { ...inner, inCycle: true }, 'a Cycle block');
+        if (schedule && block) {
+          const i: CycleInstr = withLabel<CycleInstr>({ TYPE: 'Cycle', schedule, cycleWorkflow: block });
+          if (onlyOnePeriod !== undefined) i.onlyOnePeriod = onlyOnePeriod;
+          result = i;
+        }
+        break;
+      }
+      case 'Break':
+        if (scope.inCycle !== true) p.add(path, 'Break is only allowed inside a Cycle (of the same order: not across a Fork branch)');
+        result = withLabel({ TYPE: 'Break' });
+        break;
       case 'Lock': {
         const demands = this.demands(o['demands'], joinPath(path, 'demands'), scope);
         const waitTimeout = p.number(o, 'waitTimeout', path, { min: 0, max: LIMITS.timeoutSecondsMax });
@@ -808,6 +847,102 @@ class WorkflowChecker {
       }
     }
     return p.items.length > before ? undefined : result;
+  }
+
+  /** A Cycle's `schedule`: `{schemes: [{admissionTimeScheme: {periods}, repeat}]}` (seconds). */
+  private cycleSchedule(raw: unknown, path: string): { schemes: CycleScheme[] } | undefined {
+    const p = this.p;
+    const before = p.items.length;
+    const o = p.object(raw, path);
+    if (!o) return undefined;
+    p.unknownKeys(o, path, SCHEDULE_KEYS, 'a Cycle schedule');
+    const sp = joinPath(path, 'schemes');
+    const list = o['schemes'];
+    if (!Array.isArray(list) || list.length > LIMITS.cycleSchemesMax) {
+      p.add(sp, list === undefined ? 'required' : `must be an array of at most ${LIMITS.cycleSchemesMax} {admissionTimeScheme, repeat}`);
+      return undefined;
+    }
+    const schemes: CycleScheme[] = [];
+    const daySeconds = 86_400;
+    const durationMax = LIMITS.sleepSecondsMax;
+    list.forEach((item: unknown, n) => {
+      const ip = joinPath(sp, n);
+      const sc = p.object(item, ip);
+      if (!sc) return;
+      p.unknownKeys(sc, ip, SCHEME_KEYS, 'a Cycle scheme');
+      const ap = joinPath(ip, 'admissionTimeScheme');
+      const adm = p.object(sc['admissionTimeScheme'], ap);
+      const periods: CyclePeriod[] = [];
+      if (adm) {
+        p.unknownKeys(adm, ap, ADMISSION_KEYS, 'an admissionTimeScheme');
+        const pp = joinPath(ap, 'periods');
+        const raw = adm['periods'];
+        if (!Array.isArray(raw) || raw.length > LIMITS.cyclePeriodsMax) {
+          p.add(pp, raw === undefined ? 'required' : `must be an array of at most ${LIMITS.cyclePeriodsMax} periods`);
+        } else {
+          raw.forEach((r: unknown, k) => {
+            const rp = joinPath(pp, k);
+            const po = p.object(r, rp);
+            if (!po) return;
+            const t = po['TYPE'];
+            if (typeof t === 'string' && REFUSED_PERIODS.has(t)) {
+              p.add(joinPath(rp, 'TYPE'), `not supported: ${t} in a Cycle (DailyPeriod and WeekdayPeriod are)`);
+              return;
+            }
+            if (t !== 'DailyPeriod' && t !== 'WeekdayPeriod') {
+              p.add(joinPath(rp, 'TYPE'), t === undefined ? 'required' : 'must be "DailyPeriod" or "WeekdayPeriod"');
+              return;
+            }
+            p.unknownKeys(po, rp, PERIOD_KEYS[t], `a ${t}`);
+            const duration = p.number(po, 'duration', rp, { min: 0, max: durationMax, exclusiveMin: true, required: true });
+            if (t === 'DailyPeriod') {
+              const secondOfDay = p.number(po, 'secondOfDay', rp, { min: 0, max: daySeconds - 1, whole: true, required: true });
+              if (secondOfDay !== undefined && duration !== undefined) periods.push({ TYPE: t, secondOfDay, duration });
+            } else {
+              const secondOfWeek = p.number(po, 'secondOfWeek', rp, { min: 0, max: 7 * daySeconds - 1, whole: true, required: true });
+              if (secondOfWeek !== undefined && duration !== undefined) periods.push({ TYPE: t, secondOfWeek, duration });
+            }
+          });
+        }
+      }
+      const rp = joinPath(ip, 'repeat');
+      const ro = p.object(sc['repeat'], rp);
+      let repeat: CycleRepeat | undefined;
+      if (ro) {
+        const t = ro['TYPE'];
+        if (t !== 'Periodic' && t !== 'Ticking' && t !== 'Continuous') {
+          p.add(joinPath(rp, 'TYPE'), t === undefined ? 'required' : 'must be "Periodic", "Ticking" or "Continuous"');
+        } else {
+          p.unknownKeys(ro, rp, REPEAT_KEYS[t], `a ${t} repeat`);
+          if (t === 'Periodic') {
+            const period = p.number(ro, 'period', rp, { min: 1, max: durationMax, required: true });
+            const op = joinPath(rp, 'offsets');
+            const offs = ro['offsets'];
+            if (!Array.isArray(offs) || offs.length === 0 || offs.length > LIMITS.cycleOffsetsMax) {
+              p.add(op, offs === undefined ? 'required' : `must be a non-empty array of at most ${LIMITS.cycleOffsetsMax} seconds`);
+            } else if (period !== undefined) {
+              const seen = new Set<number>();
+              offs.forEach((v: unknown, k) => {
+                if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v >= period) p.add(joinPath(op, k), `must be seconds from 0 to less than the period ${period}`);
+                else if (seen.has(v)) p.add(joinPath(op, k), `offset ${v} is given twice`);
+                else seen.add(v);
+              });
+              if (seen.size === offs.length) repeat = { TYPE: t, period, offsets: offs as number[] };
+            }
+          } else if (t === 'Ticking') {
+            const interval = p.number(ro, 'interval', rp, { min: 1, max: durationMax, required: true });
+            if (interval !== undefined) repeat = { TYPE: t, interval };
+          } else {
+            const pause = p.number(ro, 'pause', rp, { min: 0, max: durationMax, required: true });
+            const limit = p.number(ro, 'limit', rp, { min: 0, max: LIMITS.maxTriesMax, whole: true });
+            if (pause === 0 && limit === undefined) p.add(joinPath(rp, 'limit'), 'required when pause is 0 (else the cycles never end)');
+            else if (pause !== undefined) repeat = limit === undefined ? { TYPE: t, pause } : { TYPE: t, pause, limit };
+          }
+        }
+      }
+      if (repeat) schemes.push({ admissionTimeScheme: { periods }, repeat });
+    });
+    return p.items.length > before ? undefined : { schemes };
   }
 
   /** An expression, given as a string (JS7 writes literals as `'text'` or `60`). */
@@ -1218,6 +1353,9 @@ function visitLocks(wf: Workflow, f: (v: LockVisit) => void): void {
           break;
         case 'StickySubagent':
           walk(instr.subworkflow.instructions, joinPath(joinPath(path, 'subworkflow'), 'instructions'), enclosing);
+          break;
+        case 'Cycle':
+          walk(instr.cycleWorkflow.instructions, joinPath(joinPath(path, 'cycleWorkflow'), 'instructions'), enclosing);
           break;
         case 'Fork':
           instr.branches.forEach((b, n) =>

@@ -184,6 +184,9 @@ function normaliseInstruction(raw: unknown, path: string, depth: number, problem
         );
       }
       break;
+    case 'Cycle':
+      o['cycleWorkflow'] = normaliseBlock(o['cycleWorkflow'], joinPath(path, 'cycleWorkflow'), d, problems);
+      break;
     case 'If':
       if (o['then'] !== undefined) o['then'] = normaliseBlock(o['then'], joinPath(path, 'then'), d, problems);
       if (o['else'] !== undefined) o['else'] = normaliseBlock(o['else'], joinPath(path, 'else'), d, problems);
@@ -301,6 +304,16 @@ function instructionToJs7(i: Instruction): Obj {
       });
       if (i.joinIfFailed !== undefined) o['joinIfFailed'] = i.joinIfFailed;
       break;
+    case 'Cycle':
+      o['schedule'] = {
+        schemes: i.schedule.schemes.map((sc) => ({
+          admissionTimeScheme: { periods: sc.admissionTimeScheme.periods.map((p) => ({ ...p })) },
+          repeat: sc.repeat.TYPE === 'Periodic' ? { ...sc.repeat, offsets: [...sc.repeat.offsets] } : { ...sc.repeat },
+        })),
+      };
+      o['cycleWorkflow'] = blockToJs7(i.cycleWorkflow);
+      if (i.onlyOnePeriod !== undefined) o['onlyOnePeriod'] = i.onlyOnePeriod;
+      break;
     case 'If':
       if (i.ifThens !== undefined) o['ifThens'] = i.ifThens.map((t) => ({ predicate: t.predicate, then: blockToJs7(t.then) }));
       if (i.predicate !== undefined) o['predicate'] = i.predicate;
@@ -328,6 +341,7 @@ function instructionToJs7(i: Instruction): Obj {
       o['catch'] = blockToJs7(i.catch);
       break;
     case 'Retry':
+    case 'Break':
       break;
     case 'Fail':
       if (i.message !== undefined) o['message'] = i.message;

@@ -1,7 +1,7 @@
 // Read models: what callers see of orders and locks (semantics §3.9: everything visible).
 
 import type { Block, Demand, Instruction, Order, Position, Workflow } from '../core/model.js';
-import { branchBlock, branchIteration } from '../core/positions.js';
+import { branchBlock, branchIteration, encloses, samePosition } from '../core/positions.js';
 import type { State } from '../core/state.js';
 import { anyWorkerCanRun } from '../core/workers.js';
 
@@ -39,6 +39,8 @@ export interface OrderView {
   parent?: string;
   /** While forked: the child orders. */
   children?: string[];
+  /** In or between the cycles of a Cycle (the innermost): cycles started in the current period, the next start (ms), the end of cycling (ms). */
+  cycle?: { index: number; next: number; end: number };
   /** While prompting: the question asked, since when. */
   prompt?: { question: string; since?: number };
   outcome?: Order['outcome'];
@@ -75,6 +77,8 @@ export function orderView(o: Order, s?: State): OrderView {
   if (o.execution) v.execution = { ...o.execution };
   if (o.parent !== undefined) v.parent = o.parent;
   if (o.children !== undefined) v.children = [...o.children];
+  const cs = o.cycles?.[o.cycles.length - 1];
+  if (cs && o.endedAt === undefined && (samePosition(cs.at, o.position) || encloses(cs.at, o.position))) v.cycle = { index: cs.index, next: cs.next, end: cs.end };
   if (o.prompt !== undefined) v.prompt = o.waitingSince !== undefined ? { question: o.prompt, since: o.waitingSince } : { question: o.prompt };
   if (o.outcome) v.outcome = { ...o.outcome };
   if (o.suspendPending || o.cancelPending) {

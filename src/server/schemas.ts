@@ -101,7 +101,7 @@ export const OrderViewSchema = Type.Object(
     waitingFor: Type.Optional(
       Type.Object(
         {
-          kind: Type.String({ description: 'locks | job | worker (no registered worker runs the job, e.g. its function) | time (a Sleep) | retry' }),
+          kind: Type.String({ description: 'locks | job | worker (no registered worker runs the job, e.g. its function) | time (a Sleep) | retry | cycle (between the cycles of a Cycle, until the next)' }),
           locks: Type.Optional(Type.Array(Type.String())),
           job: Type.Optional(Type.String()),
           until: Type.Optional(Type.Number()),
@@ -131,6 +131,12 @@ export const OrderViewSchema = Type.Object(
     ),
     parent: Type.Optional(Type.String({ description: "A Fork's child: its parent order" })),
     children: Type.Optional(Type.Array(Type.String(), { description: 'While forked: the child orders' })),
+    cycle: Type.Optional(
+      Type.Object(
+        { index: Type.Integer(), next: Type.Number(), end: Type.Number() },
+        { description: 'In or between the cycles of a Cycle: cycles started in the current period, the next start and the end of cycling (ms)' },
+      ),
+    ),
     prompt: Type.Optional(
       Type.Object({ question: Type.String(), since: Type.Optional(Type.Number()) }, { description: 'While prompting: the question, answered by POST /orders/{id}/confirm' }),
     ),

@@ -387,3 +387,160 @@ describe('Fork', () => {
     roundTrip(wf('w', [fork({ a: [exec('j')], b: [] }, { joinIfFailed: true, result: { a: { out: '$x' } } })]));
   });
 });
+
+describe('Cycle and Break', () => {
+  const MIN = 60_000;
+  const allDay = { admissionTimeScheme: { periods: [{ TYPE: 'DailyPeriod' as const, secondOfDay: 0, duration: 86_400 }] } };
+  const cycle = (repeat: Extract<Instruction, { TYPE: 'Cycle' }>['schedule']['schemes'][number]['repeat'], instructions: Instruction[], extra: { onlyOnePeriod?: boolean; periods?: unknown[] } = {}): Instruction => ({
+    TYPE: 'Cycle',
+    schedule: { schemes: [{ admissionTimeScheme: extra.periods ? { periods: extra.periods as never } : allDay.admissionTimeScheme, repeat }] },
+    cycleWorkflow: { instructions },
+    ...(extra.onlyOnePeriod !== undefined ? { onlyOnePeriod: extra.onlyOnePeriod } : {}),
+  });
+  const breakIf3: Instruction = { TYPE: 'If', predicate: '$returnCode == 3', then: { instructions: [{ TYPE: 'Break' }] } };
+
+  it('Periodic: a late start runs at once, then at each offset; Break leaves the Cycle', () => {
+    const c = new Core(); // now = 1970-01-01T00:16:40Z
+    c.deploy([], [wf('w', [cycle({ TYPE: 'Periodic', period: 600, offsets: [0] }, [exec('j'), breakIf3]), exec('j')])]);
+    c.add('o', 'w');
+    expect(c.o('o')).toMatchObject({ state: 'processing', position: [0, 'cycle', 0] });
+    expect(c.o('o').cycles).toEqual([{ at: [0], end: 86_400_000, schemeIndex: 0, periodIndex: 0, index: 1, next: 10 * MIN }]);
+    c.finish('o');
+    expect(c.o('o')).toMatchObject({ state: 'waiting', position: [0], waitingFor: { kind: 'cycle', until: 20 * MIN } });
+    expect(c.tick(20 * MIN - c.now - 1)).toEqual([]);
+    c.tick(1);
+    expect(c.o('o')).toMatchObject({ state: 'processing', position: [0, 'cycle', 0] });
+    expect(c.o('o').cycles?.[0]?.index).toBe(2);
+    c.finish('o', { type: 'succeeded', returnCode: 3 });
+    expect(c.o('o')).toMatchObject({ state: 'processing', position: [1], cycles: undefined });
+    expect(c.journal.filter((e) => e.type === 'OrderCycleStarted')).toHaveLength(2);
+    c.finish('o');
+    expect(c.o('o').state).toBe('finished');
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('Continuous: `limit` cycles per period, `pause` between them', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [cycle({ TYPE: 'Continuous', pause: 30, limit: 3 }, [exec('j')])])]);
+    c.add('o', 'w');
+    for (let n = 1; n <= 3; n++) {
+      expect(c.o('o')).toMatchObject({ state: 'processing', cycles: [{ index: n }] });
+      c.finish('o');
+      if (n < 3) {
+        expect(c.o('o').waitingFor).toEqual({ kind: 'cycle', until: c.now + 30_000 });
+        c.tick(30_000);
+      }
+    }
+    expect(c.o('o').state).toBe('finished');
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('Ticking skips the ticks missed while a cycle ran long', () => {
+    const c = new Core();
+    c.deploy([], [wf('w', [cycle({ TYPE: 'Ticking', interval: 60 }, [exec('j')])])]);
+    c.add('o', 'w'); // the period began at midnight: ticks at every full minute, the last missed one at once
+    expect(c.o('o').cycles?.[0]?.next).toBe(16 * MIN);
+    c.tick(5 * MIN + 10_000); // 00:21:50: the ticks from 00:17 to 00:21 were missed; the one of 00:21 starts at once
+    c.finish('o');
+    expect(c.o('o')).toMatchObject({ state: 'processing', cycles: [{ index: 2, next: 21 * MIN }] });
+    c.finish('o');
+    expect(c.o('o').waitingFor).toEqual({ kind: 'cycle', until: 22 * MIN });
+  });
+
+  it('cycling ends with the order\'s day (in the workflow\'s time zone) and with its periods', () => {
+    const c = new Core();
+    c.now = Date.UTC(2026, 11, 7, 22, 0); // 23:00 in Berlin
+    const berlin = (instructions: Instruction[]): Workflow => ({ ...wf('w', instructions), timeZone: 'Europe/Berlin' });
+    c.deploy([], [berlin([cycle({ TYPE: 'Periodic', period: 1800, offsets: [0] }, [exec('j')])])]);
+    c.add('o', 'w');
+    c.finish('o'); // the 23:00 cycle; next 23:30 Berlin
+    expect(c.o('o').waitingFor).toEqual({ kind: 'cycle', until: Date.UTC(2026, 11, 7, 22, 30) });
+    c.tick(30 * MIN);
+    c.finish('o'); // 24:00 Berlin is the next day
+    expect(c.o('o').state).toBe('finished');
+    // A period later in the day: the order waits for it; outside all periods of the day it goes on at once.
+    const d = new Core();
+    d.now = Date.UTC(2026, 11, 7, 6, 0); // 07:00 Berlin
+    d.deploy([], [berlin([cycle({ TYPE: 'Periodic', period: 3600, offsets: [0, 1800] }, [exec('j')], { periods: [{ TYPE: 'DailyPeriod', secondOfDay: 8 * 3600, duration: 3600 }] })])]);
+    d.add('o', 'w');
+    expect(d.o('o')).toMatchObject({ state: 'waiting', waitingFor: { kind: 'cycle', until: Date.UTC(2026, 11, 7, 7, 0) } });
+    d.tick(60 * MIN);
+    d.finish('o');
+    expect(d.o('o').waitingFor).toEqual({ kind: 'cycle', until: Date.UTC(2026, 11, 7, 7, 30) });
+    d.tick(30 * MIN);
+    d.finish('o'); // 09:00 is outside the period
+    expect(d.o('o').state).toBe('finished');
+    d.add('inPeriod', 'w'); // 08:30: in the period, the cycle of 08:30 starts at once
+    expect(d.o('inPeriod')).toMatchObject({ state: 'processing', cycles: [{ next: Date.UTC(2026, 11, 7, 7, 30) }] });
+    d.tick(31 * MIN);
+    d.add('late', 'w'); // 09:01: no period left today
+    expect(d.o('late').state).toBe('finished');
+    expect(d.replayEquals()).toBe(true);
+  });
+
+  it('WeekdayPeriod and onlyOnePeriod', () => {
+    const c = new Core();
+    c.now = Date.UTC(2026, 11, 7, 10, 0); // Monday 10:00 UTC
+    const periods = [
+      { TYPE: 'WeekdayPeriod', secondOfWeek: 10 * 3600, duration: 600 }, // Monday 10:00–10:10
+      { TYPE: 'WeekdayPeriod', secondOfWeek: 11 * 3600, duration: 600 }, // Monday 11:00–11:10
+    ];
+    c.deploy([], [wf('w', [cycle({ TYPE: 'Ticking', interval: 300 }, [exec('j')], { periods, onlyOnePeriod: true })]), wf('all', [cycle({ TYPE: 'Ticking', interval: 300 }, [exec('j')], { periods })])]);
+    c.add('o', 'w');
+    c.add('a', 'all');
+    c.finish('o');
+    c.finish('a');
+    expect(c.o('o').waitingFor).toEqual({ kind: 'cycle', until: Date.UTC(2026, 11, 7, 10, 5) });
+    c.tick(5 * MIN);
+    c.finish('o');
+    c.finish('a');
+    expect(c.o('o').state).toBe('finished'); // the next period would be another one
+    expect(c.o('a').waitingFor).toEqual({ kind: 'cycle', until: Date.UTC(2026, 11, 7, 11, 0) });
+    c.tick(55 * MIN);
+    expect(c.o('a')).toMatchObject({ state: 'processing', cycles: [{ periodIndex: 1, index: 1 }] });
+  });
+
+  it('Break inside a Lock in the cycle releases it; a Lock around the Cycle is kept; suspend and resume between cycles', () => {
+    const c = new Core();
+    c.deploy([{ name: 'A', limit: 1 }, { name: 'B', limit: 1 }], [wf('w', [lock([{ lockName: 'A' }], [cycle({ TYPE: 'Periodic', period: 600, offsets: [0] }, [lock([{ lockName: 'B' }], [exec('j'), breakIf3])])])])]);
+    c.add('o', 'w');
+    c.finish('o');
+    expect(c.holders('B')).toEqual([]);
+    expect(c.holders('A')).toEqual(['o']);
+    c.run({ type: 'suspendOrder', orderId: 'o' });
+    c.tick(60 * MIN);
+    expect(c.o('o')).toMatchObject({ state: 'waiting', suspended: true });
+    c.run({ type: 'resumeOrder', orderId: 'o' });
+    expect(c.o('o')).toMatchObject({ state: 'processing', position: [0, 'lock', 0, 'cycle', 0, 'lock', 0] });
+    expect(c.holders('B')).toEqual(['o']);
+    c.finish('o', { type: 'succeeded', returnCode: 3 });
+    expect(c.o('o').state).toBe('finished');
+    expect(c.holders('A')).toEqual([]);
+    expect(c.holders('B')).toEqual([]);
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('refuses a Break outside a Cycle (also across a Fork branch), bad schedules with their paths, and checks lock order through the Cycle', () => {
+    const v = (i: unknown) => validateWorkflow({ instructions: [i], jobs: {} }, 'w', { locks: new Map() });
+    expect(v({ TYPE: 'Break' })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0]', message: expect.stringMatching(/only allowed inside a Cycle/) }] });
+    const inFork = cycle({ TYPE: 'Ticking', interval: 60 }, [{ TYPE: 'Fork', branches: [{ id: 'a', workflow: { instructions: [{ TYPE: 'Break' }] } }] }]);
+    expect(v(inFork)).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].cycleWorkflow.instructions[0].branches[0].workflow.instructions[0]' }] });
+    const sched = (repeat: unknown, periods: unknown[] = [{ TYPE: 'DailyPeriod', secondOfDay: 0, duration: 60 }]) => v({ TYPE: 'Cycle', schedule: { schemes: [{ admissionTimeScheme: { periods }, repeat }] }, cycleWorkflow: { instructions: [] } });
+    expect(sched({ TYPE: 'Periodic', period: 60, offsets: [0, 60] })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].schedule.schemes[0].repeat.offsets[1]' }] });
+    expect(sched({ TYPE: 'Continuous', pause: 0 })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].schedule.schemes[0].repeat.limit' }] });
+    expect(sched({ TYPE: 'Ticking', interval: 60 }, [{ TYPE: 'MonthlyDatePeriod', secondOfMonth: 0, duration: 60 }])).toMatchObject({
+      ok: false,
+      problems: [{ path: 'instructions[0].schedule.schemes[0].admissionTimeScheme.periods[0].TYPE', message: expect.stringMatching(/not supported/) }],
+    });
+    expect(sched({ TYPE: 'Ticking', interval: 60 }, [{ TYPE: 'DailyPeriod', secondOfDay: 86_400, duration: 60 }])).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].schedule.schemes[0].admissionTimeScheme.periods[0].secondOfDay' }] });
+    const c = new Core();
+    const locks = [{ name: 'A', limit: 1 }, { name: 'B', limit: 1 }];
+    const ab = wf('ab', [lock([{ lockName: 'A' }], [cycle({ TYPE: 'Ticking', interval: 60 }, [lock([{ lockName: 'B' }], [])])])]);
+    const ba = wf('ba', [lock([{ lockName: 'B' }], [lock([{ lockName: 'A' }], [])])]);
+    expect(c.refuse({ type: 'deploy', locks, workflows: [ab, ba] }).code).toBe('lock-order-cycle');
+  });
+
+  it('exports and re-imports unchanged', () => {
+    roundTrip(wf('w', [cycle({ TYPE: 'Periodic', period: 3600, offsets: [0, 1800] }, [exec('j'), { TYPE: 'Break' }], { onlyOnePeriod: false }), cycle({ TYPE: 'Continuous', pause: 5, limit: 2 }, [])]));
+  });
+});

@@ -83,6 +83,20 @@ const behaviour: Record<string, (c: Core) => void> = {
     expect(c.o('o').state).toBe('finished');
     expect(c.holders('warehouse')).toEqual([]);
   },
+  cycle: (c) => {
+    // 1970-01-01 00:16:40 UTC is 01:16:40 in Berlin: the 01:15 cycle is late and starts at once.
+    c.add('o', 'pollInbox');
+    expect(c.o('o')).toMatchObject({ state: 'processing', position: [0, 'cycle', 0], cycles: [{ index: 1, next: 15 * 60_000 }] });
+    c.finish('o', { type: 'succeeded', returnCode: 0 });
+    expect(c.o('o')).toMatchObject({ state: 'waiting', position: [0], waitingFor: { kind: 'cycle', until: 30 * 60_000 } });
+    c.tick(30 * 60_000 - c.now);
+    expect(c.o('o')).toMatchObject({ state: 'processing', position: [0, 'cycle', 0], cycles: [{ index: 2 }] });
+    c.finish('o', { type: 'succeeded', returnCode: 3 }); // the file arrived: Break
+    expect(c.o('o')).toMatchObject({ state: 'processing', position: [1] });
+    c.finish('o');
+    expect(c.o('o').state).toBe('finished');
+    expect(c.journal.filter((e) => e.type === 'OrderCycleStarted')).toHaveLength(2);
+  },
   'finish-outcome': (c) => {
     c.add('o1', 'finishEarly');
     expect(c.o('o1')).toMatchObject({ state: 'finished', outcome: { type: 'succeeded', message: 'nothing to do', namedValues: { skipped: true } } });

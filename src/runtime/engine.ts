@@ -24,6 +24,7 @@ import { instructionAt, jobAt } from '../core/positions.js';
 import { DEFAULT_CORE_OPTIONS, deserializeState, emptyState, serializeState, snapshotSpacing, workflowOf, type CoreOptions, type State } from '../core/state.js';
 import { isSyncJournal, StaleEpoch, type JournalStore, type SyncJournal } from '../journal/types.js';
 import type { ExecutionRequest, RunningExecution } from './executor-types.js';
+import type { LiveOutput } from './live-output.js';
 import { FunctionExecutor } from './function-executor.js';
 import { LauncherShellExecutor } from './launcher-client.js';
 import { LocalDispatcher, LocalWorker, type Dispatcher } from './dispatcher.js';
@@ -633,6 +634,12 @@ export class Engine {
 
   get runningExecutions(): number {
     return this.running.size;
+  }
+
+  /** The output so far of an execution running here (undefined when it runs elsewhere or has ended). */
+  liveOutput(executionId: string): LiveOutput | undefined {
+    const live = this.running.get(executionId)?.live;
+    return live?.isClosed === false ? live : undefined;
   }
 
   /** Stops taking commands; kills running jobs when `killJobs` (their orders recover on restart). */

@@ -1,6 +1,7 @@
 // What the runtime hands to an executor, and what comes back.
 
 import type { Grant, Job, Outcome } from '../core/model.js';
+import type { LiveOutput } from './live-output.js';
 
 export interface ExecutionRequest {
   executionId: string;
@@ -28,4 +29,6 @@ export interface RunningExecution {
   /** Ends the execution: SIGTERM to the group, SIGKILL after the grace time (shell); abort (function). */
   kill(): void;
   readonly done: Promise<ExecutionResult>;
+  /** The output so far while it runs (closed once `done` resolves); absent when it cannot be watched. */
+  readonly live?: LiveOutput;
 }

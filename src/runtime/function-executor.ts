@@ -7,6 +7,7 @@ import type { Grant, Outcome } from '../core/model.js';
 import { LIMITS } from '../core/model.js';
 import { BoundedBuffer, DEFAULT_LOG_BYTES_MAX } from './bounded-buffer.js';
 import type { ExecutionRequest, ExecutionResult, RunningExecution } from './executor-types.js';
+import { LiveOutput } from './live-output.js';
 import { parseReturnCodeMeaning } from './return-codes.js';
 
 export interface JobContext {
@@ -97,6 +98,7 @@ class FunctionRun implements RunningExecution {
   private controller: AbortController | undefined;
   private out: BoundedBuffer | undefined;
   private err: BoundedBuffer | undefined;
+  private liveOutput: LiveOutput | undefined;
   private timer: NodeJS.Timeout | undefined;
   private settled = false;
   private ended: 'timeout' | 'killed' | undefined;
@@ -125,10 +127,19 @@ class FunctionRun implements RunningExecution {
     return this.controller.signal;
   }
 
+  /** The lines logged so far (made when first asked for or logged to). */
+  get live(): LiveOutput {
+    this.liveOutput ??= new LiveOutput();
+    if (this.settled) this.liveOutput.close();
+    return this.liveOutput;
+  }
+
   private log(line: string): void {
     if (this.settled) return;
     this.out ??= new BoundedBuffer(this.logBytesMax);
-    this.out.push(line.endsWith('\n') ? line : `${line}\n`);
+    const text = line.endsWith('\n') ? line : `${line}\n`;
+    this.out.push(text);
+    this.live.write('stdout', text);
   }
 
   kill(): void {
@@ -221,6 +232,7 @@ class FunctionRun implements RunningExecution {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    this.liveOutput?.close();
     const out = this.out?.finish();
     const err = this.err?.finish();
     this.resolveDone({

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { ExecutionRequest, ExecutionResult, RunningExecution } from './executor-types.js';
 import type { LauncherReply, LauncherRequest } from './launcher.js';
+import { LiveOutput } from './live-output.js';
 import { killMarked } from './orphans.js';
 import type { ShellExecutorOptions } from './shell-executor.js';
 
@@ -28,6 +29,8 @@ class RemoteRun implements RunningExecution {
   resolve!: (r: ExecutionResult) => void;
   pid: number | undefined;
   settled = false;
+  /** The job's output so far, as the launcher sends it. */
+  readonly live = new LiveOutput();
 
   constructor(
     private readonly client: LauncherShellExecutor,
@@ -45,6 +48,7 @@ class RemoteRun implements RunningExecution {
   settle(r: ExecutionResult): void {
     if (this.settled) return;
     this.settled = true;
+    this.live.close();
     this.resolve(r);
   }
 }
@@ -112,7 +116,9 @@ export class LauncherShellExecutor {
     const run = this.runs.get(m.id);
     if (!run) return;
     if (m.t === 'spawned') run.pid = m.pid;
-    else {
+    else if (m.t === 'output') {
+      for (const c of m.chunks) run.live.writeAt(c.stream, c.fromChars, c.text);
+    } else {
       this.runs.delete(m.id);
       run.settle(m.result);
       this.refresh();

@@ -10,13 +10,16 @@
 // Protocol (JSON over the IPC channel, in order):
 //   engine → launcher: {t:'init', opts} once, then {t:'start', id, req} and {t:'kill', id}
 //   launcher → engine: {t:'spawned', id, pid} when a job's process group exists,
-//                      {t:'done', id, result} once per start
+//                      {t:'output', id, chunks} the job's new output, batched (live-output.ts:
+//                      at most one message per 100 ms and 64 Ki characters per stream),
+//                      {t:'done', id, result} once per start, after its last output
 // When the channel closes (the engine exited, however), the launcher exits; it leaves running
 // jobs alone, as the engine itself would: the next engine kills them as orphans
 // (ORDERLY_ENGINE_ID in their environment, and in this process's).
 
 import process from 'node:process';
 import type { ExecutionRequest, ExecutionResult, RunningExecution } from './executor-types.js';
+import type { LiveChunk } from './live-output.js';
 import { ShellExecutor, type ShellExecutorOptions } from './shell-executor.js';
 
 export type LauncherRequest =
@@ -24,7 +27,10 @@ export type LauncherRequest =
   | { t: 'start'; id: string; req: ExecutionRequest }
   | { t: 'kill'; id: string };
 
-export type LauncherReply = { t: 'spawned'; id: string; pid: number } | { t: 'done'; id: string; result: ExecutionResult };
+export type LauncherReply =
+  | { t: 'spawned'; id: string; pid: number }
+  | { t: 'output'; id: string; chunks: LiveChunk[] }
+  | { t: 'done'; id: string; result: ExecutionResult };
 
 function main(): void {
   const send = process.send?.bind(process);
@@ -48,6 +54,7 @@ function main(): void {
         if (!executor) throw new Error('orderly job launcher: start before init');
         const run = executor.start(m.req, { onSpawn: (pid) => reply({ t: 'spawned', id: m.id, pid }) });
         runs.set(m.id, run);
+        run.live?.listen((chunks) => reply({ t: 'output', id: m.id, chunks }));
         void run.done.then((result) => {
           runs.delete(m.id);
           reply({ t: 'done', id: m.id, result });

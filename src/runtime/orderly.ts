@@ -17,6 +17,7 @@ import { CommandsApi, type AddOrder } from './commands-api.js';
 import { CommandRefused, Engine, EngineUnavailable } from './engine.js';
 import { OrderlyError } from './errors.js';
 import { FunctionExecutor, type JobFunction } from './function-executor.js';
+import type { LiveChunk, LiveSnapshot } from './live-output.js';
 import { effectiveBlocking, findAlias, isActiveRun } from '../core/jobconfigs.js';
 import type { FireRecord, JobConfig, JobConfigAlias, JobTemplate, Schedule } from '../core/model.js';
 import { validateCron } from '../schedule/cron.js';
@@ -250,6 +251,41 @@ export class Orderly extends CommandsApi {
     return this.engine.store.getLogs(id);
   }
 
+  /** The output so far of the order's job while it runs here; undefined when none runs (or it runs on another node). */
+  runningLog(id: string): RunningLog | undefined {
+    const exe = this.engine.state.orders.get(id)?.execution;
+    if (!exe) return undefined;
+    const live = this.engine.liveOutput(exe.id);
+    if (!live) return undefined;
+    return { orderId: id, executionId: exe.id, job: exe.job, startedAt: exe.startedAt, ...live.snapshot() };
+  }
+
+  /**
+   * Watches the output of the order's jobs while they run: `send` gets each running job's
+   * output so far (`running`, also when the order's next job starts), then its new text
+   * (`log`, batched and bounded as live-output.ts says). Returns the unsubscribe.
+   */
+  watchLog(id: string, send: (m: LiveLogMessage) => void): () => void {
+    let current: string | undefined;
+    let off: (() => void) | undefined;
+    const attach = (): void => {
+      const r = this.runningLog(id);
+      if (!r || r.executionId === current) return;
+      off?.();
+      current = r.executionId;
+      send({ type: 'running', running: r });
+      off = this.engine.liveOutput(r.executionId)?.listen((chunks) => send({ type: 'log', executionId: r.executionId, chunks }));
+    };
+    attach();
+    const unsubscribe = this.subscribe((events) => {
+      if (events.some((s) => s.event.type === 'OrderProcessingStarted' && s.event.orderId === id)) attach();
+    });
+    return () => {
+      unsubscribe();
+      off?.();
+    };
+  }
+
   /** Calls `listener` with every batch of journal events after it is durable. Returns the unsubscribe. */
   subscribe(listener: (events: readonly Stamped[]) => void): () => void {
     return this.engine.subscribe(listener);
@@ -396,3 +432,13 @@ function copyTemplate(t: JobTemplate): JobTemplate {
 export function createOrderly(opts: OrderlyOptions = {}): Promise<Orderly> {
   return Orderly.create(opts);
 }
+
+/** The output so far of a running job (positions in characters: live-output.ts). */
+export interface RunningLog extends LiveSnapshot {
+  orderId: string;
+  executionId: string;
+  job: string;
+  startedAt: number;
+}
+
+export type LiveLogMessage = { type: 'running'; running: RunningLog } | { type: 'log'; executionId: string; chunks: LiveChunk[] };

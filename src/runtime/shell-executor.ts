@@ -20,11 +20,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 
 import { envNameSuffix } from '../core/arguments.js';
 import type { Outcome } from '../core/model.js';
 import { BoundedBuffer, DEFAULT_LOG_BYTES_MAX } from './bounded-buffer.js';
 import type { ExecutionRequest, ExecutionResult, RunningExecution } from './executor-types.js';
+import { LiveOutput } from './live-output.js';
 import { liveGroupMembers } from './orphans.js';
 import { parseReturnCodeMeaning } from './return-codes.js';
 
@@ -193,6 +195,10 @@ class ShellRun implements RunningExecution {
   private resolveDone!: (r: ExecutionResult) => void;
   private readonly stdout: BoundedBuffer;
   private readonly stderr: BoundedBuffer;
+  /** The output so far, as text, for watching the job while it runs. */
+  readonly live = new LiveOutput();
+  private readonly stdoutText = new StringDecoder('utf8');
+  private readonly stderrText = new StringDecoder('utf8');
   private child: ChildProcess | undefined;
   private pid: number | undefined;
   private termination: Termination | undefined;
@@ -300,8 +306,14 @@ class ShellRun implements RunningExecution {
         this.child = child;
         this.pid = child.pid;
         if (child.pid !== undefined) this.hooks.onSpawn?.(child.pid);
-        child.stdout?.on('data', (b: Buffer) => this.stdout.push(b));
-        child.stderr?.on('data', (b: Buffer) => this.stderr.push(b));
+        child.stdout?.on('data', (b: Buffer) => {
+          this.stdout.push(b);
+          this.live.write('stdout', this.stdoutText.write(b));
+        });
+        child.stderr?.on('data', (b: Buffer) => {
+          this.stderr.push(b);
+          this.live.write('stderr', this.stderrText.write(b));
+        });
         child.once('exit', (code, signal) => this.onExit(code, signal));
         child.once('close', () => {
           this.pipesClosed = true;
@@ -407,6 +419,7 @@ class ShellRun implements RunningExecution {
   /** A line of Orderly's own in the job's stderr log. */
   private note(text: string): void {
     this.stderr.push(Buffer.from(`orderly: ${text}\n`, 'utf8'));
+    this.live.write('stderr', `orderly: ${text}\n`);
   }
 
   private finish(): void {
@@ -441,6 +454,9 @@ class ShellRun implements RunningExecution {
     clearTimeout(this.pipeTimer);
     clearTimeout(this.pollTimer);
     this.timeoutTimer = this.graceTimer = this.pipeTimer = this.pollTimer = undefined;
+    this.live.write('stdout', this.stdoutText.end());
+    this.live.write('stderr', this.stderrText.end());
+    this.live.close();
     const out = this.stdout.finish();
     const err = this.stderr.finish();
     this.resolveDone({

@@ -221,6 +221,22 @@ export const StepLogSchema = Type.Object({
   at: Type.Number(),
 });
 
+export const RunningLogSchema = Type.Object(
+  {
+    orderId: Type.String(),
+    executionId: Type.String(),
+    job: Type.String(),
+    startedAt: Type.Number(),
+    stdout: Type.String({ description: 'the output so far: its last 256 Ki characters' }),
+    stderr: Type.String(),
+    stdoutFromChars: Type.Integer({ description: 'where `stdout` starts in the stream: characters (UTF-16 code units) dropped from its front' }),
+    stderrFromChars: Type.Integer(),
+    stdoutChars: Type.Integer({ description: 'characters written to stdout in all (`stdoutFromChars` + length of `stdout`)' }),
+    stderrChars: Type.Integer(),
+  },
+  { description: 'The output so far of the job the order runs now (on this node).' },
+);
+
 // ---------------------------------------------------------------- JS7 documents
 
 const DOC_NOTE = 'Checked in depth by the Orderly validator; problems name their path below body.';

@@ -6,6 +6,7 @@
 //
 // Nothing here waits for time: each job of the gated workflow runs until the test creates its
 // gate file, and every check waits for what the page shows.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,6 +177,27 @@ describe('the dashboard in a browser', { timeout: 180_000 }, () => {
     await page.getByText('pdSerialLockSingle (exclusive, token').waitFor();
     await page.getByRole('button', { name: 'Resume as succeeded' }).click();
     await page.locator('h2 .badge', { hasText: 'finished' }).waitFor();
+  });
+
+  it('appends a running job’s output live: the first line shows before the job is released', async () => {
+    // The job prints a line, then waits until the test writes to its fifo, then prints another.
+    const fifo = join(root, 'talk-fifo');
+    execFileSync('mkfifo', [fifo]);
+    const script = '#!/bin/sh\necho "first <b>line</b> of $ORDERLY_ORDER_ID"\nread go < "$ORDERLY_ARG_FIFO"\necho "second line"\n';
+    await api('PUT', '/api/v1/workflows/talker', { TYPE: 'Workflow', instructions: [{ TYPE: 'Execute.Named', jobName: 'talk' }], jobs: { talk: { executable: { TYPE: 'ShellScriptExecutable', script } } } });
+    await api('POST', '/api/v1/orders', { workflow: 'talker', id: 'T1', arguments: { FIFO: fifo } });
+    requests.length = 0;
+    await page.goto(served.base + '/#/orders/T1');
+    const live = page.locator('article.log.live');
+    await live.locator('pre.out', { hasText: 'first <b>line</b> of T1' }).waitFor();
+    expect(await live.locator('.badge').textContent()).toBe('running');
+    expect(await page.locator('h2 .badge').textContent()).toContain('processing');
+    expect(requests.some((r) => r.startsWith('GET /api/v1/orders/T1/log/live')), requests.join('\n')).toBe(true);
+    await shot('order-running-log');
+    writeFileSync(fifo, 'go\n');
+    await page.locator('pre.out', { hasText: 'second line' }).waitFor();
+    await page.locator('h2 .badge', { hasText: 'finished' }).waitFor();
+    expect(await page.locator('pre.out').first().textContent()).toBe('first <b>line</b> of T1\nsecond line\n');
   });
 
   it('shows locks with holders, fencing tokens and the queue with why each waits', async () => {

@@ -44,6 +44,7 @@ const EXPECTED = [
   'GET /api/v1/orders',
   'GET /api/v1/orders/{id}',
   'GET /api/v1/orders/{id}/log',
+  'GET /api/v1/orders/{id}/log/live',
   'POST /api/v1/orders/{id}/cancel',
   'POST /api/v1/orders/{id}/confirm',
   'POST /api/v1/orders/{id}/suspend',

@@ -17,10 +17,11 @@ import type { ServerResponse } from 'node:http';
 import { Type } from '@sinclair/typebox';
 
 import type { Stamped } from '../../core/events.js';
-import type { Orderly } from '../../runtime/orderly.js';
+import type { LiveLogMessage, Orderly } from '../../runtime/orderly.js';
 import type { Api, ServerContext } from '../context.js';
+import { notFound } from '../errors.js';
 import { replyHeaders } from '../headers.js';
-import { errors } from '../schemas.js';
+import { errors, OrderIdParams } from '../schemas.js';
 
 const REPLAY_PAGE = 500;
 /** Live events buffered while the replay runs, at most. */
@@ -109,7 +110,92 @@ class EventStream {
   }
 }
 
+/** The live output of one order's jobs (GET /orders/{id}/log/live): not resumable, a reconnect starts with a fresh `running`. */
+class LogStream {
+  private unwatch: (() => void) | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly onEnd: () => void,
+  ) {
+    res.on('close', () => this.cleanup());
+  }
+
+  start(orderly: Orderly, id: string, heartbeatMs: number): void {
+    this.heartbeat = setInterval(() => this.write(': heartbeat\n\n'), heartbeatMs);
+    this.heartbeat.unref();
+    this.unwatch = orderly.watchLog(id, (m) => this.send(m));
+  }
+
+  private send(m: LiveLogMessage): void {
+    if (m.type === 'running') {
+      this.write(`event: running\ndata: ${JSON.stringify(m.running)}\n\n`);
+      return;
+    }
+    for (const c of m.chunks) {
+      this.write(`event: log\ndata: ${JSON.stringify({ executionId: m.executionId, stream: c.stream, fromChars: c.fromChars, text: c.text })}\n\n`);
+    }
+  }
+
+  private write(text: string): void {
+    if (this.closed) return;
+    this.res.write(text);
+    if (this.res.writableLength > WRITE_BACKLOG_MAX) this.end();
+  }
+
+  end(): void {
+    if (!this.closed) this.res.end();
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unwatch?.();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.onEnd();
+  }
+}
+
 export function eventRoutes(app: Api, ctx: ServerContext): void {
+  app.get(
+    '/orders/:id/log/live',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'The output of the order’s running job, live, as Server-Sent Events',
+        description:
+          'Role: viewer. `text/event-stream`. While the order runs a job on this node: first `event: running` with its output so far (as `running` in `GET /orders/{id}/log`), then `event: log` with `{"executionId", "stream": "stdout"|"stderr", "fromChars", "text"}` for its new output: at most one batch per 100 ms, at most 64 Ki characters per stream and batch (the front of a faster job’s surplus is not sent; `fromChars` says where each chunk starts, so a gap shows). The next job of the order starts with a new `running`. Output is text, to be shown as text. Not resumable: a reconnect starts with a fresh `running`. A `: heartbeat` comment every 15 s.',
+        tags: ['orders'],
+        params: OrderIdParams,
+        response: {
+          200: { description: 'the output stream', content: { 'text/event-stream': { schema: Type.String() } } },
+          ...errors(400, 401, 404),
+        },
+      },
+    },
+    async (req, reply) => {
+      const id = req.params.id;
+      if (!ctx.orderly.getOrder(id)) throw notFound(`order ${id} not found`);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        ...replyHeaders(reply),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.write('retry: 2000\n\n');
+      const stream = new LogStream(res, () => ctx.streams.delete(stream));
+      ctx.streams.add(stream);
+      stream.start(ctx.orderly, id, ctx.heartbeatMs);
+    },
+  );
+
+
   app.get(
     '/events',
     {

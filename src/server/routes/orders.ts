@@ -25,6 +25,7 @@ import {
   OrderViewSchema,
   PrioritySchema,
   ResumeSchema,
+  RunningLogSchema,
   StampedSchema,
   StepLogSchema,
   SuspendSchema,
@@ -145,18 +146,22 @@ export function orderRoutes(app: Api, { orderly }: ServerContext): void {
     {
       config: { role: 'viewer' },
       schema: {
-        summary: 'Output of the order’s job executions',
-        description: 'Role: viewer. One entry per execution, oldest first: the last 256 KiB of stdout and stderr, with how much was dropped.',
+        summary: 'Output of the order’s job executions, and of the job running now',
+        description:
+          'Role: viewer. `logs`: one entry per ended execution, oldest first: the last 256 KiB of stdout and stderr, with how much was dropped. `running`: while the order runs a job on this node, its output so far (the last 256 Ki characters of each stream, with positions to append what `GET /orders/{id}/log/live` sends).',
         tags: ['orders'],
         params: OrderIdParams,
-        response: { 200: Type.Object({ logs: Type.Array(StepLogSchema) }), ...errors(400, 401, 404) },
+        response: { 200: Type.Object({ logs: Type.Array(StepLogSchema), running: Type.Optional(RunningLogSchema) }), ...errors(400, 401, 404) },
       },
     },
     async (req) => {
       const id = req.params.id;
+      // The running output first: a job that ends meanwhile has its log stored before its end is journaled.
+      const running = orderly.runningLog(id);
       const logs = await orderly.logs(id);
       if (logs.length === 0 && !orderly.getOrder(id)) throw notFound(`order ${id} not found`);
-      return { logs };
+      const ran = running !== undefined && logs.some((l) => l.executionId === running.executionId);
+      return running && !ran ? { logs, running } : { logs };
     },
   );
 

@@ -1,7 +1,8 @@
 // Orders: filter by workflow and state, a page at a time. Live: the orders an event names are
 // fetched again by id (`?ids=`), never the whole list. The detail shows history, the position
-// by names, arguments and logs (fetched again while the order runs), and the actions the
-// session's role may use: cancel, suspend, resume (at a position or as succeeded), priority.
+// by names, arguments and logs (a running job's output appended live from
+// /orders/{id}/log/live), and the actions the session's role may use: cancel, suspend, resume
+// (at a position or as succeeded), priority.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 
@@ -232,7 +233,65 @@ interface StepLog {
   stdoutDroppedBytes: number;
   stderrDroppedBytes: number;
   at: number;
-  running?: boolean;
+}
+
+/** The output so far of the job the order runs now (GET /orders/{id}/log `running`, the `running` event of /log/live). */
+interface RunningLog {
+  executionId: string;
+  job: string;
+  startedAt: number;
+  stdout: string;
+  stderr: string;
+  stdoutChars: number;
+  stderrChars: number;
+}
+
+/** Characters of a running job's output kept on the page per stream (as the server keeps). */
+const LIVE_TEXT_CHARS_MAX = 256 * 1024;
+
+/** Appends a chunk at its position: an overlap once, a gap marked. */
+function appendAt(text: string, endChars: number, fromChars: number, chunk: string): string {
+  let next: string;
+  if (fromChars > endChars) next = `${text}\n… ${fromChars - endChars} characters not shown …\n${chunk}`;
+  else next = text + chunk.slice(endChars - fromChars);
+  return next.length > LIVE_TEXT_CHARS_MAX ? next.slice(next.length - LIVE_TEXT_CHARS_MAX) : next;
+}
+
+/** The running job's output: the server's snapshot, then its chunks appended as they come. */
+function useRunningLog(id: string, watch: boolean, fetched: RunningLog | undefined): RunningLog | undefined {
+  const [live, setLive] = useState<RunningLog | undefined>(undefined);
+  // A fetch of /log that is newer than what was streamed (another execution) wins.
+  useEffect(() => {
+    if (fetched && fetched.executionId !== live?.executionId) setLive(fetched);
+  }, [fetched]);
+  useEffect(() => {
+    if (!watch) return;
+    const es = new EventSource(`/api/v1/orders/${enc(id)}/log/live`, { withCredentials: true });
+    es.addEventListener('running', ((ev: MessageEvent<string>) => {
+      try {
+        setLive(JSON.parse(ev.data) as RunningLog);
+      } catch {
+        // not ours
+      }
+    }) as EventListener);
+    es.addEventListener('log', ((ev: MessageEvent<string>) => {
+      let c: { executionId: string; stream: 'stdout' | 'stderr'; fromChars: number; text: string };
+      try {
+        c = JSON.parse(ev.data) as typeof c;
+      } catch {
+        return;
+      }
+      setLive((old) => {
+        if (!old || old.executionId !== c.executionId) return old;
+        const end = c.stream === 'stdout' ? old.stdoutChars : old.stderrChars;
+        const text = appendAt(c.stream === 'stdout' ? old.stdout : old.stderr, end, c.fromChars, c.text);
+        const chars = Math.max(end, c.fromChars + c.text.length);
+        return c.stream === 'stdout' ? { ...old, stdout: text, stdoutChars: chars } : { ...old, stderr: text, stderrChars: chars };
+      });
+    }) as EventListener);
+    return () => es.close();
+  }, [id, watch]);
+  return live;
 }
 
 function eventText(e: Stamped['event']): string {
@@ -244,6 +303,7 @@ function eventText(e: Stamped['event']): string {
 export function OrderDetail({ id, session }: { id: string; session: Session }) {
   const [d, setD] = useState<Detail | undefined>(undefined);
   const [logs, setLogs] = useState<StepLog[]>([]);
+  const [fetchedRunning, setFetchedRunning] = useState<RunningLog | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [actionError, setActionError] = useState<unknown>(undefined);
   const [position, setPosition] = useState('');
@@ -251,9 +311,10 @@ export function OrderDetail({ id, session }: { id: string; session: Session }) {
 
   const load = async (): Promise<void> => {
     try {
-      const [det, lg] = await Promise.all([get<Detail>(`/orders/${enc(id)}`), get<{ logs: StepLog[] }>(`/orders/${enc(id)}/log`)]);
+      const [det, lg] = await Promise.all([get<Detail>(`/orders/${enc(id)}`), get<{ logs: StepLog[]; running?: RunningLog }>(`/orders/${enc(id)}/log`)]);
       setD(det);
       setLogs(lg.logs);
+      setFetchedRunning(lg.running);
       setError(undefined);
     } catch (e) {
       setError(e);
@@ -268,17 +329,11 @@ export function OrderDetail({ id, session }: { id: string; session: Session }) {
       }),
     [id],
   );
-  // Output of a running job: read again every second while it runs.
+  // Output of a running job: streamed while the order has not ended.
   const running = d?.order.state === 'processing';
-  useEffect(() => {
-    if (!running) return;
-    const h = window.setInterval(() => {
-      get<{ logs: StepLog[] }>(`/orders/${enc(id)}/log`)
-        .then((r) => setLogs(r.logs))
-        .catch(() => undefined);
-    }, 1000);
-    return () => window.clearInterval(h);
-  }, [running, id]);
+  const watch = d !== undefined && d.order.state !== 'finished' && d.order.state !== 'cancelled';
+  const live = useRunningLog(id, watch, fetchedRunning);
+  const liveShown = live !== undefined && running && d?.order.execution?.id === live.executionId && !logs.some((l) => l.executionId === live.executionId) ? live : undefined;
 
   const act = async (what: string, body: unknown): Promise<void> => {
     setActionError(undefined);
@@ -424,12 +479,11 @@ export function OrderDetail({ id, session }: { id: string; session: Session }) {
       {!operator && <p class="meta">Your role ({session.role}) may look but not act on orders.</p>}
 
       <h3>Logs</h3>
-      {logs.length === 0 && <p class="meta">{running ? 'No output yet (it is shown when the job has written some).' : 'No output.'}</p>}
+      {logs.length === 0 && liveShown === undefined && <p class="meta">{running ? 'No output yet (it is shown as the job writes it).' : 'No output.'}</p>}
       {logs.map((l) => (
         <article class="log" aria-label={`output of job ${l.job}`}>
           <h4>
             job {l.job} <span class="meta">execution {l.executionId} · {fmtTime(l.at)}</span>
-            {l.running === true && <span class="badge st-processing">running</span>}
           </h4>
           {l.stdoutDroppedBytes > 0 && <p class="meta">{l.stdoutDroppedBytes} earlier bytes dropped</p>}
           <pre class="out">{l.stdout}</pre>
@@ -441,6 +495,23 @@ export function OrderDetail({ id, session }: { id: string; session: Session }) {
           )}
         </article>
       ))}
+      {liveShown && (
+        <article class="log live" aria-label={`output of running job ${liveShown.job}`} data-execution={liveShown.executionId}>
+          <h4>
+            job {liveShown.job} <span class="meta">execution {liveShown.executionId} · since {fmtTime(liveShown.startedAt)}</span>{' '}
+            <span class="badge st-processing">running</span>
+          </h4>
+          <pre class="out" aria-live="off">
+            {liveShown.stdout}
+          </pre>
+          {liveShown.stderr !== '' && (
+            <>
+              <p class="meta">stderr</p>
+              <pre class="err">{liveShown.stderr}</pre>
+            </>
+          )}
+        </article>
+      )}
 
       <h3>History</h3>
       <div class="scroll">

@@ -5,6 +5,13 @@ import importX from 'eslint-plugin-import-x';
 
 const impure = 'src/core is pure: no I/O, no clock, no randomness (inject them).';
 
+// The layers (ARCHITECTURE.md): the CLI imports the node; the node imports the server's app
+// builder and the runtime; the server imports the runtime; the core imports only itself.
+const aboveServer = 'src/server imports neither the node start-up (src/node) nor the CLI (src/cli): they sit above it.';
+const aboveRuntime = 'src/runtime imports neither src/node, src/cli nor src/server: they sit above it.';
+const aboveNode = 'src/node imports nothing of the CLI (src/cli): the CLI sits above it.';
+const layer = (dirs, message) => ({ group: dirs.flatMap((d) => [`../${d}`, `../${d}/*`, `../../${d}`, `../../${d}/*`]), message });
+
 export default tseslint.config(
   { ignores: ['scratch/**', 'dist/**', 'node_modules/**', 'coverage/**', 'examples/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -63,6 +70,18 @@ export default tseslint.config(
         ],
       }],
     },
+  },
+  {
+    files: ['src/server/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [layer(['node', 'cli'], aboveServer)] }] },
+  },
+  {
+    files: ['src/runtime/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [layer(['node', 'cli', 'server'], aboveRuntime)] }] },
+  },
+  {
+    files: ['src/node/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [layer(['cli'], aboveNode)] }] },
   },
   {
     files: ['**/*.js'],

@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, URL } from 'node:url';
 
-import { createOrderly } from '../dist/runtime/orderly.js';
+import { createOrderly } from '../dist/index.js';
 import { buildServer } from '../dist/server/app.js';
 import { AuthService } from '../dist/server/auth.js';
 

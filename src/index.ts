@@ -1,6 +1,7 @@
 // Orderly's public library API.
-export { createOrderly, Orderly, OrderlyError } from './runtime/orderly.js';
-export type { AddOrder, OrderFilter, OrderlyOptions } from './runtime/orderly.js';
+export { createOrderly, type OrderlyOptions } from './node/library.js';
+export { Orderly, OrderlyError } from './runtime/orderly.js';
+export type { AddOrder, OrderFilter } from './runtime/orderly.js';
 export type { JobContext, JobFunction } from './runtime/function-executor.js';
 export type { LockView, OrderView } from './runtime/views.js';
 export type { Event, Stamped } from './core/events.js';

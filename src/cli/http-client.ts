@@ -21,7 +21,7 @@ import { invalid, type ProblemItem } from '../core/commands.js';
 import type { LockDef } from '../core/model.js';
 import type { LockView, OrderView } from '../runtime/views.js';
 import type { Connection } from './client.js';
-import { ApiError, type ErrorBody } from './protocol.js';
+import { ApiError, type ErrorBody } from '../node/protocol.js';
 
 // Only `orderly deploy` reads inventory folders: the JS7 format (and the core's validation
 // behind it) is loaded when it runs, so the other commands start without it.

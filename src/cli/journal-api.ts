@@ -1,20 +1,20 @@
-// Offline access to a data dir's journal for the CLI (see client.ts): the journal read into a
-// state, commands decided by the pure core and appended, without an engine.
+// Read-only access to a data dir's journal for the CLI when no engine runs (see client.ts):
+// the journal read into a state, shown as it is. It writes nothing: a command that changes
+// something starts a short-lived engine through the node start-up instead.
 
-import type { Command } from '../core/commands.js';
-import { decide } from '../core/decide.js';
+import { problem, type Command } from '../core/commands.js';
 import type { Event, Stamped } from '../core/events.js';
 import type { State } from '../core/state.js';
 import { SqliteStore } from '../journal/sqlite.js';
-import { EMBEDDED_EPOCH, type StepLog } from '../journal/types.js';
+import type { StepLog } from '../journal/types.js';
 import { CommandsApi } from '../runtime/commands-api.js';
 import { loadState } from '../runtime/engine.js';
 import { OrderlyError, type OrderFilter } from '../runtime/orderly.js';
 import { lockViews, orderView, type LockView, type OrderView } from '../runtime/views.js';
-import type { ControlApi } from './control.js';
+import type { ControlApi } from '../node/control.js';
 
-/** The journal of a data dir, read into a state; commands are decided by the core and appended. */
-export class JournalApi extends CommandsApi implements ControlApi {
+/** The journal of a data dir, read into a state. Commands are refused: it is not a writer. */
+export class JournalReader extends CommandsApi implements ControlApi {
   private constructor(
     private readonly store: SqliteStore,
     private readonly state: State,
@@ -26,10 +26,10 @@ export class JournalApi extends CommandsApi implements ControlApi {
     return this.state;
   }
 
-  static async open(journalFile: string): Promise<JournalApi> {
+  static async open(journalFile: string): Promise<JournalReader> {
     const store = SqliteStore.open(journalFile);
     try {
-      return new JournalApi(store, await loadState(store));
+      return new JournalReader(store, await loadState(store));
     } catch (err) {
       await store.close();
       throw err;
@@ -40,19 +40,8 @@ export class JournalApi extends CommandsApi implements ControlApi {
     return this.store.close();
   }
 
-  protected async run(cmd: Command): Promise<Event[]> {
-    const now = Date.now();
-    // No worker here: orders that reach a job queue for a slot instead of starting.
-    const noWorker = decide(this.state, { type: 'setSlots', slots: 0 }, now);
-    const pre: Event[] = noWorker.ok ? noWorker.events : [];
-    const d = decide(this.state, cmd, now);
-    if (!d.ok) throw new OrderlyError(d.problem);
-    if (d.events.length > 0) {
-      const all = [...pre, ...d.events];
-      const first = this.store.appendSync(all, EMBEDDED_EPOCH);
-      this.state.seq = first + all.length - 1;
-    }
-    return d.events;
+  protected run(cmd: Command): Promise<Event[]> {
+    return Promise.reject(new OrderlyError(problem('unavailable', `${cmd.type}: the journal is open for reading only; changes go through an engine`)));
   }
 
   getOrder(id: string): OrderView | undefined {

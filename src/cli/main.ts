@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The `orderly` command. `orderly run` is the engine in the foreground with a control socket;
-// every other command talks to that socket, or, when no engine answers, to the data dir's
-// journal directly (see client.ts), or with --server to an `orderly serve` over HTTP (see
-// http-client.ts). docs/cli.md describes it all.
+// The `orderly` command. `orderly run` and `orderly serve` start a node (src/node/start.ts) in
+// the foreground with a control socket; every other command talks to that socket, or, when no
+// engine answers, starts a short-lived engine through the same node start-up to change
+// something, or reads the data dir's journal as it is (see client.ts), or with --server talks
+// to an `orderly serve` over HTTP (see http-client.ts). docs/cli.md describes it all.
 //
 // Exit codes: 0 done, 1 refused or failed, 2 bad usage.
 //
@@ -12,7 +13,7 @@
 // time of a bare `node` (bench/cli-startup.js).
 
 import { clampTime, isoTime } from '../core/time.js';
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -20,16 +21,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { Event, Stamped } from '../core/events.js';
 import type { Outcome, Position } from '../core/model.js';
 import type { StepLog } from '../journal/types.js';
-import type { Orderly } from '../runtime/orderly.js';
 import type { LockView, OrderView } from '../runtime/views.js';
 import type { Connection, ConnectOptions } from './client.js';
-import type { ControlServer, StatusInfo } from './control.js';
 import { serverBase } from './http-client.js';
-import { ApiError, isPosition, ORDER_STATES } from './protocol.js';
+import { DEFAULT_DATA_DIR } from '../node/data-dir.js';
+import { ApiError, isPosition, ORDER_STATES } from '../node/protocol.js';
+import type { ServeOptions } from '../node/serve.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../server/defaults.js';
-import type { ServeOptions } from '../server/serve.js';
-
-const DEFAULT_DATA_DIR = './.orderly';
 
 /** Bad usage found after commander parsed the line: exit code 2. */
 class UsageError extends Error {
@@ -417,11 +415,11 @@ async function withConnection<T>(o: DataDirOpts, opts: ConnectOptions, fn: (c: C
   }
   try {
     const r = await fn(c);
-    if (c.mode === 'offline' && opts.write) {
-      const { dataDirPaths } = await import('./client.js');
+    if (c.mode === 'short-lived') {
+      const { dataDirPaths } = await import('../node/data-dir.js');
       const p = dataDirPaths(o.dataDir);
       process.stderr.write(
-        `orderly: no engine runs on ${p.dir}: applied to its journal directly; orders move on when an engine runs there (orderly run --data-dir ${o.dataDir})\n`,
+        `orderly: no engine runs on ${p.dir}: a short-lived engine with no job slots applied it; jobs start when an engine runs there (orderly run or orderly serve --data-dir ${o.dataDir})\n`,
       );
     }
     return r;
@@ -464,38 +462,18 @@ interface RunOpts extends DataDirOpts {
   quiet?: boolean;
 }
 
-const RUN_BUSY_WAIT_MS = 2_000;
-
 async function runEngine(dir: string | undefined, o: RunOpts): Promise<number> {
-  const [{ acquireWriterLock, dataDirPaths, probeEngine, socketAddress }, { startControlServer }, { SqliteStore }, { createOrderly }] = await Promise.all([
-    import('./client.js'),
-    import('./control.js'),
-    import('../journal/sqlite.js'),
-    import('../runtime/orderly.js'),
-  ]);
-  const p = dataDirPaths(o.dataDir);
+  const { startNode } = await import('../node/start.js');
   const abs = dir !== undefined ? await inventoryFolder(dir) : undefined;
-  socketAddress(p.socket); // refuse a too long path before anything else
-  mkdirSync(p.dir, { recursive: true });
-  const refuse = (pid: number): Error => new Error(`an engine is already running on ${p.dir} (pid ${pid})`);
-  const running = await probeEngine(p.socket).catch((err: unknown) => {
-    throw new Error(`something answers on ${p.socket}, but not as an Orderly engine: ${err instanceof Error ? err.message : String(err)}`);
-  });
-  if (running) throw refuse(running.pid);
-  // The writer lock. A holder that does not answer on the socket is an engine starting up or
-  // an offline command (milliseconds): wait a little before refusing.
-  const release = await acquireWriterLock(p.pid, RUN_BUSY_WAIT_MS, refuse);
 
-  let orderly: Orderly | undefined;
-  let server: ControlServer | undefined;
-  let unsubscribe: (() => void) | undefined;
   let stopWith: (code: number) => void = () => undefined;
   const stopped = new Promise<number>((r) => (stopWith = r));
   let stopping = false;
+  let node: Awaited<ReturnType<typeof startNode>> | undefined;
+  let unsubscribe: (() => void) | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stopping) {
       process.stderr.write(`orderly: ${sig} again: exiting without a clean close\n`);
-      release();
       process.exit(1);
     }
     stopping = true;
@@ -509,19 +487,14 @@ async function runEngine(dir: string | undefined, o: RunOpts): Promise<number> {
 
   const shutdown = async (): Promise<void> => {
     unsubscribe?.();
-    await server?.close().catch(() => undefined);
-    await orderly?.close();
-    release();
+    await node?.close();
   };
 
+  let what = '';
   try {
-    const startedAt = Date.now();
-    // Our own store, to log what the engine's recovery on open journaled too.
-    const store = SqliteStore.open(p.journal, { checkpoint: 'worker', ...(o.synchronous !== undefined ? { synchronous: o.synchronous } : {}) });
-    const seqBefore = await store.lastSeq();
-    orderly = await createOrderly({
-      dataDir: p.dir,
-      store,
+    node = await startNode({
+      dataDir: o.dataDir,
+      controlSocket: true,
       ...(o.slots !== undefined ? { slots: o.slots } : {}),
       ...(o.synchronous !== undefined ? { synchronous: o.synchronous } : {}),
       onFatal: (err) => {
@@ -529,22 +502,21 @@ async function runEngine(dir: string | undefined, o: RunOpts): Promise<number> {
         stopping = true;
         stopWith(1);
       },
+      onEngine: async (orderly, { seqBefore }) => {
+        if (!o.quiet) {
+          const upTo = orderly.engine.state.seq;
+          unsubscribe = orderly.subscribe((events) => {
+            process.stdout.write(events.map((s) => eventLine(s.event)).join('\n') + '\n');
+          });
+          // What the engine's recovery on open journaled (before anyone subscribed).
+          const recovered = (await orderly.engine.store.readAfter(seqBefore, 100_000)).filter((s) => s.seq <= upTo);
+          if (recovered.length > 0) process.stdout.write(recovered.map((s) => eventLine(s.event)).join('\n') + '\n');
+        }
+        what = `no folder given: ${orderly.listWorkflows().length} workflow(s) deployed already`;
+        if (abs !== undefined) what = deployedText(await orderly.deployDir(abs), dir!);
+      },
     });
-    if (!o.quiet) {
-      const upTo = orderly.engine.state.seq;
-      unsubscribe = orderly.subscribe((events) => {
-        process.stdout.write(events.map((s) => eventLine(s.event)).join('\n') + '\n');
-      });
-      const recovered = (await store.readAfter(seqBefore, 100_000)).filter((s) => s.seq <= upTo);
-      if (recovered.length > 0) process.stdout.write(recovered.map((s) => eventLine(s.event)).join('\n') + '\n');
-    }
-    // A socket file nobody answers on is stale: we hold the writer lock, so it is no one's.
-    const status = (): StatusInfo => ({ pid: process.pid, dataDir: p.dir, startedAt, version: version() });
-    rmSync(p.socket, { force: true });
-    server = await startControlServer(orderly, socketAddress(p.socket), status);
-    let what = `no folder given: ${orderly.listWorkflows().length} workflow(s) deployed already`;
-    if (abs !== undefined) what = deployedText(await orderly.deployDir(abs), dir!);
-    say(`orderly: engine pid ${process.pid} on ${p.dir}: ${what}; control socket ${p.socket}`);
+    say(`orderly: engine pid ${process.pid} on ${node.paths!.dir}: ${what}; control socket ${node.controlSocket!}`);
   } catch (err) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -633,7 +605,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       if (o.synchronous !== undefined) so.synchronous = o.synchronous;
       const envToken = process.env['ORDERLY_ADMIN_TOKEN'];
       if (envToken !== undefined && envToken !== '') so.adminToken = envToken;
-      const { runServe } = await import('../server/serve.js');
+      const { runServe } = await import('../node/serve.js');
       setExit(await runServe(so));
     });
 

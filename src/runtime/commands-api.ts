@@ -1,5 +1,5 @@
 // The write side of the library API, written once: Orderly runs these commands through the
-// engine; the command line's offline journal access (src/cli/client.ts) decides them itself.
+// engine; the command line's read-only journal access (src/cli/journal-api.ts) refuses them.
 
 import { randomUUID } from 'node:crypto';
 import { invalid, type Command } from '../core/commands.js';

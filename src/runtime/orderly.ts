@@ -1,17 +1,14 @@
-// The library: `createOrderly()` opens a data dir (or memory) and gives a typed API over
-// the engine. The CLI and the server are clients of this same API.
+// The typed API over one engine. `Orderly.start` starts it on a journal store that is open
+// already; the node start-up (src/node/start.ts) opens the data dir, takes its writer lock and
+// opens the store first: `createOrderly` (the library), `orderly serve` and `orderly run` all
+// go through it. The CLI, the control socket and the HTTP server are clients of this API.
 
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { Command } from '../core/commands.js';
 import { invalid, problem } from '../core/commands.js';
 import { orderIdOf, type Event, type Stamped } from '../core/events.js';
 import { ENDED_STATES, type OrderState, type Workflow } from '../core/model.js';
 import { isGeneratedWorkflowName, type State } from '../core/state.js';
-import { MemoryStore } from '../journal/memory.js';
-import { SqliteStore, SYNCHRONOUS_SETTINGS } from '../journal/sqlite.js';
 import type { JournalStore, StepLog } from '../journal/types.js';
 import { CommandsApi, type AddOrder } from './commands-api.js';
 import { CommandRefused, Engine, EngineUnavailable } from './engine.js';
@@ -44,15 +41,10 @@ export interface JobConfigView extends JobConfig {
 export type JobConfigInput = Omit<JobConfig, 'created' | 'modified' | 'id' | 'active'> & { id?: string; active?: boolean };
 export type JobTemplateInput = Omit<JobTemplate, 'id' | 'active'> & { id?: string; active?: boolean };
 
-export interface OrderlyOptions {
-  /** Folder for the SQLite journal (created if missing). Absent: everything in memory. */
-  dataDir?: string;
-  /** A journal store of your own (overrides dataDir's SQLite). */
-  store?: JournalStore;
+/** How the engine runs: what the library's `createOrderly` takes besides where the journal is. */
+export interface EngineRunOptions {
   /** Worker slots: job executions at once on this node (default 4). */
   slots?: number;
-  /** SQLite `synchronous`: FULL (default, every commit fsynced), NORMAL, or OFF. */
-  synchronous?: 'FULL' | 'NORMAL' | 'OFF';
   /** Ended orders kept in memory for reading (default 10,000; older ones stay in the journal). */
   endedOrdersKeptMax?: number;
   /** A snapshot is written after this many events (default 50,000), or 10 per order in memory if more. */
@@ -72,6 +64,13 @@ export interface OrderlyOptions {
   autoSchedule?: boolean;
 }
 
+/** What `Orderly.start` needs: an open journal store, where shell scripts go, and how to run. */
+export interface OrderlyStart extends EngineRunOptions {
+  store: JournalStore;
+  scriptDir: string;
+  /** Called once the engine is closed (and its store with it): the node releases the writer lock here. */
+  afterClose?: () => void | Promise<void>;
+}
 
 export interface OrderFilter {
   state?: OrderState;
@@ -83,10 +82,12 @@ export class Orderly extends CommandsApi {
   /** Orders sorted by id (and by state, workflow), for pages that cost the same at any size. */
   readonly orderIndex: OrderIndex;
   private readonly unindex: () => void;
+  private closing: Promise<void> | undefined;
   private constructor(
     readonly engine: Engine,
     clock: () => number,
     autoSchedule: boolean,
+    private readonly afterClose: (() => void | Promise<void>) | undefined,
   ) {
     super();
     this.scheduler = new Scheduler(engine, clock, autoSchedule);
@@ -103,35 +104,23 @@ export class Orderly extends CommandsApi {
     return this.engine.state;
   }
 
-  static async create(opts: OrderlyOptions = {}): Promise<Orderly> {
-    // Checked before anything is created (no data dir, no journal, no engine).
+  /** Checks the options `start` takes: problems name the option. */
+  static checkOptions(opts: { jobLauncher?: unknown }): { path: string; message: string }[] {
     const problems: { path: string; message: string }[] = [];
-    if (opts.synchronous !== undefined && !SYNCHRONOUS_SETTINGS.includes(opts.synchronous)) {
-      problems.push({ path: 'synchronous', message: `must be one of ${SYNCHRONOUS_SETTINGS.join(', ')}` });
-    }
     if (opts.jobLauncher !== undefined && opts.jobLauncher !== 'process' && opts.jobLauncher !== 'inline') {
       problems.push({ path: 'jobLauncher', message: "must be 'process' or 'inline'" });
     }
+    return problems;
+  }
+
+  /** Opens the engine on `store` (recovering what a crash left) and starts the scheduler. */
+  static async start(opts: OrderlyStart): Promise<Orderly> {
+    const problems = Orderly.checkOptions(opts);
     if (problems.length > 0) throw new OrderlyError(invalid(problems));
-    let store = opts.store;
-    let scriptDir: string;
-    if (opts.dataDir) {
-      const dir = resolve(opts.dataDir);
-      mkdirSync(dir, { recursive: true });
-      scriptDir = join(dir, 'scripts');
-      store ??= SqliteStore.open(join(dir, 'journal.sqlite'), {
-        checkpoint: 'worker',
-        ...(opts.synchronous ? { synchronous: opts.synchronous } : {}),
-        ...(opts.snapshotEveryEvents !== undefined ? { snapshotEveryEvents: opts.snapshotEveryEvents } : {}),
-      });
-    } else {
-      scriptDir = join(tmpdir(), `orderly-scripts-${process.pid}`);
-      store ??= new MemoryStore();
-    }
     const functions = new FunctionExecutor(opts.logBytesMax !== undefined ? { logBytesMax: opts.logBytesMax } : {});
     const engine = await Engine.open({
-      store,
-      scriptDir,
+      store: opts.store,
+      scriptDir: opts.scriptDir,
       functions,
       ...(opts.slots !== undefined ? { slots: opts.slots } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
@@ -141,7 +130,7 @@ export class Orderly extends CommandsApi {
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
       ...(opts.jobLauncher ? { jobLauncher: opts.jobLauncher } : {}),
     });
-    const orderly = new Orderly(engine, opts.clock ?? Date.now, opts.autoSchedule !== false);
+    const orderly = new Orderly(engine, opts.clock ?? Date.now, opts.autoSchedule !== false, opts.afterClose);
     await orderly.scheduler.start();
     return orderly;
   }
@@ -417,9 +406,15 @@ export class Orderly extends CommandsApi {
 
   /** Stops the engine. Running jobs are killed; their orders are `disrupted` (or rerun) on the next start. */
   close(): Promise<void> {
-    this.unindex();
-    this.scheduler.stop();
-    return this.engine.close();
+    return (this.closing ??= (async () => {
+      this.unindex();
+      this.scheduler.stop();
+      try {
+        await this.engine.close();
+      } finally {
+        await this.afterClose?.();
+      }
+    })());
   }
 }
 
@@ -427,10 +422,6 @@ function copyTemplate(t: JobTemplate): JobTemplate {
   const c = { ...t };
   if (t.defaultArguments) c.defaultArguments = { ...t.defaultArguments };
   return c;
-}
-
-export function createOrderly(opts: OrderlyOptions = {}): Promise<Orderly> {
-  return Orderly.create(opts);
 }
 
 /** The output so far of a running job (positions in characters: live-output.ts). */

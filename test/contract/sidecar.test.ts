@@ -15,7 +15,7 @@ import { serializeState } from '../../src/core/state.js';
 import { sideFileOf } from '../../src/journal/side-file.js';
 import { SqliteStore } from '../../src/journal/sqlite.js';
 import { loadState } from '../../src/runtime/engine.js';
-import { createOrderly } from '../../src/runtime/orderly.js';
+import { createOrderly } from '../../src/node/library.js';
 import { journalContract } from './journal.contract.js';
 
 journalContract('sqlite with the sidecar', async () => {

@@ -8,7 +8,7 @@ import { afterAll, expect, it } from 'vitest';
 import type { Event } from '../../src/core/events.js';
 import { SqliteStore } from '../../src/journal/sqlite.js';
 import { EMBEDDED_EPOCH } from '../../src/journal/types.js';
-import { createOrderly } from '../../src/runtime/orderly.js';
+import { createOrderly } from '../../src/node/library.js';
 import { cleanUp, cli, ROOT, tempDir } from '../support/cli-process.js';
 
 afterAll(cleanUp);

@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { requestSocket } from '../../src/cli/client.js';
+import { requestSocket } from '../../src/node/control-client.js';
 import { Rng } from '../sim/rng.js';
 import { alive, startEngine } from '../support/engine-process.js';
 import { replayChecked } from '../support/journal-check.js';

@@ -7,7 +7,8 @@ import type { Event } from '../../src/core/events.js';
 import { TIME_MS_MAX } from '../../src/core/time.js';
 import { MemoryStore } from '../../src/journal/memory.js';
 import { EMBEDDED_EPOCH } from '../../src/journal/types.js';
-import { createOrderly, OrderlyError } from '../../src/runtime/orderly.js';
+import { createOrderly } from '../../src/node/library.js';
+import { OrderlyError } from '../../src/runtime/orderly.js';
 import { EXAMPLES, harness, type ErrorJson, type Harness } from './support.js';
 
 let h: Harness | undefined;

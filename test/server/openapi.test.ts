@@ -4,7 +4,8 @@ import { NOT_PROVIDED } from '../../src/server/routes/actian-more.js';
 import type { RouteOptions } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { createOrderly, type Orderly } from '../../src/runtime/orderly.js';
+import { createOrderly } from '../../src/node/library.js';
+import type { Orderly } from '../../src/runtime/orderly.js';
 import { buildServer } from '../../src/server/app.js';
 import { AuthService } from '../../src/server/auth.js';
 import { ADMIN_TOKEN, EXAMPLES } from './support.js';

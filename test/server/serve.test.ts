@@ -6,8 +6,8 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { requestSocket } from '../../src/cli/client.js';
-import { startServe, type Serving } from '../../src/server/serve.js';
+import { requestSocket } from '../../src/node/control-client.js';
+import { startServe, type Serving } from '../../src/node/serve.js';
 
 let dir: string | undefined;
 const open: Serving[] = [];

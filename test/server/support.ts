@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 
-import { createOrderly, type Orderly, type OrderlyOptions } from '../../src/runtime/orderly.js';
+import { createOrderly, type OrderlyOptions } from '../../src/node/library.js';
+import type { Orderly } from '../../src/runtime/orderly.js';
 import { buildServer, type ServerOptions } from '../../src/server/app.js';
 import { AuthService, type AuthOptions } from '../../src/server/auth.js';
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/core/model.js';
 import type { ExecutionRequest } from '../../src/runtime/executor-types.js';
 import { LauncherShellExecutor } from '../../src/runtime/launcher-client.js';
-import { createOrderly } from '../../src/runtime/orderly.js';
+import { createOrderly } from '../../src/node/library.js';
 
 const dirs: string[] = [];
 const clients: LauncherShellExecutor[] = [];

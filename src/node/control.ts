@@ -1,8 +1,8 @@
 // The control API of a running engine: HTTP/1.1 with JSON bodies over a UNIX socket
-// (`<data-dir>/orderly.sock`). `handle` maps one request onto the Orderly API and is kept
-// thin, so that the same routes and shapes serve the socket and the CLI's offline mode (which
-// calls `handle` in-process over the journal). The HTTP server has routes of its own
-// (src/server/routes).
+// (`<data-dir>/orderly.sock`), opened by the node start-up (start.ts). `handle` maps one
+// request onto the Orderly API and is kept thin, so that the same routes and shapes serve the
+// socket and the CLI when no engine runs (it calls `handle` in-process on its short-lived
+// engine, or on the journal read only). The HTTP server has routes of its own (src/server/routes).
 //
 //   GET  /status                      → { pid, dataDir, startedAt, version }
 //   POST /deploy          {dir}       → { locks: string[], workflows: {name, version}[] }
@@ -28,7 +28,7 @@ import type { OrderState, Position } from '../core/model.js';
 import { OrderlyError, type AddOrder, type Orderly, type OrderFilter } from '../runtime/orderly.js';
 import { ORDER_STATES, isPosition, type ErrorBody } from './protocol.js';
 
-/** What the routes need of an engine: the Orderly instance, or the CLI's offline journal access. */
+/** What the routes need of an engine: the Orderly instance, or the CLI's read-only journal access. */
 export type ControlApi = Pick<
   Orderly,
   | 'deployDir'

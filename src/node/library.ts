@@ -1,0 +1,22 @@
+// The library's entry: `createOrderly()` starts a node (start.ts) without HTTP and without
+// the control socket. With a data dir it takes the data dir's writer lock like `orderly serve`
+// and `orderly run` do, so that no second writer (an engine, a CLI command) writes its journal
+// while it is open; `orderly.close()` lets the lock go.
+
+import type { JournalStore } from '../journal/types.js';
+import type { EngineRunOptions, Orderly } from '../runtime/orderly.js';
+import { startNode } from './start.js';
+
+export interface OrderlyOptions extends EngineRunOptions {
+  /** Folder for the SQLite journal (created if missing). Absent: everything in memory. */
+  dataDir?: string;
+  /** A journal store of your own (overrides dataDir's SQLite). */
+  store?: JournalStore;
+  /** SQLite `synchronous`: FULL (default, every commit fsynced), NORMAL, or OFF. */
+  synchronous?: 'FULL' | 'NORMAL' | 'OFF';
+}
+
+export async function createOrderly(opts: OrderlyOptions = {}): Promise<Orderly> {
+  const node = await startNode(opts);
+  return node.orderly;
+}

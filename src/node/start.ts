@@ -1,0 +1,224 @@
+// The node start-up: the one way an Orderly engine starts. `createOrderly` (the library),
+// `orderly serve`, `orderly run` and a CLI command's short-lived engine all come here.
+//
+//   1. the data dir: its paths; refuse when an engine answers on its control socket
+//   2. the writer lock (engine.pid): one writer per data dir, whoever it is
+//   3. the journal store: the data dir's SQLite journal (or one given, or memory)
+//   4. the engine: recovery of what a crash left, the local worker and its executors,
+//      the scheduler (Orderly.start)
+//   5. `onEngine`: what the caller does before anyone else can reach the engine (deploy)
+//   6. HTTP (optional): the server's app builder, auth bootstrap, listen
+//   7. the control socket (optional): the CLI's way in
+//
+// Close runs it backwards: HTTP, socket, engine (and its store), then the writer lock.
+// The server and the runtime know nothing of this module; it sits above both. The HTTP
+// parts are loaded only when HTTP is asked for, so the library and the CLI do not load them.
+
+import { mkdirSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { FastifyInstance } from 'fastify';
+
+import { invalid } from '../core/commands.js';
+import { MemoryStore } from '../journal/memory.js';
+import { SqliteStore, SYNCHRONOUS_SETTINGS } from '../journal/sqlite.js';
+import type { JournalStore } from '../journal/types.js';
+import { Orderly, OrderlyError, type EngineRunOptions } from '../runtime/orderly.js';
+import type { AuthService } from '../server/auth.js';
+import { packageVersion } from '../server/context.js';
+import { probeEngine } from './control-client.js';
+import { startControlServer, type ControlServer, type StatusInfo } from './control.js';
+import { acquireWriterLock, dataDirPaths, DataDirBusy, socketAddress, type DataDirPaths } from './data-dir.js';
+
+/** How long a start waits for a writer lock held by a process that is about to let go. */
+export const LOCK_WAIT_MS = 2_000;
+
+export interface HttpOptions {
+  /** 0: any free port (the real one is in the result). */
+  port: number;
+  host: string;
+  /** The admin token to accept (its hash is stored); none: one is generated when no admin exists. */
+  adminToken?: string;
+  /** Fastify's request log. */
+  logger?: boolean;
+  bodyLimitBytes?: number;
+  heartbeatMs?: number;
+  /** Routes added before listening (the end-to-end test clock). */
+  extraRoutes?: (app: FastifyInstance, orderly: Orderly) => void;
+}
+
+export interface NodeOptions extends EngineRunOptions {
+  /** The data dir (created if missing): journal, writer lock, control socket. Absent: memory. */
+  dataDir?: string;
+  /** A journal store of your own (overrides the data dir's SQLite journal). */
+  store?: JournalStore;
+  /** SQLite `synchronous` of the data dir's journal: FULL (default), NORMAL or OFF. */
+  synchronous?: 'FULL' | 'NORMAL' | 'OFF';
+  /** How long to wait for a writer lock that is about to be let go (default LOCK_WAIT_MS). */
+  lockWaitMs?: number;
+  /** Open the control socket in the data dir (default false). */
+  controlSocket?: boolean;
+  /** Serve the HTTP API (default: no). */
+  http?: HttpOptions;
+  /**
+   * Called once the engine runs, before HTTP and the control socket open (deploy here).
+   * `seqBefore`: the journal's last sequence number before the engine's recovery.
+   */
+  onEngine?: (orderly: Orderly, started: { seqBefore: number }) => void | Promise<void>;
+}
+
+export interface HttpServing {
+  app: FastifyInstance;
+  auth: AuthService;
+  host: string;
+  port: number;
+  /** http://host:port */
+  url: string;
+  /** The admin token generated at this start (no admin existed): to print once. */
+  adminToken?: string;
+}
+
+export interface OrderlyNode {
+  orderly: Orderly;
+  /** The data dir's files (absent in memory). */
+  paths?: DataDirPaths;
+  startedAt: number;
+  /** The journal's last sequence number before the engine started (its recovery follows it). */
+  seqBefore: number;
+  http?: HttpServing;
+  /** The control socket's path, when it is open. */
+  controlSocket?: string;
+  close(): Promise<void>;
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Problems with the options, before anything is created. */
+function checkOptions(opts: NodeOptions): void {
+  const problems = Orderly.checkOptions(opts);
+  if (opts.synchronous !== undefined && !SYNCHRONOUS_SETTINGS.includes(opts.synchronous)) {
+    problems.unshift({ path: 'synchronous', message: `must be one of ${SYNCHRONOUS_SETTINGS.join(', ')}` });
+  }
+  if (opts.controlSocket === true && opts.dataDir === undefined) problems.push({ path: 'controlSocket', message: 'needs a dataDir' });
+  if (problems.length > 0) throw new OrderlyError(invalid(problems));
+}
+
+/** Starts a node: see the top of this file. Rejects (having undone what it did) when a step fails. */
+export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
+  checkOptions(opts);
+  const paths = opts.dataDir !== undefined ? dataDirPaths(opts.dataDir) : undefined;
+  const useSocket = opts.controlSocket === true && paths !== undefined;
+
+  // 1, 2: the data dir and its writer lock.
+  let release: () => void = () => undefined;
+  if (paths) {
+    if (useSocket) socketAddress(paths.socket); // refuse a too long path before anything else
+    mkdirSync(paths.dir, { recursive: true });
+    const running = await probeEngine(paths.socket).catch((err: unknown) => {
+      throw new Error(`something answers on ${paths.socket}, but not as an Orderly engine: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    if (running) throw new DataDirBusy(paths.dir, running.pid);
+    const letGo = await acquireWriterLock(paths.pid, opts.lockWaitMs ?? LOCK_WAIT_MS, (pid) => new DataDirBusy(paths.dir, pid));
+    let held = true;
+    release = () => {
+      if (held) letGo();
+      held = false;
+    };
+  }
+
+  let orderly: Orderly | undefined;
+  let store: JournalStore | undefined;
+  let app: FastifyInstance | undefined;
+  let control: ControlServer | undefined;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      try {
+        await app?.close();
+        await control?.close().catch(() => undefined);
+        if (orderly) await orderly.close();
+        else if (store && store !== opts.store) await store.close();
+      } finally {
+        release();
+      }
+    })());
+
+  try {
+    const startedAt = Date.now();
+    // 3: the journal store.
+    let scriptDir: string;
+    if (paths) {
+      scriptDir = join(paths.dir, 'scripts');
+      store =
+        opts.store ??
+        SqliteStore.open(paths.journal, {
+          checkpoint: 'worker',
+          ...(opts.synchronous ? { synchronous: opts.synchronous } : {}),
+          ...(opts.snapshotEveryEvents !== undefined ? { snapshotEveryEvents: opts.snapshotEveryEvents } : {}),
+        });
+    } else {
+      scriptDir = join(tmpdir(), `orderly-scripts-${process.pid}`);
+      store = opts.store ?? new MemoryStore();
+    }
+    let metrics: import('../server/metrics.js').ServerMetrics | undefined;
+    if (opts.http) {
+      const m = await import('../server/metrics.js');
+      metrics = new m.ServerMetrics();
+      store = m.timeCommits(store, metrics.observeCommit);
+    }
+    const seqBefore = await store.lastSeq();
+
+    // 4: the engine, its recovery, its worker and executors, the scheduler. The lock is let
+    // go once the engine (and its store) closed, however it is closed.
+    const run: EngineRunOptions = {};
+    for (const k of ['slots', 'endedOrdersKeptMax', 'snapshotEveryEvents', 'logBytesMax', 'clock', 'jobLauncher', 'onFatal', 'autoSchedule'] as const) {
+      if (opts[k] !== undefined) (run as Record<string, unknown>)[k] = opts[k];
+    }
+    const o = await Orderly.start({ ...run, store, scriptDir, afterClose: () => release() });
+    orderly = o;
+
+    // 5: the caller's part, before anyone else can reach the engine.
+    await opts.onEngine?.(o, { seqBefore });
+
+    const node: OrderlyNode = { orderly: o, startedAt, seqBefore, close };
+    if (paths) node.paths = paths;
+
+    // 6: HTTP.
+    if (opts.http) {
+      const h = opts.http;
+      const [{ buildServer }, { AuthService }] = await Promise.all([import('../server/app.js'), import('../server/auth.js')]);
+      const auth = await AuthService.open(o.engine.store);
+      const boot = await auth.bootstrap(h.adminToken);
+      app = buildServer({
+        orderly: o,
+        auth,
+        metrics: metrics!,
+        ...(h.logger !== undefined ? { logger: h.logger } : {}),
+        ...(h.bodyLimitBytes !== undefined ? { bodyLimitBytes: h.bodyLimitBytes } : {}),
+        ...(h.heartbeatMs !== undefined ? { heartbeatMs: h.heartbeatMs } : {}),
+      });
+      h.extraRoutes?.(app, o);
+      await app.listen({ port: h.port, host: h.host });
+      const address = app.server.address() as AddressInfo;
+      node.http = { app, auth, host: h.host, port: address.port, url: `http://${hostForUrl(h.host)}:${address.port}` };
+      if (boot.token !== undefined) node.http.adminToken = boot.token;
+    }
+
+    // 7: the control socket.
+    if (useSocket && paths) {
+      const status = (): StatusInfo => ({ pid: process.pid, dataDir: paths.dir, startedAt, version: packageVersion() });
+      // We hold the writer lock: a socket file nobody answered on is stale.
+      rmSync(paths.socket, { force: true });
+      control = await startControlServer(o, socketAddress(paths.socket), status);
+      node.controlSocket = paths.socket;
+    }
+    return node;
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -10,7 +10,7 @@ import { assert, invalid, problem, type Command, type Problem, type ProblemItem 
 import type { Event } from './events.js';
 import { argumentProblems } from './checks.js';
 import { evolve } from './evolve.js';
-import type { CycleInstr, CycleState, ForkInstr, Grant, IfInstr, JobConfig, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import type { CycleInstr, CycleState, ForkInstr, ForkListInstr, Grant, IfInstr, JobConfig, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 import { LIMITS } from './model.js';
 import { executionsOn, pickWorker, type WorkerState } from './workers.js';
 import { prepareOrderArguments } from './order-preparation.js';
@@ -22,6 +22,7 @@ import {
   ifThens,
   innermostCycle,
   instructionAt,
+  isForkBranch,
   isValidPosition,
   jobAt,
   nextPosition,
@@ -45,7 +46,7 @@ import {
 } from './state.js';
 import { timeProblem } from './time.js';
 import { findLockOrderCycle, lockReferences, validateLockDef, validateWorkflow } from './validate.js';
-import { asText, evaluate, evaluateSeconds, orderScope } from './instructions/expression.js';
+import { asText, evaluate, evaluateSeconds, orderScope, type Value } from './instructions/expression.js';
 import { cycleDue, initialCycleState, nextCycleState } from './instructions/cycle.js';
 
 export type Decision = { ok: true; events: Event[] } | { ok: false; problem: Problem };
@@ -871,6 +872,9 @@ class Turn {
         case 'Fork':
           this.fork(o, instr);
           return;
+        case 'ForkList':
+          this.forkList(o, wf, instr);
+          return;
         case 'Cycle':
           this.enterCycle(o, wf, instr);
           break;
@@ -949,7 +953,7 @@ class Turn {
   /** Returns true when the order stops here (it ended, or a Fork's child reached its branch's end). */
   private leaveBlock(o: Order): boolean {
     const pos = o.position;
-    if (o.parent !== undefined && String(pos[pos.length - 2]).startsWith('fork+') && this.isOwnBranch(o)) {
+    if (o.parent !== undefined && isForkBranch(pos[pos.length - 2]) && this.isOwnBranch(o)) {
       this.tryJoin(o.parent);
       return true;
     }
@@ -1055,6 +1059,39 @@ class Turn {
     for (const c of children) this.ready.push(c.orderId);
   }
 
+  private forkList(o: Order, wf: Workflow, instr: ForkListInstr): void {
+    const fail = (message: string): void => this.fail(o, { type: 'failed', reason: 'expression-error', message: `ForkList: ${message}` });
+    const scope = orderScope(o, wf, this.now, instr.label);
+    const expr = /^[A-Za-z_][A-Za-z0-9_]*$/.test(instr.children) ? `$${instr.children}` : instr.children;
+    const r = evaluate(expr, scope);
+    if (!r.ok) return fail(`children ${JSON.stringify(instr.children)}: ${r.message}`);
+    const list = r.value;
+    if (!Array.isArray(list)) return fail(`children ${JSON.stringify(instr.children)} is ${typeName(list)}, not a List`);
+    if (list.length > LIMITS.forkListChildrenMax) return fail(`${list.length} children are more than ${LIMITS.forkListChildrenMax} (forkListChildrenMax)`);
+    const children: { orderId: string; arguments: Record<string, string> }[] = [];
+    const ids = new Set<string>();
+    for (let i = 0; i < list.length; i++) {
+      const el = list[i]!;
+      if (typeof el !== 'object' || el === null || Array.isArray(el)) return fail(`element ${i + 1} is ${typeName(el)}, not an object`);
+      const idValue = (el as Record<string, typeof el>)[instr.childToId];
+      const id = idValue === undefined ? '' : asText(idValue);
+      if (id === '' || id.includes('|') || id.length > LIMITS.nameLengthMax) {
+        return fail(`element ${i + 1}: field ${instr.childToId} must be 1 to ${LIMITS.nameLengthMax} characters without "|" (it names the child order)`);
+      }
+      const orderId = `${o.id}|${i + 1}.${id}`;
+      if (ids.has(orderId) || this.s.orders.has(orderId)) return fail(`order ${orderId} exists already`);
+      ids.add(orderId);
+      const args: Record<string, string> = {};
+      for (const [k, v] of Object.entries(el as Record<string, typeof el>)) args[k] = asText(v);
+      const problems = argumentProblems(args, `element ${i + 1}`);
+      if (problems.length > 0) return fail(`${problems[0]!.path}: ${problems[0]!.message}`);
+      children.push({ orderId, arguments: args });
+    }
+    this.emit({ type: 'OrderForked', at: this.now, orderId: o.id, children });
+    for (const c of children) this.ready.push(c.orderId);
+    if (children.length === 0) this.tryJoin(o.id);
+  }
+
   /** Joins the Fork of `parentId` once every child has ended (done, cancelled, or failed with joinIfFailed). */
   private tryJoin(parentId: string): void {
     const s = this.s;
@@ -1062,24 +1099,29 @@ class Turn {
     if (!p || p.state !== 'forked' || !p.children) return;
     const wf = workflowOf(s, p);
     const instr = instructionAt(wf, p.position);
-    assert(instr?.TYPE === 'Fork', `order ${p.id} is forked but not at a Fork`);
+    assert(instr?.TYPE === 'Fork' || instr?.TYPE === 'ForkList', `order ${p.id} is forked but not at a Fork`);
     const failed: string[] = [];
     const args: Record<string, string> = {};
+    // A ForkList's parent gets each result as a list of the children's values.
+    const lists = new Map<string, Value[]>();
+    if (instr.TYPE === 'ForkList') for (const name of Object.keys(instr.workflow.result ?? {})) lists.set(name, []);
     for (const id of p.children) {
       const c = s.orders.get(id);
       assert(c, `child ${id} of ${p.id} is missing`);
       if (c.state === 'cancelled') failed.push(`${id} has been cancelled`);
       else if (c.state === 'failed' && instr.joinIfFailed === true) failed.push(`${id} failed${c.outcome?.message ? `: ${c.outcome.message}` : ''}`);
       else if (c.state === 'ready' && this.isOwnBranch(c) && instructionAt(wf, c.position) === undefined && !c.suspended) {
-        const branch = instr.branches.find((b) => `fork+${b.id}` === c.position[c.position.length - 2]);
+        const result = instr.TYPE === 'Fork' ? instr.branches.find((b) => `fork+${b.id}` === c.position[c.position.length - 2])?.workflow.result : instr.workflow.result;
         const scope = orderScope(c, wf, this.now, instr.label);
-        for (const [name, expr] of Object.entries(branch?.workflow.result ?? {})) {
+        for (const [name, expr] of Object.entries(result ?? {})) {
           const r = evaluate(expr, scope);
-          if (r.ok) args[name] = asText(r.value);
-          else failed.push(`${id} result ${name}: ${r.message}`);
+          if (!r.ok) failed.push(`${id} result ${name}: ${r.message}`);
+          else if (instr.TYPE === 'ForkList') lists.get(name)!.push(r.value);
+          else args[name] = asText(r.value);
         }
       } else return;
     }
+    for (const [name, values] of lists) args[name] = asText(values);
     const outcome: Outcome = failed.length === 0 ? { type: 'succeeded' } : { type: 'failed', reason: 'child-failed', message: failed.join('; ') };
     const e: Event = { type: 'OrderJoined', at: this.now, orderId: p.id, outcome };
     if (failed.length === 0 && Object.keys(args).length > 0) e.arguments = args;
@@ -1295,7 +1337,7 @@ class Turn {
     let stop: boolean | undefined;
     for (const a of ancestors(o.position)) {
       // A Fork's child: what encloses the Fork is its parent's.
-      if (a.branch.startsWith('fork+')) break;
+      if (isForkBranch(a.branch)) break;
       if (a.branch.startsWith('try+') && !uncatchable && stop !== true) {
         const to: Position = [...a.at, `catch+${branchIteration(a.branch)}`, 0];
         this.releaseOutside(o, to);

@@ -48,7 +48,13 @@ export type Event =
   /** An operator confirmed the prompt: the order moves on. */
   | { type: 'OrderPromptAnswered'; at: number; orderId: string }
   /** A Fork: child orders start in each branch; the parent waits for them. */
-  | { type: 'OrderForked'; at: number; orderId: string; children: { orderId: string; branch: string }[] }
+  | {
+      type: 'OrderForked';
+      at: number;
+      orderId: string;
+      /** `branch`: of a Fork; absent for a ForkList's child, which gets `arguments` (its element's fields) over the parent's. */
+      children: { orderId: string; branch?: string; arguments?: Record<string, string> }[];
+    }
   /** All children of a Fork ended: they are removed; the parent goes on (succeeded) or fails at the Fork (failed). */
   | { type: 'OrderJoined'; at: number; orderId: string; outcome: Outcome; arguments?: Record<string, string> }
   /** A Cycle: the order waits (`waitingFor: cycle`) until its first cycle starts at `cycle.next`. */

@@ -31,6 +31,8 @@ export const LIMITS = {
   /** Bytes (as JSON) of the fields a client gave that Orderly keeps and returns unread. */
   clientFieldsBytesMax: 64 * 1024,
   forkBranchesMax: 1_000,
+  /** Child orders of one ForkList. */
+  forkListChildrenMax: 10_000,
   /** Schemes of one Cycle schedule, and periods of one scheme. */
   cycleSchemesMax: 100,
   cyclePeriodsMax: 1_000,
@@ -143,6 +145,23 @@ export interface ForkInstr extends Labelled {
   joinIfFailed?: boolean;
 }
 /**
+ * JS7's ForkList (JOC Cockpit's form): a child order per element of a list, each running
+ * `workflow` (branch `fork`) with the parent's arguments and the element's fields. The child
+ * of element n (from 1) is `<parent>|<n>.<value of its childToId field>`.
+ */
+export interface ForkListInstr extends Labelled {
+  TYPE: 'ForkList';
+  /** The name of a List argument (`accounts`), or an expression giving a list (`$accounts`). */
+  children: string;
+  /** The field of each element that names its child order. */
+  childToId: string;
+  /** `result`: names → expressions evaluated on each child at its end; the parent gets a list of them (in the children's order). */
+  workflow: Block & { result?: Record<string, string> };
+  joinIfFailed?: boolean;
+  /** Where JS7 runs the children; one node runs them all (kept and exported). */
+  agentName?: string;
+}
+/**
  * A period of a Cycle scheme's `admissionTimeScheme`, in the workflow's time zone (seconds):
  * every day from `secondOfDay`, or every week from `secondOfWeek` (0 = Monday 00:00).
  */
@@ -206,6 +225,7 @@ export type Instruction =
   | StickySubagentInstr
   | IfInstr
   | ForkInstr
+  | ForkListInstr
   | CycleInstr
   | BreakInstr
   | LockInstr

@@ -1,6 +1,6 @@
 // Positions are JS7-style paths: [1, "lock", 0] is the first instruction inside the lock
 // block of top-level instruction 1. Branches: lock, options, try+N, catch+N (N counts retries),
-// stickySubagent, then, then+N (N ≥ 2), else, fork+ID, cycle.
+// stickySubagent, then, then+N (N ≥ 2), else, fork+ID, fork (ForkList), cycle.
 
 import type { ArgumentValue, Block, IfInstr, IfThen, Instruction, Job, Position, Workflow } from './model.js';
 
@@ -31,6 +31,8 @@ export function branchBlock(instr: Instruction, branch: string): Block | undefin
       return branch === 'stickySubagent' ? instr.subworkflow : undefined;
     case 'Fork':
       return branch.startsWith('fork+') ? instr.branches.find((b) => b.id === branch.slice(5))?.workflow : undefined;
+    case 'ForkList':
+      return branch === 'fork' ? instr.workflow : undefined;
     case 'Cycle':
       return branch === 'cycle' ? instr.cycleWorkflow : undefined;
     case 'If': {
@@ -138,4 +140,9 @@ export function thenBranch(i: number): string {
 export function innermostCycle(pos: Position): Position | undefined {
   for (let i = pos.length - 2; i >= 1; i -= 2) if (pos[i] === 'cycle') return pos.slice(0, i);
   return undefined;
+}
+
+/** A branch of a Fork (`fork+ID`) or ForkList (`fork`): what is in it is a child order's. */
+export function isForkBranch(branch: string | number | undefined): boolean {
+  return typeof branch === 'string' && (branch === 'fork' || branch.startsWith('fork+'));
 }

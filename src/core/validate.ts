@@ -35,6 +35,7 @@ import type {
   CycleScheme,
   ForkBranch,
   ForkInstr,
+  ForkListInstr,
   IfInstr,
   IfThen,
   Instruction,
@@ -72,6 +73,7 @@ export const INSTRUCTION_TYPES = [
   'StickySubagent',
   'If',
   'Fork',
+  'ForkList',
   'Cycle',
   'Break',
   'Lock',
@@ -81,7 +83,7 @@ export const INSTRUCTION_TYPES = [
   'Fail',
   'Finish',
 ] as const;
-const NOT_YET_SUPPORTED = new Set(['ForkList', 'AddOrder', 'PostNotices', 'ExpectNotices', 'ConsumeNotices']);
+const NOT_YET_SUPPORTED = new Set(['AddOrder', 'PostNotices', 'ExpectNotices', 'ConsumeNotices']);
 
 // ---------------------------------------------------------------------------------------
 // Paths and small checks
@@ -412,6 +414,7 @@ const INSTRUCTION_KEYS: Record<Instruction['TYPE'], ReadonlySet<string>> = {
   StickySubagent: new Set(['TYPE', 'label', 'agentName', 'subagentClusterIdExpr', 'subworkflow']),
   If: new Set(['TYPE', 'label', 'predicate', 'then', 'ifThens', 'else']),
   Fork: new Set(['TYPE', 'label', 'branches', 'joinIfFailed']),
+  ForkList: new Set(['TYPE', 'label', 'children', 'childToId', 'workflow', 'joinIfFailed', 'agentName', 'childToArguments', 'subagentClusterId', 'subagentClusterIdExpr', 'subagentIdVariable']),
   Cycle: new Set(['TYPE', 'label', 'schedule', 'cycleWorkflow', 'onlyOnePeriod']),
   Break: new Set(['TYPE', 'label']),
   Lock: new Set(['TYPE', 'label', 'demands', 'lockedWorkflow', 'waitTimeout']),
@@ -734,6 +737,42 @@ class WorkflowChecker {
         }
         break;
       }
+      case 'ForkList': {
+        const joinIfFailed = p.boolean(o, 'joinIfFailed', path);
+        const agentName = p.string(o, 'agentName', path, { nonEmpty: true, max: LIMITS.nameLengthMax });
+        for (const k of ['subagentClusterId', 'subagentClusterIdExpr', 'subagentIdVariable']) {
+          if (o[k] !== undefined) p.add(joinPath(path, k), 'not supported: forking over the subagents of a cluster (one node is one subagent)');
+        }
+        if (o['childToArguments'] !== undefined) {
+          p.add(joinPath(path, 'childToArguments'), "not supported: JS7's engine form; each child gets its element's fields as arguments (JOC Cockpit's form)");
+        }
+        const children = p.string(o, 'children', path, { required: true, nonEmpty: true, max: LIMITS.messageLengthMax });
+        if (children !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(children)) {
+          const msg = expressionProblem(children);
+          if (msg) p.add(joinPath(path, 'children'), `must name a List argument or be an expression giving a list: ${msg}`);
+        }
+        const childToId = p.string(o, 'childToId', path, { required: true, nonEmpty: true, max: LIMITS.nameLengthMax });
+        if (childToId !== undefined && childToId.includes('=>')) {
+          p.add(joinPath(path, 'childToId'), "not supported: a function (JS7's engine form); give the name of the elements' field that names each child");
+        }
+        const wp = joinPath(path, 'workflow');
+        const w = p.object(o['workflow'], wp);
+        let workflow: ForkListInstr['workflow'] | undefined;
+        if (w) {
+          p.unknownKeys(w, wp, BRANCH_WORKFLOW_KEYS, 'a ForkList workflow');
+          // The children are other orders: Retry and Break cannot reach around the ForkList.
+          const instructions = this.instructions(w['instructions'], joinPath(wp, 'instructions'), { ...inner, inCatch: false, inCycle: false });
+          const result = this.resultMap(w, wp);
+          if (instructions) workflow = result === undefined ? { instructions } : { instructions, result };
+        }
+        if (children !== undefined && childToId !== undefined && workflow) {
+          const i: ForkListInstr = withLabel<ForkListInstr>({ TYPE: 'ForkList', children, childToId, workflow });
+          if (joinIfFailed !== undefined) i.joinIfFailed = joinIfFailed;
+          if (agentName !== undefined) i.agentName = agentName;
+          result = i;
+        }
+        break;
+      }
       case 'Cycle': {
         const onlyOnePeriod = p.boolean(o, 'onlyOnePeriod', path);
         const schedule = this.cycleSchedule(o['schedule'], joinPath(path, 'schedule'));
@@ -847,6 +886,24 @@ class WorkflowChecker {
       }
     }
     return p.items.length > before ? undefined : result;
+  }
+
+  /** A `result` map (names → expressions) of a ForkList's workflow. */
+  private resultMap(w: Obj, base: string): Record<string, string> | undefined {
+    if (!hasOwn(w, 'result') || w['result'] === undefined) return undefined;
+    const rp = joinPath(base, 'result');
+    const m = this.p.object(w['result'], rp);
+    if (!m) return undefined;
+    const out: Record<string, string> = {};
+    for (const k of Object.keys(m)) {
+      const msg = argNameProblem(k);
+      if (msg) this.p.add(joinPath(rp, k), msg);
+      else {
+        const v = this.expression(m, k, rp, true);
+        if (v !== undefined) out[k] = v;
+      }
+    }
+    return out;
   }
 
   /** A Cycle's `schedule`: `{schemes: [{admissionTimeScheme: {periods}, repeat}]}` (seconds). */
@@ -1353,6 +1410,9 @@ function visitLocks(wf: Workflow, f: (v: LockVisit) => void): void {
           break;
         case 'StickySubagent':
           walk(instr.subworkflow.instructions, joinPath(joinPath(path, 'subworkflow'), 'instructions'), enclosing);
+          break;
+        case 'ForkList':
+          walk(instr.workflow.instructions, joinPath(joinPath(path, 'workflow'), 'instructions'), enclosing);
           break;
         case 'Cycle':
           walk(instr.cycleWorkflow.instructions, joinPath(joinPath(path, 'cycleWorkflow'), 'instructions'), enclosing);

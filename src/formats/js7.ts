@@ -184,6 +184,9 @@ function normaliseInstruction(raw: unknown, path: string, depth: number, problem
         );
       }
       break;
+    case 'ForkList':
+      o['workflow'] = normaliseBlock(o['workflow'], joinPath(path, 'workflow'), d, problems);
+      break;
     case 'Cycle':
       o['cycleWorkflow'] = normaliseBlock(o['cycleWorkflow'], joinPath(path, 'cycleWorkflow'), d, problems);
       break;
@@ -304,6 +307,16 @@ function instructionToJs7(i: Instruction): Obj {
       });
       if (i.joinIfFailed !== undefined) o['joinIfFailed'] = i.joinIfFailed;
       break;
+    case 'ForkList': {
+      o['children'] = i.children;
+      o['childToId'] = i.childToId;
+      const w = blockToJs7(i.workflow);
+      if (i.workflow.result !== undefined) w['result'] = { ...i.workflow.result };
+      o['workflow'] = w;
+      if (i.joinIfFailed !== undefined) o['joinIfFailed'] = i.joinIfFailed;
+      if (i.agentName !== undefined) o['agentName'] = i.agentName;
+      break;
+    }
     case 'Cycle':
       o['schedule'] = {
         schemes: i.schedule.schemes.map((sc) => ({

@@ -218,4 +218,14 @@ describe('JS7 corpus: behaviour', () => {
     await until(o, ended(o, 'm1'));
     expect(o.getOrder('m1')!.state).toBe('finished');
   }, 30_000);
+
+  it('ForkList: a child per account runs its job with the element as arguments; the parent gets the results as lists', async () => {
+    const o = await engineWith('fork-list');
+    const accounts = JSON.stringify([{ accountId: 'DE01', amount: 120 }, { accountId: 'FR07', amount: 80 }]);
+    await o.addOrder({ workflow: 'payAccounts', id: 'pay', arguments: { accounts } });
+    await until(o, ended(o, 'pay'));
+    expect(o.getOrder('pay')).toMatchObject({ state: 'finished', arguments: { paidAccounts: '["DE01","FR07"]', payReturnCodes: '[0,0]' } });
+    expect(await stdoutOf(o, 'pay|1.DE01')).toEqual(['paying 120 to DE01\n']);
+    expect(await stdoutOf(o, 'pay')).toEqual(['paid ["DE01","FR07"]\n']);
+  }, 30_000);
 });

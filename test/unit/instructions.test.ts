@@ -544,3 +544,78 @@ describe('Cycle and Break', () => {
     roundTrip(wf('w', [cycle({ TYPE: 'Periodic', period: 3600, offsets: [0, 1800] }, [exec('j'), { TYPE: 'Break' }], { onlyOnePeriod: false }), cycle({ TYPE: 'Continuous', pause: 5, limit: 2 }, [])]));
   });
 });
+
+describe('ForkList', () => {
+  const listParam = { allowUndeclared: true, parameters: { accounts: { type: 'List' as const, listParameters: { id: { type: 'String' as const }, amount: { type: 'Number' as const } } } } };
+  const forkList = (instructions: Instruction[], extra: Partial<Extract<Instruction, { TYPE: 'ForkList' }>> = {}, result?: Record<string, string>): Instruction => ({
+    TYPE: 'ForkList',
+    children: 'accounts',
+    childToId: 'id',
+    workflow: result ? { instructions, result } : { instructions },
+    ...extra,
+  });
+  const accounts = JSON.stringify([{ id: 'a', amount: 10 }, { id: 'b', amount: 32 }]);
+
+  it('runs a child order per element with its fields, and joins with the results as lists', () => {
+    const c = new Core();
+    c.deploy([], [{ ...wf('w', [forkList([exec('j')], {}, { amounts: '$amount', who: "'child ' ++ $id" }), exec('j')], { j: fn('noop', { parallelism: 10 }) }), orderPreparation: listParam }]);
+    c.add('o', 'w', { arguments: { accounts, region: 'eu' } });
+    expect(c.o('o')).toMatchObject({ state: 'forked', children: ['o|1.a', 'o|2.b'] });
+    expect(c.o('o|2.b')).toMatchObject({ state: 'processing', position: [0, 'fork', 0], arguments: { id: 'b', amount: '32', region: 'eu' } });
+    c.finish('o|2.b');
+    c.finish('o|1.a');
+    expect(c.s.orders.has('o|1.a')).toBe(false);
+    // Arguments are text: the children's `amount` fields are "10" and "32".
+    expect(c.o('o')).toMatchObject({ state: 'processing', position: [1], arguments: { amounts: '["10","32"]', who: '["child a","child b"]' } });
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('an empty list joins at once; an expression may give the list', () => {
+    const c = new Core();
+    c.deploy([], [{ ...wf('w', [forkList([exec('j')], { children: '$accounts' }, { n: '$id' }), exec('j')]), orderPreparation: listParam }]);
+    c.add('o', 'w', { arguments: { accounts: '[]' } });
+    expect(c.o('o')).toMatchObject({ state: 'processing', position: [1], arguments: { n: '[]' } });
+  });
+
+  it('fails the parent (catchable) when the list or an element is wrong; joinIfFailed; locks in the branch are the child\'s', () => {
+    const c = new Core();
+    c.deploy([{ name: 'L', limit: 1 }], [
+      { ...wf('w', [{ TYPE: 'Try', try: { instructions: [forkList([lock([{ lockName: 'L' }], [exec('j')])], { joinIfFailed: true })] }, catch: { instructions: [] } }]), orderPreparation: listParam },
+      { ...wf('s', [forkList([], { children: '$region' })]), orderPreparation: { allowUndeclared: true } },
+    ]);
+    c.add('none', 's');
+    expect(c.o('none').outcome).toMatchObject({ reason: 'expression-error', message: expect.stringMatching(/ForkList: children "\$region": no such named value/) });
+    expect(c.add('str', 's', { arguments: { region: 'x' } }).outcome).toMatchObject({ reason: 'expression-error', message: 'ForkList: children "$region" is String, not a List' });
+    c.add('o', 'w', { arguments: { accounts: '[{"id":"a","amount":1},{"id":"b","amount":2}]' } });
+    expect(c.holders('L')).toEqual(['o|1.a']);
+    expect(c.queue('L')).toEqual(['o|2.b']);
+    c.failJob('o|1.a');
+    expect(c.holders('L')).toEqual(['o|2.b']);
+    c.finish('o|2.b');
+    expect(c.o('o')).toMatchObject({ state: 'finished' });
+    expect(c.journal.find((e) => e.type === 'OrderJoined' && e.orderId === 'o')).toMatchObject({ outcome: { reason: 'child-failed', message: expect.stringMatching(/^o\|1\.a failed/) } });
+    // Two elements named a: 1.a and 2.a are distinct children.
+    expect(c.add('dup', 'w', { arguments: { accounts: '[{"id":"a","amount":1},{"id":"a","amount":2}]' } }).children).toEqual(['dup|1.a', 'dup|2.a']);
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('refuses JS7 engine forms and subagent forking with their paths; checks the lock order through the children\'s block', () => {
+    const v = (i: unknown) => validateWorkflow({ instructions: [i], jobs: {} }, 'w', { locks: new Map() });
+    const base = { TYPE: 'ForkList', children: 'accounts', childToId: 'id', workflow: { instructions: [] } };
+    expect(v({ ...base, childToArguments: '(x) => $x' })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].childToArguments' }] });
+    expect(v({ ...base, childToId: '(x, i) => $i' })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].childToId' }] });
+    expect(v({ ...base, subagentClusterIdExpr: "'c'" })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].subagentClusterIdExpr' }] });
+    expect(v({ ...base, children: '$a +' })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].children' }] });
+    expect(v({ ...base, workflow: { instructions: [], result: { ok: '1 +' } } })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].workflow.result.ok' }] });
+    expect(v({ ...base, agentName: 'agentCluster' })).toMatchObject({ ok: true });
+    const c = new Core();
+    const locks = [{ name: 'A', limit: 1 }, { name: 'B', limit: 1 }];
+    const ab = wf('ab', [lock([{ lockName: 'A' }], [forkList([lock([{ lockName: 'B' }], [])])])]);
+    const ba = wf('ba', [lock([{ lockName: 'B' }], [lock([{ lockName: 'A' }], [])])]);
+    expect(c.refuse({ type: 'deploy', locks, workflows: [ab, ba] }).code).toBe('lock-order-cycle');
+  });
+
+  it('exports and re-imports unchanged', () => {
+    roundTrip(wf('w', [forkList([exec('j')], { joinIfFailed: false, agentName: 'agentCluster' }, { out: '$x' }), forkList([], { children: '$list' })]));
+  });
+});

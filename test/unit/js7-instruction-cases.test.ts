@@ -97,6 +97,19 @@ const behaviour: Record<string, (c: Core) => void> = {
     expect(c.o('o').state).toBe('finished');
     expect(c.journal.filter((e) => e.type === 'OrderCycleStarted')).toHaveLength(2);
   },
+  'fork-list': (c) => {
+    const accounts = JSON.stringify([{ accountId: 'DE01', amount: 120 }, { accountId: 'FR07', amount: 80 }, { accountId: 'NL33', amount: 5 }]);
+    c.add('pay', 'payAccounts', { arguments: { accounts } });
+    expect(c.o('pay')).toMatchObject({ state: 'forked', children: ['pay|1.DE01', 'pay|2.FR07', 'pay|3.NL33'] });
+    expect(c.o('pay|2.FR07')).toMatchObject({ state: 'processing', position: [0, 'fork', 0], arguments: { accountId: 'FR07', amount: '80' } });
+    c.finish('pay|3.NL33', { type: 'succeeded', returnCode: 0 });
+    c.finish('pay|1.DE01', { type: 'succeeded', returnCode: 0 });
+    expect(c.o('pay').state).toBe('forked');
+    c.finish('pay|2.FR07', { type: 'succeeded', returnCode: 0 });
+    expect(c.o('pay')).toMatchObject({ state: 'processing', position: [1], arguments: { paidAccounts: '["DE01","FR07","NL33"]', payReturnCodes: '[0,0,0]' } });
+    c.finish('pay');
+    expect(c.o('pay').state).toBe('finished');
+  },
   'finish-outcome': (c) => {
     c.add('o1', 'finishEarly');
     expect(c.o('o1')).toMatchObject({ state: 'finished', outcome: { type: 'succeeded', message: 'nothing to do', namedValues: { skipped: true } } });

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { BrowserContext, Page, Request } from 'playwright-core';
+import type { BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { apiCall, launchChromium, startServe, type Served } from '../support/browser.js';
@@ -34,6 +34,10 @@ const consoleErrors: string[] = [];
 const api = <T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> => apiCall<T>(served.base, TOKEN, method, path, body);
 const open = (order: string, job: string): void => writeFileSync(join(gates, `${job}-${order}`), '');
 const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
+const gateJob = (name: string) => ({ executable: { TYPE: 'ShellScriptExecutable', script: `#!/bin/sh\necho "${name} of $ORDERLY_ORDER_ID"\nwhile [ ! -e "$ORDERLY_ARG_GATES/${name}-$ORDERLY_ORDER_ID" ]; do sleep 0.05; done\n` } });
+/** The background color the page gives an element (evaluated in the browser). */
+const background = (l: Locator): Promise<string> =>
+  l.evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor);
 const chip = (id: string) => page.locator(`.workflow a.chip[data-order="${id}"]`);
 
 async function waitForState(id: string, state: string): Promise<void> {
@@ -171,6 +175,11 @@ describe('the dashboard in a browser', { timeout: 180_000 }, () => {
   });
 
   it('resumes a stopped order that holds its locks', async () => {
+    // The pdSerialSingle orders of the first picture would hold the lock for minutes: they go.
+    for (const id of ['S1', 'S2', 'S3']) {
+      // 409: it has ended already.
+      await api('POST', `/api/v1/orders/${id}/cancel`, { kill: true }).catch((e: Error) => expect(e.message).toContain(': 409 '));
+    }
     await api('POST', '/api/v1/orders', { workflow: 'pdErrorStop', id: 'stop1' });
     await page.goto(served.base + '/#/orders/stop1');
     await page.locator('h2 .badge', { hasText: 'stopped' }).waitFor();
@@ -212,6 +221,34 @@ describe('the dashboard in a browser', { timeout: 180_000 }, () => {
     await multi.locator('tr[data-holder="D"]').waitFor();
   });
 
+  it('groups keyed locks by family, each key its own lock with holders and queue', async () => {
+    await api('PUT', '/api/v1/locks/perCustomer', { limit: 1, keyed: true });
+    await api('PUT', '/api/v1/workflows/keyed', {
+      TYPE: 'Workflow',
+      instructions: [{ TYPE: 'Lock', demands: [{ lockName: 'perCustomer', key: '$customer' }], lockedWorkflow: { instructions: [{ TYPE: 'Execute.Named', jobName: 'key' }] } }],
+      jobs: { key: gateJob('key') },
+    });
+    const orders = [
+      { id: 'K1', customer: 'acme' },
+      { id: 'K2', customer: 'acme' },
+      { id: 'K3', customer: 'globex' },
+    ];
+    await api('POST', '/api/v1/orders', { orders: orders.map((o) => ({ workflow: 'keyed', id: o.id, arguments: { gates, customer: o.customer } })) });
+    await page.goto(served.base + '/#/locks');
+    const family = page.locator('section.family[aria-label="keyed lock perCustomer"]');
+    await family.locator('article.lockcard[data-lock="perCustomer[acme]"] tr[data-holder="K1"]').waitFor();
+    await family.locator('article.lockcard[data-lock="perCustomer[acme]"] tr[data-waiter="K2"]').waitFor();
+    await family.locator('article.lockcard[data-lock="perCustomer[globex]"] tr[data-holder="K3"]').waitFor();
+    expect(await family.locator('h4').first().textContent()).toContain('keyed: each key is its own lock with limit 1');
+    await family.scrollIntoViewIfNeeded();
+    await shot('locks-keyed');
+    // Live: K1 ends and leaves the key; K2 takes it.
+    open('K1', 'key');
+    await family.locator('article.lockcard[data-lock="perCustomer[acme]"] tr[data-holder="K2"]').waitFor();
+    open('K2', 'key');
+    open('K3', 'key');
+  });
+
   it('toggles blocking of a job config, runs it now, edits its schedule with the next fire times', async () => {
     await api('POST', '/api/v1/jobconfigs', { id: 'nightly', name: 'nightly', workflow: 'gated', defaultArguments: { gates }, blocking: false });
     await page.goto(served.base + '/#/jobconfigs');
@@ -232,9 +269,78 @@ describe('the dashboard in a browser', { timeout: 180_000 }, () => {
     await card.getByText('cron 30 2 * * *').waitFor();
     await card.locator('tr[data-run]').nth(1).waitFor();
     await shot('jobconfigs');
-    // The second run waits for the job config's run lock, shown among the locks.
+    // The second run waits for the job config's run lock, shown among the locks, with the blocking job configs.
     await page.goto(served.base + '/#/locks');
-    await page.locator('article.lockcard[data-lock="jobconfig:nightly"] tr[data-waiter]').waitFor();
+    const blocking = page.getByRole('region', { name: 'Blocking job configs' });
+    await blocking.locator('article.lockcard[data-lock="jobconfig:nightly"] tr[data-waiter]').waitFor();
+    await blocking.getByText('Run lock of the blocking job config').waitFor();
+  });
+
+  it('shows the skipped fires of a job config', async () => {
+    // Every second a fire; while the first run waits at its gate, the next fires are skipped (overlap skip).
+    await api('PUT', '/api/v1/workflows/holder', { TYPE: 'Workflow', instructions: [{ TYPE: 'Execute.Named', jobName: 'hold' }], jobs: { hold: gateJob('hold') } });
+    await api('POST', '/api/v1/jobconfigs', {
+      id: 'ticker',
+      name: 'ticker',
+      workflow: 'holder',
+      defaultArguments: { gates },
+      blocking: false,
+      schedule: { type: 'interval', intervalSeconds: 1, overlap: 'skip' },
+    });
+    await page.goto(served.base + '/#/jobconfigs');
+    const card = page.locator('article[data-jobconfig="ticker"]');
+    await card.getByRole('button', { name: 'Schedule, runs and fires' }).click();
+    const skipped = card.locator('ul.fires li.skipped').first();
+    await skipped.waitFor();
+    expect(await skipped.textContent()).toMatch(/skipped \(.*overlap skip/);
+    await card.locator('ul.fires li:not(.skipped) a').first().waitFor();
+    await shot('jobconfigs-skipped');
+    await api('DELETE', '/api/v1/jobconfigs/ticker/schedule');
+    const runs = await api<{ items: { id: string }[] }>('GET', '/api/v1/jobconfigs/ticker/runs');
+    for (const r of runs.items) open(r.id, 'hold');
+  });
+
+  it('shows a forked order (a Fork\'s parent) with its own color and label; its branches run as child orders', async () => {
+    await api('PUT', '/api/v1/workflows/forker', {
+      TYPE: 'Workflow',
+      instructions: [
+        {
+          TYPE: 'Fork',
+          branches: [
+            { id: 'a', workflow: { instructions: [{ TYPE: 'Execute.Named', jobName: 'branch' }] } },
+            { id: 'b', workflow: { instructions: [{ TYPE: 'Execute.Named', jobName: 'branch' }] } },
+          ],
+        },
+      ],
+      jobs: { branch: { ...gateJob('branch'), parallelism: 2 } },
+    });
+    await api('POST', '/api/v1/orders', { workflow: 'forker', id: 'F1', arguments: { gates } });
+    await page.goto(served.base + '/#/workflows/forker');
+    const parent = chip('F1');
+    await parent.and(page.locator('.k-forked')).waitFor();
+    expect(await parent.getAttribute('title')).toContain('forked: waiting for its branches to join');
+    await page.locator('section[aria-label="branch a"] a.chip[data-order="F1|a"].k-running').waitFor();
+    await page.locator('section[aria-label="branch b"] a.chip[data-order="F1|b"].k-running').waitFor();
+    const forkedBg = await background(parent);
+    const runningBg = await background(page.locator('a.chip[data-order="F1|a"]'));
+    expect(forkedBg).not.toBe(runningBg);
+    await shot('workflows-fork');
+
+    await page.goto(served.base + '/#/orders');
+    await page.getByLabel('State').selectOption('forked');
+    const row = page.locator('tr[data-order="F1"][data-state="forked"]');
+    await row.waitFor();
+    const badge = row.locator('.badge.st-forked');
+    expect(await badge.textContent()).toBe('forked');
+    expect(await row.textContent()).toContain('forked into 2 branches');
+    expect(await background(badge)).toBe(forkedBg);
+    await page.getByLabel('State').selectOption('');
+
+    await page.goto(served.base + '/#/orders/F1');
+    await page.getByRole('list', { name: 'branch orders' }).getByRole('link', { name: 'F1|a' }).waitFor();
+    open('F1|a', 'branch');
+    open('F1|b', 'branch');
+    await page.locator('h2 .badge', { hasText: 'finished' }).waitFor();
   });
 
   it('draws the lock timeline from the journal', async () => {

@@ -172,6 +172,14 @@ const EVENT_TYPES = [
   'OrderResumed',
   'OrderPriorityChanged',
   'OrderDeleted',
+  'OrderForked',
+  'OrderJoined',
+  'OrderPrompted',
+  'OrderPromptAnswered',
+  'OrderSleepStarted',
+  'OrderCyclingPrepared',
+  'OrderCycleStarted',
+  'OrderCycleFinished',
   'JobTemplateSaved',
   'JobTemplateDeleted',
   'JobConfigSaved',
@@ -200,6 +208,10 @@ export interface OrderView {
   execution?: { id: string; job: string; startedAt: number };
   outcome?: { type: string; reason?: string; returnCode?: number; message?: string };
   pending?: { suspend?: true; cancel?: { kill: boolean } };
+  /** A Fork's child (`<parent>|<branch>`): its parent order. */
+  parent?: string;
+  /** While forked: the child orders, one per branch. */
+  children?: string[];
 }
 
 export interface LockView {

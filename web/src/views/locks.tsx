@@ -215,8 +215,13 @@ export function LocksView() {
           </div>
         </section>
       ))}
-      {blocking.length > 0 && <h3>Blocking job configs</h3>}
-      <div class="lockgrid">{blocking.map(([, ls]) => ls.map((l) => <LockCard l={l} now={now} />))}</div>
+      {blocking.length > 0 && (
+        <section aria-labelledby="h-blocking">
+          <h3 id="h-blocking">Blocking job configs</h3>
+          <p class="meta">Each blocking job config has a run lock of limit 1: its runs wait here, one at a time.</p>
+          <div class="lockgrid">{blocking.map(([, ls]) => ls.map((l) => <LockCard l={l} now={now} />))}</div>
+        </section>
+      )}
     </section>
   );
 }

@@ -9,7 +9,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { enc, get, may, post, subscribe, type OrderView, type Session, type Stamped } from '../api';
 import { ErrorBox, fmtTime, posText, StateBadge, useThrottled } from '../util';
 
-const STATES = ['scheduled', 'ready', 'waiting', 'processing', 'failed', 'stopped', 'cancelled', 'finished'];
+const STATES = ['scheduled', 'ready', 'waiting', 'prompting', 'forked', 'processing', 'failed', 'stopped', 'cancelled', 'finished'];
 const PAGE = 200;
 
 /** Job names come qualified (`workflow:job`); within the order's workflow, the job's own name. */
@@ -19,6 +19,7 @@ function jobName(o: OrderView, job: string | undefined): string {
 }
 
 function waitText(o: OrderView): string {
+  if (o.state === 'forked') return `forked into ${o.children?.length ?? 0} branch${o.children?.length === 1 ? '' : 'es'}`;
   const w = o.waitingFor;
   if (!w) return o.execution ? `running job ${jobName(o, o.execution.job)}` : '';
   if (w.kind === 'locks') return `waiting for ${w.locks?.join(', ') ?? 'locks'}`;
@@ -376,6 +377,28 @@ export function OrderDetail({ id, session }: { id: string; session: Session }) {
           </ol>
           <code>{posText(o.position)}</code> {waitText(o)}
         </dd>
+        {o.children !== undefined && o.children.length > 0 && (
+          <>
+            <dt>Branches</dt>
+            <dd>
+              <ul class="children" aria-label="branch orders">
+                {o.children.map((c) => (
+                  <li>
+                    <a href={`#/orders/${enc(c)}`}>{c}</a>
+                  </li>
+                ))}
+              </ul>
+            </dd>
+          </>
+        )}
+        {o.parent !== undefined && (
+          <>
+            <dt>Branch of</dt>
+            <dd>
+              <a href={`#/orders/${enc(o.parent)}`}>{o.parent}</a>
+            </dd>
+          </>
+        )}
         <dt>Locks held</dt>
         <dd>{o.locks.length === 0 ? 'none' : o.locks.map((l) => `${l.lock} (${l.count === undefined ? 'exclusive' : `weight ${l.count}`}, token ${l.token}, since ${fmtTime(l.since)})`).join('; ')}</dd>
         <dt>Priority</dt>

@@ -1,7 +1,8 @@
 // Workflows: each workflow as its instruction tree (Lock blocks as nested frames with the
 // lock's name and demand, Options, Try/catch, jobs with their parallelism), with every order
 // placed where it stands: running in a job, waiting in front of a lock (with its place in
-// line), waiting for a job slot, failed at a Lock, stopped holding its locks.
+// line), waiting for a job slot, failed at a Lock, stopped holding its locks; a Fork's parent
+// (forked) at the Fork, its child orders `<parent>|<branch>` in their branches.
 // Live: order events refresh only the placement of the workflow shown (one request per burst).
 
 import { useEffect, useState } from 'preact/hooks';
@@ -31,6 +32,8 @@ const KIND_TEXT: Record<string, string> = {
   scheduled: 'scheduled',
   ready: 'ready',
   prompting: 'waiting for a confirmation',
+  forked: 'forked: waiting for its branches to join',
+  cycle: 'waiting for its next cycle',
   suspended: 'suspended',
   failed: 'failed',
   stopped: 'stopped, holding its locks',
@@ -178,6 +181,26 @@ function Instruction({ i, pos, ctx }: { i: Instr; pos: Pos; ctx: Ctx }) {
         </li>
       );
     }
+    case 'Fork': {
+      const branches = (i['branches'] as { id: string; workflow?: Json }[]) ?? [];
+      return (
+        <li class="instr" data-pos={JSON.stringify(pos)}>
+          <Orders groups={here} label="orders at Fork (forked: waiting for their branches)" />
+          <section class="frame fork" aria-label="Fork">
+            <h4>
+              Fork <span class="meta">{branches.length} branches, each a child order {'<parent>|<branch>'}</span>
+              {i['joinIfFailed'] === true && <span class="meta"> · join if failed</span>}
+            </h4>
+            {branches.map((b) => (
+              <section class="branch" aria-label={`branch ${b.id}`}>
+                <h4 class="catch">branch {b.id}</h4>
+                <Block instrs={((b.workflow?.['instructions'] as Instr[]) ?? [])} base={[...pos, `fork+${b.id}`]} ctx={ctx} />
+              </section>
+            ))}
+          </section>
+        </li>
+      );
+    }
     default:
       return (
         <li class="instr" data-pos={JSON.stringify(pos)}>
@@ -291,6 +314,7 @@ export function WorkflowsView({ selected }: { selected?: string | undefined }) {
       <p class="legend" aria-label="Legend">
         <span class="chip k-running">running</span> <span class="chip k-locks">waiting for a lock (place in line)</span>{' '}
         <span class="chip k-job">waiting for a job slot</span> <span class="chip k-failed">failed</span> <span class="chip k-stopped">stopped, holding locks</span>{' '}
+        <span class="chip k-forked">forked (branches running)</span>{' '}
         <span class="chip k-suspended">suspended</span>
       </p>
       {list === undefined && <p>Loading…</p>}

@@ -469,8 +469,12 @@ class Turn {
     const skip = (reason: string): void => this.emit({ type: 'ScheduleFireSkipped', at: this.now, jobConfig: def.id, fireAt, reason });
     if (overlap === 'skip' && runs.length > 0) return skip(`overlap skip: run ${runs.map((o) => o.id).join(', ')} still active`);
     if (overlap === 'queue' && sched.queueLimit !== undefined) {
-      const waiting = runs.filter((o) => !holdsRunLock(o) && o.state !== 'processing').length;
-      if (waiting >= sched.queueLimit) return skip(`queueLimit ${sched.queueLimit} reached (${waiting} waiting)`);
+      // Runs that wait for the run lock, or have not started and will (added by this command too).
+      const waiting = runs.filter((o) => o.waitingImplicit === true || ((o.state === 'ready' || o.state === 'scheduled') && o.held.length === 0 && o.position.length === 1 && o.position[0] === 0)).length;
+      // A run that starts at once does not wait: `queueLimit: 0` still runs a fire when nothing is active.
+      const inst = s.instances.get(jobConfigLockName(def.id));
+      const startsAtOnce = waiting === 0 && (inst === undefined || (inst.holders.size === 0 && inst.queue.size === 0));
+      if (!startsAtOnce && waiting >= sched.queueLimit) return skip(`queueLimit ${sched.queueLimit} reached (${waiting} waiting)`);
     }
     if (overlap === 'replace') {
       for (const o of runs) {
@@ -715,6 +719,11 @@ class Turn {
     if (o.state === 'failed' || o.state === 'stopped') return problem('state', `order ${id} is ${o.state}: resume or cancel it`);
     if (o.suspended) return undefined;
     const w = o.waitingFor;
+    if (reset && o.waitingImplicit === true && !(o.position.length === 1 && o.position[0] === 0)) {
+      // A resumed failed run waiting for its run lock past its start: out of the line it would
+      // later go on without the lock.
+      return problem('state', `order ${id} waits for the run lock of job config ${String(o.jobConfig)} to go on at ${JSON.stringify(o.position)}: suspend it without reset`);
+    }
     if (o.state === 'processing' || (w?.kind === 'locks' && !reset)) {
       if (!o.suspendPending) this.emit({ type: 'OrderSuspendMarked', at: this.now, orderId: id });
       return undefined;
@@ -746,12 +755,17 @@ class Turn {
         return invalid([{ path: 'position', message: 'may not move the order into or out of a lock block' }]);
       }
     }
+    const failed = o.state === 'failed';
     const e: Event = { type: 'OrderResumed', at: this.now, orderId: id };
     if (position !== undefined) e.to = position;
     if (asSucceeded) e.asSucceeded = true;
     this.emit(e);
     if (broken) {
       this.emit({ type: 'OrderMoved', at: this.now, orderId: id, to: asSucceeded ? nextPosition(o.position) : o.position });
+      // A resumed failed run (it released its locks) starts again: a blocking one queues for
+      // its run lock wherever it goes on (at [0] its start does that), so that `asSucceeded` or
+      // a chosen position never lets it run beside the holder. A stopped run kept its locks.
+      if (failed && o.state === 'ready' && !(o.position.length === 1 && o.position[0] === 0) && this.needsRunLock(o)) this.lockRun(o);
       return undefined;
     }
     // Back from a plain suspension: continue where it stood.

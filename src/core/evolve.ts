@@ -429,10 +429,12 @@ export function evolve(s: State, e: Event): void {
       return;
     case 'JobConfigSaved': {
       const old = s.jobConfigs.get(e.jobConfig.id);
+      const same = old !== undefined && JSON.stringify(old.def.schedule) === JSON.stringify(e.jobConfig.schedule) && old.def.active === e.jobConfig.active;
       s.jobConfigs.set(e.jobConfig.id, {
         def: e.jobConfig,
         fires: old?.fires ?? [],
         ...(old?.lastFireAt !== undefined ? { lastFireAt: old.lastFireAt } : {}),
+        scheduleSince: same ? (old.scheduleSince ?? old.def.modified) : e.at,
         ...(old?.aliases !== undefined ? { aliases: old.aliases } : {}),
       });
       const name = jobConfigLockName(e.jobConfig.id);

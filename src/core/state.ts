@@ -17,6 +17,12 @@ export interface JobConfigState {
   def: JobConfig;
   /** The latest schedule fire handled (fired or skipped). */
   lastFireAt?: number;
+  /**
+   * Since when the schedule is in force as it is: the save that set it or made the job config
+   * active. Saves that change neither (e.g. `blocking`) keep it, so that fires due before them
+   * are still reported (undefined in snapshots written before: `def.modified` then).
+   */
+  scheduleSince?: number;
   /** The newest fires, newest last (at most FIRES_KEPT). */
   fires: FireRecord[];
   /** Its aliases (at most LIMITS.aliasesPerJobConfigMax), in the order they were set. */

@@ -4,13 +4,43 @@
 
 import type { Command } from '../core/commands.js';
 import type { Stamped } from '../core/events.js';
-import type { JobConfigState } from '../core/state.js';
+import type { JobConfigState, State } from '../core/state.js';
 import { fireTimesBetween, nextFireTime } from '../schedule/cron.js';
 import type { Engine } from './engine.js';
 
 /** Fire times reported one by one per job config and poll; older missed ones are summed up in one skip record. */
 const FIRES_PER_POLL_MAX = 1000;
 const TIMER_MAX_MS = 2 ** 31 - 1;
+
+/**
+ * Where counting starts: the last handled fire, or when the schedule came into force as it is
+ * (a save that changes neither the schedule nor `active` loses no fire that was due before it).
+ */
+export function fireSince(c: JobConfigState): number {
+  return Math.max(c.lastFireAt ?? -Infinity, c.scheduleSince ?? c.def.modified);
+}
+
+/**
+ * The fires due at `now`: one `fireSchedule` per active job config with a schedule and due
+ * times since its last handled fire (pure: the Scheduler submits them, the simulation too).
+ */
+export function dueFires(state: State, now: number): Extract<Command, { type: 'fireSchedule' }>[] {
+  const out: Extract<Command, { type: 'fireSchedule' }>[] = [];
+  for (const c of state.jobConfigs.values()) {
+    const sched = c.def.schedule;
+    if (!sched || !c.def.active) continue;
+    const since = fireSince(c);
+    const { times, more } = fireTimesBetween(sched, since, now, FIRES_PER_POLL_MAX);
+    if (times.length === 0) continue;
+    const cmd: Extract<Command, { type: 'fireSchedule' }> = { type: 'fireSchedule', id: c.def.id, fireTimes: times };
+    if (more > 0) {
+      const lastAt = fireTimesBetween(sched, since, times[0]! - 1, 1).times[0];
+      if (lastAt !== undefined) cmd.missed = { count: more, lastAt };
+    }
+    out.push(cmd);
+  }
+  return out;
+}
 
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -36,9 +66,8 @@ export class Scheduler {
     if (this.timer) clearTimeout(this.timer);
   }
 
-  /** Where counting starts: the last handled fire, or the last change of the job config. */
   private since(c: JobConfigState): number {
-    return Math.max(c.lastFireAt ?? -Infinity, c.def.modified);
+    return fireSince(c);
   }
 
   /** The next time this job config's schedule fires, if it has one and is active. */
@@ -59,21 +88,7 @@ export class Scheduler {
 
   private async pollOnce(): Promise<void> {
     if (this.stopped) return;
-    const now = this.clock();
-    const work: Promise<unknown>[] = [];
-    for (const c of this.engine.state.jobConfigs.values()) {
-      const sched = c.def.schedule;
-      if (!sched || !c.def.active) continue;
-      const since = this.since(c);
-      const { times, more } = fireTimesBetween(sched, since, now, FIRES_PER_POLL_MAX);
-      if (times.length === 0) continue;
-      const cmd: Command = { type: 'fireSchedule', id: c.def.id, fireTimes: times };
-      if (more > 0) {
-        const lastAt = fireTimesBetween(sched, since, times[0]! - 1, 1).times[0];
-        if (lastAt !== undefined) cmd.missed = { count: more, lastAt };
-      }
-      work.push(this.engine.submit(cmd).catch(() => undefined));
-    }
+    const work = dueFires(this.engine.state, this.clock()).map((cmd) => this.engine.submit(cmd).catch(() => undefined));
     await Promise.all(work);
     this.arm();
   }

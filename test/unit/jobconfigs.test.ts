@@ -103,6 +103,48 @@ describe('§5 blocking job configs', () => {
     expect(c.queue(runLock)).toEqual(['r1']); // waits its turn again
   });
 
+  it('a failed run resumed asSucceeded or at a chosen position queues for the run lock again (found by the simulation)', () => {
+    for (const how of [{ asSucceeded: true }, { position: [1] }]) {
+      const c = setup(true);
+      run(c, 'r1');
+      run(c, 'r2');
+      c.failJob('r1', 2); // back at [0], failed, the lock goes to r2
+      expect(c.holders(runLock)).toEqual(['r2']);
+      c.run({ type: 'resumeOrder', orderId: 'r1', ...how });
+      expect(c.o('r1').position).toEqual([1]);
+      expect(c.o('r1').state).toBe('waiting'); // not beside r2
+      expect(c.queue(runLock)).toEqual(['r1']);
+      // Out of the line it would go on without the lock: a suspend with reset is refused.
+      expect(c.refuse({ type: 'suspendOrder', orderId: 'r1', reset: true }).code).toBe('state');
+      c.finish('r2');
+      c.finish('r2');
+      expect(c.holders(runLock)).toEqual(['r1']);
+      expect(c.o('r1').state).toBe('processing');
+      expect(c.replayEquals()).toBe(true);
+    }
+    // Not blocking (any more): it goes on at once.
+    const d = setup(true);
+    run(d, 'r1');
+    d.failJob('r1', 2);
+    d.run({ type: 'saveJobConfig', jobConfig: { id: 'jc', name: 'Load', workflow: 'load', active: true, blocking: false } });
+    d.run({ type: 'resumeOrder', orderId: 'r1', asSucceeded: true });
+    expect(d.o('r1').state).toBe('processing');
+    expect(d.holders(runLock)).toEqual([]);
+  });
+
+  it('a stopped run keeps its locks: resuming it takes no run lock it did not start with', () => {
+    const c = new Core();
+    c.deploy([], [wf('load', [{ TYPE: 'Options', stopOnFailure: true, block: { instructions: [exec('j'), exec('j')] } }], { j: fn('noop', { parallelism: 10 }) })]);
+    c.run({ type: 'saveJobConfig', jobConfig: { id: 'jc', name: 'Load', workflow: 'load', active: true, blocking: false } });
+    run(c, 'r1');
+    c.failJob('r1', 2);
+    expect(c.o('r1').state).toBe('stopped');
+    c.run({ type: 'saveJobConfig', jobConfig: { id: 'jc', name: 'Load', workflow: 'load', active: true, blocking: true } });
+    c.run({ type: 'resumeOrder', orderId: 'r1', asSucceeded: true });
+    expect(c.o('r1').state).toBe('processing');
+    expect(c.holders(runLock)).toEqual([]);
+  });
+
   it('a run with an inline command gets a generated workflow', () => {
     const c = new Core();
     c.run({ type: 'saveJobConfig', jobConfig: { id: 'cmd', name: 'Echo', command: 'echo hello', active: true } });
@@ -190,6 +232,17 @@ describe('§8 schedule overlap and catch-up (the core side)', () => {
     const fires = c.s.jobConfigs.get('jc')!.fires;
     expect(fires.filter((f) => f.orderId).length).toBe(2);
     expect(fires[2]!.skipped).toContain('queueLimit 1');
+  });
+
+  it('queueLimit 0: a fire runs when nothing is active, and is skipped when the run would wait (found by the simulation)', () => {
+    const c = setup(true, { schedule: every15('queue', { queueLimit: 0 }) });
+    fire(c, c.now);
+    expect(c.o(`jc@${c.now}`).state).toBe('processing');
+    c.now += 15 * MIN;
+    fire(c, c.now);
+    const fires = c.s.jobConfigs.get('jc')!.fires;
+    expect(fires.map((f) => f.skipped ?? f.orderId)).toEqual([`jc@${c.now - 15 * MIN}`, expect.stringContaining('queueLimit 0')]);
+    expect(c.queue(runLock)).toEqual([]);
   });
 
   it('a fire happens once, however often it is reported', () => {

@@ -1,6 +1,8 @@
 // Schedules through the library with an injected clock: no sleeps, the test moves time.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOrderly, type Orderly } from '../../src/index.js';
+import { dueFires } from '../../src/runtime/scheduler.js';
+import { Core, exec, fn, wf } from '../support/core-harness.js';
 
 const MIN = 60_000;
 const open: Orderly[] = [];
@@ -89,5 +91,33 @@ describe('schedules (injected clock)', () => {
       problems: [{ path: 'schedule.cron', message: expect.stringContaining('61') }],
     });
     expect(o.getJobConfig('bad')).toBeUndefined();
+  });
+});
+
+describe('dueFires (what the scheduler reports, pure)', () => {
+  it('a save that changes neither the schedule nor active loses no fire due before it (found by the simulation)', () => {
+    const c = new Core();
+    c.now = Date.parse('2026-11-23T10:00:00Z');
+    c.deploy([], [wf('load', [exec('j')], { j: fn('noop', { parallelism: 10 }) })]);
+    const def = { id: 'jc', name: 'Load', workflow: 'load', active: true, schedule: { type: 'cron' as const, cron: '*/15 * * * *' } };
+    c.run({ type: 'saveJobConfig', jobConfig: def });
+    // 10:15 is due; before the scheduler reports it, blocking is turned on.
+    c.now = Date.parse('2026-11-23T10:15:00.300Z');
+    c.run({ type: 'saveJobConfig', jobConfig: { ...def, blocking: true } });
+    expect(dueFires(c.s, c.now)).toEqual([{ type: 'fireSchedule', id: 'jc', fireTimes: [Date.parse('2026-11-23T10:15:00Z')] }]);
+    for (const cmd of dueFires(c.s, c.now)) c.run(cmd);
+    expect(dueFires(c.s, c.now)).toEqual([]);
+    // A changed schedule starts counting at its save: fires of the old one are not reported.
+    c.now = Date.parse('2026-11-23T10:30:00.300Z');
+    c.run({ type: 'saveJobConfig', jobConfig: { ...def, schedule: { type: 'cron', cron: '*/10 * * * *' } } });
+    expect(dueFires(c.s, c.now)).toEqual([]);
+    // So does reactivation: fires while inactive are not due.
+    c.now = Date.parse('2026-11-23T10:40:00.300Z');
+    expect(dueFires(c.s, c.now).map((f) => f.fireTimes)).toEqual([[Date.parse('2026-11-23T10:40:00Z')]]);
+    c.run({ type: 'saveJobConfig', jobConfig: { ...def, schedule: { type: 'cron', cron: '*/10 * * * *' }, active: false } });
+    c.now = Date.parse('2026-11-23T11:00:00.300Z');
+    c.run({ type: 'saveJobConfig', jobConfig: { ...def, schedule: { type: 'cron', cron: '*/10 * * * *' } } });
+    expect(dueFires(c.s, c.now)).toEqual([]);
+    expect(c.replayEquals()).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 // Orderly's public library API.
-export { createOrderly, type OrderlyOptions } from './node/library.js';
+export { createOrderly, type DatabaseOptions, type OrderlyOptions } from './node/library.js';
 export { Orderly, OrderlyError } from './runtime/orderly.js';
 export type { AddOrder, OrderFilter } from './runtime/orderly.js';
 export type { JobContext, JobFunction } from './runtime/function-executor.js';

@@ -60,6 +60,12 @@ function parsePort(v: string): number {
   return Number(v);
 }
 
+function parseLeaseSeconds(v: string): number {
+  const n = Number(v.trim());
+  if (!/^\d+(\.\d{1,3})?$/.test(v.trim()) || n < 0.2 || n > 600) throw new InvalidArgumentError('Expected seconds from 0.2 to 600 (at most 3 decimals).');
+  return n;
+}
+
 function parseSynchronous(v: string): 'FULL' | 'NORMAL' | 'OFF' {
   const u = v.toUpperCase();
   if (u !== 'FULL' && u !== 'NORMAL' && u !== 'OFF') throw new InvalidArgumentError('Expected FULL, NORMAL or OFF.');
@@ -597,17 +603,53 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--no-examples', 'deploy nothing at start')
     .addOption(new Option('--slots <n>', 'worker slots: job executions at once (default 4)').argParser(parseSlots))
     .addOption(new Option('--synchronous <mode>', 'SQLite synchronous: FULL (default), NORMAL or OFF').argParser(parseSynchronous))
-    .action(async (o: DataDirOpts & { port: number; host: string; examples?: string | boolean; slots?: number; synchronous?: 'FULL' | 'NORMAL' | 'OFF' }) => {
-      const so: ServeOptions = { port: o.port, host: o.host, dataDir: o.dataDir };
-      if (o.examples === false) so.examples = false;
-      else if (typeof o.examples === 'string') so.examples = o.examples;
-      if (o.slots !== undefined) so.slots = o.slots;
-      if (o.synchronous !== undefined) so.synchronous = o.synchronous;
-      const envToken = process.env['ORDERLY_ADMIN_TOKEN'];
-      if (envToken !== undefined && envToken !== '') so.adminToken = envToken;
-      const { runServe } = await import('../node/serve.js');
-      setExit(await runServe(so));
-    });
+    .addOption(
+      new Option('--database <url>', 'the journal on PostgreSQL (postgres://user:password@host:port/db) instead of the data dir; see docs/cluster.md').env(
+        'ORDERLY_DATABASE_URL',
+      ),
+    )
+    .option('--node-name <name>', 'with --database: this node\'s name, shown as the controller (default: the host name)')
+    .addOption(new Option('--database-schema <name>', 'with --database: the schema holding the journal (default orderly)').env('ORDERLY_DATABASE_SCHEMA'))
+    .addOption(
+      new Option('--lease-seconds <n>', 'with --database: the controller lease time; a lost controller is replaced after at most this (default 8)').argParser(
+        parseLeaseSeconds,
+      ),
+    )
+    .action(
+      async (
+        o: DataDirOpts & {
+          port: number;
+          host: string;
+          examples?: string | boolean;
+          slots?: number;
+          synchronous?: 'FULL' | 'NORMAL' | 'OFF';
+          database?: string;
+          nodeName?: string;
+          databaseSchema?: string;
+          leaseSeconds?: number;
+        },
+      ) => {
+        const so: ServeOptions = { port: o.port, host: o.host, dataDir: o.dataDir };
+        if (o.examples === false) so.examples = false;
+        else if (typeof o.examples === 'string') so.examples = o.examples;
+        if (o.slots !== undefined) so.slots = o.slots;
+        if (o.synchronous !== undefined) so.synchronous = o.synchronous;
+        if (o.database !== undefined && o.database !== '') {
+          if (!/^postgres(ql)?:\/\//.test(o.database)) throw new UsageError('--database: expected a postgres:// or postgresql:// URL');
+          if (o.synchronous !== undefined) throw new UsageError('--synchronous is a setting of the SQLite journal: not with --database');
+          so.database = { url: o.database };
+          if (o.nodeName !== undefined) so.database.nodeName = o.nodeName;
+          if (o.leaseSeconds !== undefined) so.database.leaseSeconds = o.leaseSeconds;
+          if (o.databaseSchema !== undefined && o.databaseSchema !== '') so.database.schema = o.databaseSchema;
+        } else if (o.nodeName !== undefined || o.leaseSeconds !== undefined || (o.databaseSchema !== undefined && o.databaseSchema !== '')) {
+          throw new UsageError('--node-name, --lease-seconds and --database-schema need --database (or ORDERLY_DATABASE_URL)');
+        }
+        const envToken = process.env['ORDERLY_ADMIN_TOKEN'];
+        if (envToken !== undefined && envToken !== '') so.adminToken = envToken;
+        const { runServe } = await import('../node/serve.js');
+        setExit(await runServe(so));
+      },
+    );
 
   program
     .command('deploy')

@@ -5,7 +5,9 @@
 
 import type { JournalStore } from '../journal/types.js';
 import type { EngineRunOptions, Orderly } from '../runtime/orderly.js';
-import { startNode } from './start.js';
+import { startNode, type DatabaseOptions } from './start.js';
+
+export type { DatabaseOptions } from './start.js';
 
 export interface OrderlyOptions extends EngineRunOptions {
   /** Folder for the SQLite journal (created if missing). Absent: everything in memory. */
@@ -14,9 +16,16 @@ export interface OrderlyOptions extends EngineRunOptions {
   store?: JournalStore;
   /** SQLite `synchronous`: FULL (default, every commit fsynced), NORMAL, or OFF. */
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
+  /**
+   * The journal on PostgreSQL (a postgres:// URL, or with the node's name, the lease time and
+   * the schema): `createOrderly` resolves once this node holds the controller lease, and the
+   * engine stops writing (`onFatal`) when the lease is lost. See docs/cluster.md.
+   */
+  database?: string | DatabaseOptions;
 }
 
 export async function createOrderly(opts: OrderlyOptions = {}): Promise<Orderly> {
-  const node = await startNode(opts);
+  const { database, ...rest } = opts;
+  const node = await startNode({ ...rest, ...(database !== undefined ? { database: typeof database === 'string' ? { url: database } : database } : {}) });
   return node.orderly;
 }

@@ -20,7 +20,7 @@ import { OrderlyError, type Orderly } from '../runtime/orderly.js';
 import type { AuthService } from '../server/auth.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../server/defaults.js';
 import { DEFAULT_DATA_DIR } from './data-dir.js';
-import { startNode } from './start.js';
+import { startNode, type DatabaseOptions } from './start.js';
 
 export { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT };
 /** The package's examples/all (from src/node or dist/node). */
@@ -37,6 +37,8 @@ export interface ServeOptions {
   examples?: string | false;
   slots?: number;
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
+  /** The journal on PostgreSQL (--database, ORDERLY_DATABASE_URL) instead of the data dir's SQLite. */
+  database?: DatabaseOptions;
   /** ORDERLY_ADMIN_TOKEN: the admin token to accept (its hash is stored). */
   adminToken?: string;
   /** Fastify's request log. */
@@ -92,6 +94,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<Serving> {
     ...(testClock ? { clock: testClock, autoSchedule: false } : {}),
     ...(opts.slots !== undefined ? { slots: opts.slots } : {}),
     ...(opts.synchronous !== undefined ? { synchronous: opts.synchronous } : {}),
+    ...(opts.database !== undefined ? { database: opts.database } : {}),
     ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
     onEngine: async (orderly) => {
       if (examples === undefined) return;

@@ -3,7 +3,9 @@
 //
 //   1. the data dir: its paths; refuse when an engine answers on its control socket
 //   2. the writer lock (engine.pid): one writer per data dir, whoever it is
-//   3. the journal store: the data dir's SQLite journal (or one given, or memory)
+//   3. the journal store: the data dir's SQLite journal, or PostgreSQL (`database`: the engine
+//      waits for the controller lease, and stops writing when it loses it), or one given, or
+//      memory
 //   4. the engine: recovery of what a crash left, the local worker and its executors,
 //      the scheduler (Orderly.start)
 //   5. `onEngine`: what the caller does before anyone else can reach the engine (deploy)
@@ -49,11 +51,25 @@ export interface HttpOptions {
   extraRoutes?: (app: FastifyInstance, orderly: Orderly) => void;
 }
 
+/** The journal on PostgreSQL (docs/cluster.md). */
+export interface DatabaseOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  /** This node's name, shown as the controller while it writes. Default: the host name. */
+  nodeName?: string;
+  /** The controller lease's time in seconds (0.2 to 600, whole milliseconds): a lost controller is replaced after at most this. Default 8. */
+  leaseSeconds?: number;
+  /** The schema holding the journal's tables (created if missing). Default `orderly`. */
+  schema?: string;
+}
+
 export interface NodeOptions extends EngineRunOptions {
   /** The data dir (created if missing): journal, writer lock, control socket. Absent: memory. */
   dataDir?: string;
   /** A journal store of your own (overrides the data dir's SQLite journal). */
   store?: JournalStore;
+  /** The journal on PostgreSQL instead of the data dir's SQLite journal. */
+  database?: DatabaseOptions;
   /** SQLite `synchronous` of the data dir's journal: FULL (default), NORMAL or OFF. */
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
   /** How long to wait for a writer lock that is about to be let go (default LOCK_WAIT_MS). */
@@ -104,6 +120,21 @@ function checkOptions(opts: NodeOptions): void {
     problems.unshift({ path: 'synchronous', message: `must be one of ${SYNCHRONOUS_SETTINGS.join(', ')}` });
   }
   if (opts.controlSocket === true && opts.dataDir === undefined) problems.push({ path: 'controlSocket', message: 'needs a dataDir' });
+  const db = opts.database;
+  if (db !== undefined) {
+    if (opts.store !== undefined) problems.push({ path: 'database', message: 'give either database or store, not both' });
+    if (opts.synchronous !== undefined) problems.push({ path: 'synchronous', message: 'is a setting of the SQLite journal, not of database' });
+    if (typeof db !== 'object' || db === null) problems.push({ path: 'database', message: 'must be a postgres:// URL or { url, nodeName?, leaseSeconds?, schema? }' });
+    else {
+      if (typeof db.url !== 'string' || !/^postgres(ql)?:\/\//.test(db.url)) problems.push({ path: 'database.url', message: 'must be a postgres:// or postgresql:// URL' });
+      if (db.nodeName !== undefined && (typeof db.nodeName !== 'string' || db.nodeName === '')) problems.push({ path: 'database.nodeName', message: 'must be a non-empty string' });
+      if (db.schema !== undefined && (typeof db.schema !== 'string' || db.schema === '')) problems.push({ path: 'database.schema', message: 'must be a non-empty string' });
+      const l = db.leaseSeconds;
+      if (l !== undefined && (typeof l !== 'number' || !Number.isFinite(l) || l < 0.2 || l > 600 || !Number.isInteger(Math.round(l * 1e6) / 1e3))) {
+        problems.push({ path: 'database.leaseSeconds', message: 'must be a number of seconds from 0.2 to 600 (whole milliseconds)' });
+      }
+    }
+  }
   if (problems.length > 0) throw new OrderlyError(invalid(problems));
 }
 
@@ -151,10 +182,22 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
     const startedAt = Date.now();
     // 3: the journal store.
     let scriptDir: string;
+    let onPostgres: import('../journal/postgres.js').PostgresStore | undefined;
+    if (opts.database) {
+      const db = opts.database;
+      const { PostgresStore } = await import('../journal/postgres.js');
+      onPostgres = await PostgresStore.open({
+        connectionString: db.url,
+        ...(db.schema !== undefined ? { schema: db.schema } : {}),
+        ...(db.nodeName !== undefined ? { node: db.nodeName } : {}),
+        ...(db.leaseSeconds !== undefined ? { leaseMs: Math.round(db.leaseSeconds * 1000) } : {}),
+      });
+    }
     if (paths) {
       scriptDir = join(paths.dir, 'scripts');
       store =
         opts.store ??
+        onPostgres ??
         SqliteStore.open(paths.journal, {
           checkpoint: 'worker',
           ...(opts.synchronous ? { synchronous: opts.synchronous } : {}),
@@ -162,7 +205,7 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
         });
     } else {
       scriptDir = join(tmpdir(), `orderly-scripts-${process.pid}`);
-      store = opts.store ?? new MemoryStore();
+      store = opts.store ?? onPostgres ?? new MemoryStore();
     }
     let metrics: import('../server/metrics.js').ServerMetrics | undefined;
     if (opts.http) {
@@ -178,8 +221,13 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
     for (const k of ['slots', 'endedOrdersKeptMax', 'snapshotEveryEvents', 'logBytesMax', 'clock', 'jobLauncher', 'onFatal', 'autoSchedule'] as const) {
       if (opts[k] !== undefined) (run as Record<string, unknown>)[k] = opts[k];
     }
+    // On PostgreSQL the engine's open waits for the controller lease.
     const o = await Orderly.start({ ...run, store, scriptDir, afterClose: () => release() });
     orderly = o;
+    // A lost lease (not renewed in time, or taken over): stop writing at once, before an
+    // append is refused. The engine fails (onFatal is told); reads and HTTP go on, commands
+    // are answered `unavailable` (503).
+    onPostgres?.lease.onLost((err) => o.engine.fail(err));
 
     // 5: the caller's part, before anyone else can reach the engine.
     await opts.onEngine?.(o, { seqBefore });

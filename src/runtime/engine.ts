@@ -476,6 +476,16 @@ export class Engine {
     this.scheduleTurn();
   }
 
+  /**
+   * Stops taking commands for good (mode `failed`, every waiting caller settled with the
+   * cause), as on a broken invariant: the node calls it when it learns it is no longer the
+   * journal's writer (its PostgreSQL lease is lost) before any append is refused. Reads go on.
+   */
+  fail(cause: unknown): void {
+    if (this.currentMode === 'stopping' || this.currentMode === 'stopped') return;
+    this.failHard(cause);
+  }
+
   /** A broken invariant or a deposed writer: every caller is settled with the cause, and the engine stops. */
   private failHard(err: unknown, batch: Pending[] = []): void {
     if (this.currentMode === 'failed') return;

@@ -11,7 +11,7 @@ import { ENDED_STATES, type OrderState, type Workflow } from '../core/model.js';
 import { isGeneratedWorkflowName, type State } from '../core/state.js';
 import type { JournalStore, StepLog } from '../journal/types.js';
 import { CommandsApi, type AddOrder } from './commands-api.js';
-import { CommandRefused, Engine, EngineUnavailable } from './engine.js';
+import { CommandRefused, Engine, EngineStopped, EngineUnavailable } from './engine.js';
 import { OrderlyError } from './errors.js';
 import { FunctionExecutor, type JobFunction } from './function-executor.js';
 import type { LiveChunk, LiveSnapshot } from './live-output.js';
@@ -141,6 +141,8 @@ export class Orderly extends CommandsApi {
     } catch (err) {
       if (err instanceof CommandRefused) throw new OrderlyError(err.problem);
       if (err instanceof EngineUnavailable) throw new OrderlyError(problem('unavailable', err.message));
+      // Failed (a fatal error, a lost writer's lease) or closed: no command is taken any more.
+      if (err instanceof EngineStopped) throw new OrderlyError(problem('unavailable', err.message));
       throw err;
     }
   }

@@ -7,7 +7,8 @@
 //   2. writes the order index for them (which rows are about which order) into the SIDE
 //      database file — a file of its own, so that this write never waits for, nor holds up,
 //      the engine's commits (SQLite locks a whole file),
-//   3. applies them to its own copy of the state (the pure core's `evolve`) and, every
+//   3. applies them to its own copy of the state (the pure core's `evolve`; loaded from the
+//      newest snapshot only once `snapshotEveryEvents` events follow it) and, every
 //      max(snapshotEveryEvents, 10 × orders) events, writes a snapshot of it into the side
 //      file: serializing a large state (tens of ms) no longer pauses the engine,
 //   4. copies the WAL into the database file (a passive checkpoint: it never waits for the
@@ -65,20 +66,31 @@ function run(data: SidecarData): void {
   const trimSnapshots = side.prepare<[number]>('DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)');
 
   let indexedSeq = Number(getMeta.get(SIDE_INDEX_SEQ_KEY) ?? 0);
-  let state: State | undefined;
-  let sinceSnapshot = 0;
-  if (data.snapshots) {
-    // The newest snapshot the journal reaches (side file, or the main file's from before there was one).
-    const upTo = lastSeq.get()!;
-    const newest = [
-      side.prepare<[number], { seq: number; state: string }>('SELECT seq, state FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1').get(upTo),
-      main.prepare<[number], { seq: number; state: string }>('SELECT seq, state FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1').get(upTo),
+  // The sidecar's copy of the state is loaded only once a snapshot can come due: no snapshot is
+  // written before `snapshotEveryEvents` events past the newest one, so until then the state is
+  // not needed. Loading it at start would parse the whole snapshot a second time (the engine
+  // does too) while the engine opens, and hold a second copy of every order in memory while
+  // nothing happens (a reopened data dir with 100,000 waiting orders and no events).
+  const newestSnapshot = (upTo: number, what: 'seq, state' | 'seq'): { seq: number; state?: string } | undefined =>
+    [
+      side.prepare<[number], { seq: number; state?: string }>(`SELECT ${what} FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1`).get(upTo),
+      main.prepare<[number], { seq: number; state?: string }>(`SELECT ${what} FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1`).get(upTo),
     ]
       .filter((s) => s !== undefined)
       .sort((a, b) => b.seq - a.seq)[0];
-    state = newest ? deserializeState(newest.state) : emptyState();
-    if (newest) state.seq = newest.seq;
-  }
+  let state: State | undefined;
+  let sinceSnapshot = 0;
+  /** The seq of the snapshot the state will start from (while it is not loaded). */
+  let baseSeq = data.snapshots ? (newestSnapshot(lastSeq.get()!, 'seq')?.seq ?? 0) : 0;
+  /** Loads the newest snapshot the journal reaches (side file, or the main file's from before there was one). */
+  const loadState = (): State => {
+    const newest = newestSnapshot(lastSeq.get()!, 'seq, state');
+    const s = newest?.state !== undefined ? deserializeState(newest.state) : emptyState();
+    if (newest) s.seq = newest.seq;
+    baseSeq = s.seq;
+    sinceSnapshot = 0;
+    return s;
+  };
 
   /** Each row's events, parsed once per round for the index and the state alike. */
   let parsed = new Map<number, unknown[]>();
@@ -104,8 +116,10 @@ function run(data: SidecarData): void {
     trimSnapshots.run(SNAPSHOTS_KEPT);
   });
 
-  const turn = (): void => {
+  /** `final`: the turn before stopping, which indexes what is left and loads no state (the engine snapshots at close). */
+  const turn = (final = false): void => {
     for (let round = 0; round < ROUNDS_MAX; round++) {
+      if (data.snapshots && !state && !final && indexedSeq - baseSeq >= data.snapshotEveryEvents) state = loadState();
       const from = state ? Math.min(state.seq, indexedSeq) : indexedSeq;
       const rows = selectRows.all(from, ROWS_PER_ROUND);
       if (rows.length === 0) break;
@@ -167,7 +181,7 @@ function run(data: SidecarData): void {
     if (!stopping) {
       stopping = true;
       try {
-        turn(); // index what the engine wrote last, so the next open has little to catch up
+        turn(true); // index what the engine wrote last, so the next open has little to catch up
       } catch {
         // stopping anyway
       }

@@ -151,6 +151,34 @@ describe('the sidecar', () => {
       }
     }));
 
+  it('the sidecar reads the newest snapshot only once a snapshot can come due, not at start', () =>
+    withDir(async (dir) => {
+      const file = join(dir, 'journal.sqlite');
+      const ev = (i: number) => ({ type: 'OrderPriorityChanged' as const, at: i, orderId: `o${i % 2}`, priority: i });
+      const first = SqliteStore.open(file);
+      for (let i = 0; i < 10; i++) first.appendSync([ev(i)]);
+      // A snapshot the sidecar cannot read: were it parsed at start, the sidecar would stop there.
+      await first.saveSnapshot({ seq: 10, at: 1, state: '{"unreadable":true}' });
+      await first.close();
+      const store = SqliteStore.open(file, { checkpoint: 'worker', checkpointIntervalMs: 5, snapshotEveryEvents: 20 });
+      const side = new Database(sideFileOf(file), { readonly: true });
+      const indexed = (): number => Number(side.prepare("SELECT value FROM meta WHERE key = 'indexedSeq'").pluck().get() ?? 0);
+      try {
+        // Fewer events than a snapshot's spacing: the sidecar indexes them and goes on running.
+        for (let i = 10; i < 25; i++) store.appendSync([ev(i)]);
+        await until(() => indexed() >= 25);
+        expect(store.backgroundSnapshots).toBe(true);
+        // A snapshot comes due: now the sidecar reads the newest one, fails on it, and the store
+        // takes the work back (as with any sidecar that cannot go on).
+        for (let i = 25; i < 40; i++) store.appendSync([ev(i)]);
+        await until(() => !store.backgroundSnapshots);
+        expect((await store.readOrder('o1', 100)).map((s) => s.seq)).toEqual(Array.from({ length: 20 }, (_, i) => 2 * i + 2));
+      } finally {
+        side.close();
+        await store.close();
+      }
+    }));
+
   it('a side file ahead of the journal (lost commits) or lost altogether is repaired on open', () =>
     withDir(async (dir) => {
       const file = join(dir, 'journal.sqlite');

@@ -1,5 +1,6 @@
 // Reopening a data dir with N orders waiting (default 100,000): the time from createOrderly()
-// to its answer, and the process's RSS after, in a fresh process.
+// to its answer, the CPU the process used until then (every thread, start-up included: steadier
+// than the wall time on a shared machine), and the process's RSS after, in a fresh process.
 //
 //   node bench/reopen.js [--n 100000] [--reps 3]
 //
@@ -18,10 +19,11 @@ if (a.open) {
   const t0 = performance.now();
   const orderly = await createOrderly({ dataDir: a.open, synchronous: 'NORMAL', jobLauncher: 'inline' });
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage();
   const rssBytes = process.memoryUsage().rss;
   const waiting = orderly.listOrders({ state: 'waiting' }).length;
   await orderly.close();
-  emit({ ms: round(ms, 1), rssMiB: round(rssBytes / 1024 / 1024, 1), waiting });
+  emit({ ms: round(ms, 1), cpuMs: round((cpu.user + cpu.system) / 1000, 0), rssMiB: round(rssBytes / 1024 / 1024, 1), waiting });
 } else {
   const n = Number(a.n ?? 100_000);
   const reps = Number(a.reps ?? 3);
@@ -48,6 +50,7 @@ if (a.open) {
       orders: n,
       buildS: round(buildMs / 1000, 1),
       reopenMsMedian: median(runs.map((r) => r.ms)),
+      cpuMsMedian: median(runs.map((r) => r.cpuMs)),
       rssMiBMedian: median(runs.map((r) => r.rssMiB)),
       waiting: runs[0].waiting,
       runs,

@@ -47,18 +47,29 @@ export class WaitQueue {
   private readonly buckets = new Map<number, Bucket>();
   /** Priorities present, highest first. */
   private priorities: number[] = [];
-  private readonly byOrder = new Map<string, Entry>();
+  /**
+   * Live entries by order id, built when first needed: a queue filled by `append` (rebuilding
+   * the state from a snapshot, 100,000 waiters and more) has none until a waiter is looked up
+   * by id. Taking the head out of line needs none either.
+   */
+  private index: Map<string, Entry> | undefined;
+  private live = 0;
 
   get size(): number {
-    return this.byOrder.size;
+    return this.live;
   }
 
   has(orderId: string): boolean {
-    return this.byOrder.has(orderId);
+    return this.byOrder().has(orderId);
   }
 
   add(orderId: string, priority: number, arrival: number): void {
-    if (this.byOrder.has(orderId)) this.remove(orderId);
+    if (this.byOrder().has(orderId)) this.remove(orderId);
+    this.append(orderId, priority, arrival);
+  }
+
+  /** `add` for an order known not to be in the queue (rebuilding it): no lookup by id. */
+  append(orderId: string, priority: number, arrival: number): void {
     const e: Entry = { orderId, priority, arrival, live: true };
     let b = this.buckets.get(priority);
     if (!b) {
@@ -69,15 +80,40 @@ export class WaitQueue {
       this.priorities.splice(i, 0, priority);
     }
     b.insert(e);
-    this.byOrder.set(orderId, e);
+    this.index?.set(orderId, e);
+    this.live++;
   }
 
   remove(orderId: string): boolean {
-    const e = this.byOrder.get(orderId);
+    if (!this.index) {
+      // The head leaves (a grant) without building the index.
+      const head = this.first();
+      if (head?.orderId === orderId) {
+        head.live = false;
+        this.live--;
+        return true;
+      }
+    }
+    const index = this.byOrder();
+    const e = index.get(orderId);
     if (!e) return false;
     e.live = false;
-    this.byOrder.delete(orderId);
+    index.delete(orderId);
+    this.live--;
     return true;
+  }
+
+  private byOrder(): Map<string, Entry> {
+    if (this.index) return this.index;
+    const index = new Map<string, Entry>();
+    for (const b of this.buckets.values()) {
+      for (let i = b.head; i < b.items.length; i++) {
+        const e = b.items[i]!;
+        if (e.live) index.set(e.orderId, e);
+      }
+    }
+    this.index = index;
+    return index;
   }
 
   /** The order first in line, if any. */
@@ -86,7 +122,11 @@ export class WaitQueue {
   }
 
   headEntry(): { orderId: string; priority: number; arrival: number } | undefined {
-    if (this.byOrder.size === 0) return undefined;
+    return this.first();
+  }
+
+  private first(): Entry | undefined {
+    if (this.live === 0) return undefined;
     for (let i = 0; i < this.priorities.length; ) {
       const p = this.priorities[i]!;
       const b = this.buckets.get(p)!;

@@ -451,10 +451,15 @@ export function rebuildIndexes(s: State): void {
     if (o.state === 'scheduled' && o.scheduledFor !== undefined) s.timers.push({ at: o.scheduledFor, orderId: o.id, kind: 'scheduled' });
     if (!w) continue;
     if (w.kind === 'locks' && o.demands) {
-      for (const d of o.demands) getInstance(s, d.lock, d.family, keyOfInstance(d.lock)).queue.add(o.id, o.priority, o.arrival ?? 0);
+      // Each order once per queue, in line order: appended without a lookup by id.
+      const locks = o.demands.length > 1 ? new Set(o.demands.map((d) => d.lock)) : undefined;
+      for (const d of o.demands) {
+        if (locks && !locks.delete(d.lock)) continue;
+        getInstance(s, d.lock, d.family, keyOfInstance(d.lock)).queue.append(o.id, o.priority, o.arrival ?? 0);
+      }
       if (o.waitUntil !== undefined) s.timers.push({ at: o.waitUntil, orderId: o.id, kind: 'lockWait' });
     } else if (w.kind === 'job') {
-      getJob(s, w.job).queue.add(o.id, o.priority, o.arrival ?? 0);
+      getJob(s, w.job).queue.append(o.id, o.priority, o.arrival ?? 0);
       s.jobsWaiting.add(w.job);
     } else if (w.kind === 'retry' || w.kind === 'time' || w.kind === 'cycle') {
       s.timers.push({ at: w.until, orderId: o.id, kind: 'retry' });

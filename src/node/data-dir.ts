@@ -6,8 +6,12 @@
 //   <data-dir>/engine.pid       the writer lock: created exclusively by the one process that
 //                               writes the journal (`orderly serve`, `orderly run`, the library,
 //                               a CLI command's short-lived engine), for as long as it does.
+//
+// The pid file cannot tell two opens in one process apart (a file naming our own pid is taken
+// for stale: after a crash a new process may well get the same pid, pid 1 in a container). So
+// the process also keeps the data dirs it holds (their real paths) and refuses a second open.
 
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 export const DEFAULT_DATA_DIR = './.orderly';
@@ -72,20 +76,51 @@ export class DataDirBusy extends Error {
   }
 }
 
+/** The data dirs (real paths) whose writer lock this process holds. */
+const heldHere = new Set<string>();
+
+/** The data dir is already open in this process (an Orderly on it not closed yet). */
+export class DataDirOpenHere extends DataDirBusy {
+  override name = 'DataDirOpenHere';
+  constructor(dir: string) {
+    super(dir, process.pid, `the data dir ${dir} is already open in this process (pid ${process.pid}): close the Orderly on it (await close()) before opening it again`);
+  }
+}
+
+/** Throws DataDirOpenHere when this process holds the writer lock of `dir` (an existing dir). */
+export function refuseIfOpenHere(dir: string): void {
+  const real = realpathSync(dir);
+  if (heldHere.has(real)) throw new DataDirOpenHere(real);
+}
+
 /**
- * Takes the data dir's writer lock, waiting up to `waitMs` for a holder that lets go (an
- * engine starting up and failing, or a CLI command's short-lived engine: moments). Returns
- * the release; throws `refuse(pid)` (default: DataDirBusy) when the lock stays taken.
+ * Takes the data dir's writer lock, waiting up to `waitMs` for another process's holder that
+ * lets go (an engine starting up and failing, or a CLI command's short-lived engine: moments).
+ * Returns the release; throws `refuse(pid)` (default: DataDirBusy) when the lock stays taken,
+ * and DataDirOpenHere at once when this process holds it (the data dir must exist).
  */
 export async function acquireWriterLock(pidFile: string, waitMs: number, refuse?: (pid: number) => Error): Promise<() => void> {
+  const dir = realpathSync(resolve(pidFile, '..'));
+  const attempt = (): PidLock => {
+    if (heldHere.has(dir)) throw new DataDirOpenHere(dir);
+    return acquirePidFile(pidFile);
+  };
   const deadline = Date.now() + waitMs;
-  let lock = acquirePidFile(pidFile);
+  let lock = attempt();
   while (!lock.ok && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
-    lock = acquirePidFile(pidFile);
+    lock = attempt();
   }
-  if (!lock.ok) throw refuse ? refuse(lock.pid) : new DataDirBusy(resolve(pidFile, '..'), lock.pid);
-  return lock.release;
+  if (!lock.ok) throw refuse ? refuse(lock.pid) : new DataDirBusy(dir, lock.pid);
+  heldHere.add(dir);
+  const letGo = lock.release;
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    heldHere.delete(dir);
+    letGo();
+  };
 }
 
 /**

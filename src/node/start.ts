@@ -2,7 +2,8 @@
 // `orderly serve`, `orderly run` and a CLI command's short-lived engine all come here.
 //
 //   1. the data dir: its paths; refuse when an engine answers on its control socket
-//   2. the writer lock (engine.pid): one writer per data dir, whoever it is
+//   2. the writer lock (engine.pid): one writer per data dir, whoever it is, also within
+//      this process (a second open of a data dir not closed yet is refused)
 //   3. the journal store: the data dir's SQLite journal, or PostgreSQL (`database`: the engine
 //      waits for the controller lease, and stops writing when it loses it), or one given, or
 //      memory
@@ -32,7 +33,7 @@ import type { AuthService } from '../server/auth.js';
 import { packageVersion } from '../server/context.js';
 import { probeEngine } from './control-client.js';
 import { startControlServer, type ControlServer, type StatusInfo } from './control.js';
-import { acquireWriterLock, dataDirPaths, DataDirBusy, socketAddress, type DataDirPaths } from './data-dir.js';
+import { acquireWriterLock, dataDirPaths, DataDirBusy, refuseIfOpenHere, socketAddress, type DataDirPaths } from './data-dir.js';
 
 /** How long a start waits for a writer lock held by a process that is about to let go. */
 export const LOCK_WAIT_MS = 2_000;
@@ -149,6 +150,7 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
   if (paths) {
     if (useSocket) socketAddress(paths.socket); // refuse a too long path before anything else
     mkdirSync(paths.dir, { recursive: true });
+    refuseIfOpenHere(paths.dir); // before asking the socket: it may be our own engine's
     const running = await probeEngine(paths.socket).catch((err: unknown) => {
       throw new Error(`something answers on ${paths.socket}, but not as an Orderly engine: ${err instanceof Error ? err.message : String(err)}`);
     });

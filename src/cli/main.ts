@@ -147,6 +147,10 @@ function eventFacts(e: Event): string {
       return `lock ${e.name}`;
     case 'WorkflowDeployed':
       return `workflow ${e.workflow.name} v${e.version}`;
+    case 'JobResourceDeployed':
+      return `job resource ${e.jobResource.name}`;
+    case 'OrderAdmissionWaitStarted':
+      return `job ${e.job} ${e.until !== undefined ? `until ${iso(e.until)}` : '(no admission period ahead)'}`;
     case 'SlotsSet':
       return `slots ${e.slots}`;
     case 'WorkerRegistered':
@@ -161,7 +165,7 @@ function eventFacts(e: Event): string {
       return bits.join(' ');
     }
     case 'OrderMoved':
-      return `to ${pos(e.to)}`;
+      return `to ${pos(e.to)}${e.skipped !== undefined ? ` (skipped: ${e.skipped})` : ''}`;
     case 'OrderLocksQueued':
       return (
         e.demands.map((d) => (d.count === undefined ? `${d.lock} (exclusive)` : `${d.lock} (${d.count})`)).join(', ') +
@@ -257,6 +261,9 @@ function waitingText(w: NonNullable<OrderView['waitingFor']>): string {
       break;
     case 'cycle':
       s = `the next cycle at ${iso(w.until)}`;
+      break;
+    case 'admission':
+      s = w.until !== undefined ? `admission of job ${w.job} at ${iso(w.until)}` : `admission of job ${w.job} (no period ahead)`;
       break;
   }
   if (w.since !== undefined) s += ` since ${iso(w.since)}`;

@@ -10,7 +10,8 @@ import { assert, invalid, problem, type Command, type Problem, type ProblemItem 
 import type { Event } from './events.js';
 import { argumentProblems } from './checks.js';
 import { evolve } from './evolve.js';
-import type { CycleInstr, CycleState, ForkInstr, ForkListInstr, Grant, IfInstr, JobConfig, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import type { CycleInstr, CycleState, ForkInstr, ForkListInstr, Grant, IfInstr, Job, JobConfig, JobResourceDef, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import { admissionAt, hasAdmissionStartOn, orderDay, type Admission } from './admission.js';
 import { LIMITS } from './model.js';
 import { executionsOn, pickWorker, type WorkerState } from './workers.js';
 import { prepareOrderArguments } from './order-preparation.js';
@@ -45,7 +46,7 @@ import {
   type State,
 } from './state.js';
 import { timeProblem } from './time.js';
-import { findLockOrderCycle, lockReferences, validateLockDef, validateWorkflow } from './validate.js';
+import { findLockOrderCycle, lockReferences, validateJobResource, validateLockDef, validateWorkflow } from './validate.js';
 import { asText, evaluate, evaluateSeconds, orderScope, type Value } from './instructions/expression.js';
 import { cycleDue, initialCycleState, nextCycleState } from './instructions/cycle.js';
 
@@ -211,7 +212,7 @@ class Turn {
       case 'deployLock':
         return this.deploy([cmd.lock], []);
       case 'deploy':
-        return this.deploy(cmd.locks, cmd.workflows);
+        return this.deploy(cmd.locks, cmd.workflows, cmd.jobResources ?? []);
       case 'deleteLock':
         return this.deleteLock(cmd.name);
       case 'setSlots': {
@@ -514,9 +515,23 @@ class Turn {
     this.emit({ type: 'OrderLocksQueued', at: this.now, orderId: o.id, demands, implicit: true });
   }
 
-  private deploy(rawLocks: readonly LockDef[], rawWorkflows: readonly Workflow[]): Problem | undefined {
+  private deploy(rawLocks: readonly LockDef[], rawWorkflows: readonly Workflow[], rawJobResources: readonly JobResourceDef[] = []): Problem | undefined {
     const s = this.s;
     const problems: ProblemItem[] = [];
+    const jobResources = new Map<string, JobResourceDef>(s.jobResources);
+    const newJobResources: JobResourceDef[] = [];
+    if (!Array.isArray(rawJobResources)) return invalid([{ path: 'jobResources', message: 'must be a list of job resources' }]);
+    rawJobResources.forEach((raw, i) => {
+      const r = validateJobResource(raw);
+      const where = `jobResources[${i}]${typeof raw?.name === 'string' ? ` (${raw.name})` : ''}`;
+      if (!r.ok) {
+        for (const p of r.problems) problems.push({ path: `${where}.${p.path}`, message: p.message });
+        return;
+      }
+      if (newJobResources.some((j) => j.name === r.value.name)) problems.push({ path: `${where}.name`, message: `job resource ${r.value.name} is given twice` });
+      newJobResources.push(r.value);
+      jobResources.set(r.value.name, r.value);
+    });
     const locks = new Map<string, LockDef>();
     for (const [name, fam] of s.locks) locks.set(name, fam.def);
     const newLocks: LockDef[] = [];
@@ -540,7 +555,7 @@ class Turn {
     rawWorkflows.forEach((raw, i) => {
       const name = typeof raw?.name === 'string' ? raw.name : '';
       const where = `workflows[${i}]${name ? ` (${name})` : ''}`;
-      const r = validateWorkflow(raw, name, { locks });
+      const r = validateWorkflow(raw, name, { locks, jobResources });
       if (!r.ok) {
         for (const p of r.problems) problems.push({ path: `${where}.${p.path}`, message: p.message });
         return;
@@ -552,7 +567,7 @@ class Turn {
     for (const [wfName, w] of s.workflows) {
       if (newWorkflows.some((n) => n.name === wfName)) continue;
       const wf = w.versions.get(w.latest)!;
-      const r = validateWorkflow(wf, wfName, { locks, checkCounts: false, generated: isGeneratedWorkflowName(wfName) });
+      const r = validateWorkflow(wf, wfName, { locks, jobResources, checkCounts: false, generated: isGeneratedWorkflowName(wfName) });
       if (!r.ok) for (const p of r.problems) problems.push({ path: `deployed workflow ${wfName}.${p.path}`, message: p.message });
     }
     if (problems.length > 0) return invalid(problems);
@@ -563,6 +578,11 @@ class Turn {
         `lock order cycle ${cycle.cycle.join(' → ')} (workflows ${cycle.workflows.join(', ')}): nested Lock blocks would deadlock`,
         [{ path: 'workflows', message: `cycle ${cycle.cycle.join(' → ')}` }],
       );
+    }
+    for (const r of newJobResources) {
+      const old = s.jobResources.get(r.name);
+      if (old && JSON.stringify(old) === JSON.stringify(r)) continue;
+      this.emit({ type: 'JobResourceDeployed', at: this.now, jobResource: r });
     }
     for (const lock of newLocks) {
       const old = s.locks.get(lock.name);
@@ -772,6 +792,7 @@ class Turn {
     if (o.state === 'ready') this.ready.push(id);
     else if (o.state === 'scheduled') this.timerDue(o, o.scheduledFor ?? this.now, 'scheduled');
     else if (o.waitingFor?.kind === 'retry' || o.waitingFor?.kind === 'time' || o.waitingFor?.kind === 'cycle') this.timerDue(o, o.waitingFor.until, 'retry');
+    else if (o.waitingFor?.kind === 'admission') this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: o.position }); // looks at the admission again
     return undefined;
   }
 
@@ -810,13 +831,18 @@ class Turn {
 
   private tick(): void {
     const s = this.s;
+    const admitted: Order[] = [];
     for (;;) {
       const t = s.timers.peek();
-      if (!t || t.at > this.now) return;
+      if (!t || t.at > this.now) break;
       s.timers.pop();
       const o = s.orders.get(t.orderId);
       if (!o) continue;
-      if (t.kind === 'scheduled') {
+      if (t.kind === 'admission') {
+        const w = o.waitingFor;
+        if (o.state !== 'waiting' || w?.kind !== 'admission' || w.until !== t.at || o.suspended) continue;
+        admitted.push(o);
+      } else if (t.kind === 'scheduled') {
         if (o.state !== 'scheduled' || o.scheduledFor !== t.at || o.suspended) continue;
         this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: o.position });
       } else if (t.kind === 'retry') {
@@ -831,6 +857,45 @@ class Turn {
         this.fail(o, { type: 'failed', reason: 'lock-wait-timeout', message: `waited ${waited}s for lock ${locks}` });
       }
     }
+    // A period opened: its waiters go to the job in the order they came (by priority, then arrival).
+    admitted.sort((a, b) => b.priority - a.priority || (a.arrival ?? 0) - (b.arrival ?? 0));
+    for (const o of admitted) this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: o.position });
+  }
+
+  // ------------------------------------------------------------ admission times (src/core/admission.ts)
+
+  /** Admission of jobs at `now`, computed once per job in a turn. */
+  private readonly admissions = new Map<string, Admission>();
+
+  private admission(o: Order, key: string, job: Job, wf: Workflow): Admission | undefined {
+    if (job.admissionTimeScheme === undefined) return undefined;
+    const versioned = `${key}@${o.version}`;
+    let a = this.admissions.get(versioned);
+    if (a === undefined) {
+      a = admissionAt(job.admissionTimeScheme, wf.timeZone ?? 'Etc/UTC', this.now);
+      this.admissions.set(versioned, a);
+    }
+    return a;
+  }
+
+  /** The order waits for the job's next admission period. */
+  private awaitAdmission(o: Order, key: string, a: Admission): void {
+    const e: Event = { type: 'OrderAdmissionWaitStarted', at: this.now, orderId: o.id, job: key };
+    if (!a.admitted && a.next !== undefined) e.until = a.next;
+    this.emit(e);
+  }
+
+  /** `skipIfNoAdmissionForOrderDay`: no period of the job starts on the order's day (a Fork's child has its parent's). */
+  private noAdmissionOnOrderDay(o: Order, job: Job, wf: Workflow): boolean {
+    if (job.skipIfNoAdmissionForOrderDay !== true || job.admissionTimeScheme === undefined) return false;
+    let root = o;
+    while (root.parent !== undefined) {
+      const p = this.s.orders.get(root.parent);
+      if (!p) break;
+      root = p;
+    }
+    const day = orderDay({ id: root.id, scheduledFor: root.scheduledFor }, wf.timeZone ?? 'Etc/UTC');
+    return day !== undefined && !hasAdmissionStartOn(job.admissionTimeScheme, day);
   }
 
   // ------------------------------------------------------------ the order machine
@@ -1168,6 +1233,14 @@ class Turn {
     const s = this.s;
     const at = jobAt(wf, o.position)!;
     const key = jobKey(o.workflow, at.name);
+    if (at.job.admissionTimeScheme !== undefined) {
+      if (this.noAdmissionOnOrderDay(o, at.job, wf)) {
+        this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: nextPosition(o.position), skipped: 'no-admission-start' });
+        return;
+      }
+      const a = this.admission(o, key, at.job, wf)!;
+      if (!a.admitted) return this.awaitAdmission(o, key, a);
+    }
     const parallelism = at.job.parallelism ?? 1;
     const job = s.jobs.get(key);
     if (s.running < s.slots && (job?.running ?? 0) < parallelism && s.jobsWaiting.size === 0) {
@@ -1194,14 +1267,22 @@ class Turn {
       let best: { orderId: string; priority: number; arrival: number } | undefined;
       let bestKey = '';
       let bestWorker: WorkerState | null = null;
+      let closed: { o: Order; key: string; a: Admission } | undefined;
       for (const key of s.jobsWaiting) {
         const j = s.jobs.get(key)!;
         const head = j.queue.headEntry();
         if (!head) continue;
         const o = s.orders.get(head.orderId)!;
-        const job = jobAt(workflowOf(s, o), o.position)?.job;
+        const wf = workflowOf(s, o);
+        const job = jobAt(wf, o.position)?.job;
         const parallelism = job?.parallelism ?? 1;
         if (j.running >= parallelism) continue;
+        const a = job === undefined ? undefined : this.admission(o, key, job, wf);
+        if (a !== undefined && !a.admitted) {
+          // Its admission period ended while it waited for a slot: it waits for the next one.
+          closed = { o, key, a };
+          break;
+        }
         if (!best || head.priority > best.priority || (head.priority === best.priority && head.arrival < best.arrival)) {
           // Only a job that a worker with a free slot can run now (else its orders wait for one).
           const worker = pickWorker(s, job);
@@ -1210,6 +1291,11 @@ class Turn {
           bestKey = key;
           bestWorker = worker;
         }
+      }
+      if (closed) {
+        this.emit({ type: 'OrderDequeued', at: this.now, orderId: closed.o.id });
+        this.awaitAdmission(closed.o, closed.key, closed.a);
+        continue;
       }
       if (!best) return;
       this.startExecution(s.orders.get(best.orderId)!, bestKey, bestWorker);

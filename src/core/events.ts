@@ -2,12 +2,14 @@
 // Every event carries `at` (ms since the epoch, from the command that caused it).
 // Each type has a golden JSON test (test/unit/events.golden.test.ts); renames get an upcast in `upcast`.
 
-import type { CycleState, Grant, JobConfig, JobConfigAlias, JobTemplate, LockDef, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import type { CycleState, Grant, JobConfig, JobConfigAlias, JobResourceDef, JobTemplate, LockDef, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 
 export type Event =
   | { type: 'LockDeployed'; at: number; lock: LockDef }
   | { type: 'LockDeleted'; at: number; name: string }
   | { type: 'WorkflowDeployed'; at: number; workflow: Workflow; version: number }
+  /** A JS7 job resource deployed (replacing one of the name): jobs starting from now on use it. */
+  | { type: 'JobResourceDeployed'; at: number; jobResource: JobResourceDef }
   | { type: 'SlotsSet'; at: number; slots: number }
   | {
       type: 'OrderAdded';
@@ -21,7 +23,10 @@ export type Event =
       jobConfig?: string;
       serialized?: boolean;
     }
-  | { type: 'OrderMoved'; at: number; orderId: string; to: Position }
+  /** `skipped`: the order passed over the job there (`no-admission-start`: its day has no admission period of the job). */
+  | { type: 'OrderMoved'; at: number; orderId: string; to: Position; skipped?: 'no-admission-start' }
+  /** The job's admissionTimeScheme does not admit it now: it waits until the next period opens at `until` (absent: none ahead). */
+  | { type: 'OrderAdmissionWaitStarted'; at: number; orderId: string; job: string; until?: number }
   /** `implicit`: the lock of a blocking job config, around the whole run. */
   | { type: 'OrderLocksQueued'; at: number; orderId: string; demands: ResolvedDemand[]; waitUntil?: number; implicit?: true }
   | { type: 'OrderLocksAcquired'; at: number; orderId: string; grants: Grant[]; implicit?: true }

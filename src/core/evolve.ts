@@ -79,6 +79,9 @@ export function evolve(s: State, e: Event): void {
       w.latest = e.version;
       return;
     }
+    case 'JobResourceDeployed':
+      s.jobResources.set(e.jobResource.name, e.jobResource);
+      return;
     case 'SlotsSet':
       s.slots = e.slots;
       return;
@@ -196,6 +199,15 @@ export function evolve(s: State, e: Event): void {
       leaveQueues(s, o);
       clearWait(o);
       o.state = 'ready';
+      return;
+    }
+    case 'OrderAdmissionWaitStarted': {
+      const o = order(s, e.orderId);
+      o.state = 'waiting';
+      o.waitingFor = e.until === undefined ? { kind: 'admission', job: e.job } : { kind: 'admission', job: e.job, until: e.until };
+      o.arrival = s.arrival++;
+      o.waitingSince = e.at;
+      if (e.until !== undefined) s.timers.push({ at: e.until, orderId: o.id, kind: 'admission' });
       return;
     }
     case 'OrderJobQueued': {

@@ -7,19 +7,26 @@
 //   the job's defaults); a number or boolean given in
 //   the file is that value. A default that evaluates to `missing` is left out.
 // - `env` of the executable: expressions evaluated with the arguments above visible.
+// - Job resources (JS7 `jobResourceNames` of the job, then of the workflow; the first named
+//   wins a name): their `arguments` are the lowest layer of the arguments (below the job's
+//   `defaultArguments`), their `env` is put over the executable's `env` (as JS7 does: a job
+//   resource's variable wins over the job's of the same name; `missing` removes it). A job
+//   resource's expressions do not see the order's arguments (JS7: no order access); its `env`
+//   sees its own `arguments`. Every expression of the job reads them as `JobResource:R:name`
+//   or `jobResourceVariable('R', 'name')`.
 // - `PathExecutable` and `CommandLineExecutable` run through the shell like a script.
 // Values reach the job as text: numbers without a decimal point when whole (`3`), booleans
 // as `true`/`false`, lists and objects as JSON.
 
 import type { Scope, Value } from './expr/index.js';
 import { describeExprProblem, evaluateText, MISSING, valueToString } from './expr/index.js';
-import type { ArgumentValue, Executable, FunctionExecutable, Instruction, Job, Order, Outcome, ShellExecutable, Workflow } from './model.js';
+import type { ArgumentValue, Executable, FunctionExecutable, Instruction, Job, JobResourceDef, Order, Outcome, ShellExecutable, Workflow } from './model.js';
 import { branchBlock } from './positions.js';
 import { joinPath } from './json-path.js';
 
 export interface ExecutionInput {
   order: Pick<Order, 'id' | 'workflow' | 'arguments' | 'scheduledFor'>;
-  workflow: Pick<Workflow, 'name' | 'timeZone'>;
+  workflow: Pick<Workflow, 'name' | 'timeZone' | 'jobResourceNames'>;
   jobName: string;
   /** Path of the job in the workflow document (default `jobs.<jobName>`). */
   jobPath?: string;
@@ -34,6 +41,13 @@ export interface ExecutionInput {
   env?: (name: string) => string | undefined;
   /** The order's variables as typed values (declared parameters), when known. */
   typedVariable?: (name: string) => Value | undefined;
+  /** Deployed job resources by name (those the job and workflow name, and those its expressions read). */
+  jobResources?: ReadonlyMap<string, JobResourceDef>;
+}
+
+/** The job resources of a job: the job's own names, then the workflow's, each once. */
+export function jobResourceNamesOf(job: Job, wf: Pick<Workflow, 'jobResourceNames'>): string[] {
+  return [...new Set([...(job.jobResourceNames ?? []), ...(wf.jobResourceNames ?? [])])];
 }
 
 export interface PreparedExecution {
@@ -90,7 +104,52 @@ export function prepareExecution(input: ExecutionInput): Prepared {
   const orderVariable = (name: string): Value | undefined =>
     input.typedVariable?.(name) ?? (Object.prototype.hasOwnProperty.call(order.arguments, name) ? order.arguments[name] : undefined);
 
+  // Job resources: their arguments, evaluated once each, without the order's arguments.
+  const resources = input.jobResources ?? new Map<string, JobResourceDef>();
+  const resourceArgs = new Map<string, Map<string, Value> | string>();
+  const argumentsOf = (name: string): Map<string, Value> | string => {
+    let r = resourceArgs.get(name);
+    if (r !== undefined) return r;
+    const def = resources.get(name);
+    const out = new Map<string, Value>();
+    r = out;
+    resourceArgs.set(name, r); // a resource reading itself sees what is evaluated so far
+    for (const [k, given] of Object.entries(def?.arguments ?? {})) {
+      if (typeof given !== 'string') {
+        out.set(k, literal(given));
+        continue;
+      }
+      const e = evaluateText(given, resourceScope);
+      if (!e.ok) {
+        r = `job resource ${name}: ${joinPath('arguments', k)}: ${describeExprProblem(e.problem, given)}`;
+        resourceArgs.set(name, r);
+        return r;
+      }
+      if (e.value !== MISSING) out.set(k, e.value);
+    }
+    return r;
+  };
+  let resourceProblem: string | undefined;
+  const jobResource = (resource: string, name: string): Value | undefined => {
+    if (!resources.has(resource)) return undefined;
+    const a = argumentsOf(resource);
+    if (typeof a === 'string') {
+      resourceProblem ??= a;
+      return undefined;
+    }
+    return a.get(name);
+  };
+  const resourceScope: Scope = { ...baseScope, variable: () => undefined, jobResource };
+  baseScope.jobResource = jobResource;
+  const named = jobResourceNamesOf(job, input.workflow);
+
   const merged: Record<string, string> = {};
+  for (const name of named) {
+    const a = argumentsOf(name);
+    if (typeof a === 'string') return { ok: false, message: a };
+    for (const [k, v] of a) if (!(k in merged) && !Object.prototype.hasOwnProperty.call(order.arguments, k)) merged[k] = valueToString(v);
+  }
+
   const layers: [Record<string, ArgumentValue> | undefined, string][] = [
     [job.defaultArguments, joinPath(jobPath, 'defaultArguments')],
     [input.instruction.defaultArguments, joinPath(input.instructionPath, 'defaultArguments')],
@@ -105,7 +164,7 @@ export function prepareExecution(input: ExecutionInput): Prepared {
       let v: Value;
       if (typeof given === 'string') {
         const r = evaluateText(given, defaultsScope);
-        if (!r.ok) return { ok: false, message: `${joinPath(path, name)}: ${describeExprProblem(r.problem, given)}` };
+        if (!r.ok) return { ok: false, message: `${joinPath(path, name)}: ${resourceProblem ?? describeExprProblem(r.problem, given)}` };
         v = r.value;
       } else v = literal(given);
       if (v === MISSING) {
@@ -129,8 +188,26 @@ export function prepareExecution(input: ExecutionInput): Prepared {
     const envPath = joinPath(joinPath(jobPath, 'executable'), 'env');
     for (const [name, text] of Object.entries(exe.env)) {
       const r = evaluateText(text, envScope);
-      if (!r.ok) return { ok: false, message: `${joinPath(envPath, name)}: ${describeExprProblem(r.problem, text)}` };
+      if (!r.ok) return { ok: false, message: `${joinPath(envPath, name)}: ${resourceProblem ?? describeExprProblem(r.problem, text)}` };
       if (r.value !== MISSING) env[name] = valueToString(r.value);
+    }
+  }
+  if (exe.TYPE !== 'FunctionExecutable') {
+    // The job resources' env, the first named winning: over the executable's.
+    const set = new Set<string>();
+    for (const name of named) {
+      const def = resources.get(name);
+      const own = argumentsOf(name);
+      if (typeof own === 'string') return { ok: false, message: own };
+      const scope: Scope = { ...resourceScope, variable: (n) => own.get(n) };
+      for (const [k, text] of Object.entries(def?.env ?? {})) {
+        if (set.has(k)) continue;
+        set.add(k);
+        const r = evaluateText(text, scope);
+        if (!r.ok) return { ok: false, message: `job resource ${name}: ${joinPath('env', k)}: ${describeExprProblem(r.problem, text)}` };
+        if (r.value === MISSING) delete env[k];
+        else env[k] = valueToString(r.value);
+      }
     }
   }
   return { ok: true, value: { arguments: merged, env, executable: runnableExecutable(exe) } };

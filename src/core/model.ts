@@ -2,6 +2,10 @@
 // The internal workflow shape *is* the JS7 inventory shape, normalised (one `demands`
 // list per Lock, `returnCodeMeaning` inside the executable), so import/export is thin.
 
+import type { AdmissionTimeScheme } from './admission.js';
+
+export type { AdmissionPeriod, AdmissionTimeScheme } from './admission.js';
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** Limits on everything, unit last. */
@@ -38,9 +42,28 @@ export const LIMITS = {
   cyclePeriodsMax: 1_000,
   /** Offsets of one Periodic repeat. */
   cycleOffsetsMax: 1_000,
+  /** Periods of one admissionTimeScheme. */
+  admissionPeriodsMax: 1_000,
+  /** Length of one admission period. */
+  admissionDurationSecondsMax: 366 * 24 * 3600,
+  /** Job resources named by one job or workflow. */
+  jobResourceNamesMax: 100,
 } as const;
 
 export type QueuePolicy = 'fifo' | 'greedy';
+
+/**
+ * A JS7 job resource (`<name>.jobresource.json`): arguments and environment variables shared
+ * by the jobs that name it (src/core/job-execution.ts). Values are expressions, evaluated when
+ * such a job starts, without the order's arguments (as in JS7); `env` sees `arguments`.
+ */
+export interface JobResourceDef {
+  name: string;
+  arguments?: Record<string, ArgumentValue>;
+  env?: Record<string, string>;
+  title?: string;
+  documentationName?: string;
+}
 
 export interface LockDef {
   name: string;
@@ -311,6 +334,14 @@ export interface Job {
   title?: string;
   documentationName?: string;
   criticality?: string;
+  /** When the job may start (src/core/admission.ts); an order outside waits (`waitingFor: admission`). */
+  admissionTimeScheme?: AdmissionTimeScheme;
+  /** The order skips the job when no admission period starts on its day (src/core/admission.ts). */
+  skipIfNoAdmissionForOrderDay?: boolean;
+  /** Only `false` (kept for export): a job started inside its admission period runs to its end. */
+  killAtEndOfAdmissionPeriod?: false;
+  /** Job resources supplying arguments and env to the job (the first named wins a name). */
+  jobResourceNames?: string[];
 }
 
 /** JS7 `orderPreparation` (src/core/order-preparation.ts). */
@@ -345,6 +376,8 @@ export interface Workflow {
   documentationName?: string;
   timeZone?: string;
   orderPreparation?: OrderPreparation;
+  /** Job resources of every job of the workflow (after the job's own). */
+  jobResourceNames?: string[];
   instructions: Instruction[];
   jobs: Record<string, Job>;
 }
@@ -413,7 +446,9 @@ export type WaitingFor =
   | { kind: 'time'; until: number }
   | { kind: 'retry'; until: number }
   /** Between the cycles of a Cycle: the next one starts at `until`. */
-  | { kind: 'cycle'; until: number };
+  | { kind: 'cycle'; until: number }
+  /** The job's admissionTimeScheme: the next period opens at `until` (absent: none within the next 1096 days). */
+  | { kind: 'admission'; job: string; until?: number };
 
 /** Where an order stands in a Cycle (JS7's cycle state): kept from one cycle to the next. */
 export interface CycleState {

@@ -1,7 +1,7 @@
 // The engine's state: everything `evolve` builds from events. Some parts are derived
 // indexes (lock instances, job queues, timers) rebuilt from orders when a snapshot loads.
 
-import type { FireRecord, JobConfig, JobConfigAlias, JobTemplate, LockDef, Order, Workflow } from './model.js';
+import type { FireRecord, JobConfig, JobConfigAlias, JobResourceDef, JobTemplate, LockDef, Order, Workflow } from './model.js';
 import { WaitQueue } from './queue.js';
 import { executionOnWorker, serializeWorkers, workerRegistered, type WorkerState } from './workers.js';
 
@@ -84,7 +84,7 @@ export interface WorkflowVersions {
   versions: Map<number, Workflow>;
 }
 
-export type TimerKind = 'scheduled' | 'retry' | 'lockWait';
+export type TimerKind = 'scheduled' | 'retry' | 'lockWait' | 'admission';
 
 export interface Timer {
   at: number;
@@ -218,6 +218,8 @@ export interface State {
   locks: Map<string, LockFamily>;
   instances: Map<string, LockInstance>;
   workflows: Map<string, WorkflowVersions>;
+  /** Deployed JS7 job resources by name. */
+  jobResources: Map<string, JobResourceDef>;
   orders: Map<string, Order>;
   jobTemplates: Map<string, JobTemplate>;
   jobConfigs: Map<string, JobConfigState>;
@@ -247,6 +249,7 @@ export function emptyState(): State {
     locks: new Map(),
     instances: new Map(),
     workflows: new Map(),
+    jobResources: new Map(),
     orders: new Map(),
     jobTemplates: new Map(),
     jobConfigs: new Map(),
@@ -316,6 +319,7 @@ interface Serialized {
   jobConfigs: JobConfigState[];
   retiredTokens?: [string, number][];
   workflows: { name: string; latest: number; versions: { version: number; workflow: Workflow }[] }[];
+  jobResources?: JobResourceDef[];
   orders: Order[];
   ended: string[];
 }
@@ -389,6 +393,7 @@ export function serializeState(s: State): string {
       latest: w.latest,
       versions: [...w.versions.entries()].sort((a, b) => a[0] - b[0]).map(([version, workflow]) => ({ version, workflow })),
     })),
+    ...(s.jobResources.size > 0 ? { jobResources: byName(s.jobResources).map(([, r]) => r) } : {}),
     orders: byName(s.orders).map(([, o]) => canonicalOrder(o)),
     ended: [...s.ended],
   };
@@ -415,6 +420,7 @@ export function deserializeState(text: string): State {
   for (const w of d.workflows) {
     s.workflows.set(w.name, { latest: w.latest, versions: new Map(w.versions.map((v) => [v.version, v.workflow])) });
   }
+  for (const r of d.jobResources ?? []) s.jobResources.set(r.name, r);
   for (const o of d.orders) s.orders.set(o.id, o);
   for (const id of d.ended) s.ended.add(id);
   rebuildIndexes(s);
@@ -463,6 +469,8 @@ export function rebuildIndexes(s: State): void {
       s.jobsWaiting.add(w.job);
     } else if (w.kind === 'retry' || w.kind === 'time' || w.kind === 'cycle') {
       s.timers.push({ at: w.until, orderId: o.id, kind: 'retry' });
+    } else if (w.kind === 'admission' && w.until !== undefined) {
+      s.timers.push({ at: w.until, orderId: o.id, kind: 'admission' });
     }
   }
 }

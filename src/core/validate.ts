@@ -40,6 +40,7 @@ import type {
   IfThen,
   Instruction,
   Job,
+  JobResourceDef,
   LockDef,
   LockInstr,
   NamedValues,
@@ -58,6 +59,7 @@ import type { ArgumentValue, ReturnCodeList } from './model.js';
 import { joinPath } from './json-path.js';
 import { validateOrderPreparation } from './order-preparation.js';
 import { returnCodeListText } from './return-code-list.js';
+import { PERIOD_START_FIELD, startRange, WEEK_SECONDS, type AdmissionPeriod, type AdmissionTimeScheme } from './admission.js';
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; problems: ProblemItem[] };
 
@@ -394,6 +396,8 @@ export function validateLockDef(raw: unknown, name?: string): Validated<LockDef>
 export interface WorkflowContext {
   /** Locks a workflow may demand (deployed ones plus those deployed together with it). */
   locks: ReadonlyMap<string, LockDef>;
+  /** Job resources a workflow and its jobs may name (deployed ones plus those deployed with it); absent = none. */
+  jobResources?: ReadonlyMap<string, JobResourceDef> | undefined;
   /** false: do not hold demand counts against limits (re-checking deployed workflows after a
    * lock's limit was lowered: that affects later grants only, and such orders fail at the Lock). */
   checkCounts?: boolean;
@@ -404,7 +408,7 @@ export interface WorkflowContext {
 
 const GENERATED_NAME_PATTERN = /^jobconfig:[A-Za-z0-9_.-]{1,128}$/;
 
-const WORKFLOW_KEYS = new Set(['TYPE', 'name', 'title', 'documentationName', 'timeZone', 'orderPreparation', 'instructions', 'jobs', 'jobResourceNames']);
+const WORKFLOW_KEYS = new Set(['TYPE', 'name', 'title', 'documentationName', 'timeZone', 'orderPreparation', 'jobResourceNames', 'instructions', 'jobs']);
 const BLOCK_KEYS = new Set(['instructions']);
 const INSTRUCTION_KEYS: Record<Instruction['TYPE'], ReadonlySet<string>> = {
   'Execute.Named': new Set(['TYPE', 'label', 'jobName', 'defaultArguments']),
@@ -461,14 +465,13 @@ const JOB_KEYS = new Set([
   'title',
   'documentationName',
   'criticality',
+  'admissionTimeScheme',
+  'skipIfNoAdmissionForOrderDay',
+  'killAtEndOfAdmissionPeriod',
+  'jobResourceNames',
 ]);
 /** Job fields JS7 defines that Orderly refuses, with the reason. */
 const UNSUPPORTED_JOB_KEYS: Readonly<Record<string, string>> = {
-  admissionTimeScheme: 'admission times are not implemented yet',
-  skipIfNoAdmissionForOrderDay: 'admission times are not implemented yet',
-  skipIfNoAdmissionStartForOrderDay: 'admission times are not implemented yet',
-  killAtEndOfAdmissionPeriod: 'admission times are not implemented yet',
-  jobResourceNames: 'job resources are not implemented yet',
   warnIfShorter: 'execution-time warnings are not implemented',
   warnIfLonger: 'execution-time warnings are not implemented',
   notification: 'notifications are not implemented',
@@ -1179,6 +1182,13 @@ class WorkflowChecker {
     if (criticality !== undefined && !CRITICALITIES.has(criticality)) {
       p.add(joinPath(path, 'criticality'), `must be one of ${[...CRITICALITIES].join(', ')}`);
     }
+    const admissionTimeScheme = hasOwn(o, 'admissionTimeScheme') ? validateAdmissionTimeScheme(p, o['admissionTimeScheme'], joinPath(path, 'admissionTimeScheme')) : undefined;
+    const skipIfNoAdmissionForOrderDay = p.boolean(o, 'skipIfNoAdmissionForOrderDay', path);
+    const killAtEndOfAdmissionPeriod = p.boolean(o, 'killAtEndOfAdmissionPeriod', path);
+    if (killAtEndOfAdmissionPeriod === true) {
+      p.add(joinPath(path, 'killAtEndOfAdmissionPeriod'), 'not supported: only false (a job started inside its admission period runs to its end)');
+    }
+    const jobResourceNames = this.jobResourceNames(o, path);
     if (p.items.length > before || !executable) return undefined;
     const given: Record<string, unknown> = {
       agentName,
@@ -1196,6 +1206,10 @@ class WorkflowChecker {
       title,
       documentationName,
       criticality,
+      admissionTimeScheme,
+      skipIfNoAdmissionForOrderDay,
+      killAtEndOfAdmissionPeriod,
+      jobResourceNames,
     };
     // Keys in the order of the document, so that a copy looks like its source.
     const job: Job = { executable };
@@ -1205,6 +1219,33 @@ class WorkflowChecker {
       if (k !== 'executable' && v !== undefined) out[k] = v;
     }
     return job;
+  }
+
+  /** `jobResourceNames`: a list of names of job resources that exist (deployed or deployed with it). */
+  jobResourceNames(o: Obj, base: string): string[] | undefined {
+    if (!hasOwn(o, 'jobResourceNames') || o['jobResourceNames'] === undefined) return undefined;
+    const p = this.p;
+    const path = joinPath(base, 'jobResourceNames');
+    const raw = o['jobResourceNames'];
+    if (!Array.isArray(raw)) {
+      p.add(path, 'must be a list of job resource names');
+      return undefined;
+    }
+    if (raw.length > LIMITS.jobResourceNamesMax) {
+      p.add(path, `must have at most ${LIMITS.jobResourceNamesMax} names`);
+      return undefined;
+    }
+    const before = p.items.length;
+    const out: string[] = [];
+    raw.forEach((v: unknown, i) => {
+      const ip = joinPath(path, i);
+      const n = p.name(v, ip, 'job resource name');
+      if (n === undefined) return;
+      if (out.includes(n)) p.add(ip, `job resource ${n} is named twice`);
+      else if (!this.ctx.jobResources?.has(n)) p.add(ip, `unknown job resource ${n} (deploy ${n}.jobresource.json with it)`);
+      out.push(n);
+    });
+    return p.items.length > before ? undefined : out;
   }
 
   private executable(raw: unknown, path: string): Executable | undefined {
@@ -1350,7 +1391,7 @@ export function validateWorkflow(raw: unknown, name: string, ctx: WorkflowContex
   }
   const documentationName = p.string(raw, 'documentationName', '', { max: LIMITS.messageLengthMax });
   const orderPreparation = hasOwn(raw, 'orderPreparation') ? validateOrderPreparation(raw['orderPreparation'], 'orderPreparation', p.items) : undefined;
-  if (hasOwn(raw, 'jobResourceNames')) p.add('jobResourceNames', 'not supported: job resources are not implemented yet');
+  const jobResourceNames = c.jobResourceNames(raw, '');
   const instructions = c.instructions(raw['instructions'], 'instructions', { depth: 0, inCatch: false, held: new Map() });
   c.finish();
   const rawJobs = raw['jobs'];
@@ -1369,9 +1410,97 @@ export function validateWorkflow(raw: unknown, name: string, ctx: WorkflowContex
     ...(documentationName !== undefined ? { documentationName } : {}),
     ...(timeZone !== undefined ? { timeZone } : {}),
     ...(orderPreparation !== undefined ? { orderPreparation } : {}),
+    ...(jobResourceNames !== undefined ? { jobResourceNames } : {}),
     instructions,
     jobs,
   };
+  return { ok: true, value };
+}
+
+// ---------------------------------------------------------------------------------------
+// Admission times (src/core/admission.ts)
+
+const ADMISSION_SCHEME_KEYS = new Set(['periods']);
+
+/** A JS7 `admissionTimeScheme`: `{periods: [{TYPE, <start field>, duration}]}`. */
+export function validateAdmissionTimeScheme(p: Problems, raw: unknown, path: string): AdmissionTimeScheme | undefined {
+  const o = p.object(raw, path);
+  if (!o) return undefined;
+  const before = p.items.length;
+  if (hasOwn(o, 'restrictedSchemes')) {
+    p.add(joinPath(path, 'restrictedSchemes'), 'not supported: admission restricted to months is not implemented (give periods)');
+  }
+  p.unknownKeys(o, path, new Set([...ADMISSION_SCHEME_KEYS, 'restrictedSchemes']), 'an admissionTimeScheme');
+  const pp = joinPath(path, 'periods');
+  const list = o['periods'];
+  if (!Array.isArray(list)) {
+    p.add(pp, list === undefined ? 'required' : 'must be a list of periods');
+    return undefined;
+  }
+  if (list.length > LIMITS.admissionPeriodsMax) {
+    p.add(pp, `must have at most ${LIMITS.admissionPeriodsMax} periods`);
+    return undefined;
+  }
+  const periods: AdmissionPeriod[] = [];
+  list.forEach((item: unknown, i) => {
+    const ip = joinPath(pp, i);
+    const q = p.object(item, ip);
+    if (!q) return;
+    const type = q['TYPE'];
+    if (type === 'AlwaysPeriod') {
+      p.add(joinPath(ip, 'TYPE'), 'not supported: AlwaysPeriod (leave admissionTimeScheme out for a job admitted at any time)');
+      return;
+    }
+    if (typeof type !== 'string' || !hasOwn(PERIOD_START_FIELD, type)) {
+      p.add(joinPath(ip, 'TYPE'), type === undefined ? 'required' : `not supported: period type ${JSON.stringify(type)} (expected ${Object.keys(PERIOD_START_FIELD).join(', ')})`);
+      return;
+    }
+    const t = type as AdmissionPeriod['TYPE'];
+    const field = PERIOD_START_FIELD[t];
+    p.unknownKeys(q, ip, new Set(['TYPE', field, 'duration']), `a ${t}`);
+    const r = startRange(t);
+    const start = p.number(q, field, ip, { min: r.min, max: r.max - 1, whole: true, required: true, ...(r.minExclusive ? { exclusiveMin: true } : {}) });
+    const durationMax = t === 'WeekdayPeriod' ? WEEK_SECONDS : LIMITS.admissionDurationSecondsMax;
+    const duration = p.number(q, 'duration', ip, { min: 0, exclusiveMin: true, max: durationMax, required: true });
+    if (start === undefined || duration === undefined) return;
+    periods.push({ TYPE: t, [field]: start, duration } as unknown as AdmissionPeriod);
+  });
+  return p.items.length > before ? undefined : { periods };
+}
+
+// ---------------------------------------------------------------------------------------
+// Job resources
+
+const JOB_RESOURCE_KEYS = new Set(['TYPE', 'name', 'arguments', 'env', 'title', 'documentationName']);
+
+/** A JS7 job resource: `{TYPE: "JobResource", arguments, env, title, documentationName}`. */
+export function validateJobResource(raw: unknown, name?: string): Validated<JobResourceDef> {
+  const p = new Problems();
+  if (!isObject(raw)) {
+    p.add('$', 'a job resource must be a JSON object');
+    return { ok: false, problems: p.items };
+  }
+  p.unknownKeys(raw, '', JOB_RESOURCE_KEYS, 'a job resource');
+  if (hasOwn(raw, 'TYPE') && raw['TYPE'] !== 'JobResource') p.add('TYPE', 'must be "JobResource"');
+  let rName: string | undefined;
+  if (hasOwn(raw, 'name')) {
+    rName = p.name(raw['name'], 'name', 'job resource name');
+    if (rName !== undefined && name !== undefined && rName !== name) {
+      p.add('name', `is ${JSON.stringify(rName)} but the job resource is named ${JSON.stringify(name)}`);
+      rName = undefined;
+    }
+  } else if (name !== undefined) rName = p.name(name, 'name', 'job resource name');
+  else p.add('name', 'required');
+  const args = argumentMap(p, raw, 'arguments', '');
+  const env = expressionMap(p, raw, 'env', '', envNameProblem);
+  const title = p.string(raw, 'title', '', { max: LIMITS.messageLengthMax });
+  const documentationName = p.string(raw, 'documentationName', '', { max: LIMITS.messageLengthMax });
+  if (p.items.length > 0 || rName === undefined) return { ok: false, problems: p.items };
+  const value: JobResourceDef = { name: rName };
+  if (title !== undefined) value.title = title;
+  if (documentationName !== undefined) value.documentationName = documentationName;
+  if (args !== undefined) value.arguments = args;
+  if (env !== undefined) value.env = env;
   return { ok: true, value };
 }
 

@@ -1,9 +1,11 @@
-// A folder of JS7 inventory files: `*.lock.json` and `*.workflow.json`, found recursively.
+// A folder of JS7 inventory files: `*.lock.json`, `*.jobresource.json` and `*.workflow.json`,
+// found recursively.
 //
 // - Files are read in sorted order of their relative paths (forward slashes), so results
 //   and problems are deterministic. Folders whose names start with `.` (e.g. `.git`) are skipped.
-// - Locks in the folder are visible to the workflows in it, together with `ctx.locks`
-//   (already deployed ones); a lock in the folder overrides a deployed one of the same name.
+// - Locks and job resources in the folder are visible to the workflows in it, together with
+//   `ctx.locks` and `ctx.jobResources` (already deployed ones); one in the folder overrides a
+//   deployed one of the same name.
 // - The same name defined twice (in different subfolders) is fine when both definitions
 //   are equal (the examples share lock files); otherwise it is a problem.
 // - Problem paths are prefixed with the file's relative path:
@@ -16,20 +18,22 @@ import { join, relative, sep } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
 import type { ProblemItem } from '../core/commands.js';
-import type { LockDef, Workflow } from '../core/model.js';
+import type { JobResourceDef, LockDef, Workflow } from '../core/model.js';
 import { nameProblem } from '../core/validate.js';
 import {
+  exportJobResourceJson,
   exportLockJson,
   exportWorkflowJson,
+  importJobResourceJson,
   importLockJson,
   importWorkflowJson,
+  JOB_RESOURCE_SUFFIX,
   LOCK_SUFFIX,
   WORKFLOW_SUFFIX,
 } from './js7.js';
 
 /** JS7 inventory files Orderly does not read, with the reason. */
 const UNSUPPORTED_SUFFIXES: readonly (readonly [string, string])[] = [
-  ['.jobresource.json', 'job resources are not implemented yet'],
   ['.schedule.json', 'JOC Cockpit schedules (the daily plan) are not implemented; use job config schedules'],
   ['.calendar.json', 'JOC Cockpit calendars are not implemented'],
   ['.fileordersource.json', 'file order sources are not implemented'],
@@ -41,6 +45,8 @@ const UNSUPPORTED_SUFFIXES: readonly (readonly [string, string])[] = [
 export interface Inventory {
   locks: LockDef[];
   workflows: Workflow[];
+  /** Absent: none. */
+  jobResources?: JobResourceDef[];
 }
 
 export interface InventoryRead extends Inventory {
@@ -74,7 +80,7 @@ function listFiles(root: string, problems: ProblemItem[]): string[] {
       if (isDir) {
         if (!ent.name.startsWith('.')) walk(full);
       }
-      else if (isFile && (ent.name.endsWith(LOCK_SUFFIX) || ent.name.endsWith(WORKFLOW_SUFFIX))) out.push(full);
+      else if (isFile && (ent.name.endsWith(LOCK_SUFFIX) || ent.name.endsWith(WORKFLOW_SUFFIX) || ent.name.endsWith(JOB_RESOURCE_SUFFIX))) out.push(full);
       else if (isFile) {
         // Other JS7 inventory items are refused, never passed over in silence.
         const kind = UNSUPPORTED_SUFFIXES.find(([suffix]) => ent.name.endsWith(suffix));
@@ -102,10 +108,10 @@ function prefixed(file: string, problems: readonly ProblemItem[]): ProblemItem[]
   return problems.map((p) => ({ path: `${file}: ${p.path}`, message: p.message }));
 }
 
-/** Reads every `*.lock.json` and `*.workflow.json` below `dir`. */
+/** Reads every `*.lock.json`, `*.jobresource.json` and `*.workflow.json` below `dir`. */
 export function readInventoryDir(
   dir: string,
-  ctx: { locks?: ReadonlyMap<string, LockDef> } = {},
+  ctx: { locks?: ReadonlyMap<string, LockDef>; jobResources?: ReadonlyMap<string, JobResourceDef> } = {},
 ): InventoryRead {
   const problems: ProblemItem[] = [];
   const files = listFiles(dir, problems);
@@ -138,11 +144,30 @@ export function readInventoryDir(
   const visible = new Map<string, LockDef>(ctx.locks ?? []);
   for (const [name, { lock }] of locks) visible.set(name, lock);
 
+  const jobResources = new Map<string, { jobResource: JobResourceDef; file: string }>();
+  for (const [f, text] of texts) {
+    if (!f.endsWith(JOB_RESOURCE_SUFFIX)) continue;
+    const file = rel(dir, f);
+    const r = importJobResourceJson(text, f);
+    if (!r.ok) {
+      problems.push(...prefixed(file, r.problems));
+      continue;
+    }
+    const prev = jobResources.get(r.value.name);
+    if (prev && !isDeepStrictEqual(prev.jobResource, r.value)) {
+      problems.push({ path: `${file}: $`, message: `job resource ${r.value.name} is also defined, differently, in ${prev.file}` });
+    } else if (!prev) {
+      jobResources.set(r.value.name, { jobResource: r.value, file });
+    }
+  }
+  const visibleResources = new Map<string, JobResourceDef>(ctx.jobResources ?? []);
+  for (const [name, { jobResource }] of jobResources) visibleResources.set(name, jobResource);
+
   const workflows = new Map<string, { workflow: Workflow; file: string }>();
   for (const [f, text] of texts) {
     if (!f.endsWith(WORKFLOW_SUFFIX)) continue;
     const file = rel(dir, f);
-    const r = importWorkflowJson(text, f, { locks: visible });
+    const r = importWorkflowJson(text, f, { locks: visible, jobResources: visibleResources });
     if (!r.ok) {
       problems.push(...prefixed(file, r.problems));
       continue;
@@ -158,11 +183,13 @@ export function readInventoryDir(
     }
   }
 
-  return {
+  const read: InventoryRead = {
     locks: [...locks.values()].map((l) => l.lock),
     workflows: [...workflows.values()].map((w) => w.workflow),
     problems,
   };
+  if (jobResources.size > 0) read.jobResources = [...jobResources.values()].map((r) => r.jobResource);
+  return read;
 }
 
 function writeAtomically(file: string, text: string): void {
@@ -171,7 +198,7 @@ function writeAtomically(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-/** Writes `<name>.lock.json` and `<name>.workflow.json` files into `dir` (created if missing). */
+/** Writes `<name>.lock.json`, `<name>.jobresource.json` and `<name>.workflow.json` files into `dir` (created if missing). */
 export function writeInventoryDir(dir: string, inv: Inventory): void {
   for (const l of inv.locks) {
     const msg = nameProblem(l.name, 'lock name');
@@ -181,7 +208,12 @@ export function writeInventoryDir(dir: string, inv: Inventory): void {
     const msg = nameProblem(w.name, 'workflow name');
     if (msg) throw new Error(`cannot write workflow ${JSON.stringify(w.name)}: ${msg}`);
   }
+  for (const r of inv.jobResources ?? []) {
+    const msg = nameProblem(r.name, 'job resource name');
+    if (msg) throw new Error(`cannot write job resource ${JSON.stringify(r.name)}: ${msg}`);
+  }
   mkdirSync(dir, { recursive: true });
   for (const l of inv.locks) writeAtomically(join(dir, l.name + LOCK_SUFFIX), exportLockJson(l));
+  for (const r of inv.jobResources ?? []) writeAtomically(join(dir, r.name + JOB_RESOURCE_SUFFIX), exportJobResourceJson(r));
   for (const w of inv.workflows) writeAtomically(join(dir, w.name + WORKFLOW_SUFFIX), exportWorkflowJson(w));
 }

@@ -1,4 +1,5 @@
-// Import and export of JS7 inventory files (`<name>.lock.json`, `<name>.workflow.json`).
+// Import and export of JS7 inventory files (`<name>.lock.json`, `<name>.workflow.json`,
+// `<name>.jobresource.json`).
 //
 // The internal model is normalised JS7, so this is thin: import parses, normalises the few
 // older/alternative spellings and validates (src/core/validate.ts); export writes the
@@ -13,12 +14,14 @@
 //   and export leaves it out, so dropping it keeps import → export → import stable.
 // - Job spellings of JS7's engine and older releases: `processLimit` and `taskLimit` read as
 //   `parallelism`, `sigkillDelay` as `graceTimeout`, `agentPath` as `agentName`,
-//   `jobResourcePaths` as `jobResourceNames`, `skipIfNoAdmissionStartForOrderDay` as
+//   `jobResourcePaths` as `jobResourceNames` (also on the workflow; a path `/folder/name` is
+//   reduced to its name), `skipIfNoAdmissionStartForOrderDay` as
 //   `skipIfNoAdmissionForOrderDay`; the executable types `ScriptExecutable` and
 //   `ExecutableScript` as `ShellScriptExecutable`, `ExecutablePath` as `PathExecutable`.
 //   Export writes the JOC Cockpit inventory spelling (the first of each pair).
 // - These fields locate an item in JOC Cockpit and are dropped (the file name and folder
-//   say the same): lock and workflow `version`, `versionId`, `path`.
+//   say the same): lock, workflow and job resource `version`, `versionId`, `path`.
+// - A job resource's `variables` (JS7's engine spelling) reads as `arguments`.
 // - Every other field is validated (src/core/validate.ts): implemented, kept as metadata,
 //   or refused with its path and "not supported".
 //
@@ -26,13 +29,14 @@
 // `...demands[0].lockName`).
 
 import type { ProblemItem } from '../core/commands.js';
-import type { Block, Demand, Executable, Instruction, Job, LockDef, ReturnCodeList, ReturnCodeMeaning, Workflow } from '../core/model.js';
+import type { Block, Demand, Executable, Instruction, Job, JobResourceDef, LockDef, ReturnCodeList, ReturnCodeMeaning, Workflow } from '../core/model.js';
 import { LIMITS } from '../core/model.js';
 import type { Validated, WorkflowContext } from '../core/validate.js';
-import { joinPath, validateLockDef, validateWorkflow } from '../core/validate.js';
+import { joinPath, validateJobResource, validateLockDef, validateWorkflow } from '../core/validate.js';
 
 export const LOCK_SUFFIX = '.lock.json';
 export const WORKFLOW_SUFFIX = '.workflow.json';
+export const JOB_RESOURCE_SUFFIX = '.jobresource.json';
 
 const DROPPED_LOCK_KEYS = ['version', 'versionId', 'path'] as const;
 const DROPPED_WORKFLOW_KEYS = ['version', 'versionId', 'path'] as const;
@@ -94,6 +98,30 @@ export function importLockJson(text: string, fileName: string): Validated<LockDe
   return validateLockDef(raw, name);
 }
 
+export function importJobResourceJson(text: string, fileName: string): Validated<JobResourceDef> {
+  const name = nameFromFileName(fileName, JOB_RESOURCE_SUFFIX);
+  if (name === undefined) return fail([{ path: '$', message: `file name must end with ${JOB_RESOURCE_SUFFIX}` }]);
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  const problems: ProblemItem[] = [];
+  const validated = validateJobResource(normaliseJobResource(parsed.value, problems), name);
+  if (problems.length === 0) return validated;
+  return fail([...problems, ...(validated.ok ? [] : validated.problems)]);
+}
+
+/** A JS7 job resource document in Orderly's shape: JOC Cockpit's fields dropped, `variables` as `arguments`. */
+export function normaliseJobResource(raw: unknown, problems: ProblemItem[]): unknown {
+  if (!isObject(raw)) return raw;
+  const o: Obj = { ...raw };
+  for (const k of DROPPED_WORKFLOW_KEYS) delete o[k];
+  if (hasOwn(o, 'variables')) {
+    if (hasOwn(o, 'arguments')) problems.push({ path: 'variables', message: 'give either variables or arguments, not both' });
+    else o['arguments'] = o['variables'];
+    delete o['variables'];
+  }
+  return o;
+}
+
 export function importWorkflowJson(text: string, fileName: string, ctx: WorkflowContext): Validated<Workflow> {
   const name = nameFromFileName(fileName, WORKFLOW_SUFFIX);
   if (name === undefined) return fail([{ path: '$', message: `file name must end with ${WORKFLOW_SUFFIX}` }]);
@@ -114,6 +142,13 @@ export function normaliseWorkflow(raw: unknown, problems: ProblemItem[]): unknow
   if (!isObject(raw)) return raw;
   const wf: Obj = { ...raw };
   for (const k of DROPPED_WORKFLOW_KEYS) delete wf[k];
+  if (hasOwn(wf, 'jobResourcePaths')) {
+    if (hasOwn(wf, 'jobResourceNames')) problems.push({ path: 'jobResourcePaths', message: 'give either jobResourcePaths or jobResourceNames, not both' });
+    else wf['jobResourceNames'] = wf['jobResourcePaths'];
+    delete wf['jobResourcePaths'];
+  }
+  wf['jobResourceNames'] = resourceNames(wf['jobResourceNames']);
+  if (wf['jobResourceNames'] === undefined) delete wf['jobResourceNames'];
   wf['instructions'] = normaliseInstructions(wf['instructions'], 'instructions', 0, problems);
   if (isObject(wf['jobs'])) {
     const jobs: Obj = {};
@@ -226,6 +261,7 @@ function normaliseJob(raw: unknown, path: string, problems: ProblemItem[]): unkn
     } else job[to] = v;
   }
   if (job['parallelism'] === 1) delete job['parallelism'];
+  if (job['jobResourceNames'] !== undefined) job['jobResourceNames'] = resourceNames(job['jobResourceNames']);
   if (isObject(job['executable'])) {
     const exe: Obj = { ...job['executable'] };
     const t = exe['TYPE'];
@@ -250,6 +286,12 @@ function normaliseJob(raw: unknown, path: string, problems: ProblemItem[]): unkn
 
 const hasOwn = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
+/** Job resource names as JS7 writes them: a path like `/folder/name` names `name`. */
+function resourceNames(raw: unknown): unknown {
+  if (!Array.isArray(raw)) return raw;
+  return raw.map((n: unknown) => (typeof n === 'string' && n.includes('/') ? lastSegment(n) : n));
+}
+
 // ---------------------------------------------------------------------------------------
 // Export
 
@@ -268,6 +310,19 @@ export function lockToJs7(lock: LockDef): Obj {
 
 export function exportLockJson(lock: LockDef): string {
   return pretty(lockToJs7(lock));
+}
+
+export function jobResourceToJs7(r: JobResourceDef): Obj {
+  const o: Obj = { TYPE: 'JobResource' };
+  if (r.title !== undefined) o['title'] = r.title;
+  if (r.documentationName !== undefined) o['documentationName'] = r.documentationName;
+  if (r.arguments !== undefined) o['arguments'] = { ...r.arguments };
+  if (r.env !== undefined) o['env'] = { ...r.env };
+  return o;
+}
+
+export function exportJobResourceJson(r: JobResourceDef): string {
+  return pretty(jobResourceToJs7(r));
 }
 
 function blockToJs7(b: Block): Obj {
@@ -423,8 +478,12 @@ function jobToJs7(j: Job): Obj {
   put('warnOnErrWritten', j.warnOnErrWritten);
   put('criticality', j.criticality);
   if (j.defaultArguments !== undefined) o['defaultArguments'] = { ...j.defaultArguments };
+  if (j.jobResourceNames !== undefined) o['jobResourceNames'] = [...j.jobResourceNames];
   put('restartable', j.restartable);
   put('isNotRestartable', j.isNotRestartable);
+  if (j.admissionTimeScheme !== undefined) o['admissionTimeScheme'] = { periods: j.admissionTimeScheme.periods.map((p) => ({ ...p })) };
+  put('skipIfNoAdmissionForOrderDay', j.skipIfNoAdmissionForOrderDay);
+  put('killAtEndOfAdmissionPeriod', j.killAtEndOfAdmissionPeriod);
   return o;
 }
 
@@ -434,6 +493,7 @@ export function workflowToJs7(wf: Workflow): Obj {
   if (wf.documentationName !== undefined) o['documentationName'] = wf.documentationName;
   if (wf.timeZone !== undefined) o['timeZone'] = wf.timeZone;
   if (wf.orderPreparation !== undefined) o['orderPreparation'] = JSON.parse(JSON.stringify(wf.orderPreparation)) as unknown;
+  if (wf.jobResourceNames !== undefined) o['jobResourceNames'] = [...wf.jobResourceNames];
   o['instructions'] = wf.instructions.map(instructionToJs7);
   const jobs: Obj = {};
   for (const [name, job] of Object.entries(wf.jobs)) jobs[name] = jobToJs7(job);

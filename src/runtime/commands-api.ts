@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { invalid, type Command } from '../core/commands.js';
 import type { Event } from '../core/events.js';
-import type { LockDef, Position, Workflow } from '../core/model.js';
+import type { JobResourceDef, LockDef, Position, Workflow } from '../core/model.js';
 import type { State } from '../core/state.js';
 import { readInventoryDir } from '../formats/inventory-dir.js';
 import { OrderlyError } from './errors.js';
@@ -21,6 +21,8 @@ export interface AddOrder {
 
 export interface Deployed {
   locks: string[];
+  /** Job resources deployed or changed (absent when none). */
+  jobResources?: string[];
   workflows: { name: string; version: number }[];
 }
 
@@ -30,20 +32,25 @@ export abstract class CommandsApi {
   /** The state the commands act on (for reading deployed locks). */
   protected abstract get currentState(): State;
 
-  /** Deploys locks and workflows together: all or nothing. Unchanged ones are left as they are. */
-  async deploy(inv: { locks?: LockDef[]; workflows?: Workflow[] }): Promise<Deployed> {
-    const events = await this.run({ type: 'deploy', locks: inv.locks ?? [], workflows: inv.workflows ?? [] });
-    return {
+  /** Deploys locks, job resources and workflows together: all or nothing. Unchanged ones are left as they are. */
+  async deploy(inv: { locks?: LockDef[]; workflows?: Workflow[]; jobResources?: JobResourceDef[] }): Promise<Deployed> {
+    const cmd: Command = { type: 'deploy', locks: inv.locks ?? [], workflows: inv.workflows ?? [] };
+    if (inv.jobResources !== undefined && inv.jobResources.length > 0) cmd.jobResources = inv.jobResources;
+    const events = await this.run(cmd);
+    const out: Deployed = {
       locks: events.flatMap((e) => (e.type === 'LockDeployed' ? [e.lock.name] : [])),
       workflows: events.flatMap((e) => (e.type === 'WorkflowDeployed' ? [{ name: e.workflow.name, version: e.version }] : [])),
     };
+    const resources = events.flatMap((e) => (e.type === 'JobResourceDeployed' ? [e.jobResource.name] : []));
+    if (resources.length > 0) out.jobResources = resources;
+    return out;
   }
 
-  /** Deploys every `*.lock.json` and `*.workflow.json` below a folder (JS7 inventory format). */
+  /** Deploys every `*.lock.json`, `*.jobresource.json` and `*.workflow.json` below a folder (JS7 inventory format). */
   async deployDir(dir: string): Promise<Deployed> {
     const deployed = new Map<string, LockDef>();
     for (const [name, fam] of this.currentState.locks) deployed.set(name, fam.def);
-    const inv = readInventoryDir(dir, { locks: deployed });
+    const inv = readInventoryDir(dir, { locks: deployed, jobResources: this.currentState.jobResources });
     if (inv.problems.length > 0) throw new OrderlyError(invalid(inv.problems));
     return this.deploy(inv);
   }

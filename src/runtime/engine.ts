@@ -559,6 +559,7 @@ export class Engine {
       now: this.clock(),
       env: (name) => process.env[name],
       typedVariable: (name) => typedOrderVariable(wf.orderPreparation, o.arguments, name),
+      jobResources: this.working.jobResources,
     });
     if (!prepared.ok) {
       // An argument or env expression failed: the execution fails without starting.

@@ -4,8 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LockDef, Workflow } from '../../src/core/model.js';
-import { exportLockJson, exportWorkflowJson, importWorkflowJson } from '../../src/formats/js7.js';
+import type { JobResourceDef, LockDef, Workflow } from '../../src/core/model.js';
+import { exportJobResourceJson, exportLockJson, exportWorkflowJson, importJobResourceJson, importWorkflowJson } from '../../src/formats/js7.js';
 import { readInventoryDir } from '../../src/formats/inventory-dir.js';
 import { createOrderly, type Orderly } from '../../src/index.js';
 
@@ -63,12 +63,17 @@ describe('JS7 corpus: import, export, re-import', () => {
     const first = readInventoryDir(join(CORPUS, dir));
     expect(first.problems).toEqual([]);
     const locks = new Map<string, LockDef>(first.locks.map((l) => [l.name, l]));
+    const jobResources = new Map<string, JobResourceDef>((first.jobResources ?? []).map((r) => [r.name, r]));
     // Export, then import what was exported: the same values.
     for (const l of first.locks) expect(JSON.parse(exportLockJson(l))).toMatchObject({ TYPE: 'Lock', limit: l.limit });
-    for (const w of first.workflows) expect(reimport(w, locks)).toEqual(w);
+    for (const r of first.jobResources ?? []) {
+      const again = importJobResourceJson(exportJobResourceJson(r), `${r.name}.jobresource.json`);
+      expect(again).toEqual({ ok: true, value: r });
+    }
+    for (const w of first.workflows) expect(reimport(w, locks, jobResources)).toEqual(w);
   });
 
-  it.each(['arguments', 'order-preparation', 'err-written', 'return-codes', 'executables', 'metadata'])(
+  it.each(['arguments', 'order-preparation', 'err-written', 'return-codes', 'executables', 'metadata', 'admission', 'job-resources'])(
     '%s: export writes back exactly what the file says',
     (dir) => {
       const inv = readInventoryDir(join(CORPUS, dir));
@@ -76,8 +81,19 @@ describe('JS7 corpus: import, export, re-import', () => {
       for (const w of inv.workflows) {
         expect(JSON.parse(exportWorkflowJson(w))).toEqual(fileJson(join(CORPUS, dir, `${w.name}.workflow.json`)));
       }
+      for (const r of inv.jobResources ?? []) {
+        expect(JSON.parse(exportJobResourceJson(r))).toEqual(fileJson(join(CORPUS, dir, `${r.name}.jobresource.json`)));
+      }
     },
   );
+
+  it('skipIfNoAdmissionStartForOrderDay (the engine spelling) reads as skipIfNoAdmissionForOrderDay', () => {
+    const inv = readInventoryDir(join(CORPUS, 'admission-skip'));
+    expect(inv.problems).toEqual([]);
+    const job = inv.workflows[0]!.jobs['cleanup']!;
+    expect(job.skipIfNoAdmissionForOrderDay).toBe(true);
+    expect(JSON.parse(exportWorkflowJson(inv.workflows[0]!)).jobs.cleanup).toMatchObject({ skipIfNoAdmissionForOrderDay: true });
+  });
 
   it('spellings of older releases are read as the current ones', () => {
     const inv = readInventoryDir(join(CORPUS, 'spellings'));
@@ -98,21 +114,24 @@ describe('JS7 corpus: import, export, re-import', () => {
   it('refuses what it does not support, naming each field', () => {
     const inv = readInventoryDir(join(CORPUS, 'refused'));
     expect(inv.problems).toEqual([
-      { path: 'common.jobresource.json: $', message: 'not supported: job resources are not implemented yet' },
-      { path: 'jsRefused.workflow.json: jobResourceNames', message: 'not supported: job resources are not implemented yet' },
+      { path: 'jsRefused.workflow.json: jobResourceNames[1]', message: 'unknown job resource missing (deploy missing.jobresource.json with it)' },
       { path: 'jsRefused.workflow.json: jobs.java.warnIfLonger', message: 'not supported: execution-time warnings are not implemented' },
-      { path: 'jsRefused.workflow.json: jobs.java.admissionTimeScheme', message: 'not supported: admission times are not implemented yet' },
       {
         path: 'jsRefused.workflow.json: jobs.java.executable.TYPE',
         message:
           'not supported: InternalExecutable (a Java or JavaScript job run inside the JS7 agent); use ShellScriptExecutable, PathExecutable, CommandLineExecutable or FunctionExecutable',
       },
+      {
+        path: 'jsRefused.workflow.json: jobs.java.admissionTimeScheme.periods[0].TYPE',
+        message: 'not supported: AlwaysPeriod (leave admissionTimeScheme out for a job admitted at any time)',
+      },
+      { path: 'jsRefused.workflow.json: jobs.java.killAtEndOfAdmissionPeriod', message: 'not supported: only false (a job started inside its admission period runs to its end)' },
     ]);
   });
 });
 
-function reimport(w: Workflow, locks: ReadonlyMap<string, LockDef>): Workflow {
-  const r = importWorkflowJson(exportWorkflowJson(w), `${w.name}.workflow.json`, { locks });
+function reimport(w: Workflow, locks: ReadonlyMap<string, LockDef>, jobResources: ReadonlyMap<string, JobResourceDef>): Workflow {
+  const r = importWorkflowJson(exportWorkflowJson(w), `${w.name}.workflow.json`, { locks, jobResources });
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.value;
 }
@@ -211,6 +230,76 @@ describe('JS7 corpus: behaviour', () => {
     expect(o.getOrder('s1')!.state).toBe('finished');
     expect(await stdoutOf(o, 's1')).toEqual(['7 false\n', 'job2\n']);
   }, 30_000);
+
+  it('admissionTimeScheme: outside its periods the order waits, and runs when the next opens', async () => {
+    let now = Date.UTC(2026, 11, 7, 7, 0); // Monday 08:00 in Berlin; the job is admitted 09:00–10:00
+    const o = await engineWith('admission', () => now);
+    await o.addOrder({ workflow: 'nightlyReport', id: 'r1' });
+    const nine = Date.UTC(2026, 11, 7, 8, 0);
+    expect(o.getOrder('r1')).toMatchObject({ state: 'waiting', waitingFor: { kind: 'admission', job: 'nightlyReport:report', until: nine } });
+    // A tick before the period opens changes nothing.
+    now = nine - 1;
+    await o.engine.submit({ type: 'tick' });
+    expect(o.getOrder('r1')!.state).toBe('waiting');
+    now = nine;
+    await o.engine.submit({ type: 'tick' });
+    await until(o, ended(o, 'r1'));
+    expect(o.getOrder('r1')!.state).toBe('finished');
+    expect((await stdoutOf(o, 'r1'))[0]).toMatch(/^report at /);
+    // Inside the period an order starts at once.
+    now = nine + 30 * 60_000;
+    await o.addOrder({ workflow: 'nightlyReport', id: 'r2' });
+    expect(o.getOrder('r2')!.state).not.toBe('waiting');
+    await until(o, ended(o, 'r2'));
+    expect(o.getOrder('r2')!.state).toBe('finished');
+  }, 30_000);
+
+  it('skipIfNoAdmissionForOrderDay: an order whose day has no period skips the job; others wait for it', async () => {
+    let now = Date.UTC(2026, 11, 7, 7, 0); // Monday; the cleanup is admitted Saturdays 06:00–08:00 Berlin
+    const o = await engineWith('admission-skip', () => now);
+    // A JS7 daily-plan order of Monday: no period starts on Monday, so the cleanup is skipped.
+    await o.addOrder({ workflow: 'weekendCleanup', id: '#2026-12-07#P1' });
+    await until(o, ended(o, '#2026-12-07#P1'));
+    expect(o.getOrder('#2026-12-07#P1')!.state).toBe('finished');
+    expect(await stdoutOf(o, '#2026-12-07#P1')).toEqual(['notified\n']);
+    const moved = (await o.history('#2026-12-07#P1')).flatMap(({ event: e }) => (e.type === 'OrderMoved' && e.skipped ? [e] : []));
+    expect(moved).toMatchObject([{ to: [1], skipped: 'no-admission-start' }]);
+    // An order for Saturday (scheduledFor in the workflow's zone) runs the cleanup when it opens.
+    const saturday = Date.UTC(2026, 11, 12, 5, 0); // 06:00 in Berlin
+    await o.addOrder({ workflow: 'weekendCleanup', id: 'sat', scheduledFor: saturday - 3_600_000 });
+    now = saturday - 3_600_000;
+    await o.engine.submit({ type: 'tick' });
+    expect(o.getOrder('sat')).toMatchObject({ state: 'waiting', waitingFor: { kind: 'admission', until: saturday } });
+    now = saturday;
+    await o.engine.submit({ type: 'tick' });
+    await until(o, ended(o, 'sat'));
+    expect(await stdoutOf(o, 'sat')).toEqual(['cleaned\n', 'notified\n']);
+  }, 30_000);
+
+  it('job resources supply arguments and env to the jobs that name them', async () => {
+    const o = await engineWith('job-resources');
+    await o.addOrder({ workflow: 'jsJobResources', id: 'j1' });
+    await until(o, ended(o, 'j1'));
+    expect(o.getOrder('j1')!.state).toBe('finished');
+    // DB_URL and dbUrl from common; SHARED: a job resource's env wins over the job's, and the
+    // job's own resources come before the workflow's; region from common (named first); site:
+    // the job's default wins over the resource's argument; OWN reads JobResource:common:region.
+    expect(await stdoutOf(o, 'j1')).toEqual(['jdbc:postgresql://db/app|from common|berlin|eu/full|jdbc:postgresql://db/app|eu|hamburg|full|']);
+  }, 30_000);
+
+  it('a workflow naming a job resource that is not deployed is refused, naming the path', async () => {
+    const o = await createOrderly({ slots: 1 });
+    open.push(o);
+    const inv = readInventoryDir(join(CORPUS, 'job-resources'));
+    await expect(o.deploy({ workflows: inv.workflows })).rejects.toMatchObject({
+      problems: [
+        { path: 'workflows[0] (jsJobResources).jobResourceNames[0]', message: 'unknown job resource site (deploy site.jobresource.json with it)' },
+        { path: 'workflows[0] (jsJobResources).jobs.load.jobResourceNames[0]', message: 'unknown job resource common (deploy common.jobresource.json with it)' },
+      ],
+    });
+    await o.deploy({ jobResources: inv.jobResources!, workflows: inv.workflows });
+    expect(o.engine.state.jobResources.get('common')).toEqual(inv.jobResources![0]);
+  });
 
   it('metadata fields are kept and the job runs', async () => {
     const o = await engineWith('metadata');

@@ -268,6 +268,8 @@ function checkOrders(s: State, timers: ReadonlySet<string>, out: string[]): void
           if (instr?.TYPE !== 'Execute.Named' || jobKey(o.workflow, instr.jobName) !== w.job) out.push(`[explain] ${where}: waits for job ${w.job} at another instruction`);
           if (!s.jobs.get(w.job)?.queue.has(o.id)) out.push(`[explain] ${where}: waits for job ${w.job} but is not in its line`);
           if (!s.jobsWaiting.has(w.job)) out.push(`[explain] ${where}: waits for job ${w.job} which is not marked as having waiters`);
+        } else if (w.kind === 'admission') {
+          if (!o.suspended && w.until !== undefined && !hasTimer('admission', w.until)) out.push(`[explain] ${where}: waits for admission until ${w.until} without a timer`);
         } else {
           if (!o.suspended && !hasTimer('retry', w.until)) out.push(`[explain] ${where}: waits for ${w.kind} until ${w.until} without a timer`);
         }

@@ -16,6 +16,7 @@ const samples: { [T in EventType]: EventOf<T> } = {
   LockDeployed: { type: 'LockDeployed', at, lock: { name: 'L', limit: 2, title: 'two at a time', policy: 'fifo' } },
   LockDeleted: { type: 'LockDeleted', at, name: 'L' },
   WorkflowDeployed: { type: 'WorkflowDeployed', at, workflow: wf, version: 3 },
+  JobResourceDeployed: { type: 'JobResourceDeployed', at, jobResource: { name: 'env', arguments: { home: "'/srv'" }, env: { HOME_DIR: '$home' } } },
   SlotsSet: { type: 'SlotsSet', at, slots: 4 },
   WorkerRegistered: { type: 'WorkerRegistered', at, workerId: 'node-a:1', slots: 8, functions: ['hold', 'send'], lease: 2 },
   WorkerLost: { type: 'WorkerLost', at, workerId: 'node-a:1' },
@@ -26,6 +27,7 @@ const samples: { [T in EventType]: EventOf<T> } = {
   // (the implicit run lock of a blocking job config: `implicit: true`, see the job config tests)
   OrderLocksReleased: { type: 'OrderLocksReleased', at, orderId: 'o1', locks: ['K[acme]', 'L'] },
   OrderDequeued: { type: 'OrderDequeued', at, orderId: 'o1' },
+  OrderAdmissionWaitStarted: { type: 'OrderAdmissionWaitStarted', at, orderId: 'o1', job: 'w:j', until: at + 3_600_000 },
   OrderJobQueued: { type: 'OrderJobQueued', at, orderId: 'o1', job: 'w:j' },
   OrderProcessingStarted: { type: 'OrderProcessingStarted', at, orderId: 'o1', executionId: 'o1#1', job: 'w:j' },
   OrderProcessed: { type: 'OrderProcessed', at, orderId: 'o1', executionId: 'o1#1', outcome: { type: 'failed', reason: 'returnCode', returnCode: 3, message: 'return code 3' } },

@@ -110,6 +110,46 @@ const behaviour: Record<string, (c: Core) => void> = {
     c.finish('pay');
     expect(c.o('pay').state).toBe('finished');
   },
+  admission: (c) => {
+    // Friday 2026-12-11 10:30 in Berlin: the Friday period (09:00–10:00) is over; the next is
+    // the month's last day (2026-12-31 22:00, 30 min), before Monday's 09:00.
+    c.now = Date.UTC(2026, 11, 11, 9, 30);
+    c.add('o1', 'nightlyReport', { priority: 0 });
+    c.add('o2', 'nightlyReport', { priority: 5 });
+    const opens = Date.UTC(2026, 11, 14, 8, 0); // Monday 09:00 CET
+    expect(c.o('o1')).toMatchObject({ state: 'waiting', waitingFor: { kind: 'admission', job: 'nightlyReport:report', until: opens } });
+    c.tick(opens - 1 - c.now);
+    expect(c.o('o1').state).toBe('waiting');
+    // Suspended while waiting: stays out; resumed inside the period it goes on at once.
+    c.run({ type: 'suspendOrder', orderId: 'o1' });
+    c.tick(1);
+    // The higher priority goes first; parallelism 1 queues the other.
+    expect(c.o('o2').state).toBe('processing');
+    expect(c.o('o1')).toMatchObject({ state: 'waiting', suspended: true });
+    c.run({ type: 'resumeOrder', orderId: 'o1' });
+    expect(c.o('o1')).toMatchObject({ state: 'waiting', waitingFor: { kind: 'job' } });
+    // The job runs past the period's end (JS7: killAtEndOfAdmissionPeriod false)…
+    c.tick(2 * 3_600_000);
+    expect(c.o('o2').state).toBe('processing');
+    c.finish('o2');
+    // …but an order still queued for it when the period has ended waits for the next one.
+    expect(c.o('o1')).toMatchObject({ state: 'waiting', waitingFor: { kind: 'admission', until: Date.UTC(2026, 11, 15, 8, 0) } });
+    expect(c.o('o2').state).toBe('finished');
+    c.tick(Date.UTC(2026, 11, 15, 8, 0) - c.now);
+    expect(c.o('o1').state).toBe('processing');
+  },
+  'admission-skip': (c) => {
+    c.now = Date.UTC(2026, 11, 7, 7, 0); // Monday
+    c.add('#2026-12-07#P1', 'weekendCleanup');
+    expect(c.o('#2026-12-07#P1')).toMatchObject({ state: 'processing', position: [1] });
+    expect(c.journal).toContainEqual(expect.objectContaining({ type: 'OrderMoved', orderId: '#2026-12-07#P1', to: [1], skipped: 'no-admission-start' }));
+    // Saturday's order waits for Saturday's period; an order without a day is never skipped.
+    c.add('#2026-12-12#P1', 'weekendCleanup');
+    c.add('plain', 'weekendCleanup');
+    const saturday6 = Date.UTC(2026, 11, 12, 5, 0);
+    expect(c.o('#2026-12-12#P1')).toMatchObject({ state: 'waiting', waitingFor: { kind: 'admission', until: saturday6 } });
+    expect(c.o('plain')).toMatchObject({ state: 'waiting', waitingFor: { kind: 'admission', until: saturday6 } });
+  },
   'finish-outcome': (c) => {
     c.add('o1', 'finishEarly');
     expect(c.o('o1')).toMatchObject({ state: 'finished', outcome: { type: 'succeeded', message: 'nothing to do', namedValues: { skipped: true } } });

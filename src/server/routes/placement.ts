@@ -16,9 +16,9 @@ export const PLACED_ORDERS_DEFAULT = 20;
 export const PLACED_ORDERS_MAX = 1000;
 
 /** Where an order is, as the dashboard draws it. */
-export type PlacedKind = 'running' | 'locks' | 'job' | 'time' | 'retry' | 'scheduled' | 'ready' | 'prompting' | 'forked' | 'cycle' | 'suspended' | 'failed' | 'stopped';
+export type PlacedKind = 'running' | 'locks' | 'job' | 'admission' | 'time' | 'retry' | 'scheduled' | 'ready' | 'prompting' | 'forked' | 'cycle' | 'suspended' | 'failed' | 'stopped';
 
-const KINDS: PlacedKind[] = ['running', 'locks', 'job', 'time', 'retry', 'scheduled', 'ready', 'prompting', 'forked', 'cycle', 'suspended', 'failed', 'stopped'];
+const KINDS: PlacedKind[] = ['running', 'locks', 'job', 'admission', 'time', 'retry', 'scheduled', 'ready', 'prompting', 'forked', 'cycle', 'suspended', 'failed', 'stopped'];
 
 export function placedKind(o: Order): PlacedKind | undefined {
   if (o.state === 'finished' || o.state === 'cancelled') return undefined;
@@ -144,6 +144,8 @@ export function placementRoutes(app: Api, { orderly }: ServerContext): void {
             row.waitingFor = `job ${wf2.job}`;
           } else if (wf2?.kind === 'cycle') {
             row.waitingFor = `the next cycle at ${new Date(wf2.until).toISOString()}`;
+          } else if (wf2?.kind === 'admission') {
+            row.waitingFor = `admission of job ${wf2.job}`;
           }
           if (o.execution) row.since = o.execution.startedAt;
           else if (o.waitingSince !== undefined) row.since = o.waitingSince;

@@ -26,6 +26,7 @@ function waitText(o: OrderView): string {
   if (w.kind === 'job') return `waiting for a slot of job ${jobName(o, w.job)}`;
   if (w.kind === 'time') return `until ${fmtTime(w.until)}`;
   if (w.kind === 'retry') return `retry at ${fmtTime(w.until)}`;
+  if (w.kind === 'admission') return w.until !== undefined ? `admission of job ${jobName(o, w.job)} at ${fmtTime(w.until)}` : `admission of job ${jobName(o, w.job)} (no period ahead)`;
   return w.kind;
 }
 

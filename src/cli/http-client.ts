@@ -5,8 +5,9 @@
 //
 //   POST /deploy {dir}      → the folder is read HERE (readInventoryDir), then
 //                             GET /api/v1/locks (the deployed locks, to check the folder
-//                             against), PUT /api/v1/locks/:name for each lock, then
-//                             PUT /api/v1/workflows/:name for each workflow (JS7 JSON),
+//                             against) and GET /api/v1/jobresources, PUT /api/v1/locks/:name
+//                             for each lock, PUT /api/v1/jobresources/:name for each job
+//                             resource, then PUT /api/v1/workflows/:name for each workflow (JS7 JSON),
 //                             stopping at the first refusal, which names its file.
 //                             Not atomic: what was PUT before the refusal stays deployed.
 //   GET  /orders?…          → GET /api/v1/orders pages ({items, next}) followed to the end
@@ -18,7 +19,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 import { invalid, type ProblemItem } from '../core/commands.js';
-import type { LockDef } from '../core/model.js';
+import type { JobResourceDef, LockDef } from '../core/model.js';
 import type { LockView, OrderView } from '../runtime/views.js';
 import type { Connection } from './client.js';
 import { ApiError, type ErrorBody } from '../node/protocol.js';
@@ -129,8 +130,8 @@ function filePath(path: string): string {
 }
 
 /** `name → folder-relative file` of the inventory files below `dir` (as readInventoryDir finds them). */
-function inventoryFiles(dir: string, js7: Js7): { locks: Map<string, string>; workflows: Map<string, string> } {
-  const out = { locks: new Map<string, string>(), workflows: new Map<string, string>() };
+function inventoryFiles(dir: string, js7: Js7): { locks: Map<string, string>; workflows: Map<string, string>; jobResources: Map<string, string> } {
+  const out = { locks: new Map<string, string>(), workflows: new Map<string, string>(), jobResources: new Map<string, string>() };
   const files: string[] = [];
   const walk = (d: string): void => {
     let entries;
@@ -162,6 +163,8 @@ function inventoryFiles(dir: string, js7: Js7): { locks: Map<string, string>; wo
     if (lock !== undefined && !out.locks.has(lock)) out.locks.set(lock, f);
     const wf = js7.nameFromFileName(f, js7.WORKFLOW_SUFFIX);
     if (wf !== undefined && !out.workflows.has(wf)) out.workflows.set(wf, f);
+    const jr = js7.nameFromFileName(f, js7.JOB_RESOURCE_SUFFIX);
+    if (jr !== undefined && !out.jobResources.has(jr)) out.jobResources.set(jr, f);
   }
   return out;
 }
@@ -295,25 +298,32 @@ export class HttpConnection implements Connection {
   }
 
   /**
-   * Deploys a folder read here: each lock, then each workflow, one PUT each. Stops at the
-   * first refusal, naming its file and what was deployed before it.
+   * Deploys a folder read here: each lock, each job resource, then each workflow, one PUT
+   * each. Stops at the first refusal, naming its file and what was deployed before it.
    */
-  private async deployDir(dir: string): Promise<{ locks: string[]; workflows: { name: string; version: number }[] }> {
+  private async deployDir(dir: string): Promise<{ locks: string[]; workflows: { name: string; version: number }[]; jobResources?: string[] }> {
     const [{ readInventoryDir }, js7] = await Promise.all([import('../formats/inventory-dir.js'), import('../formats/js7.js')]);
     const views = await this.listLocks();
-    const inv = readInventoryDir(dir, { locks: lockDefsOf(views) });
+    // The deployed job resources: a workflow of the folder may name them (only their names are checked here).
+    const listed = await this.request<{ jobResources: { name: string }[] }>('GET', '/jobresources');
+    const deployedResources = new Map<string, JobResourceDef>(listed.jobResources.map((r) => [r.name, { name: r.name }]));
+    const inv = readInventoryDir(dir, { locks: lockDefsOf(views), jobResources: deployedResources });
     if (inv.problems.length > 0) {
       const p = invalid(inv.problems);
       throw new ApiError(400, 'invalid', p.message, inv.problems);
     }
     const files = inventoryFiles(dir, js7);
-    const done: { locks: string[]; workflows: { name: string; version: number }[] } = { locks: [], workflows: [] };
+    const done: { locks: string[]; workflows: { name: string; version: number }[]; jobResources?: string[] } = { locks: [], workflows: [] };
     const put = async <T>(apiPath: string, json: string, file: string): Promise<T> => {
       try {
         return await this.request<T>('PUT', apiPath, json);
       } catch (err) {
         if (!(err instanceof ApiError)) throw err;
-        const before = [...done.locks.map((l) => `lock ${l}`), ...done.workflows.map((w) => `workflow ${w.name} v${w.version}`)];
+        const before = [
+          ...done.locks.map((l) => `lock ${l}`),
+          ...(done.jobResources ?? []).map((r) => `job resource ${r}`),
+          ...done.workflows.map((w) => `workflow ${w.name} v${w.version}`),
+        ];
         const note = before.length === 0 ? 'nothing was deployed' : `deployed before it: ${before.join(', ')}; a deploy over --server is not atomic`;
         const problems = err.problems.map((p) => ({ path: `${file}: ${filePath(p.path)}`, message: p.message }));
         let message: string;
@@ -327,6 +337,11 @@ export class HttpConnection implements Connection {
       const file = files.locks.get(lock.name) ?? `${lock.name}${js7.LOCK_SUFFIX}`;
       const r = await put<{ name: string; changed: boolean }>(`/locks/${seg(lock.name)}`, js7.exportLockJson(lock), file);
       if (r.changed) done.locks.push(lock.name);
+    }
+    for (const r of inv.jobResources ?? []) {
+      const file = files.jobResources.get(r.name) ?? `${r.name}${js7.JOB_RESOURCE_SUFFIX}`;
+      const res = await put<{ name: string; changed: boolean }>(`/jobresources/${seg(r.name)}`, js7.exportJobResourceJson(r), file);
+      if (res.changed) (done.jobResources ??= []).push(r.name);
     }
     for (const wf of inv.workflows) {
       const file = files.workflows.get(wf.name) ?? `${wf.name}${js7.WORKFLOW_SUFFIX}`;

@@ -389,8 +389,8 @@ function say(line: string): void {
   process.stdout.write(line + '\n');
 }
 
-function deployedText(r: { locks: string[]; workflows: { name: string; version: number }[] }, dir: string): string {
-  const parts = [...r.locks.map((l) => `lock ${l}`), ...r.workflows.map((w) => `workflow ${w.name} v${w.version}`)];
+function deployedText(r: { locks: string[]; workflows: { name: string; version: number }[]; jobResources?: string[] }, dir: string): string {
+  const parts = [...r.locks.map((l) => `lock ${l}`), ...(r.jobResources ?? []).map((j) => `job resource ${j}`), ...r.workflows.map((w) => `workflow ${w.name} v${w.version}`)];
   return parts.length === 0 ? `${dir}: nothing new to deploy (everything there is deployed already)` : `deployed ${parts.join(', ')} from ${dir}`;
 }
 
@@ -455,8 +455,8 @@ async function inventoryFolder(dir: string): Promise<string> {
   if (!isDir) throw new Error(`${dir}: not a folder`);
   const { readInventoryDir } = await import('../formats/inventory-dir.js');
   const inv = readInventoryDir(abs);
-  if (inv.locks.length === 0 && inv.workflows.length === 0 && inv.problems.length === 0) {
-    throw new Error(`${dir}: no *.lock.json or *.workflow.json files in it`);
+  if (inv.locks.length === 0 && inv.workflows.length === 0 && (inv.jobResources ?? []).length === 0 && inv.problems.length === 0) {
+    throw new Error(`${dir}: no *.lock.json, *.jobresource.json or *.workflow.json files in it`);
   }
   return abs;
 }

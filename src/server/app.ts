@@ -26,6 +26,7 @@ import { actianRoutes } from './routes/actian.js';
 import { authRoutes } from './routes/auth.js';
 import { eventRoutes } from './routes/events.js';
 import { jobConfigRoutes } from './routes/jobconfigs.js';
+import { jobResourceRoutes } from './routes/jobresources.js';
 import { lockRoutes } from './routes/locks.js';
 import { orderRoutes } from './routes/orders.js';
 import { placementRoutes } from './routes/placement.js';
@@ -265,6 +266,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       authRoutes(api, ctx);
       lockRoutes(api, ctx);
       workflowRoutes(api, ctx);
+      jobResourceRoutes(api, ctx);
       orderRoutes(api, ctx);
       eventRoutes(api, ctx);
       jobConfigRoutes(api, ctx);

@@ -308,3 +308,33 @@ describe('metrics', () => {
     expect((await h.call({ method: 'GET', url: '/metrics', as: null })).statusCode).toBe(401);
   });
 });
+
+describe('job resources', () => {
+  it('deploys one (JS7 JSON), unchanged is no change, reads it back; a workflow naming a missing one is refused by path', async () => {
+    const wf = {
+      TYPE: 'Workflow',
+      jobResourceNames: ['db'],
+      instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }],
+      jobs: { j: { executable: { TYPE: 'ShellScriptExecutable', script: '#!/bin/sh\necho "$DB_URL"\n' } } },
+    };
+    let r = await h.call({ method: 'PUT', url: '/api/v1/workflows/usesDb', payload: wf });
+    expect(r.statusCode).toBe(400);
+    expect(r.json<{ error: { problems: unknown[] } }>().error.problems).toEqual([{ path: 'body.jobResourceNames[0]', message: 'unknown job resource db (deploy db.jobresource.json with it)' }]);
+    const body = { TYPE: 'JobResource', version: '2.7.2', variables: { url: "'postgres://db'" }, env: { DB_URL: '$url' } };
+    r = await h.call({ method: 'PUT', url: '/api/v1/jobresources/db', payload: body });
+    expect(r.json()).toEqual({ name: 'db', changed: true });
+    r = await h.call({ method: 'PUT', url: '/api/v1/jobresources/db', payload: body });
+    expect(r.json()).toEqual({ name: 'db', changed: false });
+    r = await h.call({ method: 'PUT', url: '/api/v1/jobresources/bad', payload: { TYPE: 'JobResource', env: { '1X': "'a'" }, secrets: {} } });
+    expect(r.statusCode).toBe(400);
+    expect(r.json<{ error: { problems: { path: string }[] } }>().error.problems.map((p) => p.path)).toEqual(['body.secrets', 'body.env["1X"]']);
+    r = await h.call({ method: 'GET', url: '/api/v1/jobresources/db', as: 'viewer' });
+    expect(r.json()).toEqual({ TYPE: 'JobResource', arguments: { url: "'postgres://db'" }, env: { DB_URL: '$url' } });
+    r = await h.call({ method: 'GET', url: '/api/v1/jobresources', as: 'viewer' });
+    expect(r.json()).toEqual({ jobResources: [{ name: 'db' }] });
+    r = await h.call({ method: 'PUT', url: '/api/v1/workflows/usesDb', payload: wf });
+    expect(r.statusCode).toBe(200);
+    r = await h.call({ method: 'GET', url: '/api/v1/workflows/usesDb', as: 'viewer' });
+    expect(r.json()).toMatchObject({ jobResourceNames: ['db'] });
+  });
+});

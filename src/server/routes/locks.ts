@@ -17,9 +17,9 @@ const DROPPED_LOCK_KEYS = ['version', 'versionId', 'path', 'documentationName'];
  * as a path in the request body; problems about other deployed workflows keep their path.
  */
 export function deployPath(path: string): string {
-  const m = /^(?:locks|workflows)\[0\](?: \([^)]*\))?(?:\.(.*))?$/.exec(path);
+  const m = /^(?:locks|workflows|jobResources)\[0\](?: \([^)]*\))?(?:\.(.*))?$/.exec(path);
   if (m) return underPath('body', m[1] ?? '');
-  if (path === 'workflows' || path === 'locks') return 'body';
+  if (path === 'workflows' || path === 'locks' || path === 'jobResources') return 'body';
   return path;
 }
 

@@ -45,7 +45,7 @@ export function workflowRoutes(app: Api, { orderly }: ServerContext): void {
       const normalised = normaliseWorkflow(req.body, problems);
       const locks = new Map<string, LockDef>();
       for (const [n, fam] of orderly.engine.state.locks) locks.set(n, fam.def);
-      const r = validateWorkflow(normalised, name, { locks });
+      const r = validateWorkflow(normalised, name, { locks, jobResources: orderly.engine.state.jobResources });
       if (!r.ok) problems.push(...r.problems);
       if (problems.length > 0 || !r.ok) throw invalidError(problems.map((p) => ({ path: underPath('body', p.path), message: p.message })));
       const wf = r.value;

@@ -7,7 +7,11 @@
 //   and the readers' seq never passes the journal's end; when the engine is idle and caught
 //   up, what readers see equals the state the journal describes;
 // - the core's invariants (test/sim/invariants.ts) on what readers see;
-// - every caller is settled: at the end, once faults heal, no submitted command is left pending.
+// - every caller is settled: at the end, once faults heal, no submitted command is left pending;
+// - job configs (§5, §8) on the journal as it grows (JobConfigChecker): a blocking job config
+//   whose `blocking` is toggled while runs are active and queued, its schedule fired by the
+//   runtime's Scheduler on the fake clock (also after the clock jumps minutes ahead, as after
+//   downtime); at the end every fire time since the job config was saved is recorded once.
 
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
@@ -19,7 +23,12 @@ import type { Dispatch, Dispatcher, WorkerOffer } from '../../src/runtime/dispat
 import { Engine, loadState, type Timers } from '../../src/runtime/engine.js';
 import type { ExecutionResult, RunningExecution } from '../../src/runtime/executor-types.js';
 import { FaultStore } from '../support/fault-store.js';
-import { checkState, firstDifference } from './invariants.js';
+import { Scheduler } from '../../src/runtime/scheduler.js';
+import { fireTimesBetween } from '../../src/schedule/cron.js';
+import type { Schedule } from '../../src/core/model.js';
+import { emptyState } from '../../src/core/state.js';
+import { evolve } from '../../src/core/evolve.js';
+import { checkState, firstDifference, JobConfigChecker } from './invariants.js';
 import { Rng } from './rng.js';
 
 const LOCAL = 'w1';
@@ -106,16 +115,31 @@ async function simulate(seed: number, steps: number): Promise<void> {
     );
   };
   submit({ type: 'deploy', locks: [{ name: 'L', limit: 1 }, { name: 'S', limit: 2 }], workflows: WORKFLOWS });
+  // A job config on the shared workflow, blocking to start with, fired every second into a bounded queue.
+  const schedule: Schedule = { type: 'interval', intervalSeconds: 1, overlap: 'queue', queueLimit: 2, catchUp: rng.pick(['none', 'latest', 'all']) };
+  let blocking = true;
+  const jobConfig = () => ({ id: 'jc', name: 'Job', workflow: 'shared', active: true, blocking, schedule });
+  submit({ type: 'saveJobConfig', jobConfig: jobConfig() });
+  const scheduler = new Scheduler(engine, () => now, false);
+  let runs = 0;
   let n = 0;
   let remoteRegistered = false;
   // What the journal holds, read on as it grows.
   const journal: Event[] = [];
   const addedInJournal = new Set<string>();
+  // The job config invariants, on a state evolved from the journal event by event.
+  const jc = new JobConfigChecker();
+  const mirror = emptyState();
   const readJournal = async (): Promise<void> => {
+    const problems: string[] = [];
     for (const s of await store.inner.readAfter(journal.length, 100_000)) {
       journal.push(s.event);
       if (s.event.type === 'OrderAdded') addedInJournal.add(s.event.orderId);
+      problems.push(...jc.event(mirror, s.event));
+      evolve(mirror, s.event);
     }
+    problems.push(...jc.afterStep(mirror));
+    if (problems.length > 0) fail(`job configs: ${problems.join('\n')}`);
   };
   const check = async (step: number): Promise<void> => {
     // What readers see now, before anything else runs (a commit may complete while we read the journal).
@@ -142,7 +166,20 @@ async function simulate(seed: number, steps: number): Promise<void> {
 
   for (let step = 0; step < steps; step++) {
     const r = rng.float();
-    if (r < 0.3) submit({ type: 'addOrder', orderId: `o${n++}`, workflow: rng.bool() ? 'serial' : 'shared', priority: rng.int(0, 2) });
+    if (rng.bool(0.15)) {
+      // Job configs: a run, `blocking` toggled (while runs are active and queued), the scheduler's timer.
+      const k = rng.float();
+      if (k < 0.3) submit({ type: 'runJobConfig', id: 'jc', orderId: `r${runs++}` });
+      else if (k < 0.5) {
+        blocking = !blocking;
+        submit({ type: 'saveJobConfig', jobConfig: jobConfig() });
+      } else {
+        // Down for minutes (nothing polled meanwhile; over 1,000 fires give a summary record), or the next fires come due.
+        now += k > 0.95 ? rng.int(60_000, 1_500_000) : rng.int(100, 2500);
+        timers.fire();
+        void scheduler.poll();
+      }
+    } else if (r < 0.3) submit({ type: 'addOrder', orderId: `o${n++}`, workflow: rng.bool() ? 'serial' : 'shared', priority: rng.int(0, 2) });
     else if (r < 0.45) {
       const runs = [...dispatcher.running.values()];
       if (runs.length > 0) runs[rng.int(0, runs.length - 1)]!.end(rng.bool(0.8) ? { type: 'succeeded', returnCode: 0 } : { type: 'failed', reason: 'returnCode', returnCode: 1 });
@@ -183,11 +220,30 @@ async function simulate(seed: number, steps: number): Promise<void> {
     timers.fire();
     await turn();
   }
+  // The last fires, then every fire time since the save is recorded once (fired, skipped or counted).
+  await scheduler.poll(); // one may still be under way from before (with the faults): then once more
+  await scheduler.poll();
+  await engine.whenIdle();
+  await readJournal();
   const open = calls.filter((c) => !c.settled);
   if (open.length > 0) fail(`${open.length} callers never settled, e.g. ${JSON.stringify(open[0]!.cmd).slice(0, 200)}`);
   if (engine.mode !== 'running') fail(`engine ended ${engine.mode}: ${String(engine.cause)}`);
   await engine.whenIdle();
   await check(steps);
+  // Every save of the job config may have met a failing store (its callers got the error): then nothing fired.
+  const saved = journal.find((e) => e.type === 'JobConfigSaved');
+  let recorded = 0;
+  let lastFire = -Infinity;
+  for (const e of journal) {
+    if (e.type !== 'ScheduleFired' && e.type !== 'ScheduleFireSkipped') continue;
+    recorded += e.type === 'ScheduleFireSkipped' ? (e.count ?? 1) : 1;
+    lastFire = Math.max(lastFire, e.fireAt);
+  }
+  const lastDue = saved ? fireTimesBetween(schedule, saved.at, now, 1).times[0] : undefined;
+  if (lastDue !== lastFire && !(lastDue === undefined && recorded === 0)) fail(`the last fire handled is ${lastFire}, the last due ${String(lastDue)}`);
+  const due = saved && lastDue !== undefined ? fireTimesBetween(schedule, saved.at, lastDue, 0).more : 0;
+  if (recorded !== due) fail(`${due} fire times since the job config was saved, ${recorded} recorded`);
+  scheduler.stop();
   await engine.close();
 }
 

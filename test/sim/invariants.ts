@@ -5,10 +5,11 @@
 // The checks are written against semantics.md, not against the core's code: lock fitting,
 // the fifo rule and the lock-block bookkeeping are computed independently here.
 
+import type { Command } from '../../src/core/commands.js';
 import type { Event, EventOf } from '../../src/core/events.js';
 import type { Order, Position, Workflow } from '../../src/core/model.js';
 import { ancestors, branchIteration, enclosingLocks, instructionAt, isValidPosition, samePosition } from '../../src/core/positions.js';
-import { familyOfInstance, jobKey, type LockInstance, type State, type Timer } from '../../src/core/state.js';
+import { familyOfInstance, jobConfigLockName, jobKey, type LockInstance, type State, type Timer } from '../../src/core/state.js';
 import { canRun } from '../../src/core/workers.js';
 
 export interface StepContext {
@@ -198,12 +199,19 @@ function checkOrders(s: State, timers: ReadonlySet<string>, out: string[]): void
       continue;
     }
     // The lock stack and the position agree: inside a lock block ⇔ holding its locks.
+    // The run lock of a job config (`at` []) encloses the whole run, outside every block.
+    const runLocked = o.held.length > 0 && o.held[0]!.at.length === 0;
+    if (runLocked && (o.jobConfig === undefined || o.held[0]!.grants.length !== 1 || o.held[0]!.grants[0]!.lock !== jobConfigLockName(o.jobConfig) || o.held[0]!.grants[0]!.count !== undefined)) {
+      out.push(`[lock-position] ${where}: holds ${JSON.stringify(o.held[0])} around the whole run, which is only for the exclusive run lock of its job config`);
+    }
+    if (o.held.slice(1).some((h) => h.at.length === 0)) out.push(`[lock-position] ${where}: holds a run lock inside other locks`);
     const inside = enclosingLocks(o.position);
-    const held = o.held.map((h) => h.at);
+    const held = o.held.filter((h) => h.at.length > 0).map((h) => h.at);
     if (inside.length !== held.length || inside.some((p, i) => !samePosition(p, held[i]!))) {
       out.push(`[lock-position] ${where}: position is inside the lock blocks ${JSON.stringify(inside)} but the order holds ${JSON.stringify(held)}`);
     }
     for (const h of o.held) {
+      if (h.at.length === 0) continue;
       const instr = instructionAt(wf, h.at);
       if (instr?.TYPE !== 'Lock') {
         out.push(`[lock-position] ${where}: holds locks for ${pos(h.at)} which is not a Lock instruction`);
@@ -252,7 +260,11 @@ function checkOrders(s: State, timers: ReadonlySet<string>, out: string[]): void
           break;
         }
         if (w.kind === 'locks') {
-          if (instr?.TYPE !== 'Lock') out.push(`[explain] ${where}: waits for locks at a ${String(instr?.TYPE)} instruction`);
+          if (o.waitingImplicit === true) {
+            if (o.jobConfig === undefined || JSON.stringify(w.locks) !== JSON.stringify([jobConfigLockName(o.jobConfig)]) || o.held.length > 0) {
+              out.push(`[explain] ${where}: waits for ${JSON.stringify(w.locks)} as a run lock (run of ${String(o.jobConfig)}, holding ${o.held.length})`);
+            }
+          } else if (instr?.TYPE !== 'Lock') out.push(`[explain] ${where}: waits for locks at a ${String(instr?.TYPE)} instruction`);
           if (!o.demands || o.arrival === undefined) {
             out.push(`[explain] ${where}: waits for locks without demands or place in line`);
             break;
@@ -410,10 +422,17 @@ export function findDeadlock(s: State): string[] | undefined {
       if (!inst || !fam) continue;
       if (!fitsSpec(inst, d.count, fam.def.limit)) for (const h of inst.holders.keys()) if (isWaiter.has(h) && h !== o.id) e.add(h);
       if (isFifo(s, d.family)) {
+        // Everyone in front of it; for the cycle search the one just in front and the nearest
+        // one without a waitTimeout are enough (each of them waits for everyone in front of it).
+        let prev: string | undefined;
+        let prevUntimed: string | undefined;
         for (const id of inst.queue.inOrder()) {
           if (id === o.id) break;
-          e.add(id);
+          prev = id;
+          if (s.orders.get(id)?.waitUntil === undefined) prevUntimed = id;
         }
+        if (prev !== undefined) e.add(prev);
+        if (prevUntimed !== undefined) e.add(prevUntimed);
       }
     }
     edges.set(o.id, e);
@@ -482,7 +501,13 @@ function checkGrant(pre: State, e: EventOf<'OrderLocksAcquired'>, tokens: Map<st
   if (o.suspended) out.push(`[grant] ${where}: the order is suspended`);
   const wf = workflowOf(pre, o);
   const instr = wf && instructionAt(wf, o.position);
-  if (instr?.TYPE !== 'Lock') out.push(`[grant] ${where}: the order is not at a Lock instruction (${pos(o.position)})`);
+  if (e.implicit === true) {
+    // The run lock of a job config: exclusive, taken before anything else of the run.
+    if (o.jobConfig === undefined || e.grants.length !== 1 || e.grants[0]!.lock !== jobConfigLockName(o.jobConfig) || e.grants[0]!.count !== undefined) {
+      out.push(`[grant] ${where}: an implicit grant must be the exclusive run lock of the order's job config (${String(o.jobConfig)})`);
+    }
+    if (o.held.length > 0) out.push(`[grant] ${where}: the run lock is granted while the run holds other locks`);
+  } else if (instr?.TYPE !== 'Lock') out.push(`[grant] ${where}: the order is not at a Lock instruction (${pos(o.position)})`);
   else {
     const got = e.grants.map((g) => `${familyOfInstance(g.lock)}/${String(g.count)}`).join(',');
     const want = instr.demands.map((d) => `${d.lockName}/${String(d.count)}`).join(',');
@@ -543,13 +568,16 @@ function checkFailureRoute(pre: State, e: EventOf<'OrderCaught' | 'OrderStopped'
     }
   }
   if (e.outcome.message?.startsWith('more than ') === true) return; // the step limit: uncatchable by design
-  expected ??= stop === true ? { type: 'OrderStopped' } : { type: 'OrderFailed', to: enclosingLocks(o.position)[0] ?? o.position };
+  // A run that held its job config's run lock (released just before) fails back at its start:
+  // JobConfigChecker knows which runs held it and checks that.
+  const runStart = o.jobConfig !== undefined && e.type === 'OrderFailed' && samePosition(e.to, [0]);
+  expected ??= stop === true ? { type: 'OrderStopped' } : { type: 'OrderFailed', to: runStart ? [0] : (enclosingLocks(o.position)[0] ?? o.position) };
   const to = 'to' in e ? e.to : undefined;
   if (expected.type !== e.type || (expected.to && (!to || !samePosition(expected.to, to)))) {
     out.push(`[failure] order ${o.id} failed (${e.outcome.reason ?? '?'}) at ${pos(o.position)}: ${e.type}${to ? ` to ${pos(to)}` : ''}, expected ${expected.type}${expected.to ? ` to ${pos(expected.to)}` : ''}`);
   }
   if (e.type === 'OrderFailed' && o.held.length > 0) out.push(`[failure] order ${o.id} fails while still holding ${JSON.stringify(o.held.map((h) => h.at))} (§6.2: released first)`);
-  if (e.type === 'OrderStopped' && o.held.length !== enclosingLocks(o.position).length) out.push(`[failure] order ${o.id} stopped but gave up locks (§6.3 keeps them)`);
+  if (e.type === 'OrderStopped' && o.held.filter((h) => h.at.length > 0).length !== enclosingLocks(o.position).length) out.push(`[failure] order ${o.id} stopped but gave up locks (§6.3 keeps them)`);
 }
 
 function checkStart(pre: State, e: EventOf<'OrderProcessingStarted'>, out: string[]): void {
@@ -618,4 +646,273 @@ export function firstDifference(a: string, b: string, context = 120): string {
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   const from = Math.max(0, i - context);
   return `at char ${i}:\n  A: …${a.slice(from, i + context)}…\n  B: …${b.slice(from, i + context)}…`;
+}
+
+// ------------------------------------------------------------------------------ job configs (§5, §8)
+
+/** Whether the job config of a run blocks now (its own `blocking`, else its template's). */
+function blocksNow(s: State, id: string): boolean {
+  const c = s.jobConfigs.get(id);
+  if (!c) return false;
+  if (c.def.blocking !== undefined) return c.def.blocking;
+  return (c.def.templateId !== undefined ? s.jobTemplates.get(c.def.templateId)?.blocking : undefined) ?? false;
+}
+
+function holdsLock(o: Order, lock: string): boolean {
+  return o.held.some((h) => h.grants.some((g) => g.lock === lock));
+}
+
+/** A run that has not ended and is not failed (a failed run released its locks and waits for an operator). */
+function isLive(o: Order): boolean {
+  return o.endedAt === undefined && o.state !== 'failed';
+}
+
+/**
+ * A run that has not started: it waits for its run lock, or stands at its start ([0]) holding
+ * nothing, scheduled or ready (not yet moved on, or suspended there).
+ */
+export function notStarted(o: Order): boolean {
+  if (!isLive(o) || o.held.length > 0) return false;
+  if (o.state === 'waiting' && o.waitingImplicit === true) return true;
+  return (o.state === 'ready' || o.state === 'scheduled') && samePosition(o.position, [0]);
+}
+
+/**
+ * The events by which a run that has not started starts: it does what its workflow says (the
+ * run lock's grant, when it needs it, comes first). A queue for the run lock, a move to the
+ * start (a scheduled run comes due) and the move of a resume do not start it.
+ */
+const STARTS: ReadonlySet<Event['type']> = new Set([
+  'OrderLocksAcquired',
+  'OrderLocksQueued',
+  'OrderMoved',
+  'OrderProcessingStarted',
+  'OrderJobQueued',
+  'OrderSleepStarted',
+  'OrderPrompted',
+  'OrderForked',
+]);
+
+/**
+ * §5 and §8 over a stream of events: feed it every event with the state just before it
+ * (`event`), then the state after each step (`afterStep`). It remembers what the state does
+ * not: which runs started holding the run lock, and which fires were handled.
+ *
+ * - A run starts (its first event past the gate: a grant, a move, a job, a wait of its
+ *   workflow) holding the run lock exactly when its job config blocks at that moment (or the
+ *   run was queued by its schedule, `serialized`). A failed run starts again when resumed.
+ *   Changing `blocking` reaches only runs not started: a run started holding the lock keeps it
+ *   until it fails or ends; a run started without it never takes it afterwards. So at most one
+ *   run that started under `blocking` is live at any time, and runs starting under
+ *   `blocking` never run beside each other (the run lock is exclusive).
+ * - Each fire is handled once: per job config the fire times handled (fired or skipped)
+ *   only grow; a fired run is the order `<id>@<fireAt>` of that job config.
+ * - `queueLimit`: a fire of a `queue` schedule whose run would wait adds it only behind fewer
+ *   than `queueLimit` runs waiting (for the run lock, or not started yet): so fires never make
+ *   more than `queueLimit` runs wait. A fire is skipped for the limit only when its run would
+ *   have had to wait and `queueLimit` runs wait already.
+ */
+export class JobConfigChecker {
+  /** Runs that started holding the run lock and have not failed or ended since. */
+  readonly locked = new Set<string>();
+  /** The newest fire time handled, per job config. */
+  private readonly lastFire = new Map<string, number>();
+  /** Per job config: the newest fire handled before this step, and the oldest fire listed in it. */
+  private readonly beforeStep = new Map<string, number>();
+  private readonly listedInStep = new Map<string, number>();
+  /** Failed runs just resumed: their next event is the move to where they go on. */
+  private readonly resuming = new Set<string>();
+  /** Fired runs whose OrderAdded is still to come in this step. */
+  private readonly firedRuns = new Map<string, string>();
+
+  event(pre: State, e: Event): string[] {
+    const out: string[] = [];
+    if (e.type === 'ScheduleFired' || e.type === 'ScheduleFireSkipped') this.fire(pre, e, out);
+    else if (e.type === 'JobConfigDeleted') this.lastFire.delete(e.id);
+    if (!('orderId' in e)) return out;
+    if (e.type === 'OrderAdded') {
+      const fired = this.firedRuns.get(e.orderId);
+      if (fired !== undefined && e.jobConfig !== fired) out.push(`[fire] run ${e.orderId} of a fire of job config ${fired} is added as a run of ${String(e.jobConfig)}`);
+      this.firedRuns.delete(e.orderId);
+      return out;
+    }
+    const o = pre.orders.get(e.orderId);
+    if (!o || o.jobConfig === undefined) return out;
+    const runLock = jobConfigLockName(o.jobConfig);
+    const implicitGrant = e.type === 'OrderLocksAcquired' && e.implicit === true;
+    // A failed run starts again when resumed: after the move to where it goes on, its next event starts it.
+    const resumed = this.resuming.has(o.id);
+    if (resumed && e.type !== 'OrderMoved') this.resuming.delete(o.id);
+    if (e.type === 'OrderResumed' && o.state === 'failed') this.resuming.add(o.id);
+    const starting = notStarted(o) || resumed || this.resuming.has(o.id);
+    if (starting) {
+      const neutral =
+        !STARTS.has(e.type) ||
+        (e.type === 'OrderLocksQueued' && e.implicit === true) ||
+        (e.type === 'OrderMoved' && (resumed || samePosition(e.to, [0]))); // a failed run's resume; a scheduled run comes due // the move of a failed run's resume
+      if (!neutral) {
+        this.resuming.delete(o.id);
+        const must = blocksNow(pre, o.jobConfig) || o.serialized === true;
+        const where = `run ${o.id} of job config ${o.jobConfig} starts with ${e.type}`;
+        if (must && !(implicitGrant && e.grants.length === 1 && e.grants[0]!.lock === runLock)) {
+          const holders = [...pre.orders.values()].filter((x) => x.jobConfig === o.jobConfig && holdsLock(x, runLock)).map((x) => x.id);
+          out.push(`[blocking] ${where} without its run lock although ${o.serialized === true ? 'its schedule queues it' : 'the job config is blocking'} (run lock held by ${holders.join(', ') || 'nobody'})`);
+        }
+        if (!must && implicitGrant) out.push(`[blocking] ${where}: takes the run lock although the job config is not blocking`);
+        if (implicitGrant) this.locked.add(o.id);
+      } else if (e.type === 'OrderLocksQueued' && !blocksNow(pre, o.jobConfig) && o.serialized !== true) {
+        out.push(`[blocking] run ${o.id} queues for the run lock of job config ${o.jobConfig}, which is not blocking`);
+      }
+    } else if (implicitGrant) {
+      out.push(`[blocking] run ${o.id} of job config ${o.jobConfig} takes the run lock after it started`);
+    }
+    if (e.type === 'OrderFailed') {
+      // The run lock encloses the whole run: a run holding it fails back at its start ([0]).
+      const want = this.locked.has(o.id) ? [0] : (enclosingLocks(o.position)[0] ?? o.position);
+      if (!starting && !samePosition(want, e.to)) out.push(`[failure] run ${o.id} of job config ${o.jobConfig} ${this.locked.has(o.id) ? 'held its run lock' : 'did not hold its run lock'} and fails to ${pos(e.to)}, expected ${pos(want)}`);
+      this.locked.delete(o.id);
+    } else if (e.type === 'OrderCancelled' || e.type === 'OrderFinished' || e.type === 'OrderDeleted') {
+      this.locked.delete(o.id);
+      this.resuming.delete(o.id);
+    }
+    return out;
+  }
+
+  private fire(pre: State, e: EventOf<'ScheduleFired' | 'ScheduleFireSkipped'>, out: string[]): void {
+    const c = pre.jobConfigs.get(e.jobConfig);
+    const what = `${e.type === 'ScheduleFired' ? 'fire' : 'skip record'} of job config ${e.jobConfig} at ${e.fireAt}`;
+    if (!c) {
+      out.push(`[fire] ${what}: unknown job config`);
+      return;
+    }
+    if (!this.beforeStep.has(e.jobConfig)) this.beforeStep.set(e.jobConfig, this.lastFire.get(e.jobConfig) ?? -Infinity);
+    if (e.type === 'ScheduleFireSkipped' && e.count !== undefined) {
+      // A summary of older missed fires comes after the fires listed one by one in its step.
+      const before = this.beforeStep.get(e.jobConfig)!;
+      const listed = this.listedInStep.get(e.jobConfig) ?? Infinity;
+      if (!(e.fireAt > before && e.fireAt < listed)) out.push(`[fire-once] ${what}: a summary of ${e.count} missed fires must lie after the fires handled before (${before}) and before those listed with it (${listed})`);
+    } else {
+      const last = this.lastFire.get(e.jobConfig);
+      if (last !== undefined && e.fireAt <= last) out.push(`[fire-once] ${what}: fire times up to ${last} were handled already (duplicate or out of order)`);
+      this.lastFire.set(e.jobConfig, Math.max(last ?? e.fireAt, e.fireAt));
+      this.listedInStep.set(e.jobConfig, Math.min(this.listedInStep.get(e.jobConfig) ?? Infinity, e.fireAt));
+    }
+    if (e.fireAt > e.at) out.push(`[fire] ${what}: handled at ${e.at}, before it was due`);
+    if (e.type === 'ScheduleFireSkipped') {
+      if (e.count !== undefined && !(Number.isInteger(e.count) && e.count >= 1)) out.push(`[fire] ${what}: count ${e.count}`);
+      if (e.reason.startsWith('queueLimit')) {
+        const sched = c.def.schedule;
+        const q = sched?.queueLimit;
+        // Runs that wait for the run lock or have not started yet (they will wait for it).
+        const waiting = [...pre.orders.values()].filter((x) => x.jobConfig === e.jobConfig && notStarted(x)).map((x) => x.id);
+        if (q === undefined || (sched?.overlap ?? (blocksNow(pre, e.jobConfig) ? 'queue' : 'allow')) !== 'queue') out.push(`[queue-limit] ${what}: skipped for a queueLimit the schedule does not have (${e.reason})`);
+        else if (!runLockBusy(pre, e.jobConfig) && waiting.length === 0) out.push(`[queue-limit] ${what}: skipped (${e.reason}) but the new run would have started at once (run lock free, nobody waits; runs ${runsOf(pre, e.jobConfig)})`);
+        else if (waiting.length < q) out.push(`[queue-limit] ${what}: skipped (${e.reason}) with only ${waiting.length} run(s) waiting or not started (${waiting.join(', ') || '-'})`);
+      }
+      return;
+    }
+    if (e.orderId !== `${e.jobConfig}@${e.fireAt}`) out.push(`[fire] ${what}: run ${e.orderId}, expected ${e.jobConfig}@${e.fireAt}`);
+    if (pre.orders.has(e.orderId)) out.push(`[fire] ${what}: run ${e.orderId} exists already`);
+    this.firedRuns.set(e.orderId, e.jobConfig);
+    const sched = c.def.schedule;
+    const overlap = sched?.overlap ?? (blocksNow(pre, e.jobConfig) ? 'queue' : 'allow');
+    if (overlap === 'queue' && sched?.queueLimit !== undefined) {
+      // Its run would wait: then fewer than queueLimit may wait (or not have started) before it.
+      const waiting = [...pre.orders.values()].filter((x) => x.jobConfig === e.jobConfig && notStarted(x)).map((x) => x.id);
+      if ((waiting.length > 0 || runLockBusy(pre, e.jobConfig)) && waiting.length >= sched.queueLimit) {
+        out.push(`[queue-limit] ${what}: a run is added behind ${waiting.length} run(s) waiting or not started (${waiting.join(', ') || 'the holder'}), queueLimit ${sched.queueLimit}`);
+      }
+    }
+    if (overlap === 'skip') {
+      const active = [...pre.orders.values()].filter((x) => x.jobConfig === e.jobConfig && x.id !== e.orderId && isActiveRunSpec(x));
+      if (active.length > 0) out.push(`[overlap] ${what}: overlap skip, but run ${active.map((x) => x.id).join(', ')} is active`);
+    }
+  }
+
+  /** After each step (the state after it). */
+  afterStep(s: State): string[] {
+    const out: string[] = [];
+    const perConfig = new Map<string, string[]>();
+    for (const id of this.locked) {
+      const o = s.orders.get(id);
+      if (!o || !isLive(o) || o.jobConfig === undefined) continue;
+      if (!holdsLock(o, jobConfigLockName(o.jobConfig))) out.push(`[blocking] run ${id} started holding the run lock of job config ${o.jobConfig} and is ${o.state} without it`);
+      perConfig.set(o.jobConfig, [...(perConfig.get(o.jobConfig) ?? []), id]);
+    }
+    for (const [c, ids] of perConfig) if (ids.length > 1) out.push(`[blocking] job config ${c}: ${ids.length} runs that started under blocking are active at once: ${ids.join(', ')}`);
+    for (const c of s.jobConfigs.values()) {
+      const runLock = jobConfigLockName(c.def.id);
+      const holders = [...s.orders.values()].filter((o) => o.jobConfig === c.def.id && holdsLock(o, runLock) && o.endedAt === undefined);
+      if (holders.length > 1) out.push(`[blocking] job config ${c.def.id}: ${holders.length} runs hold the run lock: ${holders.map((o) => o.id).join(', ')}`);
+      if (!blocksNow(s, c.def.id)) {
+        const stuck = runLockWaiters(s, c.def.id).filter((id) => s.orders.get(id)?.serialized !== true);
+        if (stuck.length > 0) out.push(`[blocking] job config ${c.def.id} is not blocking but run(s) ${stuck.join(', ')} wait for its run lock`);
+      }
+    }
+    this.beforeStep.clear();
+    this.listedInStep.clear();
+    for (const [id, c] of this.firedRuns) out.push(`[fire] a fire of job config ${c} names run ${id}, which was not added`);
+    this.firedRuns.clear();
+    return out;
+  }
+}
+
+/** Active in the sense of §8 (docs/decisions.md): scheduled, ready, waiting, processing, prompting or stopped. */
+function isActiveRunSpec(o: Order): boolean {
+  return o.endedAt === undefined && o.state !== 'failed';
+}
+
+/** The live runs of a job config, for messages. */
+function runsOf(s: State, jobConfig: string): string {
+  return [...s.orders.values()].filter((o) => o.jobConfig === jobConfig && isLive(o)).map((o) => `${o.id} (${o.state}${o.suspended ? ' suspended' : ''} at ${pos(o.position)}, holds ${o.held.length})`).join(', ') || 'none';
+}
+
+/** Runs waiting for the run lock of a job config, in line. */
+function runLockWaiters(s: State, jobConfig: string): string[] {
+  return line(s.instances.get(jobConfigLockName(jobConfig)));
+}
+
+function runLockBusy(s: State, jobConfig: string): boolean {
+  const inst = s.instances.get(jobConfigLockName(jobConfig));
+  return inst !== undefined && (inst.holders.size > 0 || inst.queue.size > 0);
+}
+
+/**
+ * §8 catch-up, for one `fireSchedule` command and the events it gave: a time more than 60 s
+ * old when reported is missed; `none` skips every missed one, `latest` runs only the newest
+ * missed one and only when no fire is on time, `all` runs them all. Fires to run are fired
+ * or skipped for a reason other than being missed; a `missed` summary gives one skip record
+ * with its count. Times at or before the last handled fire, or later than now, are ignored.
+ */
+export function checkFireCommand(pre: State, cmd: Extract<Command, { type: 'fireSchedule' }>, events: readonly Event[], now: number): string[] {
+  const out: string[] = [];
+  const c = pre.jobConfigs.get(cmd.id);
+  if (!c) return out;
+  const last = c.lastFireAt ?? -Infinity;
+  const times = [...new Set(cmd.fireTimes)].filter((t) => t > last && t <= now).sort((a, b) => a - b);
+  const catchUp = c.def.schedule?.catchUp ?? 'latest';
+  const missed = times.filter((t) => now - t > 60_000);
+  const onTime = times.filter((t) => now - t <= 60_000);
+  const run = new Set(catchUp === 'all' ? times : catchUp === 'none' ? onTime : onTime.length > 0 ? onTime : missed.slice(-1));
+  const records = events.filter((e): e is EventOf<'ScheduleFired' | 'ScheduleFireSkipped'> => (e.type === 'ScheduleFired' || e.type === 'ScheduleFireSkipped') && e.jobConfig === cmd.id);
+  for (const t of times) {
+    const r = records.filter((e) => e.fireAt === t && !(e.type === 'ScheduleFireSkipped' && e.count !== undefined));
+    if (r.length !== 1) {
+      out.push(`[fire-once] job config ${cmd.id}: fire time ${t} reported, ${r.length} records for it`);
+      continue;
+    }
+    const e = r[0]!;
+    const missedSkip = e.type === 'ScheduleFireSkipped' && e.reason.startsWith('missed');
+    if (run.has(t) && missedSkip) out.push(`[catch-up] job config ${cmd.id}: fire ${t} (${now - t} ms late, catchUp ${catchUp}) should run but was skipped as missed`);
+    if (!run.has(t) && !missedSkip) out.push(`[catch-up] job config ${cmd.id}: fire ${t} (${now - t} ms late, catchUp ${catchUp}) should be skipped as missed, got ${e.type === 'ScheduleFired' ? 'a run' : e.reason}`);
+  }
+  const summaries = records.filter((e) => e.type === 'ScheduleFireSkipped' && e.count !== undefined);
+  const wantSummary = cmd.missed !== undefined && cmd.missed.lastAt > last && cmd.missed.lastAt <= now;
+  if (summaries.length !== (wantSummary ? 1 : 0)) out.push(`[fire-once] job config ${cmd.id}: ${summaries.length} summary skip records, expected ${wantSummary ? 1 : 0}`);
+  else if (wantSummary) {
+    const s0 = summaries[0]!;
+    if (s0.type !== 'ScheduleFireSkipped' || s0.count !== cmd.missed!.count || s0.fireAt !== cmd.missed!.lastAt) out.push(`[fire-once] job config ${cmd.id}: summary record ${JSON.stringify(s0)} for ${JSON.stringify(cmd.missed)}`);
+  }
+  if (records.length !== times.length + (wantSummary ? 1 : 0)) out.push(`[fire-once] job config ${cmd.id}: ${records.length} fire records for ${times.length} new fire time(s)${wantSummary ? ' and a summary' : ''}`);
+  return out;
 }

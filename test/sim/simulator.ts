@@ -7,20 +7,30 @@
 // and go, jobs end (or their process is lost), operators cancel/suspend/resume/re-prioritise,
 // time passes (tick), limits change (also to 0 and back), workflows are redeployed, and the
 // node crashes and restarts from a snapshot or from the journal.
+// Job configs (§5, §8): blocking or not (own or from a job template), schedules (interval and
+// cron) with every overlap policy, queueLimit and catchUp; runs are started, `blocking` is
+// toggled while runs are active and queued, the scheduler's due fires (`dueFires`, what the
+// runtime's Scheduler submits) are polled on the simulated clock, and the node goes down for
+// minutes to hours (the clock jumps, nothing polls) and catches up when it comes back.
 //
 // Checked: every event before it is applied (checkEvent, on a mirror state evolved event by
 // event), every state after every step (checkState), refusals change nothing, no order is
-// lost, and replay of the journal gives the live state.
+// lost, and replay of the journal gives the live state. Job configs: JobConfigChecker (run lock
+// and blocking, each fire once, queueLimit) on every event and step, catch-up per fireSchedule
+// (checkFireCommand), and after every poll no due fire is lost: every fire time of a schedule
+// since it came into force is recorded once (fired, skipped, or counted in a summary record).
 
 import { type Command } from '../../src/core/commands.js';
 import { decide, nextDeadline, type Decision } from '../../src/core/decide.js';
 import type { Event } from '../../src/core/events.js';
 import { evolve } from '../../src/core/evolve.js';
-import type { Demand, Instruction, Job, LockDef, LockInstr, Order, Outcome, Position, QueuePolicy, TryInstr, Workflow } from '../../src/core/model.js';
+import type { Demand, Instruction, Job, JobConfig, LockDef, LockInstr, Order, Outcome, Position, QueuePolicy, Schedule, TryInstr, Workflow } from '../../src/core/model.js';
 import { enclosingLocks, samePosition } from '../../src/core/positions.js';
 import { deserializeState, emptyState, serializeState, type State } from '../../src/core/state.js';
 import { lockReferences } from '../../src/core/validate.js';
-import { checkDueWaits, checkEvent, checkState, dueWaits, firstDifference, indexDump, lineOrder, type DueWait } from './invariants.js';
+import { dueFires } from '../../src/runtime/scheduler.js';
+import { fireTimesBetween } from '../../src/schedule/cron.js';
+import { checkDueWaits, checkEvent, checkFireCommand, checkState, dueWaits, firstDifference, indexDump, JobConfigChecker, lineOrder, type DueWait } from './invariants.js';
 import { Rng } from './rng.js';
 
 export interface SimOptions {
@@ -46,6 +56,11 @@ export interface SimStats {
   locks: number;
   workflows: number;
   cycleRefusals: number;
+  /** Saves of a job config that only flipped `blocking`, with runs of it active. */
+  blockingToggles: number;
+  downtimes: number;
+  /** Scheduler polls (each may submit several fireSchedule commands). */
+  polls: number;
   /** FNV-1a of the final serialized state: equal runs give equal digests. */
   digest: string;
 }
@@ -59,7 +74,8 @@ class SimFailure extends Error {
 }
 
 const KEYS = ['a', 'b', 'c'] as const;
-const NO_REFUSAL: ReadonlySet<Command['type']> = new Set(['tick', 'jobFinished', 'executionLost']);
+const NO_REFUSAL: ReadonlySet<Command['type']> = new Set(['tick', 'jobFinished', 'executionLost', 'fireSchedule']);
+const JOB_CONFIGS = ['J0', 'J1', 'J2', 'J3'] as const;
 
 interface GenContext {
   budget: number;
@@ -110,6 +126,12 @@ class Simulation {
   private workflowNames: string[] = [];
   private nextOrder = 1;
   private snapshot: { text: string; seq: number } | undefined;
+  readonly jc = new JobConfigChecker();
+  private nextRun = 1;
+  /** Per job config: since when its current schedule is in force (every fire after it must be recorded). */
+  private readonly fireFrom = new Map<string, number>();
+  /** Per job config: fire records (fired, skipped, summaries with their count) newer than fireFrom. */
+  private readonly fireRecords = new Map<string, { fireAt: number; n: number }[]>();
 
   constructor(
     readonly seed: number,
@@ -135,6 +157,9 @@ class Simulation {
       locks: 0,
       workflows: 0,
       cycleRefusals: 0,
+      blockingToggles: 0,
+      downtimes: 0,
+      polls: 0,
       digest: '',
     };
   }
@@ -190,11 +215,15 @@ class Simulation {
       }
       return d;
     }
-    this.note(`#${this.step} t=${this.now} ${summarize(cmd)} → ${d.events.map(shortEvent).join(' ') || '(no events)'}`);
+    this.note(`#${this.step} t=${this.now} ${summarize(cmd)} → ${shortEvents(d.events)}`);
     if (expect.refusedWith !== undefined) this.fail(`[refusal] expected ${summarize(cmd)} to be refused with ${expect.refusedWith}, but it was accepted`);
     if (expect.noEvents && d.events.length > 0) this.fail(`[stale] ${summarize(cmd)} should change nothing but emitted ${d.events.map(shortEvent).join(' ')}`);
     const watches = cmd.type === 'changePriority' || cmd.type === 'deploy' || cmd.type === 'deployLock' ? [] : this.fifoWatches(d.events);
     const due = cmd.type === 'tick' ? dueWaits(this.mirror, this.now) : [];
+    if (cmd.type === 'fireSchedule') {
+      const problems = checkFireCommand(this.mirror, cmd, d.events, this.now);
+      if (problems.length > 0) this.fail(`after ${summarize(cmd)}:\n  ${problems.join('\n  ')}`);
+    }
     this.applyToMirror(d.events);
     for (const e of d.events) {
       this.journal.push(e);
@@ -215,6 +244,8 @@ class Simulation {
   private applyToMirror(events: readonly Event[]): void {
     for (const e of events) {
       const problems = checkEvent(this.mirror, e, this.tokens);
+      problems.push(...this.jc.event(this.mirror, e));
+      this.recordFire(e);
       if (problems.length > 0) this.fail(`event ${shortEvent(e)} breaks an invariant:\n  ${problems.join('\n  ')}`);
       try {
         evolve(this.mirror, e);
@@ -278,6 +309,7 @@ class Simulation {
     }
     const problems = checkState(s, { now: this.now, grandfathered: this.grandfathered, tokens: this.tokens });
     problems.push(...checkDueWaits(s, this.now, due));
+    problems.push(...this.jc.afterStep(s));
     for (const w of watches) {
       for (const y of w.ahead) {
         const o = s.orders.get(y.id);
@@ -335,8 +367,11 @@ class Simulation {
     this.compare('mirror (evolved event by event)', this.mirror);
   }
 
-  /** The node dies: restart from a fresh snapshot, from an older snapshot + journal tail, or from the whole journal. */
-  private crash(): void {
+  /**
+   * The node dies: restart from a fresh snapshot, from an older snapshot + journal tail, or from
+   * the whole journal. `downMs`: how long it stays down (the clock jumps; nothing ticks or polls).
+   */
+  private crash(downMs = 0): void {
     this.stats.crashes++;
     const text = serializeState(this.live);
     const candidates: [string, State][] = [];
@@ -356,7 +391,8 @@ class Simulation {
     }
     for (const [what, st] of candidates) this.compare(`crash restart from ${what}`, st);
     const [how, next] = this.rng.pick(candidates);
-    this.note(`#${this.step} t=${this.now} CRASH → restart from ${how}`);
+    this.now += downMs;
+    this.note(`#${this.step} t=${this.now} CRASH${downMs > 0 ? ` (down ${downMs} ms)` : ''} → restart from ${how}`);
     this.live = next;
     this.mirror = deserializeState(text);
     if (this.rng.bool(0.5)) this.snapshot = { text, seq: this.journal.length };
@@ -365,6 +401,148 @@ class Simulation {
     const lost = [...this.live.orders.values()].filter((o) => o.state === 'processing' && o.execution);
     for (const o of lost) if (o.execution) this.exec({ type: 'executionLost', orderId: o.id, executionId: o.execution.id });
     this.exec({ type: 'tick' });
+    // The scheduler starts with a poll: the fires missed while down are caught up.
+    this.poll();
+  }
+
+  // ---------------------------------------------------------------- job configs and schedules
+
+  /** A job config: a deployed workflow or one inline command, blocking or not, often with a schedule. */
+  private genJobConfig(id: string): Omit<JobConfig, 'created' | 'modified'> {
+    const rng = this.rng;
+    const c: Omit<JobConfig, 'created' | 'modified'> = { id, name: `Job ${id}`, active: rng.bool(0.9) };
+    if (rng.bool(0.3)) c.command = `echo ${id}`;
+    else c.workflow = rng.pick(this.workflowNames);
+    const b = rng.weighted({ on: 4, off: 3, template: 2 });
+    if (b === 'template') c.templateId = 'T0';
+    else c.blocking = b === 'on';
+    if (rng.bool(0.8)) c.schedule = this.genSchedule();
+    return c;
+  }
+
+  private genSchedule(): Schedule {
+    const rng = this.rng;
+    const kind = rng.weighted({ interval: 7, cron: 3 });
+    const sched: Schedule =
+      kind === 'interval'
+        ? { type: 'interval', intervalSeconds: rng.pick([1, 2, 5, 10, 30, 60]) }
+        : { type: 'cron', cron: rng.pick(['*/5 * * * * *', '*/20 * * * * *', '* * * * *', '*/2 * * * *']), timeZone: rng.pick(['Etc/UTC', 'Europe/Berlin', 'America/New_York']) };
+    const overlap = rng.weighted({ none: 3, queue: 4, skip: 2, allow: 2, replace: 1 });
+    if (overlap !== 'none') sched.overlap = overlap as NonNullable<Schedule['overlap']>;
+    if (rng.bool(0.6)) sched.queueLimit = rng.int(0, 3);
+    // Without a bound, fast schedules would pile up runs faster than the jobs end.
+    else if (kind === 'interval' && (sched.overlap === undefined || sched.overlap === 'queue' || sched.overlap === 'allow')) sched.intervalSeconds = rng.pick([10, 30, 60]);
+    const catchUp = rng.weighted({ none: 3, latest: 2, all: 1, default: 2 });
+    // `all` after hours of per-second fires would add hundreds of runs: only where the overlap bounds them.
+    const bounded = sched.overlap === 'skip' || sched.overlap === 'replace' || (sched.overlap === 'queue' && sched.queueLimit !== undefined);
+    if (catchUp !== 'default' && (catchUp !== 'all' || bounded)) sched.catchUp = catchUp as NonNullable<Schedule['catchUp']>;
+    return sched;
+  }
+
+  private jobConfigIds(): string[] {
+    return [...this.live.jobConfigs.keys()];
+  }
+
+  /** Creates a job config, or changes one: mostly toggles `blocking`, while its runs are active and queued. */
+  private saveJobConfig(): void {
+    const rng = this.rng;
+    const ids = this.jobConfigIds();
+    const missing = JOB_CONFIGS.filter((id) => !this.live.jobConfigs.has(id));
+    if (missing.length > 0 && (ids.length === 0 || rng.bool(0.1))) {
+      this.exec({ type: 'saveJobConfig', jobConfig: this.genJobConfig(rng.pick(missing)), create: true }, { accepted: true });
+      return;
+    }
+    const id = rng.pick(ids);
+    const { created: _c, modified: _m, ...def } = this.live.jobConfigs.get(id)!.def;
+    let next: Omit<JobConfig, 'created' | 'modified'> = { ...def };
+    const what = rng.weighted({ blocking: 6, schedule: 2, queueLimit: 1, active: 1, template: 1, whole: 1 });
+    if (what === 'blocking') {
+      // Own blocking flipped (or set, when it came from the template).
+      next.blocking = !(def.blocking ?? this.live.jobTemplates.get('T0')?.blocking ?? false);
+      if (this.orders((o) => o.jobConfig === id && o.endedAt === undefined).length > 0) this.stats.blockingToggles++;
+    } else if (what === 'schedule') {
+      if (next.schedule && rng.bool(0.2)) delete next.schedule;
+      else next.schedule = this.genSchedule();
+    } else if (what === 'queueLimit' && next.schedule) {
+      const sched = { ...next.schedule };
+      if (rng.bool(0.3)) delete sched.queueLimit;
+      else sched.queueLimit = rng.int(0, 3);
+      if (sched.catchUp === 'all' && !(sched.overlap === 'skip' || sched.overlap === 'replace' || (sched.overlap === 'queue' && sched.queueLimit !== undefined))) delete sched.catchUp;
+      next.schedule = sched;
+    } else if (what === 'active') next.active = !def.active;
+    else if (what === 'template') {
+      if (def.templateId !== undefined) delete next.templateId;
+      else next.templateId = 'T0';
+      if (rng.bool(0.5)) delete next.blocking;
+    } else if (what === 'whole') next = this.genJobConfig(id);
+    this.exec({ type: 'saveJobConfig', jobConfig: next }, { accepted: true });
+  }
+
+  /** The template's `blocking` flips: job configs without their own follow it. */
+  private toggleTemplate(): void {
+    const t = this.live.jobTemplates.get('T0');
+    if (!t) return;
+    this.exec({ type: 'saveJobTemplate', template: { ...t, blocking: !(t.blocking ?? false) } }, { accepted: true });
+  }
+
+  private runJobConfig(): void {
+    const rng = this.rng;
+    const ids = this.jobConfigIds();
+    if (ids.length === 0) return;
+    const id = rng.bool(0.97) ? rng.pick(ids) : 'NoSuchJobConfig';
+    const cmd: Command = { type: 'runJobConfig', id, orderId: `r${this.nextRun++}` };
+    if (rng.bool(0.1)) cmd.scheduledFor = this.now + rng.int(-2000, 20_000);
+    if (rng.bool(0.2)) cmd.priority = rng.int(-1, 2);
+    const c = this.live.jobConfigs.get(id);
+    this.exec(cmd, !c ? { refusedWith: 'not-found' } : !c.def.active ? { refusedWith: 'state' } : { accepted: true });
+  }
+
+  /** What the runtime's Scheduler does when its timer fires: submits the due fires. */
+  private poll(): void {
+    this.stats.polls++;
+    const cmds = dueFires(this.live, this.now);
+    for (const cmd of cmds) this.exec(cmd, { accepted: true });
+    // The same fires reported again (a second node, a poll repeated after an error): nothing happens twice.
+    if (cmds.length > 0 && this.rng.bool(0.15)) for (const cmd of cmds) this.exec(cmd, { noEvents: true });
+    this.checkFireLedger();
+  }
+
+  /** Keeps the fire records (from the events) and when each job config's schedule came into force. */
+  private recordFire(e: Event): void {
+    if (e.type === 'JobConfigSaved') {
+      const old = this.mirror.jobConfigs.get(e.jobConfig.id)?.def;
+      if (!old || JSON.stringify(old.schedule) !== JSON.stringify(e.jobConfig.schedule) || old.active !== e.jobConfig.active) {
+        this.fireFrom.set(e.jobConfig.id, e.at);
+        this.fireRecords.set(e.jobConfig.id, []);
+      }
+    } else if (e.type === 'JobConfigDeleted') {
+      this.fireFrom.delete(e.id);
+      this.fireRecords.delete(e.id);
+    } else if (e.type === 'ScheduleFired' || e.type === 'ScheduleFireSkipped') {
+      this.fireRecords.get(e.jobConfig)?.push({ fireAt: e.fireAt, n: e.type === 'ScheduleFireSkipped' ? (e.count ?? 1) : 1 });
+    }
+  }
+
+  /**
+   * None lost: after a poll, every fire time of each active schedule since it came into force
+   * (saved with this schedule, or activated) up to now is recorded exactly once.
+   */
+  private checkFireLedger(): void {
+    for (const c of this.live.jobConfigs.values()) {
+      const sched = c.def.schedule;
+      const from = this.fireFrom.get(c.def.id);
+      if (!sched || !c.def.active || from === undefined) continue;
+      const { times, more } = fireTimesBetween(sched, from, this.now, 3);
+      const expected = times.length + more;
+      const records = (this.fireRecords.get(c.def.id) ?? []).filter((r) => r.fireAt > from && r.fireAt <= this.now);
+      const got = records.reduce((a, r) => a + r.n, 0);
+      if (got !== expected) {
+        this.fail(`[fire-lost] job config ${c.def.id} (${JSON.stringify(sched)}): ${expected} fire times in (${from}, ${this.now}] (the last ${times.join(', ')}), ${got} recorded (the last ${records.slice(-3).map((r) => `${r.fireAt}×${r.n}`).join(', ')}); lastFireAt ${String(c.lastFireAt)}, modified ${c.def.modified}`);
+      }
+      // Checked up to now: start again from here.
+      this.fireFrom.set(c.def.id, this.now);
+      this.fireRecords.set(c.def.id, []);
+    }
   }
 
   // ---------------------------------------------------------------- world
@@ -394,6 +572,8 @@ class Simulation {
     this.workflowNames = Array.from({ length: nWorkflows }, (_, i) => `W${i}`);
     const workflows = this.workflowNames.map((name) => this.genWorkflow(name, defs));
     this.exec({ type: 'deploy', locks, workflows }, { accepted: true });
+    this.exec({ type: 'saveJobTemplate', template: { id: 'T0', name: 'Template T0', active: true, blocking: rng.bool() } }, { accepted: true });
+    for (let i = 0, n = rng.int(1, JOB_CONFIGS.length); i < n; i++) this.exec({ type: 'saveJobConfig', jobConfig: this.genJobConfig(JOB_CONFIGS[i]!) }, { accepted: true });
     this.stats.locks = nLocks;
     this.stats.workflows = nWorkflows;
     this.tryCycle();
@@ -581,7 +761,8 @@ class Simulation {
       add: n < 30 ? 16 : n < 70 ? 6 : 1,
       outcome: processing.length > 0 ? 30 : 0,
       tick: 14,
-      cancel: 4,
+      // Schedules add runs by themselves: with many orders live, operators clear some.
+      cancel: n < 80 ? 4 : 30,
       suspend: 4,
       resume: 7,
       priority: 4,
@@ -593,6 +774,11 @@ class Simulation {
       stale: 1.5,
       lockAdmin: 0.4,
       bogus: 0.5,
+      jcSave: 2.5,
+      jcRun: n < 70 ? 5 : 0.5,
+      poll: 8,
+      template: 0.4,
+      downtime: 0.25,
     });
     const pickActive = (): string => (active.length > 0 && rng.bool(0.85) ? rng.pick(active).id : this.anyOrderId());
     switch (action) {
@@ -626,6 +812,7 @@ class Simulation {
         else if (r === 'big') this.now += rng.int(0, 20_000);
         else if (r === 'deadline' && next !== undefined) this.now = next;
         this.exec({ type: 'tick' });
+        if (rng.bool(0.5)) this.poll();
         return;
       }
       case 'cancel':
@@ -662,6 +849,24 @@ class Simulation {
       case 'crash':
         this.crash();
         return;
+      case 'jcSave':
+        this.saveJobConfig();
+        return;
+      case 'jcRun':
+        this.runJobConfig();
+        return;
+      case 'poll':
+        this.poll();
+        return;
+      case 'template':
+        this.toggleTemplate();
+        return;
+      case 'downtime': {
+        this.stats.downtimes++;
+        const r = rng.weighted({ minutes: 6, hour: 3, hours: 1 });
+        this.crash(r === 'minutes' ? rng.int(60_000, 600_000) : r === 'hour' ? rng.int(1_800_000, 3_600_000) : rng.int(3 * 3_600_000, 6 * 3_600_000));
+        return;
+      }
       case 'cycle':
         this.tryCycle();
         return;
@@ -784,11 +989,30 @@ function summarize(cmd: Command): string {
       return `addOrder(${cmd.orderId} ${cmd.workflow} ${JSON.stringify(cmd.arguments ?? {})} p${cmd.priority ?? 0}${cmd.scheduledFor !== undefined ? ` at ${cmd.scheduledFor}` : ''})`;
     case 'jobFinished':
       return `jobFinished(${cmd.orderId} ${cmd.executionId} ${cmd.outcome.type})`;
+    case 'fireSchedule': {
+      const t = cmd.fireTimes;
+      const times = t.length <= 6 ? t.join(',') : `${t.slice(0, 3).join(',')},… ${t.length - 5} more …,${t.slice(-2).join(',')}`;
+      return `fireSchedule(${cmd.id} [${times}]${cmd.missed ? ` missed ${cmd.missed.count} up to ${cmd.missed.lastAt}` : ''})`;
+    }
     default: {
       const { type, ...rest } = cmd;
       return `${type}(${JSON.stringify(rest)})`;
     }
   }
+}
+
+/** The events of a step, long runs of one type shortened. */
+function shortEvents(events: readonly Event[]): string {
+  if (events.length === 0) return '(no events)';
+  const out: string[] = [];
+  for (let i = 0; i < events.length; ) {
+    let j = i;
+    while (j < events.length && events[j]!.type === events[i]!.type) j++;
+    if (j - i > 4) out.push(shortEvent(events[i]!), `…${j - i - 2} more ${events[i]!.type}…`, shortEvent(events[j - 1]!));
+    else for (let k = i; k < j; k++) out.push(shortEvent(events[k]!));
+    i = j;
+  }
+  return out.join(' ');
 }
 
 function shortEvent(e: Event): string {
@@ -808,6 +1032,10 @@ function shortEvent(e: Event): string {
       return `Stopped(${e.orderId} ${e.outcome.reason ?? ''})`;
     case 'OrderProcessingStarted':
       return `Started(${e.orderId} ${e.job})`;
+    case 'ScheduleFired':
+      return `Fired(${e.jobConfig}@${e.fireAt})`;
+    case 'ScheduleFireSkipped':
+      return `FireSkipped(${e.jobConfig}@${e.fireAt}${e.count !== undefined ? `×${e.count}` : ''}: ${e.reason.slice(0, 40)})`;
     case 'LockDeployed':
       return `LockDeployed(${JSON.stringify(e.lock)})`;
     case 'WorkflowDeployed':

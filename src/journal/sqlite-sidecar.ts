@@ -29,6 +29,7 @@ import { deserializeState, emptyState, serializeState, snapshotSpacing, type Sta
 import { orderIdsOf } from './rows.js';
 import { SIDE_INDEX_SEQ_KEY } from './side-file.js';
 import { SNAPSHOTS_KEPT } from './types.js';
+import { ReadGate } from './wal-restart.js';
 
 export interface SidecarData {
   file: string;
@@ -37,6 +38,8 @@ export interface SidecarData {
   /** Snapshots are written by the sidecar (else the engine writes them). */
   snapshots: boolean;
   snapshotEveryEvents: number;
+  /** The writer's ReadGate (wal-restart.ts): every statement on the journal goes through it. */
+  gate: SharedArrayBuffer;
 }
 
 /** Rows read per round; a turn does at most ROUNDS_MAX rounds before it lets messages in. */
@@ -53,6 +56,8 @@ interface Row {
 function run(data: SidecarData): void {
   const port = parentPort!;
   const main = new Database(data.file, { fileMustExist: true, timeout: 0 });
+  // Each statement on the journal waits while the writer makes the WAL start over (wal-restart.ts).
+  const gate = new ReadGate(data.gate);
   const side = new Database(data.sideFile, { fileMustExist: true, timeout: 5000 });
   side.pragma('journal_mode = WAL');
   side.pragma('synchronous = NORMAL');
@@ -74,17 +79,17 @@ function run(data: SidecarData): void {
   const newestSnapshot = (upTo: number, what: 'seq, state' | 'seq'): { seq: number; state?: string } | undefined =>
     [
       side.prepare<[number], { seq: number; state?: string }>(`SELECT ${what} FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1`).get(upTo),
-      main.prepare<[number], { seq: number; state?: string }>(`SELECT ${what} FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1`).get(upTo),
+      gate.read(() => main.prepare<[number], { seq: number; state?: string }>(`SELECT ${what} FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1`).get(upTo)),
     ]
       .filter((s) => s !== undefined)
       .sort((a, b) => b.seq - a.seq)[0];
   let state: State | undefined;
   let sinceSnapshot = 0;
   /** The seq of the snapshot the state will start from (while it is not loaded). */
-  let baseSeq = data.snapshots ? (newestSnapshot(lastSeq.get()!, 'seq')?.seq ?? 0) : 0;
+  let baseSeq = data.snapshots ? (newestSnapshot(gate.read(() => lastSeq.get()!), 'seq')?.seq ?? 0) : 0;
   /** Loads the newest snapshot the journal reaches (side file, or the main file's from before there was one). */
   const loadState = (): State => {
-    const newest = newestSnapshot(lastSeq.get()!, 'seq, state');
+    const newest = newestSnapshot(gate.read(() => lastSeq.get()!), 'seq, state');
     const s = newest?.state !== undefined ? deserializeState(newest.state) : emptyState();
     if (newest) s.seq = newest.seq;
     baseSeq = s.seq;
@@ -121,7 +126,7 @@ function run(data: SidecarData): void {
     for (let round = 0; round < ROUNDS_MAX; round++) {
       if (data.snapshots && !state && !final && indexedSeq - baseSeq >= data.snapshotEveryEvents) state = loadState();
       const from = state ? Math.min(state.seq, indexedSeq) : indexedSeq;
-      const rows = selectRows.all(from, ROWS_PER_ROUND);
+      const rows = gate.read(() => selectRows.all(from, ROWS_PER_ROUND));
       if (rows.length === 0) break;
       parsed = new Map();
       const last = rows[rows.length - 1]!;
@@ -151,7 +156,7 @@ function run(data: SidecarData): void {
       sinceSnapshot = 0;
     }
     try {
-      main.pragma('wal_checkpoint(PASSIVE)');
+      gate.read(() => main.pragma('wal_checkpoint(PASSIVE)'));
     } catch {
       // busy: next turn
     }

@@ -12,6 +12,7 @@ import { SIDE_INDEX_SEQ_KEY, SIDE_SCHEMA, sideFileOf } from './side-file.js';
 import { AppendWaiters } from './append-waiters.js';
 import { EMBEDDED_EPOCH, SNAPSHOTS_KEPT, StaleEpoch, type JournalStore, type SnapshotRecord, type StepLog, type SyncJournal } from './types.js';
 import { orderIdsOf, orderNeedle } from './rows.js';
+import { READ_GATE_BYTES, ReadGate, WalRestart } from './wal-restart.js';
 import { WalRoom } from './wal-room.js';
 
 /**
@@ -113,6 +114,13 @@ function sidecarWorker(data: SidecarData): Worker {
 
 /** The WAL is truncated back to this size when it starts over (journal_size_limit). */
 const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
+/**
+ * The writer makes the WAL start over (wal-restart.ts) once SQLite's frames fill this much of
+ * it: past the automatic checkpoint's 10,000 pages (~39 MiB), which usually restarts it first.
+ * With the WAL room's at most 6 MiB ahead and the frames of the 32 commits between two looks,
+ * the file stays under WAL_LIMIT_BYTES.
+ */
+export const WAL_RESTART_BYTES = 44 * 1024 * 1024;
 
 export const SYNCHRONOUS_SETTINGS: readonly ('FULL' | 'NORMAL' | 'OFF')[] = ['FULL', 'NORMAL', 'OFF'];
 
@@ -126,7 +134,7 @@ export interface SqliteOptions {
    * the sidecar worker thread (sqlite-sidecar.ts) writes the order index and snapshots into the
    * side file and checkpoints the WAL every `checkpointIntervalMs` (50), off the engine's event
    * loop; the writer keeps a short checkpoint of its own every 10,000 pages so the WAL can
-   * start over.
+   * start over, and makes it start over itself past `walRestartBytes` (wal-restart.ts).
    */
   checkpoint?: 'inline' | 'worker';
   checkpointIntervalMs?: number;
@@ -138,6 +146,8 @@ export interface SqliteOptions {
   walRoom?: boolean;
   /** With `worker`: snapshots are written by the sidecar every max(this, 10 × orders) events (default 50,000). */
   snapshotEveryEvents?: number;
+  /** The writer makes the WAL start over once its frames fill this many bytes (wal-restart.ts; default WAL_RESTART_BYTES). */
+  walRestartBytes?: number;
 }
 
 interface EventRow {
@@ -220,6 +230,10 @@ export class SqliteStore implements JournalStore, SyncJournal {
   private sidecarSnapshots = false;
   /** The engine's own store with synchronous FULL: keeps the WAL's commits overwriting existing blocks. */
   private room: WalRoom | undefined;
+  /** Makes the WAL start over when readers keep SQLite from doing it (file journals). */
+  private restart: WalRestart | undefined;
+  /** While the sidecar runs: its reads of the journal wait for the RESTART checkpoint. */
+  private sidecarGate: ReadGate | undefined;
   private readonly waiters: AppendWaiters;
 
   private constructor(
@@ -348,6 +362,10 @@ export class SqliteStore implements JournalStore, SyncJournal {
     if (opts.synchronous !== undefined && !SYNCHRONOUS_SETTINGS.includes(opts.synchronous)) {
       throw new Error(`journal: synchronous must be one of ${SYNCHRONOUS_SETTINGS.join(', ')}, not ${String(opts.synchronous)}`);
     }
+    const restartBytes = opts.walRestartBytes ?? WAL_RESTART_BYTES;
+    if (!Number.isSafeInteger(restartBytes) || restartBytes <= 0) {
+      throw new Error(`journal: walRestartBytes must be a positive whole number of bytes, not ${String(opts.walRestartBytes)}`);
+    }
     const db = new Database(file, { timeout: 5000 });
     const sideFile = sideFileOf(file);
     let store: SqliteStore | undefined;
@@ -369,12 +387,14 @@ export class SqliteStore implements JournalStore, SyncJournal {
       db.pragma('side.synchronous = NORMAL');
       db.exec(SIDE_SCHEMA);
       store = new SqliteStore(db, sideFile);
+      if (file !== ':memory:') store.restart = new WalRestart(file, { restartBytes, restart: () => store!.checkpointRestart() });
       if (opts.checkpoint === 'worker' && sideFile !== ':memory:') store.startSidecar(file, opts);
       else store.indexInline();
       return store;
     } catch (err) {
       db.close();
       store?.room?.close();
+      store?.restart?.close();
       throw err;
     }
   }
@@ -396,14 +416,17 @@ export class SqliteStore implements JournalStore, SyncJournal {
       this.room = new WalRoom(file, { limitBytes: WAL_LIMIT_BYTES, writeLocked: (fn) => writeLocked(fn) });
       this.room.check();
     }
+    const gate = new ReadGate(new SharedArrayBuffer(READ_GATE_BYTES));
     const w = sidecarWorker({
       file,
+      gate: gate.shared,
       sideFile: this.sideFile,
       intervalMs: opts.checkpointIntervalMs ?? 50,
       snapshots: true,
       snapshotEveryEvents: opts.snapshotEveryEvents ?? 50_000,
     });
     this.sidecar = w;
+    this.sidecarGate = gate;
     w.unref();
     // A sidecar that cannot run: the store does its work itself, as without one. Catching up
     // the index may fail too (a full disk): the entries then stay pending and are written by a
@@ -411,6 +434,7 @@ export class SqliteStore implements JournalStore, SyncJournal {
     const fallBack = (): void => {
       if (this.sidecar !== w) return;
       this.sidecar = undefined;
+      this.sidecarGate = undefined;
       this.sidecarSnapshots = false;
       void w.terminate();
       if (!db.open) return;
@@ -425,6 +449,19 @@ export class SqliteStore implements JournalStore, SyncJournal {
     });
     w.on('error', fallBack);
     w.on('exit', fallBack); // an exit we did not ask for (close() lets go of it first)
+  }
+
+  /** A RESTART checkpoint (wal-restart.ts): false when readers kept it waiting past the busy timeout. */
+  private checkpointRestart(): boolean {
+    const run = (): boolean => (this.db.pragma('wal_checkpoint(RESTART)') as { busy: number }[])[0]?.busy === 0;
+    // The sidecar's statement in progress ends first (a read or its own checkpoint, a few ms);
+    // the 5 s are only for a sidecar stuck in one, as the busy timeout is for other readers.
+    return this.sidecarGate ? this.sidecarGate.closed(run, 5000) : run();
+  }
+
+  /** What makes the WAL start over, for a file journal (tests, diagnostics). */
+  get walRestart(): WalRestart | undefined {
+    return this.restart;
   }
 
   /** The WAL room, when this store keeps one (tests, diagnostics). */
@@ -452,6 +489,7 @@ export class SqliteStore implements JournalStore, SyncJournal {
     const first = this.appendTx(events);
     this.nextSeq = first + events.length;
     this.room?.afterCommit();
+    this.restart?.afterCommit();
     this.waiters.appended(this.nextSeq - 1);
     return first;
   }
@@ -548,6 +586,7 @@ export class SqliteStore implements JournalStore, SyncJournal {
     const w = this.sidecar;
     if (w) {
       this.sidecar = undefined;
+      this.sidecarGate = undefined;
       this.sidecarSnapshots = false;
       // Referenced while it stops, so that the process does not end under our feet.
       w.ref();
@@ -566,5 +605,6 @@ export class SqliteStore implements JournalStore, SyncJournal {
     }
     if (this.db.open) this.db.close();
     this.room?.close();
+    this.restart?.close();
   }
 }

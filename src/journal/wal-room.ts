@@ -41,6 +41,23 @@ export interface WalRoomOptions {
 
 const WAL_HEADER_BYTES = 32;
 const FRAME_HEADER_BYTES = 24;
+/** Bytes of the wal-index header that `walUsedBytes` reads. */
+export const WAL_INDEX_HEADER_BYTES = 20;
+
+/**
+ * Bytes of the WAL that SQLite's frames fill since it last started over: where its next frame
+ * goes. Read from the wal-index header at the start of the -shm file (`shmFd`; page size at
+ * byte 14, mxFrame at byte 16, native byte order); `header` is a buffer of
+ * WAL_INDEX_HEADER_BYTES. Undefined while the -shm file is shorter than that.
+ */
+export function walUsedBytes(shmFd: number, header: Buffer): number | undefined {
+  if (readSync(shmFd, header, 0, WAL_INDEX_HEADER_BYTES, 0) < WAL_INDEX_HEADER_BYTES) return undefined;
+  const le = endianness() === 'LE';
+  const rawPage = le ? header.readUInt16LE(14) : header.readUInt16BE(14);
+  const pageBytes = rawPage === 1 ? 65536 : rawPage;
+  const mxFrame = le ? header.readUInt32LE(16) : header.readUInt32BE(16);
+  return pageBytes === 0 ? WAL_HEADER_BYTES : WAL_HEADER_BYTES + mxFrame * (pageBytes + FRAME_HEADER_BYTES);
+}
 let zeros: Buffer | undefined; // 1 MiB, allocated on first use
 
 export class WalRoom {
@@ -48,7 +65,7 @@ export class WalRoom {
   private shmFd: number | undefined;
   private commits = 0;
   private disabled = false;
-  private readonly header = Buffer.alloc(20);
+  private readonly header = Buffer.alloc(WAL_INDEX_HEADER_BYTES);
   private readonly chunkBytes: number;
   private readonly headroomBytes: number;
   private readonly everyCommits: number;
@@ -99,13 +116,8 @@ export class WalRoom {
 
   /** [current size, size wanted] when the room ahead of SQLite's next frame is short. */
   private wanted(): [number, number] | undefined {
-    const h = this.header;
-    if (readSync(this.shmFd!, h, 0, h.length, 0) < h.length) return undefined;
-    const le = endianness() === 'LE';
-    const rawPage = le ? h.readUInt16LE(14) : h.readUInt16BE(14);
-    const pageBytes = rawPage === 1 ? 65536 : rawPage;
-    const mxFrame = le ? h.readUInt32LE(16) : h.readUInt32BE(16);
-    const used = pageBytes === 0 ? WAL_HEADER_BYTES : WAL_HEADER_BYTES + mxFrame * (pageBytes + FRAME_HEADER_BYTES);
+    const used = walUsedBytes(this.shmFd!, this.header);
+    if (used === undefined) return undefined;
     const size = fstatSync(this.walFd!).size;
     if (size - used >= this.headroomBytes) return undefined;
     const target = Math.min(this.opts.limitBytes, Math.max(size, used) + this.chunkBytes);

@@ -1,6 +1,7 @@
 // Runs the journal contract against every store; a new store is one more journalContract call.
 
-import { copyFileSync, statSync } from 'node:fs';
+import { Buffer } from 'node:buffer';
+import { closeSync, copyFileSync, fstatSync, openSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/journal/memory.js';
 import { PostgresStore } from '../../src/journal/postgres.js';
 import { MIGRATIONS, SqliteStore } from '../../src/journal/sqlite.js';
-import { WalRoom } from '../../src/journal/wal-room.js';
+import { WAL_INDEX_HEADER_BYTES, WalRoom, walUsedBytes } from '../../src/journal/wal-room.js';
 import type { JournalStore } from '../../src/journal/types.js';
 import { dropSchema, TEST_DATABASE_URL, testSchemaName } from '../support/postgres.js';
 import { journalContract, SAMPLE_EVENTS } from './journal.contract.js';
@@ -55,6 +56,9 @@ journalContract('postgres', async () => {
     },
   };
 }, { durable: true });
+
+/** What the WAL file stays under however long commits keep coming (docs/decisions.md, Durability). */
+const WAL_BOUND_BYTES = 60 * 1024 * 1024;
 
 describe('sqlite store', () => {
   const withDir = async (fn: (file: string) => Promise<void>) => {
@@ -106,28 +110,80 @@ describe('sqlite store', () => {
         for (let i = 0; i < 200; i++) store.appendSync([{ type: 'OrderDeleted', at: i, orderId: `o${i}-${big}` }]);
         // Only a checkpoint moves pages from the WAL into the database file; the writer's own
         // automatic checkpoint is off, so the worker's is the one that does it.
-        let size = statSync(file).size;
-        for (let i = 0; i < 250 && size <= before + 200 * 2000; i++) {
-          await new Promise((r) => setTimeout(r, 20));
-          size = statSync(file).size;
-        }
-        expect(size).toBeGreaterThan(before + 200 * 2000);
+        // Looks until the worker's checkpoint came (it does in its own time; the test's timeout
+        // is the safety net).
+        while (statSync(file).size <= before + 200 * 2000) await new Promise((r) => setTimeout(r, 20));
         expect((await store.readAfter(0, 1000)).length).toBe(200);
       } finally {
         await store.close();
       }
     }));
 
-  it('keeps the WAL bounded while commits never stop (the writer lets it start over)', () =>
+  /**
+   * Commits back to back (nothing else happens between them) until SQLite has started the WAL
+   * over `times` times from at least `fromBytes` of frames; and the largest size of the WAL file
+   * meanwhile. Counted, not timed: a WAL that does not start over fails once `capBytes` of
+   * events were written.
+   */
+  const commitUntilStartedOver = (store: SqliteStore, file: string, opts: { times: number; fromBytes: number; eventBytes: number; capBytes: number }) => {
+    const big = 'y'.repeat(opts.eventBytes);
+    const commit = (i: number) => store.appendSync([{ type: 'OrderDeleted', at: i, orderId: `o${i}-${big}` }]);
+    commit(0);
+    const wal = openSync(`${file}-wal`, 'r');
+    const shm = openSync(`${file}-shm`, 'r');
+    try {
+      // How far SQLite's frames reach: back near the start when it started the WAL over.
+      const header = Buffer.alloc(WAL_INDEX_HEADER_BYTES);
+      let used = walUsedBytes(shm, header)!;
+      let largest = fstatSync(wal).size;
+      let startedOver = 0;
+      let written = 0;
+      for (let i = 1; startedOver < opts.times && written < opts.capBytes; i++) {
+        commit(i);
+        written += opts.eventBytes;
+        largest = Math.max(largest, fstatSync(wal).size);
+        const now = walUsedBytes(shm, header)!;
+        if (now < used && used >= opts.fromBytes) startedOver++;
+        used = now;
+      }
+      return { startedOver, largest, written };
+    } finally {
+      closeSync(wal);
+      closeSync(shm);
+    }
+  };
+
+  it('makes the WAL start over at the size set, every time, while the sidecar reads behind commits that never stop', () =>
     withDir(async (file) => {
-      const store = SqliteStore.open(file, { checkpoint: 'worker', checkpointIntervalMs: 10 });
+      // The engine's store (sidecar, FULL, WAL room), its sidecar looking for new rows every
+      // 10 ms, the writer's restart set below SQLite's automatic checkpoint (10,000 pages).
+      const restartBytes = 8 * 1024 * 1024;
+      const store = SqliteStore.open(file, { checkpoint: 'worker', checkpointIntervalMs: 10, walRestartBytes: restartBytes });
       try {
-        const big = 'y'.repeat(3000);
-        // ~75 MB of commits back to back, with no idle moment for the WAL to restart in.
-        for (let i = 0; i < 25_000; i++) store.appendSync([{ type: 'OrderDeleted', at: i, orderId: `o${i}-${big}` }]);
-        // The writer's checkpoint comes every 10,000 pages (~40 MB); without it: ~450 MB.
-        expect(statSync(`${file}-wal`).size).toBeLessThan(60 * 1024 * 1024);
-        expect(await store.lastSeq()).toBe(25_000);
+        const run = commitUntilStartedOver(store, file, { times: 3, fromBytes: restartBytes, eventBytes: 16 * 1024, capBytes: 4 * 3 * restartBytes });
+        expect(run.startedOver).toBe(3);
+        // Each time at the writer's RESTART checkpoint, which never waited in vain.
+        const restart = store.walRestart!;
+        expect(restart.checkpoints).toBeGreaterThanOrEqual(3);
+        expect(restart.timedOut).toBe(0);
+        // The frames up to the restart size, the 32 commits (~20 KiB each) until the writer
+        // looks again, and the WAL room's at most 6 MiB of zeros ahead of them.
+        expect(run.largest).toBeLessThan(restartBytes + 7 * 1024 * 1024);
+        expect(await store.lastSeq()).toBe(run.written / (16 * 1024) + 1);
+      } finally {
+        await store.close();
+      }
+    }));
+
+  it('keeps the WAL under 60 MiB with the default sizes while commits never stop', () =>
+    withDir(async (file) => {
+      // NORMAL, so that the ~50 MB of commits cost no sync each; the bound is the same with
+      // FULL (the WAL room adds at most 6 MiB, counted in the 60).
+      const store = SqliteStore.open(file, { checkpoint: 'worker', checkpointIntervalMs: 10, synchronous: 'NORMAL' });
+      try {
+        const run = commitUntilStartedOver(store, file, { times: 1, fromBytes: 32 * 1024 * 1024, eventBytes: 16 * 1024, capBytes: 4 * WAL_BOUND_BYTES });
+        expect(run.startedOver).toBe(1);
+        expect(run.largest).toBeLessThan(WAL_BOUND_BYTES);
       } finally {
         await store.close();
       }

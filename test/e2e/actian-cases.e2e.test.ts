@@ -20,7 +20,8 @@ beforeAll(async () => {
   });
   base = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
+    // Waits for the line (or the exit); the timer is only a safety net that shows the output.
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 90_000);
     server.stdout!.on('data', (b: Buffer) => {
       out += b.toString();
       const m = /listening on (http:\/\/[^\s]+)/.exec(out);
@@ -32,7 +33,7 @@ beforeAll(async () => {
     server.stderr!.on('data', (b: Buffer) => (out += b.toString()));
     server.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
   });
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   if (server.exitCode === null) {

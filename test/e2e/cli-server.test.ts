@@ -26,8 +26,8 @@ interface Server extends Background {
   url: string;
 }
 
-/** `orderly serve --port 0` in the background; resolves once it prints where it listens. */
-async function startServer(dataDir: string, timeoutMs = 20_000): Promise<Server> {
+/** `orderly serve --port 0` in the background; resolves once it prints where it listens (the timeout is a safety net). */
+async function startServer(dataDir: string, timeoutMs = 90_000): Promise<Server> {
   const b = await startBackground(['serve', '--port', '0', '--data-dir', dataDir], /Orderly listening on (http:\/\/\S+)/, { ORDERLY_ADMIN_TOKEN: ADMIN_TOKEN }, timeoutMs);
   return { ...b, url: b.match[1]! };
 }

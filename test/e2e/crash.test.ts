@@ -85,9 +85,10 @@ describe('crash safety (kill -9)', () => {
       ...Array.from({ length: 5 }, (_, i) => cliJson<string>('order', 'add', 'shared', '--id', `shared-${i}`)),
     ];
     ids.push(...(await Promise.all(adds)));
-    // Wait until the jobs that can start have started (they block on the go file).
+    // Wait until the jobs that can start have started (they block on the go file), however long
+    // that takes (the test's timeout is the safety net).
     let before: OrderJson[] = [];
-    for (const until = Date.now() + 15_000; Date.now() < until; await sleep(100)) {
+    for (;; await sleep(100)) {
       before = await cliJson<OrderJson[]>('orders', '--json');
       if (before.filter((o) => o.state === 'processing').length === 4 && auditLines().length === 4) break;
     }
@@ -120,7 +121,6 @@ describe('crash safety (kill -9)', () => {
     }
 
     // The others finish (the restartable one ran again).
-    const deadline = Date.now() + 20_000;
     for (;;) {
       const now = await cliJson<OrderJson[]>('orders', '--json');
       const open = now.filter((o) => o.state !== 'finished' && o.state !== 'failed');
@@ -131,7 +131,6 @@ describe('crash safety (kill -9)', () => {
         expect(auditLines().filter((l) => l[0] === 'start' && l[1] === 'again-0').length).toBe(2);
         break;
       }
-      if (Date.now() > deadline) throw new Error(`orders still open: ${open.map((o) => `${o.id}:${o.state}`).join(', ')}`);
       await sleep(200);
     }
 
@@ -145,5 +144,5 @@ describe('crash safety (kill -9)', () => {
 
     const { events } = await checkJournal();
     expect(events).toBeGreaterThan(20);
-  }, 60_000);
+  });
 });

@@ -41,7 +41,9 @@ function exitOf(p: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => (p.exitCode !== null ? resolve(p.exitCode) : p.once('exit', (code) => resolve(code))));
 }
 
-function waitForLine(p: ChildProcess, re: RegExp, out: { text: string }, timeoutMs = 20_000): Promise<RegExpExecArray> {
+// Waits for the line (or the exit); the timeout is only a safety net that shows the output,
+// set under the test's own 120 s: a start on a machine busy with other work can take tens of seconds.
+function waitForLine(p: ChildProcess, re: RegExp, out: { text: string }, timeoutMs = 90_000): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no line matching ${re} within ${timeoutMs} ms; output:\n${out.text}`)), timeoutMs);
     const check = (): void => {

@@ -4,8 +4,12 @@ import { readFileSync } from 'node:fs';
 
 const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
-/** Starts `orderly run INVENTORY --data-dir DATA --slots 8`; resolves once it serves its socket. */
-export function startEngine(inventory: string, dataDir: string, children: ChildProcess[], timeoutMs = 20_000): Promise<ChildProcess> {
+/**
+ * Starts `orderly run INVENTORY --data-dir DATA --slots 8`; resolves once it serves its socket.
+ * The timeout is only a safety net that shows the output (a start on a busy machine can take
+ * tens of seconds).
+ */
+export function startEngine(inventory: string, dataDir: string, children: ChildProcess[], timeoutMs = 90_000): Promise<ChildProcess> {
   const child = spawn(process.execPath, [cli, 'run', inventory, '--data-dir', dataDir, '--slots', '8'], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   return new Promise((resolve, reject) => {

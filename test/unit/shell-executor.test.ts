@@ -72,7 +72,9 @@ function isDead(pid: number): boolean {
   }
 }
 
-async function waitDead(pid: number, ms = 3000): Promise<boolean> {
+// The deadlines below are only safety nets (under the test's 120 s): a process on a machine busy
+// with other work may take seconds to start or to be reaped.
+async function waitDead(pid: number, ms = 90_000): Promise<boolean> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     if (isDead(pid)) return true;
@@ -81,7 +83,7 @@ async function waitDead(pid: number, ms = 3000): Promise<boolean> {
   return isDead(pid);
 }
 
-async function readPid(file: string, ms = 3000): Promise<number> {
+async function readPid(file: string, ms = 90_000): Promise<number> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     if (existsSync(file)) {

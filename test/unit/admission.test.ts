@@ -2,7 +2,10 @@
 // time zone, DST gaps and overlaps, month ends, and the order's day.
 import { describe, expect, it } from 'vitest';
 import { admissionAt, fromLocal, hasAdmissionStartOn, orderDay, type AdmissionPeriod } from '../../src/core/admission.js';
+import { decide } from '../../src/core/decide.js';
+import { deserializeState, serializeState } from '../../src/core/state.js';
 import { Problems, validateAdmissionTimeScheme } from '../../src/core/validate.js';
+import { Core, fn } from '../support/core-harness.js';
 
 const H = 3600;
 const D = 24 * H;
@@ -137,5 +140,21 @@ describe('admissionTimeScheme validation', () => {
       { path: 'jobs.j.admissionTimeScheme.restrictedSchemes', message: 'not supported: admission restricted to months is not implemented (give periods)' },
       { path: 'jobs.j.admissionTimeScheme.periods', message: 'required' },
     ]);
+  });
+});
+
+describe('an order waiting for admission', () => {
+  it('keeps its timer through a snapshot: restored, it starts when the period opens', () => {
+    const c = new Core();
+    const job = fn('noop', { admissionTimeScheme: scheme({ TYPE: 'DailyPeriod', secondOfDay: 9 * H, duration: H }) });
+    c.deploy([], [{ name: 'w', timeZone: BERLIN, instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }], jobs: { j: job } }]);
+    c.now = utc(2026, 12, 7, 6);
+    c.add('o1', 'w');
+    const opens = utc(2026, 12, 7, 8);
+    expect(c.o('o1')).toMatchObject({ state: 'waiting', waitingFor: { kind: 'admission', job: 'w:j', until: opens } });
+    const restored = deserializeState(serializeState(c.s));
+    const d = decide(restored, { type: 'tick' }, opens);
+    expect(d.ok && d.events.map((e) => e.type)).toEqual(['OrderMoved', 'OrderProcessingStarted']);
+    expect(restored.orders.get('o1')!.state).toBe('processing');
   });
 });

@@ -47,6 +47,7 @@ export interface ExecutionInput {
 
 /** The job resources of a job: the job's own names, then the workflow's, each once. */
 export function jobResourceNamesOf(job: Job, wf: Pick<Workflow, 'jobResourceNames'>): string[] {
+  if (!job.jobResourceNames?.length && !wf.jobResourceNames?.length) return [];
   return [...new Set([...(job.jobResourceNames ?? []), ...(wf.jobResourceNames ?? [])])];
 }
 
@@ -87,20 +88,39 @@ export function runnableExecutable(e: Executable): ShellExecutable | FunctionExe
   }
 }
 
+/**
+ * The value of an expression that is a plain literal, without the evaluator: `'text'` (one
+ * quote each side, none inside, no CR) or a whole number of up to 15 digits. Undefined for
+ * anything else (which goes through the evaluator, with the same result for these).
+ */
+export function plainLiteral(text: string): Value | undefined {
+  const n = text.length;
+  if (n >= 3 && text.charCodeAt(0) === 39 && text.charCodeAt(n - 1) === 39) {
+    const inner = text.slice(1, -1);
+    return inner.includes("'") || inner.includes('\r') ? undefined : inner;
+  }
+  if (n >= 1 && n <= 15 && /^[0-9]+$/.test(text)) return Number(text);
+  return undefined;
+}
+
 /** Arguments and environment of one execution, or a problem naming the JSON path and the position in the expression. */
 export function prepareExecution(input: ExecutionInput): Prepared {
   const { order, job } = input;
-  const jobPath = input.jobPath ?? joinPath('jobs', input.jobName);
-  const baseScope: Scope = {
-    orderId: order.id,
-    workflowPath: input.workflow.name,
-    label: input.instruction.label ?? '',
-    jobName: input.jobName,
-    now: input.now,
-    ...(input.workflow.timeZone !== undefined ? { timeZone: input.workflow.timeZone } : {}),
-    ...(order.scheduledFor !== undefined ? { scheduledFor: order.scheduledFor } : {}),
-    ...(input.env !== undefined ? { env: input.env } : {}),
-  };
+  // Paths and scopes are built only when needed: paths for a problem, scopes for an expression.
+  const jobPath = (): string => input.jobPath ?? joinPath('jobs', input.jobName);
+  let base: Scope | undefined;
+  const baseScope = (): Scope =>
+    (base ??= {
+      orderId: order.id,
+      workflowPath: input.workflow.name,
+      label: input.instruction.label ?? '',
+      jobName: input.jobName,
+      now: input.now,
+      ...(input.workflow.timeZone !== undefined ? { timeZone: input.workflow.timeZone } : {}),
+      ...(order.scheduledFor !== undefined ? { scheduledFor: order.scheduledFor } : {}),
+      ...(input.env !== undefined ? { env: input.env } : {}),
+      jobResource,
+    });
   const orderVariable = (name: string): Value | undefined =>
     input.typedVariable?.(name) ?? (Object.prototype.hasOwnProperty.call(order.arguments, name) ? order.arguments[name] : undefined);
 
@@ -119,7 +139,7 @@ export function prepareExecution(input: ExecutionInput): Prepared {
         out.set(k, literal(given));
         continue;
       }
-      const e = evaluateText(given, resourceScope);
+      const e = evaluateText(given, resourceScope());
       if (!e.ok) {
         r = `job resource ${name}: ${joinPath('arguments', k)}: ${describeExprProblem(e.problem, given)}`;
         resourceArgs.set(name, r);
@@ -139,8 +159,8 @@ export function prepareExecution(input: ExecutionInput): Prepared {
     }
     return a.get(name);
   };
-  const resourceScope: Scope = { ...baseScope, variable: () => undefined, jobResource };
-  baseScope.jobResource = jobResource;
+  let resScope: Scope | undefined;
+  const resourceScope = (): Scope => (resScope ??= { ...baseScope(), variable: () => undefined, jobResource });
   const named = jobResourceNamesOf(job, input.workflow);
 
   const merged: Record<string, string> = {};
@@ -150,22 +170,23 @@ export function prepareExecution(input: ExecutionInput): Prepared {
     for (const [k, v] of a) if (!(k in merged) && !Object.prototype.hasOwnProperty.call(order.arguments, k)) merged[k] = valueToString(v);
   }
 
-  const layers: [Record<string, ArgumentValue> | undefined, string][] = [
-    [job.defaultArguments, joinPath(jobPath, 'defaultArguments')],
-    [input.instruction.defaultArguments, joinPath(input.instructionPath, 'defaultArguments')],
-  ];
   const evaluatedDefaults = new Map<string, Value>();
   // The job's defaults see the order's arguments; the instruction's see the job's too.
-  const defaultsScope: Scope = { ...baseScope, variable: (name) => orderVariable(name) ?? evaluatedDefaults.get(name) };
-  for (const [defaults, path] of layers) {
-    if (defaults === undefined) continue;
+  let defScope: Scope | undefined;
+  const defaultsScope = (): Scope => (defScope ??= { ...baseScope(), variable: (name) => orderVariable(name) ?? evaluatedDefaults.get(name) });
+  const applyDefaults = (defaults: Record<string, ArgumentValue> | undefined, path: () => string): string | undefined => {
+    if (defaults === undefined) return undefined;
     for (const [name, given] of Object.entries(defaults)) {
       if (Object.prototype.hasOwnProperty.call(order.arguments, name)) continue;
       let v: Value;
       if (typeof given === 'string') {
-        const r = evaluateText(given, defaultsScope);
-        if (!r.ok) return { ok: false, message: `${joinPath(path, name)}: ${resourceProblem ?? describeExprProblem(r.problem, given)}` };
-        v = r.value;
+        const plain = plainLiteral(given);
+        if (plain !== undefined) v = plain;
+        else {
+          const r = evaluateText(given, defaultsScope());
+          if (!r.ok) return `${joinPath(path(), name)}: ${resourceProblem ?? describeExprProblem(r.problem, given)}`;
+          v = r.value;
+        }
       } else v = literal(given);
       if (v === MISSING) {
         delete merged[name];
@@ -175,20 +196,29 @@ export function prepareExecution(input: ExecutionInput): Prepared {
       merged[name] = valueToString(v);
       evaluatedDefaults.set(name, v);
     }
-  }
+    return undefined;
+  };
+  const jobProblem = applyDefaults(job.defaultArguments, () => joinPath(jobPath(), 'defaultArguments'));
+  if (jobProblem !== undefined) return { ok: false, message: jobProblem };
+  const instructionProblem = applyDefaults(input.instruction.defaultArguments, () => joinPath(input.instructionPath, 'defaultArguments'));
+  if (instructionProblem !== undefined) return { ok: false, message: instructionProblem };
   for (const [k, v] of Object.entries(order.arguments)) merged[k] = v;
 
   const exe = job.executable;
   const env: Record<string, string> = {};
   if (exe.TYPE !== 'FunctionExecutable' && exe.env !== undefined) {
-    const envScope: Scope = {
-      ...baseScope,
-      variable: (name) => orderVariable(name) ?? evaluatedDefaults.get(name),
-    };
-    const envPath = joinPath(joinPath(jobPath, 'executable'), 'env');
+    let envScope: Scope | undefined;
     for (const [name, text] of Object.entries(exe.env)) {
-      const r = evaluateText(text, envScope);
-      if (!r.ok) return { ok: false, message: `${joinPath(envPath, name)}: ${resourceProblem ?? describeExprProblem(r.problem, text)}` };
+      const plain = plainLiteral(text);
+      if (plain !== undefined) {
+        env[name] = valueToString(plain);
+        continue;
+      }
+      const r = evaluateText(text, (envScope ??= { ...baseScope(), variable: (n) => orderVariable(n) ?? evaluatedDefaults.get(n) }));
+      if (!r.ok) {
+        const envPath = joinPath(joinPath(jobPath(), 'executable'), 'env');
+        return { ok: false, message: `${joinPath(envPath, name)}: ${resourceProblem ?? describeExprProblem(r.problem, text)}` };
+      }
       if (r.value !== MISSING) env[name] = valueToString(r.value);
     }
   }
@@ -199,7 +229,7 @@ export function prepareExecution(input: ExecutionInput): Prepared {
       const def = resources.get(name);
       const own = argumentsOf(name);
       if (typeof own === 'string') return { ok: false, message: own };
-      const scope: Scope = { ...resourceScope, variable: (n) => own.get(n) };
+      const scope: Scope = { ...resourceScope(), variable: (n) => own.get(n) };
       for (const [k, text] of Object.entries(def?.env ?? {})) {
         if (set.has(k)) continue;
         set.add(k);

@@ -16,14 +16,14 @@ import { AssertionFailed, type Command, type Problem } from '../core/commands.js
 import { decide, nextDeadline } from '../core/decide.js';
 import type { Event, Stamped } from '../core/events.js';
 import { evolve } from '../core/evolve.js';
-import { outcomeAfterStderr, positionPath, prepareExecution } from '../core/job-execution.js';
+import { outcomeAfterStderr, positionPath, prepareExecution, runnableExecutable } from '../core/job-execution.js';
 import { typedOrderVariable } from '../core/order-preparation.js';
-import type { Grant, Order, Outcome } from '../core/model.js';
+import type { ArgumentValue, Grant, Job, Order, Outcome, Position, Workflow } from '../core/model.js';
 import { LIMITS } from '../core/model.js';
 import { instructionAt, jobAt } from '../core/positions.js';
 import { DEFAULT_CORE_OPTIONS, deserializeState, emptyState, serializeState, snapshotSpacing, workflowOf, type CoreOptions, type State } from '../core/state.js';
 import { isSyncJournal, StaleEpoch, type JournalStore, type SyncJournal } from '../journal/types.js';
-import type { ExecutionRequest, RunningExecution } from './executor-types.js';
+import type { RunningExecution } from './executor-types.js';
 import type { LiveOutput } from './live-output.js';
 import { FunctionExecutor } from './function-executor.js';
 import { LauncherShellExecutor } from './launcher-client.js';
@@ -154,6 +154,16 @@ const PLATFORM_TIMERS: Timers = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
+interface JobStartPlan {
+  at: { name: string; job: Job; defaultArguments?: Record<string, ArgumentValue> };
+  instruction: { label: string | undefined; defaultArguments: Record<string, ArgumentValue> | undefined };
+  instructionPath: string;
+  /** The path of an anonymous job (in its instruction); undefined for a named job. */
+  jobPath: string | undefined;
+  /** The job with its executable as the runtime runs it. */
+  runnableJob: Job;
+}
+
 export class Engine {
   /** What `decide` works on: ahead of the journal while a commit is under way. */
   private working: State;
@@ -178,6 +188,7 @@ export class Engine {
   private timer: unknown;
   private timerAt = Infinity;
   private readonly running = new Map<string, RunningExecution>();
+  private readonly jobStarts = new WeakMap<Workflow, Map<string, JobStartPlan | null>>();
   private readonly listeners = new Set<EventListener>();
   private readonly modeListeners = new Set<(mode: EngineMode) => void>();
   private eventsSinceSnapshot = 0;
@@ -533,29 +544,63 @@ export class Engine {
     }
   }
 
+  /**
+   * What starting a job at `pos` of `wf` needs that does not depend on the order: the job, its
+   * instruction's label and defaults, the paths for problems, the job with its runnable
+   * executable. Kept per deployed workflow (a deployed version is never changed in place).
+   */
+  private jobStartPlan(wf: Workflow, pos: Position): JobStartPlan | undefined {
+    let plans = this.jobStarts.get(wf);
+    if (plans === undefined) {
+      plans = new Map();
+      this.jobStarts.set(wf, plans);
+    }
+    const key = JSON.stringify(pos);
+    let plan = plans.get(key);
+    if (plan === undefined) {
+      const at = jobAt(wf, pos);
+      const instr = instructionAt(wf, pos);
+      const instructionPath = positionPath(wf, pos);
+      plan = at
+        ? {
+            at,
+            instruction: { label: instr?.label, defaultArguments: at.defaultArguments },
+            instructionPath,
+            jobPath: instr?.TYPE === 'Execute.Anonymous' ? `${instructionPath}.job` : undefined,
+            runnableJob: { ...at.job, executable: runnableExecutable(at.job.executable) },
+          }
+        : null;
+      plans.set(key, plan);
+    }
+    return plan ?? undefined;
+  }
+
   private startExecution(orderId: string, executionId: string): void {
     const o = this.working.orders.get(orderId);
     if (!o || o.execution?.id !== executionId) return;
     const wf = workflowOf(this.working, o);
-    const at = jobAt(wf, o.position);
-    if (!at) return;
+    const plan = this.jobStartPlan(wf, o.position);
+    if (!plan) return;
+    const at = plan.at;
     let job = at.job;
+    let runnableJob = plan.runnableJob;
     if (job.timeout === undefined && o.jobConfig !== undefined) {
       // A job config's timeout holds for each job of its runs that has none of its own.
       const c = this.working.jobConfigs.get(o.jobConfig)?.def;
       const timeout = c?.timeout ?? (c?.templateId !== undefined ? this.working.jobTemplates.get(c.templateId)?.timeout : undefined);
-      if (timeout !== undefined) job = { ...job, timeout };
+      if (timeout !== undefined) {
+        job = { ...job, timeout };
+        runnableJob = { ...runnableJob, timeout };
+      }
     }
-    const instructionPath = positionPath(wf, o.position);
-    const anonymous = instructionAt(wf, o.position)?.TYPE === 'Execute.Anonymous';
     const prepared = prepareExecution({
       order: o,
       workflow: wf,
       jobName: at.name,
-      ...(anonymous ? { jobPath: `${instructionPath}.job` } : {}),
+      ...(plan.jobPath !== undefined ? { jobPath: plan.jobPath } : {}),
       job,
-      instruction: { label: instructionAt(wf, o.position)?.label, defaultArguments: at.defaultArguments },
-      instructionPath,
+      instruction: plan.instruction,
+      instructionPath: plan.instructionPath,
       now: this.clock(),
       env: (name) => process.env[name],
       typedVariable: (name) => typedOrderVariable(wf.orderPreparation, o.arguments, name),
@@ -567,18 +612,21 @@ export class Engine {
       this.submit({ type: 'jobFinished', orderId, executionId, outcome }, { keep: true }).catch(() => undefined);
       return;
     }
-    const req: ExecutionRequest = {
+    const exe = o.execution;
+    const run = this.dispatcher.dispatch({
       executionId,
       orderId,
       workflow: o.workflow,
       jobName: at.name,
-      job: { ...job, executable: prepared.value.executable },
+      // The prepared executable is the job's own made runnable (the same for every start).
+      job: runnableJob,
       arguments: prepared.value.arguments,
       env: prepared.value.env,
       locks: heldGrants(o),
-    };
-    const exe = o.execution;
-    const run = this.dispatcher.dispatch({ ...req, worker: exe.worker, lease: exe.lease, attempt: exe.attempt ?? 1 });
+      worker: exe.worker,
+      lease: exe.lease,
+      attempt: exe.attempt ?? 1,
+    });
     if (!run) return; // another worker's: its result comes back as a command from there
     this.running.set(executionId, run);
     void run.done.then(async (r) => {

@@ -10,7 +10,7 @@ import { assert, invalid, problem, type Command, type Problem, type ProblemItem 
 import type { Event } from './events.js';
 import { argumentProblems } from './checks.js';
 import { evolve } from './evolve.js';
-import type { CycleInstr, CycleState, ForkInstr, ForkListInstr, Grant, IfInstr, Job, JobConfig, JobResourceDef, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import type { Instruction, AddOrderInstr, CycleInstr, CycleState, ForkInstr, ForkListInstr, Grant, IfInstr, Job, JobConfig, JobResourceDef, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 import { admissionAt, hasAdmissionStartOn, orderDay, type Admission } from './admission.js';
 import { LIMITS } from './model.js';
 import { executionsOn, pickWorker, type WorkerState } from './workers.js';
@@ -21,6 +21,7 @@ import {
   enclosingLocks,
   encloses,
   ifThens,
+  childBlocks,
   innermostCycle,
   instructionAt,
   isForkBranch,
@@ -31,6 +32,7 @@ import {
   thenBranch,
 } from './positions.js';
 import { typeName } from './expr/index.js';
+import { formatInstant } from './expr/time-format.js';
 import { commandWorkflow, effectiveBlocking, findAlias, validateAlias, holdsRunLock, isActiveRun, validateJobConfig, validateJobTemplate } from './jobconfigs.js';
 import {
   DEFAULT_CORE_OPTIONS,
@@ -83,6 +85,25 @@ function demandedTwice(s: State, resolved: readonly ResolvedDemand[], o: Order, 
     for (const h of x.held) for (const g of h.grants) if (g.lock === name) return true;
   }
   return false;
+}
+
+/** The number of the AddOrder at `pos` among its workflow's AddOrders (in document order), as JOC Cockpit numbers them. */
+function addOrderIndex(wf: Workflow, pos: Position): number {
+  let n = 0;
+  let found = -1;
+  const target = pos.join('/');
+  const walk = (instrs: readonly Instruction[], at: Position): void => {
+    instrs.forEach((i, k) => {
+      const here = [...at, k];
+      if (i.TYPE === 'AddOrder') {
+        if (here.join('/') === target) found = n;
+        n++;
+      }
+      for (const [branch, block] of childBlocks(i)) walk(block.instructions, [...here, branch]);
+    });
+  };
+  walk(wf.instructions, []);
+  return found < 0 ? 0 : found;
 }
 
 function fits(inst: LockInstance, count: number | undefined, limit: number): boolean {
@@ -156,6 +177,13 @@ class Turn {
       case 'SlotsSet':
         this.jobsDirty = true;
         break;
+      case 'OrderFinished':
+      case 'OrderCancelled': {
+        // An order an AddOrder added with deleteWhenTerminated leaves at once.
+        const o = s.orders.get(e.orderId);
+        if (o?.deleteWhenTerminated && o.parent === undefined) this.emit({ type: 'OrderDeleted', at: this.now, orderId: o.id });
+        break;
+      }
       case 'LockDeployed':
         for (const inst of s.instances.values()) if (inst.family === e.lock.name) this.dirty(inst.name);
         break;
@@ -552,10 +580,13 @@ class Turn {
       locks.set(lock.name, lock);
     });
     const newWorkflows: Workflow[] = [];
+    // What an AddOrder may name: the workflows deployed and those deployed now.
+    const workflowNames = new Set<string>(s.workflows.keys());
+    for (const raw of rawWorkflows) if (typeof raw?.name === 'string') workflowNames.add(raw.name);
     rawWorkflows.forEach((raw, i) => {
       const name = typeof raw?.name === 'string' ? raw.name : '';
       const where = `workflows[${i}]${name ? ` (${name})` : ''}`;
-      const r = validateWorkflow(raw, name, { locks, jobResources });
+      const r = validateWorkflow(raw, name, { locks, jobResources, workflows: workflowNames });
       if (!r.ok) {
         for (const p of r.problems) problems.push({ path: `${where}.${p.path}`, message: p.message });
         return;
@@ -954,6 +985,9 @@ class Turn {
         case 'ForkList':
           this.forkList(o, wf, instr);
           return;
+        case 'AddOrder':
+          if (!this.addOrderInstr(o, wf, instr)) return;
+          break;
         case 'Cycle':
           this.enterCycle(o, wf, instr);
           break;
@@ -1136,6 +1170,38 @@ class Turn {
     }
     this.emit({ type: 'OrderForked', at: this.now, orderId: o.id, children });
     for (const c of children) this.ready.push(c.orderId);
+  }
+
+  /** The AddOrder at the order's position adds its order; false when the adding order failed. */
+  private addOrderInstr(o: Order, wf: Workflow, instr: AddOrderInstr): boolean {
+    const s = this.s;
+    const fail = (message: string): false => {
+      this.fail(o, { type: 'failed', reason: 'add-order-failed', message: `AddOrder ${instr.workflowName}: ${message}` });
+      return false;
+    };
+    const target = s.workflows.get(instr.workflowName);
+    if (!target) return fail('the workflow is not deployed');
+    const scope = orderScope(o, wf, this.now, instr.label);
+    const args: Record<string, string> = {};
+    for (const [k, expr] of Object.entries(instr.arguments ?? {})) {
+      const r = evaluate(expr, scope);
+      if (!r.ok) return fail(`argument ${k}: ${r.message}`);
+      args[k] = asText(r.value);
+    }
+    const twf = target.versions.get(target.latest)!;
+    const date = formatInstant(this.now, 'yyyy-MM-dd', wf.timeZone ?? 'Etc/UTC');
+    const main = o.id.split('|')[0]!.replace(/^#\d{4}-\d{2}-\d{2}#[A-Z]\d*-/, '');
+    const base = `#${date.ok ? date.value : '0000-00-00'}#D${String(addOrderIndex(wf, o.position) % 100).padStart(2, '0')}-${main}`.slice(0, 120);
+    let orderId = base;
+    for (let n = 2; s.orders.has(orderId); n++) orderId = `${base}.${n}`;
+    if (!ORDER_ID.test(orderId)) return fail(`the order id ${orderId} is not valid`);
+    const prepared = prepareOrderArguments(twf.orderPreparation, args, { orderId, workflowPath: twf.name, timeZone: twf.timeZone, now: this.now, scheduledFor: undefined });
+    if (!prepared.ok) return fail(prepared.problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+    const e: Event = { type: 'OrderAdded', at: this.now, orderId, workflow: twf.name, version: target.latest, arguments: prepared.arguments, priority: o.priority, addedBy: o.id };
+    if (instr.remainWhenTerminated !== true && instr.deleteWhenTerminated !== false) e.deleteWhenTerminated = true;
+    this.emit(e);
+    this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: nextPosition(o.position) });
+    return true;
   }
 
   private forkList(o: Order, wf: Workflow, instr: ForkListInstr): void {

@@ -22,6 +22,10 @@ export type Event =
       scheduledFor?: number;
       jobConfig?: string;
       serialized?: boolean;
+      /** Added by an AddOrder instruction of this order. */
+      addedBy?: string;
+      /** Deleted (OrderDeleted) as soon as it finishes or is cancelled. */
+      deleteWhenTerminated?: true;
     }
   /** `skipped`: the order passed over the job there (`no-admission-start`: its day has no admission period of the job). */
   | { type: 'OrderMoved'; at: number; orderId: string; to: Position; skipped?: 'no-admission-start' }

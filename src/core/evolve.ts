@@ -110,6 +110,8 @@ export function evolve(s: State, e: Event): void {
       if (e.scheduledFor !== undefined) o.scheduledFor = e.scheduledFor;
       if (e.jobConfig !== undefined) o.jobConfig = e.jobConfig;
       if (e.serialized) o.serialized = true;
+      if (e.addedBy !== undefined) o.addedBy = e.addedBy;
+      if (e.deleteWhenTerminated) o.deleteWhenTerminated = true;
       if (scheduled) {
         o.arrival = s.arrival++;
         s.timers.push({ at: e.scheduledFor!, orderId: o.id, kind: 'scheduled' });

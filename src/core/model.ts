@@ -185,6 +185,20 @@ export interface ForkListInstr extends Labelled {
   agentName?: string;
 }
 /**
+ * JS7's AddOrder: adds an order to another workflow (`workflowName`, JOC Cockpit's spelling)
+ * with `arguments` evaluated as expressions on the adding order, which goes on at once. The new
+ * order's id is `#<date>#D<NN>-<adding order's main id>` (NN: the AddOrder's number in its
+ * workflow). It is deleted when it finishes or is cancelled unless `remainWhenTerminated`
+ * (or, in JS7's engine spelling, `deleteWhenTerminated: false`).
+ */
+export interface AddOrderInstr extends Labelled {
+  TYPE: 'AddOrder';
+  workflowName: string;
+  arguments?: Record<string, string>;
+  remainWhenTerminated?: boolean;
+  deleteWhenTerminated?: boolean;
+}
+/**
  * A period of a Cycle scheme's `admissionTimeScheme`, in the workflow's time zone (seconds):
  * every day from `secondOfDay`, or every week from `secondOfWeek` (0 = Monday 00:00).
  */
@@ -249,6 +263,7 @@ export type Instruction =
   | IfInstr
   | ForkInstr
   | ForkListInstr
+  | AddOrderInstr
   | CycleInstr
   | BreakInstr
   | LockInstr
@@ -420,6 +435,8 @@ export type OutcomeReason =
   | 'finish-instruction'
   /** A Fork joined with a failed or cancelled child. */
   | 'child-failed'
+  /** An AddOrder could not add its order (arguments, the target's parameters, the id). */
+  | 'add-order-failed'
   /** The order took more than STEPS_PER_ADVANCE_MAX instructions without waiting (e.g. a loop of Retry). */
   | 'step-limit'
   /** A Retry instruction reached outside a catch block. */
@@ -524,6 +541,10 @@ export interface Order {
   prompt?: string | undefined;
   /** A child of a Fork: the parent order's id. */
   parent?: string;
+  /** Added by an AddOrder instruction: deleted when it finishes or is cancelled. */
+  deleteWhenTerminated?: true;
+  /** Added by an AddOrder instruction of this order. */
+  addedBy?: string;
   /** While forked: the child orders' ids. */
   children?: string[] | undefined;
   /** The Cycles the order is in or between the cycles of, outermost first. */

@@ -146,3 +146,30 @@ export function innermostCycle(pos: Position): Position | undefined {
 export function isForkBranch(branch: string | number | undefined): boolean {
   return typeof branch === 'string' && (branch === 'fork' || branch.startsWith('fork+'));
 }
+
+/** The blocks of an instruction with their branch names (an If's conditions as `then`, `then+N`). */
+export function childBlocks(i: Instruction): [string, Block][] {
+  switch (i.TYPE) {
+    case 'Lock':
+      return [['lock', i.lockedWorkflow]];
+    case 'Options':
+      return [['options', i.block]];
+    case 'Try':
+      return [['try+0', i.try], ['catch+0', i.catch]];
+    case 'StickySubagent':
+      return [['stickySubagent', i.subworkflow]];
+    case 'Fork':
+      return i.branches.map((b) => [`fork+${b.id}`, b.workflow]);
+    case 'ForkList':
+      return [['fork', i.workflow]];
+    case 'Cycle':
+      return [['cycle', i.cycleWorkflow]];
+    case 'If': {
+      const out: [string, Block][] = ifThens(i).map((t, n) => [thenBranch(n), t.then]);
+      if (i.else) out.push(['else', i.else]);
+      return out;
+    }
+    default:
+      return [];
+  }
+}

@@ -356,6 +356,8 @@ function canonicalOrder(o: Order): Order {
     parent: o.parent,
     children: o.children,
     cycles: o.cycles,
+    addedBy: o.addedBy,
+    deleteWhenTerminated: o.deleteWhenTerminated,
     lostAttempts: o.lostAttempts,
     outcome: o.outcome,
     endedAt: o.endedAt,

@@ -36,6 +36,7 @@ import type {
   ForkBranch,
   ForkInstr,
   ForkListInstr,
+  AddOrderInstr,
   IfInstr,
   IfThen,
   Instruction,
@@ -76,6 +77,7 @@ export const INSTRUCTION_TYPES = [
   'If',
   'Fork',
   'ForkList',
+  'AddOrder',
   'Cycle',
   'Break',
   'Lock',
@@ -85,7 +87,7 @@ export const INSTRUCTION_TYPES = [
   'Fail',
   'Finish',
 ] as const;
-const NOT_YET_SUPPORTED = new Set(['AddOrder', 'PostNotices', 'ExpectNotices', 'ConsumeNotices']);
+const NOT_YET_SUPPORTED = new Set([ 'PostNotices', 'ExpectNotices', 'ConsumeNotices']);
 
 // ---------------------------------------------------------------------------------------
 // Paths and small checks
@@ -404,9 +406,23 @@ export interface WorkflowContext {
   /** A workflow Orderly generated for a job config: its name is `jobconfig:<job config id>`
    * (the reserved namespace), which no deployed workflow may have. */
   generated?: boolean;
+  /** Workflows an AddOrder may name (deployed ones plus those deployed together); unchecked when absent. */
+  workflows?: ReadonlySet<string>;
 }
 
 const GENERATED_NAME_PATTERN = /^jobconfig:[A-Za-z0-9_.-]{1,128}$/;
+
+/** AddOrder fields JS7 defines that Orderly refuses, with the reason. */
+const ADD_ORDER_REFUSED: Readonly<Record<string, string>> = {
+  startPosition: 'not supported: the added order starts at the beginning of its workflow',
+  endPositions: 'not supported: the added order runs to the end of its workflow',
+  stopPositions: 'not supported: the added order runs to the end of its workflow',
+  blockPosition: 'not supported: the added order runs its whole workflow',
+  forceJobAdmission: "not supported: the added order's jobs keep their admission times",
+  orderId: "not supported: the added order's id is Orderly's (#<date>#D<NN>-<adding order>)",
+  workflowPath: "not supported: JS7's engine spelling; give workflowName",
+  innerBlock: 'not supported: the added order runs its whole workflow',
+};
 
 const WORKFLOW_KEYS = new Set(['TYPE', 'name', 'title', 'documentationName', 'timeZone', 'orderPreparation', 'jobResourceNames', 'instructions', 'jobs']);
 const BLOCK_KEYS = new Set(['instructions']);
@@ -419,6 +435,7 @@ const INSTRUCTION_KEYS: Record<Instruction['TYPE'], ReadonlySet<string>> = {
   If: new Set(['TYPE', 'label', 'predicate', 'then', 'ifThens', 'else']),
   Fork: new Set(['TYPE', 'label', 'branches', 'joinIfFailed']),
   ForkList: new Set(['TYPE', 'label', 'children', 'childToId', 'workflow', 'joinIfFailed', 'agentName', 'childToArguments', 'subagentClusterId', 'subagentClusterIdExpr', 'subagentIdVariable']),
+  AddOrder: new Set(['TYPE', 'label', 'workflowName', 'arguments', 'remainWhenTerminated', 'deleteWhenTerminated', ...Object.keys(ADD_ORDER_REFUSED)]),
   Cycle: new Set(['TYPE', 'label', 'schedule', 'cycleWorkflow', 'onlyOnePeriod']),
   Break: new Set(['TYPE', 'label']),
   Lock: new Set(['TYPE', 'label', 'demands', 'lockedWorkflow', 'waitTimeout']),
@@ -772,6 +789,25 @@ class WorkflowChecker {
           const i: ForkListInstr = withLabel<ForkListInstr>({ TYPE: 'ForkList', children, childToId, workflow });
           if (joinIfFailed !== undefined) i.joinIfFailed = joinIfFailed;
           if (agentName !== undefined) i.agentName = agentName;
+          result = i;
+        }
+        break;
+      }
+      case 'AddOrder': {
+        for (const [k, why] of Object.entries(ADD_ORDER_REFUSED)) if (o[k] !== undefined) p.add(joinPath(path, k), why);
+        const workflowName = p.string(o, 'workflowName', path, { required: true, nonEmpty: true, max: LIMITS.nameLengthMax });
+        if (workflowName !== undefined && this.ctx.workflows && !this.ctx.workflows.has(workflowName)) {
+          p.add(joinPath(path, 'workflowName'), `workflow ${workflowName} is not deployed (nor deployed with this one)`);
+        }
+        const args = expressionMap(p, o, 'arguments', path, argNameProblem);
+        const remain = p.boolean(o, 'remainWhenTerminated', path);
+        const del = p.boolean(o, 'deleteWhenTerminated', path);
+        if (remain !== undefined && del !== undefined) p.add(joinPath(path, 'deleteWhenTerminated'), 'give either remainWhenTerminated or deleteWhenTerminated, not both');
+        if (workflowName !== undefined) {
+          const i: AddOrderInstr = withLabel<AddOrderInstr>({ TYPE: 'AddOrder', workflowName });
+          if (args !== undefined) i.arguments = args;
+          if (remain !== undefined) i.remainWhenTerminated = remain;
+          if (del !== undefined) i.deleteWhenTerminated = del;
           result = i;
         }
         break;

@@ -362,6 +362,12 @@ function instructionToJs7(i: Instruction): Obj {
       });
       if (i.joinIfFailed !== undefined) o['joinIfFailed'] = i.joinIfFailed;
       break;
+    case 'AddOrder':
+      o['workflowName'] = i.workflowName;
+      if (i.arguments !== undefined) o['arguments'] = { ...i.arguments };
+      if (i.remainWhenTerminated !== undefined) o['remainWhenTerminated'] = i.remainWhenTerminated;
+      if (i.deleteWhenTerminated !== undefined) o['deleteWhenTerminated'] = i.deleteWhenTerminated;
+      break;
     case 'ForkList': {
       o['children'] = i.children;
       o['childToId'] = i.childToId;

@@ -39,6 +39,8 @@ export interface OrderView {
   parent?: string;
   /** While forked: the child orders. */
   children?: string[];
+  /** Added by an AddOrder instruction of this order. */
+  addedBy?: string;
   /** In or between the cycles of a Cycle (the innermost): cycles started in the current period, the next start (ms), the end of cycling (ms). */
   cycle?: { index: number; next: number; end: number };
   /** While prompting: the question asked, since when. */
@@ -77,6 +79,7 @@ export function orderView(o: Order, s?: State): OrderView {
   if (o.execution) v.execution = { ...o.execution };
   if (o.parent !== undefined) v.parent = o.parent;
   if (o.children !== undefined) v.children = [...o.children];
+  if (o.addedBy !== undefined) v.addedBy = o.addedBy;
   const cs = o.cycles?.[o.cycles.length - 1];
   if (cs && o.endedAt === undefined && (samePosition(cs.at, o.position) || encloses(cs.at, o.position))) v.cycle = { index: cs.index, next: cs.next, end: cs.end };
   if (o.prompt !== undefined) v.prompt = o.waitingSince !== undefined ? { question: o.prompt, since: o.waitingSince } : { question: o.prompt };

@@ -131,6 +131,7 @@ export const OrderViewSchema = Type.Object(
     ),
     parent: Type.Optional(Type.String({ description: "A Fork's child: its parent order" })),
     children: Type.Optional(Type.Array(Type.String(), { description: 'While forked: the child orders' })),
+    addedBy: Type.Optional(Type.String({ description: 'Added by an AddOrder instruction of this order' })),
     cycle: Type.Optional(
       Type.Object(
         { index: Type.Integer(), next: Type.Number(), end: Type.Number() },

@@ -619,3 +619,63 @@ describe('ForkList', () => {
     roundTrip(wf('w', [forkList([exec('j')], { joinIfFailed: false, agentName: 'agentCluster' }, { out: '$x' }), forkList([], { children: '$list' })]));
   });
 });
+
+describe('AddOrder', () => {
+  const addOrder = (workflowName: string, args?: Record<string, string>, extra: { remainWhenTerminated?: boolean; deleteWhenTerminated?: boolean } = {}): Instruction => ({
+    TYPE: 'AddOrder',
+    workflowName,
+    ...(args ? { arguments: args } : {}),
+    ...extra,
+  });
+  const target = { ...wf('archive', [exec('j')], { j: fn('noop', { parallelism: 10 }) }), orderPreparation: { parameters: { folder: { type: 'String' as const }, count: { type: 'Number' as const, default: '1' } } } };
+
+  it('adds an order with evaluated arguments; the adding order goes on; the added one is deleted when it finished', () => {
+    const c = new Core();
+    c.now = Date.UTC(2026, 11, 7, 10, 0);
+    c.deploy([], [target, wf('w', [addOrder('archive', { folder: "'/data/' ++ $day", count: '2 + 1' }), exec('j')])]);
+    c.add('o', 'w', { arguments: { day: 'mon' } });
+    const id = '#2026-12-07#D00-o';
+    expect(c.o('o')).toMatchObject({ state: 'processing', position: [1] });
+    expect(c.o(id)).toMatchObject({ workflow: 'archive', state: 'processing', arguments: { folder: '/data/mon', count: '3' }, addedBy: 'o', deleteWhenTerminated: true });
+    c.finish(id);
+    expect(c.s.orders.has(id)).toBe(false);
+    expect(c.journal.slice(-2).map((e) => e.type)).toEqual(['OrderFinished', 'OrderDeleted']);
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('remainWhenTerminated keeps the added order; a second add gets a new id; JOC numbering of AddOrders', () => {
+    const c = new Core();
+    c.deploy([], [target, wf('w', [addOrder('archive', { folder: "'a'" }), { TYPE: 'Try', try: { instructions: [addOrder('archive', { folder: "'b'" }, { remainWhenTerminated: true })] }, catch: { instructions: [] } }])]);
+    c.add('o', 'w');
+    c.add('#2026-01-01#T1-o', 'w');
+    expect(c.o('#1970-01-01#D00-o').arguments.folder).toBe('a');
+    expect(c.o('#1970-01-01#D01-o')).toMatchObject({ arguments: { folder: 'b' } });
+    expect(c.o('#1970-01-01#D01-o').deleteWhenTerminated).toBeUndefined();
+    expect(c.o('#1970-01-01#D00-o.2').addedBy).toBe('#2026-01-01#T1-o');
+    c.finish('#1970-01-01#D01-o');
+    expect(c.o('#1970-01-01#D01-o').state).toBe('finished');
+  });
+
+  it('fails the adding order (catchable) when the arguments do not fit the target', () => {
+    const c = new Core();
+    c.deploy([], [target, wf('w', [addOrder('archive', { folder: '$missing' })]), wf('v', [addOrder('archive', { nope: "'x'" })])]);
+    expect(c.add('o', 'w').outcome).toMatchObject({ reason: 'add-order-failed', message: expect.stringMatching(/^AddOrder archive: argument folder: .*missing/) });
+    expect(c.add('p', 'v').outcome).toMatchObject({ reason: 'add-order-failed', message: expect.stringMatching(/nope/) });
+    expect([...c.s.orders.keys()].sort()).toEqual(['o', 'p']);
+  });
+
+  it('refuses at deploy a workflow that is not deployed, and the fields JS7 has that Orderly does not take', () => {
+    const c = new Core();
+    expect(c.refuse({ type: 'deploy', locks: [], workflows: [wf('w', [addOrder('nowhere')])] }).problems).toEqual([
+      { path: 'workflows[0] (w).instructions[0].workflowName', message: 'workflow nowhere is not deployed (nor deployed with this one)' },
+    ]);
+    const v = (i: unknown) => validateWorkflow({ instructions: [i], jobs: {} }, 'w', { locks: new Map(), workflows: new Set(['a']) });
+    expect(v({ TYPE: 'AddOrder', workflowName: 'a', startPosition: [1] })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].startPosition' }] });
+    expect(v({ TYPE: 'AddOrder', workflowName: 'a', arguments: { x: '1 +' } })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].arguments.x' }] });
+    expect(v({ TYPE: 'AddOrder', workflowName: 'a', remainWhenTerminated: true, deleteWhenTerminated: false })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].deleteWhenTerminated' }] });
+  });
+
+  it('exports and re-imports unchanged', () => {
+    roundTrip(wf('w', [addOrder('other', { a: '$x' }, { remainWhenTerminated: false }), addOrder('w', undefined, { deleteWhenTerminated: true })]));
+  });
+});

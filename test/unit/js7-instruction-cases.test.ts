@@ -150,6 +150,18 @@ const behaviour: Record<string, (c: Core) => void> = {
     expect(c.o('#2026-12-12#P1')).toMatchObject({ state: 'waiting', waitingFor: { kind: 'admission', until: saturday6 } });
     expect(c.o('plain')).toMatchObject({ state: 'waiting', waitingFor: { kind: 'admission', until: saturday6 } });
   },
+  'add-order': (c) => {
+    c.add('batch1', 'nightlyBatch', { arguments: { batch: '0042' } });
+    c.finish('batch1');
+    const added = '#1970-01-01#D00-batch1';
+    expect(c.o('batch1')).toMatchObject({ state: 'processing', position: [2] });
+    expect(c.o(added)).toMatchObject({ workflow: 'archiveExport', state: 'processing', arguments: { folder: '/exports/0042', copies: '2' }, addedBy: 'batch1' });
+    c.finish(added);
+    expect(c.s.orders.has(added)).toBe(false); // deleted when terminated (remainWhenTerminated false)
+    expect(c.journal.filter((e) => 'orderId' in e && e.orderId === added).map((e) => e.type)).toContain('OrderFinished');
+    c.finish('batch1');
+    expect(c.o('batch1').state).toBe('finished');
+  },
   'finish-outcome': (c) => {
     c.add('o1', 'finishEarly');
     expect(c.o('o1')).toMatchObject({ state: 'finished', outcome: { type: 'succeeded', message: 'nothing to do', namedValues: { skipped: true } } });

@@ -203,7 +203,7 @@ describe('validateWorkflow: instructions', () => {
       path: 'instructions[0].TYPE',
       message: 'unknown instruction type "Jump"',
     });
-    for (const t of ['AddOrder', 'PostNotices', 'ExpectNotices', 'ConsumeNotices']) {
+    for (const t of ['PostNotices', 'ExpectNotices', 'ConsumeNotices']) {
       expect(oneProblem(doc([exec(), { TYPE: t }]))).toEqual({
         path: 'instructions[1].TYPE',
         message: `instruction ${t} is not supported yet`,

@@ -29,9 +29,43 @@ export class ApiError extends Error {
 
 let csrf = '';
 let onUnauthorized: () => void = () => undefined;
+/** Resolves once the session's CSRF token is known (requests that change something wait for it). */
+let csrfKnown: Promise<void> = Promise.resolve();
+let csrfArrived: (() => void) | undefined;
+
+/** Where the page keeps who is logged in (never the CSRF token), to draw the view at once on a reload. */
+const SESSION_KEY = 'orderly.session';
 
 export function setSession(s: Session | undefined): void {
   csrf = s?.csrfToken ?? '';
+  csrfArrived?.();
+  csrfArrived = undefined;
+  try {
+    if (s) sessionStorage.setItem(SESSION_KEY, JSON.stringify({ name: s.name, role: s.role, kind: s.kind, ...(s.user !== undefined ? { user: s.user } : {}) }));
+    else sessionStorage.removeItem(SESSION_KEY);
+  } catch {
+    // storage refused: the page asks the server each time
+  }
+}
+
+/**
+ * The session this tab had (who, role; no CSRF token), to start the view without waiting for
+ * GET /session; the server still decides: a 401 logs the page out. Requests that change
+ * something wait until setSession gives the CSRF token.
+ */
+export function rememberedSession(): Session | undefined {
+  let s: Omit<Session, 'csrfToken'> | undefined;
+  try {
+    const raw = sessionStorage.getItem(SESSION_KEY);
+    s = raw === null ? undefined : (JSON.parse(raw) as Omit<Session, 'csrfToken'>);
+  } catch {
+    s = undefined;
+  }
+  if (!s || typeof s.name !== 'string' || !['viewer', 'operator', 'admin'].includes(s.role)) return undefined;
+  csrfKnown = new Promise((resolve) => {
+    csrfArrived = resolve;
+  });
+  return { ...s, csrfToken: '' };
 }
 
 export function whenLoggedOut(fn: () => void): void {
@@ -50,6 +84,7 @@ const REQUEST_LOG_MAX = 1000;
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && !path.startsWith('/session')) await csrfKnown;
   if (method !== 'GET') headers['x-csrf-token'] = csrf;
   requestLog.push(`${method} ${path}`);
   if (requestLog.length > REQUEST_LOG_MAX) requestLog.splice(0, requestLog.length - REQUEST_LOG_MAX);

@@ -4,7 +4,7 @@
 import { render, type JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 
-import { api, ApiError, get, onLiveState, setSession, startLive, stopLive, whenLoggedOut, liveState, type Session } from './api';
+import { api, ApiError, get, onLiveState, rememberedSession, setSession, startLive, stopLive, whenLoggedOut, liveState, type Session } from './api';
 import { ErrorBox } from './util';
 import { DeployView } from './views/deploy';
 import { JobConfigsView } from './views/jobconfigs';
@@ -119,9 +119,12 @@ function LiveIndicator() {
   );
 }
 
+/** Who this tab was logged in as: the view starts at once, GET /session confirms (or logs out). */
+const remembered = rememberedSession();
+
 function App() {
-  const [session, setSess] = useState<Session | undefined>(undefined);
-  const [checked, setChecked] = useState(false);
+  const [session, setSess] = useState<Session | undefined>(remembered);
+  const [checked, setChecked] = useState(remembered !== undefined);
   const parts = useHash();
 
   const adopt = (s: Session | undefined): void => {
@@ -133,10 +136,12 @@ function App() {
 
   useEffect(() => {
     whenLoggedOut(() => adopt(undefined));
+    if (remembered) startLive();
     get<Session>('/session')
       .then((s) => adopt(s))
       .catch((e: unknown) => {
-        if (!(e instanceof ApiError && e.status === 401)) console.error(e);
+        if (e instanceof ApiError && e.status === 401) adopt(undefined);
+        else console.error(e);
       })
       .finally(() => setChecked(true));
   }, []);

@@ -4,10 +4,13 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { ApiError, type Problem } from './api';
 
+/** One formatter for every time shown (toLocaleString would build one per call: slow for long tables). */
+const TIME_FORMAT = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium', hour12: false });
+
 export function fmtTime(ms: number | string | undefined): string {
   if (ms === undefined) return '';
   const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? String(ms) : d.toLocaleString(undefined, { hour12: false });
+  return Number.isNaN(d.getTime()) ? String(ms) : TIME_FORMAT.format(d);
 }
 
 export function fmtAgo(ms: number | undefined, now = Date.now()): string {

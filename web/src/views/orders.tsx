@@ -10,7 +10,7 @@ import { enc, get, may, post, subscribe, type OrderView, type Session, type Stam
 import { ErrorBox, fmtTime, posText, StateBadge, useThrottled } from '../util';
 
 const STATES = ['scheduled', 'ready', 'waiting', 'prompting', 'forked', 'processing', 'failed', 'stopped', 'cancelled', 'finished'];
-const PAGE = 200;
+const PAGE = 100;
 
 /** Job names come qualified (`workflow:job`); within the order's workflow, the job's own name. */
 function jobName(o: OrderView, job: string | undefined): string {

@@ -28,6 +28,7 @@ import { DEFAULT_DATA_DIR } from '../node/data-dir.js';
 import { ApiError, isPosition, ORDER_STATES } from '../node/protocol.js';
 import type { ServeOptions } from '../node/serve.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../server/defaults.js';
+import type { ClusterAnswer } from '../server/context.js';
 
 /** Bad usage found after commander parsed the line: exit code 2. */
 class UsageError extends Error {
@@ -309,6 +310,14 @@ function ordersTable(orders: OrderView[]): string {
 }
 
 const WAITERS_SHOWN = 5;
+
+function clusterText(c: ClusterAnswer): string {
+  const out = [c.controller ? `controller: ${c.controller.node} (epoch ${c.controller.epoch}, since ${iso(c.controller.since)})` : 'controller: none (no engine runs)'];
+  if (c.nodes.length > 0) {
+    out.push(table(['NODE', 'ROLE', 'AGENTS', 'SLOTS', 'RUNNING', 'LAST SEEN'], c.nodes.map((n) => [n.name, n.role, String(n.agents), String(n.slots), String(n.running), iso(n.lastSeen)])));
+  }
+  return out.join('\n');
+}
 
 function locksTable(locks: LockView[]): string {
   if (locks.length === 0) return 'no locks';
@@ -805,6 +814,19 @@ function buildProgram(setExit: (code: number) => void): Command {
       const r = await withConnection(o, { write: false }, (c) => c.call<{ locks: LockView[] }>('GET', '/locks'));
       if (o.json) printJson(r.locks);
       else say(locksTable(r.locks));
+    });
+
+  program
+    .command('cluster')
+    .description('the controller (node, epoch, since) and the nodes with their agents, slots and running executions')
+    .addOption(dataDirOption())
+    .addOption(serverOption())
+    .addOption(tokenOption())
+    .addOption(jsonOption('{controller, nodes}'))
+    .action(async (o: DataDirOpts & { json?: boolean }) => {
+      const r = await withConnection(o, { write: false }, (c) => c.call<ClusterAnswer>('GET', '/cluster'));
+      if (o.json) printJson(r);
+      else say(clusterText(r));
     });
 
   return program;

@@ -120,6 +120,8 @@ export interface ControllerInfo {
   epoch: number;
   /** When it took the lease (ms since 1970, the database's clock). */
   since: number;
+  /** Its last renewal (ms since 1970, the database's clock). */
+  renewedAt: number;
   expiresAt: number;
   /** False once released or expired: nobody writes until a node takes it. */
   live: boolean;
@@ -466,6 +468,7 @@ export class PostgresStore implements JournalStore {
         node: row.node,
         epoch: row.epoch,
         since: row.since,
+        renewedAt: row.renewedAt,
         expiresAt: row.expiresAt,
         live: row.holder !== undefined && row.expiresInMs > 0,
       }

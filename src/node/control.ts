@@ -15,6 +15,7 @@
 //   POST /orders/:id/priority {priority}               → { order }
 //   POST /orders/:id/confirm  {}                       → { order }   (a prompting order goes on)
 //   GET  /locks                       → { locks: LockView[] }
+//   GET  /cluster                     → { controller, nodes } (GET /api/v1/cluster; no engine: null, [])
 //
 // Errors: { error: { code, message, problems? } } with 400 (invalid), 404 (not-found),
 // 405 (method), 409 (conflict, lock-order-cycle, state), 413 (body too large), 500 (internal).
@@ -26,6 +27,7 @@ import { isAbsolute } from 'node:path';
 import type { Problem, ProblemItem } from '../core/commands.js';
 import type { OrderState, Position } from '../core/model.js';
 import { OrderlyError, type AddOrder, type Orderly, type OrderFilter } from '../runtime/orderly.js';
+import type { ClusterAnswer } from '../server/context.js';
 import { ORDER_STATES, isPosition, type ErrorBody } from './protocol.js';
 
 /** What the routes need of an engine: the Orderly instance, or the CLI's read-only journal access. */
@@ -171,15 +173,15 @@ const ok = (body: unknown, status = 200): Reply => ({ status, body });
  * One request. `path` may carry a query string. Never throws: refusals and failures become
  * error replies.
  */
-export async function handle(api: ControlApi, method: string, path: string, body: unknown, status?: () => StatusInfo): Promise<Reply> {
+export async function handle(api: ControlApi, method: string, path: string, body: unknown, status?: () => StatusInfo, cluster?: () => Promise<ClusterAnswer>): Promise<Reply> {
   try {
-    return await route(api, method, path, body, status);
+    return await route(api, method, path, body, status, cluster);
   } catch (err) {
     return replyForError(err);
   }
 }
 
-async function route(api: ControlApi, method: string, path: string, body: unknown, status?: () => StatusInfo): Promise<Reply> {
+async function route(api: ControlApi, method: string, path: string, body: unknown, status?: () => StatusInfo, cluster?: () => Promise<ClusterAnswer>): Promise<Reply> {
   const url = new URL(path, 'http://orderly.invalid');
   let parts: string[];
   try {
@@ -209,6 +211,14 @@ async function route(api: ControlApi, method: string, path: string, body: unknow
     else if (dir !== undefined && !isAbsolute(dir)) problems.push({ path: 'dir', message: 'must be an absolute path (the engine reads the folder)' });
     if (problems.length > 0) return invalidReply(problems);
     return ok(await api.deployDir(dir!));
+  }
+
+  if (head === 'cluster' && parts.length === 1) {
+    const bad = allow('GET');
+    if (bad) return bad;
+    // No engine (offline access to the journal): no controller, no node.
+    const none: ClusterAnswer = { controller: null, nodes: [] };
+    return ok(cluster ? await cluster() : none);
   }
 
   if (head === 'locks' && parts.length === 1) {
@@ -359,13 +369,13 @@ function send(res: ServerResponse, reply: Reply): void {
  * Listens on `socketPath` (which must not exist: the caller removes a stale one). The socket
  * file is made owner-only: whoever can connect controls the engine.
  */
-export function startControlServer(api: ControlApi, socketPath: string, status: () => StatusInfo): Promise<ControlServer> {
+export function startControlServer(api: ControlApi, socketPath: string, status: () => StatusInfo, cluster?: () => Promise<ClusterAnswer>): Promise<ControlServer> {
   const server: Server = createServer((req, res) => {
     void (async () => {
       let reply: Reply;
       try {
         const { body, reply: early } = await readBody(req);
-        reply = early ?? (await handle(api, req.method ?? 'GET', req.url ?? '/', body, status));
+        reply = early ?? (await handle(api, req.method ?? 'GET', req.url ?? '/', body, status, cluster));
       } catch (err) {
         reply = replyForError(err);
       }

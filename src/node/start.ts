@@ -19,7 +19,7 @@
 
 import { mkdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { FastifyInstance } from 'fastify';
@@ -30,7 +30,7 @@ import { SqliteStore, SYNCHRONOUS_SETTINGS } from '../journal/sqlite.js';
 import type { JournalStore } from '../journal/types.js';
 import { Orderly, OrderlyError, type EngineRunOptions } from '../runtime/orderly.js';
 import type { AuthService } from '../server/auth.js';
-import { packageVersion } from '../server/context.js';
+import { clusterView, embeddedCluster, packageVersion, type ClusterSource } from '../server/context.js';
 import { probeEngine } from './control-client.js';
 import { startControlServer, type ControlServer, type StatusInfo } from './control.js';
 import { acquireWriterLock, dataDirPaths, DataDirBusy, refuseIfOpenHere, socketAddress, type DataDirPaths } from './data-dir.js';
@@ -235,6 +235,17 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
     await opts.onEngine?.(o, { seqBefore });
 
     const node: OrderlyNode = { orderly: o, startedAt, seqBefore, close };
+    // Who writes the journal, for GET /api/v1/cluster and the control socket's /cluster.
+    const pg = onPostgres;
+    const cluster: ClusterSource = pg
+      ? {
+          node: pg.node,
+          controller: async () => {
+            const c = await pg.controller();
+            return c && { node: c.node, epoch: c.epoch, since: c.since, lastSeen: c.renewedAt, live: c.live };
+          },
+        }
+      : embeddedCluster(hostname(), startedAt);
     if (paths) node.paths = paths;
 
     // 6: HTTP.
@@ -246,6 +257,7 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
       app = buildServer({
         orderly: o,
         auth,
+        cluster,
         metrics: metrics!,
         ...(h.logger !== undefined ? { logger: h.logger } : {}),
         ...(h.bodyLimitBytes !== undefined ? { bodyLimitBytes: h.bodyLimitBytes } : {}),
@@ -263,7 +275,7 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
       const status = (): StatusInfo => ({ pid: process.pid, dataDir: paths.dir, startedAt, version: packageVersion() });
       // We hold the writer lock: a socket file nobody answered on is stale.
       rmSync(paths.socket, { force: true });
-      control = await startControlServer(o, socketAddress(paths.socket), status);
+      control = await startControlServer(o, socketAddress(paths.socket), status, () => clusterView({ orderly: o, cluster }));
       node.controlSocket = paths.socket;
     }
     return node;

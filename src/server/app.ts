@@ -8,6 +8,7 @@
 // - Responses are written with JSON.stringify: the response schemas document, they never drop
 //   a field.
 
+import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 
 import fastifySwagger from '@fastify/swagger';
@@ -17,7 +18,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import { OrderlyError } from '../runtime/orderly.js';
 import { ActianAuth } from './actian-auth.js';
 import { roleAtLeast, type AuthService } from './auth.js';
-import { packageVersion, type Api, type ServerContext } from './context.js';
+import { embeddedCluster, packageVersion, type Api, type ClusterSource, type ServerContext } from './context.js';
 import { ACTIAN_PREFIX } from './actian-map.js';
 import { fromOrderly, HttpError, invalidError, notFound } from './errors.js';
 import { headersFor, securityHeaders } from './headers.js';
@@ -57,6 +58,8 @@ export interface ServerOptions {
   webSessions?: WebSessionOptions;
   /** Folder of the built dashboard (default dist/web); `false`: no dashboard. */
   webRoot?: string | false;
+  /** The cluster as this node sees it (GET /api/v1/cluster); default: one embedded node. */
+  cluster?: ClusterSource;
 }
 
 /** Whatever a handler or hook threw, as an HttpError. */
@@ -156,12 +159,14 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   });
   const metrics = opts.metrics ?? new ServerMetrics();
   metrics.attach(opts.orderly);
+  const startedAt = Date.now();
   const ctx: ServerContext = {
     orderly: opts.orderly,
+    cluster: opts.cluster ?? embeddedCluster(hostname(), startedAt),
     auth: opts.auth,
     metrics,
     version: packageVersion(),
-    startedAt: Date.now(),
+    startedAt,
     heartbeatMs: opts.heartbeatMs ?? HEARTBEAT_MS_DEFAULT,
     streams: new Set(),
   };

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 
+import { EMBEDDED_EPOCH } from '../journal/types.js';
 import type { Orderly } from '../runtime/orderly.js';
 import type { AuthService, Principal, Role } from './auth.js';
 import type { ServerMetrics } from './metrics.js';
@@ -24,8 +25,63 @@ declare module 'fastify' {
 
 export type Api = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
+/** Who writes the journal, as the journal's store knows it (docs/cluster.md). */
+export interface ControllerView {
+  node: string;
+  epoch: number;
+  /** When it became the controller (ms since 1970). */
+  since: number;
+  /** When it was last known alive (ms since 1970): the lease's last renewal on PostgreSQL. */
+  lastSeen: number;
+  /** False once its lease was released or ran out. */
+  live: boolean;
+}
+
+/** The cluster as this node sees it: its own name and the journal's controller. */
+export interface ClusterSource {
+  /** This node's name. */
+  node: string;
+  /** The controller; undefined before any node took the lease. */
+  controller(): Promise<ControllerView | undefined>;
+}
+
+/** An embedded journal (SQLite, memory): this node is the controller, its one writer, since it started. */
+export function embeddedCluster(node: string, since: number): ClusterSource {
+  return { node, controller: async () => ({ node, epoch: EMBEDDED_EPOCH, since, lastSeen: Date.now(), live: true }) };
+}
+
+/** GET /api/v1/cluster, `orderly cluster`. */
+export interface ClusterAnswer {
+  controller: { node: string; epoch: number; since: number } | null;
+  nodes: { name: string; role: 'controller' | 'standby'; agents: number; slots: number; running: number; lastSeen: number }[];
+}
+
+/**
+ * The cluster as this node sees it: the controller as the store knows it, and this node with
+ * its workers (agents), their slots and the executions running on them. A node is `standby`
+ * when it does not hold the controller lease (it lost it: its engine stopped writing).
+ */
+export async function clusterView(ctx: { orderly: Orderly; cluster: ClusterSource }): Promise<ClusterAnswer> {
+  const c = await ctx.cluster.controller();
+  const engine = ctx.orderly.engine;
+  let agents = 0;
+  let slots = 0;
+  let running = 0;
+  for (const w of engine.state.workers.values()) {
+    agents++;
+    slots += w.slots;
+    running += w.running.size;
+  }
+  const isController = c !== undefined && c.live && c.node === ctx.cluster.node && c.epoch === engine.epoch;
+  return {
+    controller: c ? { node: c.node, epoch: c.epoch, since: c.since } : null,
+    nodes: [{ name: ctx.cluster.node, role: isController ? 'controller' : 'standby', agents, slots, running, lastSeen: isController ? c.lastSeen : Date.now() }],
+  };
+}
+
 export interface ServerContext {
   orderly: Orderly;
+  cluster: ClusterSource;
   auth: AuthService;
   metrics: ServerMetrics;
   version: string;

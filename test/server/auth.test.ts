@@ -34,6 +34,7 @@ describe('tokens and roles', () => {
       ['GET', '/api/v1/openapi.json'],
       ['GET', '/metrics'],
       ['GET', '/api/v1/locks'],
+      ['GET', '/api/v1/cluster'],
       ['GET', '/api/v1/events'],
       ['GET', '/api/v1/me'],
       ['GET', '/api/v1/no-such-route'],

@@ -24,6 +24,7 @@ afterEach(async () => {
 const EXPECTED = [
   'GET /api/v1/health',
   'GET /api/v1/openapi.json',
+  'GET /api/v1/cluster',
   'POST /api/v1/login',
   'POST /api/v1/logout',
   'GET /api/v1/me',

@@ -1,8 +1,8 @@
-// Health, the OpenAPI document, Prometheus metrics.
+// Health, the OpenAPI document, the cluster, Prometheus metrics.
 
 import { Type } from '@sinclair/typebox';
 
-import type { Api, ServerContext } from '../context.js';
+import { clusterView, type Api, type ServerContext } from '../context.js';
 import { errors } from '../schemas.js';
 
 export function systemRoutes(app: Api, ctx: ServerContext): void {
@@ -34,7 +34,43 @@ export function systemRoutes(app: Api, ctx: ServerContext): void {
     },
     async () => app.swagger() as unknown as { openapi: string },
   );
+
+  app.get(
+    '/cluster',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'The controller and the nodes',
+        description:
+          'Role: viewer. The controller writes the journal (embedded: this node, epoch 1; PostgreSQL: the holder of the controller lease, null before any node took it). `nodes`: the node answering, with its workers (`agents`), their job slots and the executions running on them; `role` is `standby` once it lost the lease. See docs/cluster.md.',
+        tags: ['system'],
+        response: { 200: ClusterSchema, ...errors(401) },
+      },
+    },
+    async () => clusterView(ctx),
+  );
 }
+
+const ClusterSchema = Type.Object({
+  controller: Type.Union([
+    Type.Object({
+      node: Type.String(),
+      epoch: Type.Integer({ description: 'raised by every new controller' }),
+      since: Type.Number({ description: 'when it became the controller (ms since 1970)' }),
+    }),
+    Type.Null(),
+  ]),
+  nodes: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      role: Type.Union([Type.Literal('controller'), Type.Literal('standby')]),
+      agents: Type.Integer({ description: 'workers registered with the engine' }),
+      slots: Type.Integer({ description: 'their job slots' }),
+      running: Type.Integer({ description: 'executions running on them' }),
+      lastSeen: Type.Number({ description: 'when it was last known alive (ms since 1970)' }),
+    }),
+  ),
+});
 
 /** GET /metrics, outside /api/v1 as Prometheus expects. */
 export function metricsRoute(app: Api, ctx: ServerContext): void {

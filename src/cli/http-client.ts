@@ -312,6 +312,10 @@ export class HttpConnection implements Connection {
       const p = invalid(inv.problems);
       throw new ApiError(400, 'invalid', p.message, inv.problems);
     }
+    if (inv.boards !== undefined) {
+      const problems = inv.boards.map((b) => ({ path: `${b.name}${js7.BOARD_SUFFIX}: $`, message: 'not supported over --server: notice boards are deployed with `orderly deploy` on the node (or the library)' }));
+      throw new ApiError(400, 'invalid', invalid(problems).message, problems);
+    }
     const files = inventoryFiles(dir, js7);
     const done: { locks: string[]; workflows: { name: string; version: number }[]; jobResources?: string[] } = { locks: [], workflows: [] };
     const put = async <T>(apiPath: string, json: string, file: string): Promise<T> => {

@@ -226,6 +226,20 @@ function eventFacts(e: Event): string {
       return e.children.map((c) => c.orderId).join(', ');
     case 'OrderJoined':
       return outcomeText(e.outcome);
+    case 'NoticeBoardDeployed':
+      return e.board.name;
+    case 'NoticePosted':
+      return `${e.board}:${e.noticeId} until ${iso(e.endOfLife)}`;
+    case 'NoticeDeleted':
+      return `${e.board}:${e.noticeId}`;
+    case 'OrderNoticesExpected':
+      return e.notices.join(', ');
+    case 'OrderNoticesReceived':
+      return 'notices read';
+    case 'OrderNoticesConsumptionStarted':
+      return 'consuming notices';
+    case 'OrderNoticesConsumed':
+      return 'notices consumed';
     case 'OrderCyclingPrepared':
       return `next cycle ${iso(e.cycle.next)}`;
     case 'OrderCycleStarted':
@@ -265,6 +279,9 @@ function waitingText(w: NonNullable<OrderView['waitingFor']>): string {
       break;
     case 'admission':
       s = w.until !== undefined ? `admission of job ${w.job} at ${iso(w.until)}` : `admission of job ${w.job} (no period ahead)`;
+      break;
+    case 'notice':
+      s = `notice ${w.notices.join(', ')}`;
       break;
   }
   if (w.since !== undefined) s += ` since ${iso(w.since)}`;

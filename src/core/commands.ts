@@ -1,12 +1,12 @@
 // Commands: what callers ask for, in the imperative. `decide` turns one into events or a Problem.
 
-import type { JobConfig, JobResourceDef, JobTemplate, LockDef, Outcome, Position, Workflow } from './model.js';
+import type { JobConfig, JobResourceDef, JobTemplate, LockDef, NoticeBoardDef, Outcome, Position, Workflow } from './model.js';
 
 export type Command =
   | { type: 'deployLock'; lock: LockDef }
   | { type: 'deleteLock'; name: string }
-  /** Deploys several locks, job resources and workflows at once: all or nothing. */
-  | { type: 'deploy'; locks: LockDef[]; workflows: Workflow[]; jobResources?: JobResourceDef[] }
+  /** Deploys several locks, job resources, notice boards and workflows at once: all or nothing. */
+  | { type: 'deploy'; locks: LockDef[]; workflows: Workflow[]; jobResources?: JobResourceDef[]; boards?: NoticeBoardDef[] }
   | { type: 'setSlots'; slots: number }
   /** A worker offers `slots` executions at once and these functions (shell jobs run on any worker). Again: updates it. */
   | { type: 'registerWorker'; workerId: string; slots: number; functions: string[] }

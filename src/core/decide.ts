@@ -10,7 +10,7 @@ import { assert, invalid, problem, type Command, type Problem, type ProblemItem 
 import type { Event } from './events.js';
 import { argumentProblems } from './checks.js';
 import { evolve } from './evolve.js';
-import type { Instruction, AddOrderInstr, CycleInstr, CycleState, ForkInstr, ForkListInstr, Grant, IfInstr, Job, JobConfig, JobResourceDef, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import type { Instruction, NoticeBoardDef, AddOrderInstr, CycleInstr, CycleState, ForkInstr, ForkListInstr, Grant, IfInstr, Job, JobConfig, JobResourceDef, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 import { admissionAt, hasAdmissionStartOn, orderDay, type Admission } from './admission.js';
 import { LIMITS } from './model.js';
 import { executionsOn, pickWorker, type WorkerState } from './workers.js';
@@ -48,7 +48,7 @@ import {
   type State,
 } from './state.js';
 import { timeProblem } from './time.js';
-import { findLockOrderCycle, lockReferences, validateJobResource, validateLockDef, validateWorkflow } from './validate.js';
+import { boardFormula, findLockOrderCycle, lockReferences, validateJobResource, validateLockDef, validateNoticeBoard, validateWorkflow } from './validate.js';
 import { asText, evaluate, evaluateSeconds, orderScope, type Value } from './instructions/expression.js';
 import { cycleDue, initialCycleState, nextCycleState } from './instructions/cycle.js';
 
@@ -240,7 +240,7 @@ class Turn {
       case 'deployLock':
         return this.deploy([cmd.lock], []);
       case 'deploy':
-        return this.deploy(cmd.locks, cmd.workflows, cmd.jobResources ?? []);
+        return this.deploy(cmd.locks, cmd.workflows, cmd.jobResources ?? [], cmd.boards ?? []);
       case 'deleteLock':
         return this.deleteLock(cmd.name);
       case 'setSlots': {
@@ -543,7 +543,7 @@ class Turn {
     this.emit({ type: 'OrderLocksQueued', at: this.now, orderId: o.id, demands, implicit: true });
   }
 
-  private deploy(rawLocks: readonly LockDef[], rawWorkflows: readonly Workflow[], rawJobResources: readonly JobResourceDef[] = []): Problem | undefined {
+  private deploy(rawLocks: readonly LockDef[], rawWorkflows: readonly Workflow[], rawJobResources: readonly JobResourceDef[] = [], rawBoards: readonly NoticeBoardDef[] = []): Problem | undefined {
     const s = this.s;
     const problems: ProblemItem[] = [];
     const jobResources = new Map<string, JobResourceDef>(s.jobResources);
@@ -579,6 +579,19 @@ class Turn {
       newLocks.push(lock);
       locks.set(lock.name, lock);
     });
+    const newBoards: NoticeBoardDef[] = [];
+    const boardNames = new Set<string>(s.boards.keys());
+    rawBoards.forEach((raw, i) => {
+      const r = validateNoticeBoard(raw);
+      const where = `boards[${i}]${typeof raw?.name === 'string' ? ` (${raw.name})` : ''}`;
+      if (!r.ok) {
+        for (const p of r.problems) problems.push({ path: `${where}.${p.path}`, message: p.message });
+        return;
+      }
+      if (newBoards.some((b) => b.name === r.value.name)) problems.push({ path: `${where}.name`, message: `notice board ${r.value.name} is given twice` });
+      newBoards.push(r.value);
+      boardNames.add(r.value.name);
+    });
     const newWorkflows: Workflow[] = [];
     // What an AddOrder may name: the workflows deployed and those deployed now.
     const workflowNames = new Set<string>(s.workflows.keys());
@@ -586,7 +599,7 @@ class Turn {
     rawWorkflows.forEach((raw, i) => {
       const name = typeof raw?.name === 'string' ? raw.name : '';
       const where = `workflows[${i}]${name ? ` (${name})` : ''}`;
-      const r = validateWorkflow(raw, name, { locks, jobResources, workflows: workflowNames });
+      const r = validateWorkflow(raw, name, { locks, jobResources, workflows: workflowNames, boards: boardNames });
       if (!r.ok) {
         for (const p of r.problems) problems.push({ path: `${where}.${p.path}`, message: p.message });
         return;
@@ -620,6 +633,11 @@ class Turn {
       if (old && JSON.stringify(old.def) === JSON.stringify(lock)) continue;
       this.emit({ type: 'LockDeployed', at: this.now, lock });
       this.failOversizedWaiters(lock);
+    }
+    for (const board of newBoards) {
+      const old = s.boards.get(board.name);
+      if (old && JSON.stringify(old.def) === JSON.stringify(board)) continue;
+      this.emit({ type: 'NoticeBoardDeployed', at: this.now, board });
     }
     for (const wf of newWorkflows) {
       const w = s.workflows.get(wf.name);
@@ -824,6 +842,7 @@ class Turn {
     else if (o.state === 'scheduled') this.timerDue(o, o.scheduledFor ?? this.now, 'scheduled');
     else if (o.waitingFor?.kind === 'retry' || o.waitingFor?.kind === 'time' || o.waitingFor?.kind === 'cycle') this.timerDue(o, o.waitingFor.until, 'retry');
     else if (o.waitingFor?.kind === 'admission') this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: o.position }); // looks at the admission again
+    else if (o.waitingFor?.kind === 'notice') this.expectNotices(o);
     return undefined;
   }
 
@@ -988,6 +1007,13 @@ class Turn {
         case 'AddOrder':
           if (!this.addOrderInstr(o, wf, instr)) return;
           break;
+        case 'PostNotices':
+          if (!this.postNotices(o, wf, instr.noticeBoardNames, instr.label)) return;
+          break;
+        case 'ExpectNotices':
+        case 'ConsumeNotices':
+          this.expectNotices(o);
+          break;
         case 'Cycle':
           this.enterCycle(o, wf, instr);
           break;
@@ -1076,6 +1102,10 @@ class Turn {
       const outcome: Outcome = o.outcome?.type === 'succeeded' ? o.outcome : { type: 'succeeded' };
       this.emit({ type: 'OrderFinished', at: this.now, orderId: o.id, outcome });
       return true;
+    }
+    if (pos[pos.length - 2] === 'consumeNotices') {
+      this.consumed(o, pos.slice(0, -2));
+      return false;
     }
     if (pos[pos.length - 2] === 'cycle') {
       this.cycleEnded(o, pos.slice(0, -2));
@@ -1170,6 +1200,100 @@ class Turn {
     }
     this.emit({ type: 'OrderForked', at: this.now, orderId: o.id, children });
     for (const c of children) this.ready.push(c.orderId);
+  }
+
+  // ------------------------------------------------------------ notices
+
+  /** The notice id of `board` for the order (its post or expect expression), or a message. */
+  private noticeId(o: Order, wf: Workflow, board: string, which: 'post' | 'expect'): { ok: true; id: string } | { ok: false; message: string } {
+    const b = this.s.boards.get(board);
+    if (!b) return { ok: false, message: `notice board ${board} is not deployed` };
+    const r = evaluate(which === 'post' ? b.def.postOrderToNoticeId : b.def.expectOrderToNoticeId, orderScope(o, wf, this.now));
+    if (!r.ok) return { ok: false, message: `notice board ${board}: ${r.message}` };
+    const id = asText(r.value);
+    if (id === '' || id.length > LIMITS.nameLengthMax * 2) return { ok: false, message: `notice board ${board}: the notice id ${JSON.stringify(id)} is empty or too long` };
+    return { ok: true, id };
+  }
+
+  private noticeAlive(board: string, id: string): boolean {
+    const end = this.s.boards.get(board)?.notices.get(id);
+    return end !== undefined && end > this.now;
+  }
+
+  /** Returns false when the order failed. */
+  private postNotices(o: Order, wf: Workflow, boards: readonly string[], label: string | undefined): boolean {
+    const posts: { board: string; noticeId: string; endOfLife: number }[] = [];
+    for (const board of boards) {
+      const id = this.noticeId(o, wf, board, 'post');
+      if (!id.ok) return this.noticeFailed(o, `PostNotices: ${id.message}`);
+      const r = evaluate(this.s.boards.get(board)!.def.endOfLife, orderScope(o, wf, this.now, label));
+      if (!r.ok || typeof r.value !== 'number' || !Number.isFinite(r.value)) {
+        return this.noticeFailed(o, `PostNotices: notice board ${board}: endOfLife ${r.ok ? `is ${typeName(r.value)}, not a Number (ms)` : r.message}`);
+      }
+      posts.push({ board, noticeId: id.id, endOfLife: r.value });
+    }
+    for (const p of posts) {
+      // Notices past their end of life leave when their board is posted to.
+      for (const [id, end] of [...this.s.boards.get(p.board)!.notices]) {
+        if (end <= this.now && id !== p.noticeId) this.emit({ type: 'NoticeDeleted', at: this.now, board: p.board, noticeId: id });
+      }
+      this.emit({ type: 'NoticePosted', at: this.now, orderId: o.id, ...p });
+    }
+    this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: nextPosition(o.position) });
+    // Orders waiting for one of these notices may go on.
+    const posted = new Set(posts.map((p) => `${p.board}:${p.noticeId}`));
+    for (const w of [...this.s.orders.values()]) {
+      if (w.waitingFor?.kind === 'notice' && !w.suspended && w.waitingFor.notices.some((n) => posted.has(n))) this.expectNotices(w);
+    }
+    return true;
+  }
+
+  private noticeFailed(o: Order, message: string): false {
+    this.fail(o, { type: 'failed', reason: 'expression-error', message });
+    return false;
+  }
+
+  /** An order at an ExpectNotices or ConsumeNotices: goes on when its notices are there, else waits for them. */
+  private expectNotices(o: Order): void {
+    const wf = workflowOf(this.s, o);
+    const instr = instructionAt(wf, o.position);
+    if (instr?.TYPE !== 'ExpectNotices' && instr?.TYPE !== 'ConsumeNotices') return;
+    const formula = boardFormula(instr.noticeBoardNames);
+    assert(formula.ok, `deployed ${instr.TYPE} has a bad noticeBoardNames`);
+    const expected: string[] = [];
+    const present = new Set<string>();
+    for (const board of formula.boards) {
+      const id = this.noticeId(o, wf, board, 'expect');
+      if (!id.ok) return void this.noticeFailed(o, `${instr.TYPE}: ${id.message}`);
+      expected.push(`${board}:${id.id}`);
+      if (this.noticeAlive(board, id.id)) present.add(board);
+    }
+    if (formula.holds(present)) {
+      this.emit({ type: instr.TYPE === 'ExpectNotices' ? 'OrderNoticesReceived' : 'OrderNoticesConsumptionStarted', at: this.now, orderId: o.id });
+      this.ready.push(o.id);
+      return;
+    }
+    const w = o.waitingFor;
+    if (w?.kind === 'notice' && w.notices.length === expected.length && w.notices.every((n, i) => n === expected[i])) return;
+    this.emit({ type: 'OrderNoticesExpected', at: this.now, orderId: o.id, notices: expected });
+  }
+
+  /** The end of a ConsumeNotices block: its notices that are there are deleted; the order goes on. */
+  private consumed(o: Order, at: Position): void {
+    const wf = workflowOf(this.s, o);
+    const instr = instructionAt(wf, at);
+    assert(instr?.TYPE === 'ConsumeNotices', `order ${o.id}: no ConsumeNotices at ${JSON.stringify(at)}`);
+    const formula = boardFormula(instr.noticeBoardNames);
+    const deletes: { board: string; noticeId: string }[] = [];
+    if (formula.ok) {
+      const scopeOrder = { ...o, position: at };
+      for (const board of formula.boards) {
+        const id = this.noticeId(scopeOrder, wf, board, 'expect');
+        if (id.ok && this.s.boards.get(board)?.notices.has(id.id)) deletes.push({ board, noticeId: id.id });
+      }
+    }
+    for (const d of deletes) this.emit({ type: 'NoticeDeleted', at: this.now, ...d });
+    this.emit({ type: 'OrderNoticesConsumed', at: this.now, orderId: o.id });
   }
 
   /** The AddOrder at the order's position adds its order; false when the adding order failed. */

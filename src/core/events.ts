@@ -2,7 +2,7 @@
 // Every event carries `at` (ms since the epoch, from the command that caused it).
 // Each type has a golden JSON test (test/unit/events.golden.test.ts); renames get an upcast in `upcast`.
 
-import type { CycleState, Grant, JobConfig, JobConfigAlias, JobResourceDef, JobTemplate, LockDef, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
+import type { CycleState, Grant, NoticeBoardDef, JobConfig, JobConfigAlias, JobResourceDef, JobTemplate, LockDef, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 
 export type Event =
   | { type: 'LockDeployed'; at: number; lock: LockDef }
@@ -72,6 +72,19 @@ export type Event =
   | { type: 'OrderCycleStarted'; at: number; orderId: string }
   /** A cycle ended: with `cycle` the order waits for the next one; without, it goes on after the Cycle (also by a Break). */
   | { type: 'OrderCycleFinished'; at: number; orderId: string; cycle?: CycleState }
+  | { type: 'NoticeBoardDeployed'; at: number; board: NoticeBoardDef }
+  /** A PostNotices posted (or posted again) a notice; it lives until `endOfLife` (ms). */
+  | { type: 'NoticePosted'; at: number; orderId: string; board: string; noticeId: string; endOfLife: number }
+  /** A notice is gone: consumed by a ConsumeNotices, or past its end of life. */
+  | { type: 'NoticeDeleted'; at: number; board: string; noticeId: string }
+  /** The order waits (`waitingFor: notice`) for these notices (`board:noticeId`). */
+  | { type: 'OrderNoticesExpected'; at: number; orderId: string; notices: string[] }
+  /** The notices an ExpectNotices waits for are there: the order goes on. */
+  | { type: 'OrderNoticesReceived'; at: number; orderId: string }
+  /** The notices of a ConsumeNotices are there: the order enters its block (branch `consumeNotices`). */
+  | { type: 'OrderNoticesConsumptionStarted'; at: number; orderId: string }
+  /** The block of a ConsumeNotices ended: the order goes on after it (its notices are deleted). */
+  | { type: 'OrderNoticesConsumed'; at: number; orderId: string }
   | { type: 'OrderCancelMarked'; at: number; orderId: string; kill: boolean }
   | { type: 'OrderCancelled'; at: number; orderId: string }
   | { type: 'OrderSuspendMarked'; at: number; orderId: string }

@@ -389,6 +389,50 @@ export function evolve(s: State, e: Event): void {
       o.position = [...o.position, 'cycle', 0];
       return;
     }
+    case 'NoticeBoardDeployed': {
+      const old = s.boards.get(e.board.name);
+      s.boards.set(e.board.name, { def: e.board, notices: old?.notices ?? new Map() });
+      return;
+    }
+    case 'NoticePosted': {
+      const b = s.boards.get(e.board);
+      assert(b, `evolve: unknown notice board ${e.board}`);
+      b.notices.set(e.noticeId, e.endOfLife);
+      return;
+    }
+    case 'NoticeDeleted':
+      s.boards.get(e.board)?.notices.delete(e.noticeId);
+      return;
+    case 'OrderNoticesExpected': {
+      const o = order(s, e.orderId);
+      clearWait(o);
+      o.state = 'waiting';
+      o.waitingFor = { kind: 'notice', notices: [...e.notices] };
+      o.waitingSince = e.at;
+      return;
+    }
+    case 'OrderNoticesReceived': {
+      const o = order(s, e.orderId);
+      clearWait(o);
+      o.state = 'ready';
+      o.position = nextPosition(o.position);
+      return;
+    }
+    case 'OrderNoticesConsumptionStarted': {
+      const o = order(s, e.orderId);
+      clearWait(o);
+      o.state = 'ready';
+      o.position = [...o.position, 'consumeNotices', 0];
+      return;
+    }
+    case 'OrderNoticesConsumed': {
+      const o = order(s, e.orderId);
+      const p = o.position;
+      assert(p[p.length - 2] === 'consumeNotices', `evolve: ${o.id} is not in a ConsumeNotices block`);
+      o.position = nextPosition(p.slice(0, -2));
+      o.state = 'ready';
+      return;
+    }
     case 'OrderCancelMarked':
       order(s, e.orderId).cancelPending = { kill: e.kill };
       return;

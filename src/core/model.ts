@@ -199,6 +199,35 @@ export interface AddOrderInstr extends Labelled {
   deleteWhenTerminated?: boolean;
 }
 /**
+ * A JS7 notice board (`<name>.noticeboard.json`): the notice an order posts or expects is named
+ * by an expression evaluated on the order (by default in JS7 the order's daily-plan date);
+ * a notice lives until `endOfLife` (an expression giving ms since the epoch).
+ */
+export interface NoticeBoardDef {
+  name: string;
+  postOrderToNoticeId: string;
+  expectOrderToNoticeId: string;
+  endOfLife: string;
+  title?: string;
+  documentationName?: string;
+}
+/** Posts a notice on each board (the order goes on at once). */
+export interface PostNoticesInstr extends Labelled {
+  TYPE: 'PostNotices';
+  noticeBoardNames: string[];
+}
+/** Waits (`waitingFor: notice`) until the notices of the boards named are posted: `'A'`, `'A' && 'B'`, `'A' || 'B'`. */
+export interface ExpectNoticesInstr extends Labelled {
+  TYPE: 'ExpectNotices';
+  noticeBoardNames: string;
+}
+/** As ExpectNotices, then runs `subworkflow` (branch `consumeNotices`) and deletes the notices at its end. */
+export interface ConsumeNoticesInstr extends Labelled {
+  TYPE: 'ConsumeNotices';
+  noticeBoardNames: string;
+  subworkflow: Block;
+}
+/**
  * A period of a Cycle scheme's `admissionTimeScheme`, in the workflow's time zone (seconds):
  * every day from `secondOfDay`, or every week from `secondOfWeek` (0 = Monday 00:00).
  */
@@ -264,6 +293,9 @@ export type Instruction =
   | ForkInstr
   | ForkListInstr
   | AddOrderInstr
+  | PostNoticesInstr
+  | ExpectNoticesInstr
+  | ConsumeNoticesInstr
   | CycleInstr
   | BreakInstr
   | LockInstr
@@ -465,7 +497,9 @@ export type WaitingFor =
   /** Between the cycles of a Cycle: the next one starts at `until`. */
   | { kind: 'cycle'; until: number }
   /** The job's admissionTimeScheme: the next period opens at `until` (absent: none within the next 1096 days). */
-  | { kind: 'admission'; job: string; until?: number };
+  | { kind: 'admission'; job: string; until?: number }
+  /** An ExpectNotices or ConsumeNotices: the notices (`board:noticeId`) it waits for. */
+  | { kind: 'notice'; notices: string[] };
 
 /** Where an order stands in a Cycle (JS7's cycle state): kept from one cycle to the next. */
 export interface CycleState {

@@ -1,6 +1,6 @@
 // Positions are JS7-style paths: [1, "lock", 0] is the first instruction inside the lock
 // block of top-level instruction 1. Branches: lock, options, try+N, catch+N (N counts retries),
-// stickySubagent, then, then+N (N ≥ 2), else, fork+ID, fork (ForkList), cycle.
+// stickySubagent, then, then+N (N ≥ 2), else, fork+ID, fork (ForkList), cycle, consumeNotices.
 
 import type { ArgumentValue, Block, IfInstr, IfThen, Instruction, Job, Position, Workflow } from './model.js';
 
@@ -33,6 +33,8 @@ export function branchBlock(instr: Instruction, branch: string): Block | undefin
       return branch.startsWith('fork+') ? instr.branches.find((b) => b.id === branch.slice(5))?.workflow : undefined;
     case 'ForkList':
       return branch === 'fork' ? instr.workflow : undefined;
+    case 'ConsumeNotices':
+      return branch === 'consumeNotices' ? instr.subworkflow : undefined;
     case 'Cycle':
       return branch === 'cycle' ? instr.cycleWorkflow : undefined;
     case 'If': {
@@ -162,6 +164,8 @@ export function childBlocks(i: Instruction): [string, Block][] {
       return i.branches.map((b) => [`fork+${b.id}`, b.workflow]);
     case 'ForkList':
       return [['fork', i.workflow]];
+    case 'ConsumeNotices':
+      return [['consumeNotices', i.subworkflow]];
     case 'Cycle':
       return [['cycle', i.cycleWorkflow]];
     case 'If': {

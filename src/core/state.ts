@@ -1,7 +1,7 @@
 // The engine's state: everything `evolve` builds from events. Some parts are derived
 // indexes (lock instances, job queues, timers) rebuilt from orders when a snapshot loads.
 
-import type { FireRecord, JobConfig, JobConfigAlias, JobResourceDef, JobTemplate, LockDef, Order, Workflow } from './model.js';
+import type { FireRecord, JobConfig, JobConfigAlias, JobResourceDef, JobTemplate, LockDef, NoticeBoardDef, Order, Workflow } from './model.js';
 import { WaitQueue } from './queue.js';
 import { executionOnWorker, serializeWorkers, workerRegistered, type WorkerState } from './workers.js';
 
@@ -240,6 +240,8 @@ export interface State {
   /** Ended orders, oldest first (for retention). */
   ended: EndedOrders;
   timers: TimerHeap;
+  /** Notice boards, with their notices (id → end of life, ms). */
+  boards: Map<string, { def: NoticeBoardDef; notices: Map<string, number> }>;
   /** Seq of the last event applied (set by the runtime/replay). */
   seq: number;
 }
@@ -263,6 +265,7 @@ export function emptyState(): State {
     arrival: 0,
     ended: new EndedOrders(),
     timers: new TimerHeap(),
+    boards: new Map(),
     seq: 0,
   };
 }
@@ -322,6 +325,7 @@ interface Serialized {
   jobResources?: JobResourceDef[];
   orders: Order[];
   ended: string[];
+  boards?: { def: NoticeBoardDef; notices: [string, number][] }[];
 }
 
 /** Every field of an Order, in the order snapshots write them (whatever order they were set
@@ -398,6 +402,7 @@ export function serializeState(s: State): string {
     ...(s.jobResources.size > 0 ? { jobResources: byName(s.jobResources).map(([, r]) => r) } : {}),
     orders: byName(s.orders).map(([, o]) => canonicalOrder(o)),
     ended: [...s.ended],
+    ...(s.boards.size > 0 ? { boards: byName(s.boards).map(([, b]) => ({ def: b.def, notices: [...b.notices.entries()].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)) })) } : {}),
   };
   return JSON.stringify(out);
 }
@@ -425,6 +430,7 @@ export function deserializeState(text: string): State {
   for (const r of d.jobResources ?? []) s.jobResources.set(r.name, r);
   for (const o of d.orders) s.orders.set(o.id, o);
   for (const id of d.ended) s.ended.add(id);
+  for (const b of d.boards ?? []) s.boards.set(b.def.name, { def: b.def, notices: new Map(b.notices) });
   rebuildIndexes(s);
   return s;
 }

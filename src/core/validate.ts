@@ -37,6 +37,10 @@ import type {
   ForkInstr,
   ForkListInstr,
   AddOrderInstr,
+  ConsumeNoticesInstr,
+  ExpectNoticesInstr,
+  NoticeBoardDef,
+  PostNoticesInstr,
   IfInstr,
   IfThen,
   Instruction,
@@ -56,6 +60,8 @@ import type {
 } from './model.js';
 import { LIMITS } from './model.js';
 import { expressionProblem } from './instructions/expression.js';
+import { describeExprProblem, parseExpression } from './expr/index.js';
+import type { Expr } from './expr/ast.js';
 import type { ArgumentValue, ReturnCodeList } from './model.js';
 import { joinPath } from './json-path.js';
 import { validateOrderPreparation } from './order-preparation.js';
@@ -78,6 +84,9 @@ export const INSTRUCTION_TYPES = [
   'Fork',
   'ForkList',
   'AddOrder',
+  'PostNotices',
+  'ExpectNotices',
+  'ConsumeNotices',
   'Cycle',
   'Break',
   'Lock',
@@ -87,7 +96,6 @@ export const INSTRUCTION_TYPES = [
   'Fail',
   'Finish',
 ] as const;
-const NOT_YET_SUPPORTED = new Set([ 'PostNotices', 'ExpectNotices', 'ConsumeNotices']);
 
 // ---------------------------------------------------------------------------------------
 // Paths and small checks
@@ -406,6 +414,8 @@ export interface WorkflowContext {
   /** A workflow Orderly generated for a job config: its name is `jobconfig:<job config id>`
    * (the reserved namespace), which no deployed workflow may have. */
   generated?: boolean;
+  /** Notice boards the notice instructions may name (deployed ones plus those deployed together); unchecked when absent. */
+  boards?: ReadonlySet<string>;
   /** Workflows an AddOrder may name (deployed ones plus those deployed together); unchecked when absent. */
   workflows?: ReadonlySet<string>;
 }
@@ -436,6 +446,9 @@ const INSTRUCTION_KEYS: Record<Instruction['TYPE'], ReadonlySet<string>> = {
   Fork: new Set(['TYPE', 'label', 'branches', 'joinIfFailed']),
   ForkList: new Set(['TYPE', 'label', 'children', 'childToId', 'workflow', 'joinIfFailed', 'agentName', 'childToArguments', 'subagentClusterId', 'subagentClusterIdExpr', 'subagentIdVariable']),
   AddOrder: new Set(['TYPE', 'label', 'workflowName', 'arguments', 'remainWhenTerminated', 'deleteWhenTerminated', ...Object.keys(ADD_ORDER_REFUSED)]),
+  PostNotices: new Set(['TYPE', 'label', 'noticeBoardNames']),
+  ExpectNotices: new Set(['TYPE', 'label', 'noticeBoardNames']),
+  ConsumeNotices: new Set(['TYPE', 'label', 'noticeBoardNames', 'subworkflow']),
   Cycle: new Set(['TYPE', 'label', 'schedule', 'cycleWorkflow', 'onlyOnePeriod']),
   Break: new Set(['TYPE', 'label']),
   Lock: new Set(['TYPE', 'label', 'demands', 'lockedWorkflow', 'waitTimeout']),
@@ -576,10 +589,6 @@ class WorkflowChecker {
     const type = o['TYPE'];
     if (typeof type !== 'string') {
       p.add(joinPath(path, 'TYPE'), type === undefined ? 'required' : 'must be a string');
-      return undefined;
-    }
-    if (NOT_YET_SUPPORTED.has(type)) {
-      p.add(joinPath(path, 'TYPE'), `instruction ${type} is not supported yet`);
       return undefined;
     }
     if (!(INSTRUCTION_TYPES as readonly string[]).includes(type)) {
@@ -790,6 +799,41 @@ class WorkflowChecker {
           if (joinIfFailed !== undefined) i.joinIfFailed = joinIfFailed;
           if (agentName !== undefined) i.agentName = agentName;
           result = i;
+        }
+        break;
+      }
+      case 'PostNotices': {
+        const np = joinPath(path, 'noticeBoardNames');
+        const raw = o['noticeBoardNames'];
+        if (!Array.isArray(raw) || raw.length === 0 || raw.length > LIMITS.demandsPerLockMax) {
+          p.add(np, raw === undefined ? 'required' : `must be a non-empty array of at most ${LIMITS.demandsPerLockMax} notice board names`);
+          break;
+        }
+        const names: string[] = [];
+        raw.forEach((n: unknown, k) => {
+          const name = p.name(n, joinPath(np, k), 'notice board name');
+          if (name === undefined) return;
+          if (names.includes(name)) p.add(joinPath(np, k), `notice board ${name} is given twice`);
+          else if (this.ctx.boards && !this.ctx.boards.has(name)) p.add(joinPath(np, k), `notice board ${name} is not deployed (nor deployed with this workflow)`);
+          names.push(name);
+        });
+        result = withLabel<PostNoticesInstr>({ TYPE: 'PostNotices', noticeBoardNames: names });
+        break;
+      }
+      case 'ExpectNotices':
+      case 'ConsumeNotices': {
+        const np = joinPath(path, 'noticeBoardNames');
+        const text = p.string(o, 'noticeBoardNames', path, { required: true, nonEmpty: true, max: LIMITS.messageLengthMax });
+        if (text !== undefined) {
+          const f = boardFormula(text);
+          if (!f.ok) p.add(np, f.message);
+          else for (const b of f.boards) if (this.ctx.boards && !this.ctx.boards.has(b)) p.add(np, `notice board ${b} is not deployed (nor deployed with this workflow)`);
+        }
+        if (t === 'ExpectNotices') {
+          if (text !== undefined) result = withLabel<ExpectNoticesInstr>({ TYPE: 'ExpectNotices', noticeBoardNames: text });
+        } else {
+          const block = this.block(o['subworkflow'], joinPath(path, 'subworkflow'), inner, 'a ConsumeNotices block');
+          if (text !== undefined && block) result = withLabel<ConsumeNoticesInstr>({ TYPE: 'ConsumeNotices', noticeBoardNames: text, subworkflow: block });
         }
         break;
       }
@@ -1576,6 +1620,9 @@ function visitLocks(wf: Workflow, f: (v: LockVisit) => void): void {
         case 'StickySubagent':
           walk(instr.subworkflow.instructions, joinPath(joinPath(path, 'subworkflow'), 'instructions'), enclosing);
           break;
+        case 'ConsumeNotices':
+          walk(instr.subworkflow.instructions, joinPath(joinPath(path, 'subworkflow'), 'instructions'), enclosing);
+          break;
         case 'ForkList':
           walk(instr.workflow.instructions, joinPath(joinPath(path, 'workflow'), 'instructions'), enclosing);
           break;
@@ -1757,4 +1804,73 @@ export function findLockOrderCycle(
     }
   }
   return undefined;
+}
+
+// ---------------------------------------------------------------------------------------
+// Notice boards
+
+const BOARD_KEYS = new Set(['TYPE', 'name', 'postOrderToNoticeId', 'expectOrderToNoticeId', 'endOfLife', 'title', 'documentationName']);
+
+/** A notice board (`<name>.noticeboard.json`, name from the file when `name` is given). */
+export function validateNoticeBoard(raw: unknown, name?: string): Validated<NoticeBoardDef> {
+  const p = new Problems();
+  if (!isObject(raw)) {
+    p.add('$', 'a notice board must be a JSON object');
+    return { ok: false, problems: p.items };
+  }
+  p.unknownKeys(raw, '', BOARD_KEYS, 'a notice board');
+  if (hasOwn(raw, 'TYPE') && raw['TYPE'] !== 'NoticeBoard') p.add('TYPE', 'must be "NoticeBoard"');
+  let boardName: string | undefined;
+  if (hasOwn(raw, 'name')) {
+    boardName = p.name(raw['name'], 'name', 'notice board name');
+    if (boardName !== undefined && name !== undefined && boardName !== name) p.add('name', `is ${JSON.stringify(boardName)} but the notice board is named ${JSON.stringify(name)}`);
+  } else if (name !== undefined) boardName = p.name(name, 'name', 'notice board name');
+  else p.add('name', 'required');
+  const expr = (key: string): string | undefined => {
+    const v = p.string(raw, key, '', { required: true, nonEmpty: true, max: LIMITS.messageLengthMax });
+    const msg = v === undefined ? undefined : expressionProblem(v);
+    if (msg) p.add(key, msg);
+    return msg ? undefined : v;
+  };
+  const post = expr('postOrderToNoticeId');
+  const expect = expr('expectOrderToNoticeId');
+  const endOfLife = expr('endOfLife');
+  const title = p.string(raw, 'title', '', { max: LIMITS.messageLengthMax });
+  const documentationName = p.string(raw, 'documentationName', '', { max: LIMITS.messageLengthMax });
+  if (p.items.length > 0 || boardName === undefined || post === undefined || expect === undefined || endOfLife === undefined) return { ok: false, problems: p.items };
+  const value: NoticeBoardDef = { name: boardName, postOrderToNoticeId: post, expectOrderToNoticeId: expect, endOfLife };
+  if (title !== undefined) value.title = title;
+  if (documentationName !== undefined) value.documentationName = documentationName;
+  return { ok: true, value };
+}
+
+export type BoardFormula = { ok: true; boards: string[]; holds(present: ReadonlySet<string>): boolean } | { ok: false; message: string };
+
+/** JS7's `noticeBoardNames` of ExpectNotices/ConsumeNotices: board names in quotes joined by `&&` and `||` (with parentheses). */
+export function boardFormula(text: string): BoardFormula {
+  const r = parseExpression(text);
+  if (!r.ok) return { ok: false, message: describeExprProblem(r.problem, text) };
+  const boards: string[] = [];
+  const check = (e: Expr): string | undefined => {
+    if (e.k === 'const' && typeof e.value === 'string') {
+      const msg = nameProblem(e.value, 'notice board name');
+      if (msg) return msg;
+      if (!boards.includes(e.value)) boards.push(e.value);
+      return undefined;
+    }
+    if (e.k === 'binary' && (e.op === '&&' || e.op === '||')) return check(e.a) ?? check(e.b);
+    return "must be notice board names in quotes joined by && and || (like 'A' && 'B')";
+  };
+  const msg = check(r.value);
+  if (msg) return { ok: false, message: msg };
+  const tree = r.value;
+  const holds = (present: ReadonlySet<string>): boolean => {
+    const ev = (e: Expr): boolean => {
+      if (e.k === 'const') return present.has(e.value as string);
+      if (e.k === 'binary') return e.op === '&&' ? ev(e.a) && ev(e.b) : ev(e.a) || ev(e.b);
+      return false;
+    };
+    return ev(tree);
+  };
+  return { ok: true, boards, holds };
 }

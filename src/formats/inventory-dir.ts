@@ -1,5 +1,5 @@
-// A folder of JS7 inventory files: `*.lock.json`, `*.jobresource.json` and `*.workflow.json`,
-// found recursively.
+// A folder of JS7 inventory files: `*.lock.json`, `*.jobresource.json`, `*.workflow.json` and
+// `*.noticeboard.json`, found recursively.
 //
 // - Files are read in sorted order of their relative paths (forward slashes), so results
 //   and problems are deterministic. Folders whose names start with `.` (e.g. `.git`) are skipped.
@@ -18,14 +18,17 @@ import { join, relative, sep } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
 import type { ProblemItem } from '../core/commands.js';
-import type { JobResourceDef, LockDef, Workflow } from '../core/model.js';
+import type { JobResourceDef, LockDef, NoticeBoardDef, Workflow } from '../core/model.js';
 import { nameProblem } from '../core/validate.js';
 import {
+  BOARD_SUFFIX,
   exportJobResourceJson,
   exportLockJson,
+  exportNoticeBoardJson,
   exportWorkflowJson,
   importJobResourceJson,
   importLockJson,
+  importNoticeBoardJson,
   importWorkflowJson,
   JOB_RESOURCE_SUFFIX,
   LOCK_SUFFIX,
@@ -47,6 +50,8 @@ export interface Inventory {
   workflows: Workflow[];
   /** Absent: none. */
   jobResources?: JobResourceDef[];
+  /** Notice boards (`*.noticeboard.json`); absent when the folder has none. */
+  boards?: NoticeBoardDef[];
 }
 
 export interface InventoryRead extends Inventory {
@@ -80,7 +85,7 @@ function listFiles(root: string, problems: ProblemItem[]): string[] {
       if (isDir) {
         if (!ent.name.startsWith('.')) walk(full);
       }
-      else if (isFile && (ent.name.endsWith(LOCK_SUFFIX) || ent.name.endsWith(WORKFLOW_SUFFIX) || ent.name.endsWith(JOB_RESOURCE_SUFFIX))) out.push(full);
+      else if (isFile && (ent.name.endsWith(LOCK_SUFFIX) || ent.name.endsWith(WORKFLOW_SUFFIX) || ent.name.endsWith(JOB_RESOURCE_SUFFIX) || ent.name.endsWith(BOARD_SUFFIX))) out.push(full);
       else if (isFile) {
         // Other JS7 inventory items are refused, never passed over in silence.
         const kind = UNSUPPORTED_SUFFIXES.find(([suffix]) => ent.name.endsWith(suffix));
@@ -141,6 +146,20 @@ export function readInventoryDir(
     }
   }
 
+  const boards = new Map<string, { board: NoticeBoardDef; file: string }>();
+  for (const [f, text] of texts) {
+    if (!f.endsWith(BOARD_SUFFIX)) continue;
+    const file = rel(dir, f);
+    const r = importNoticeBoardJson(text, f);
+    if (!r.ok) {
+      problems.push(...prefixed(file, r.problems));
+      continue;
+    }
+    const prev = boards.get(r.value.name);
+    if (prev && !isDeepStrictEqual(prev.board, r.value)) problems.push({ path: `${file}: $`, message: `notice board ${r.value.name} is also defined, differently, in ${prev.file}` });
+    else if (!prev) boards.set(r.value.name, { board: r.value, file });
+  }
+
   const visible = new Map<string, LockDef>(ctx.locks ?? []);
   for (const [name, { lock }] of locks) visible.set(name, lock);
 
@@ -189,6 +208,7 @@ export function readInventoryDir(
     problems,
   };
   if (jobResources.size > 0) read.jobResources = [...jobResources.values()].map((r) => r.jobResource);
+  if (boards.size > 0) read.boards = [...boards.values()].map((b) => b.board);
   return read;
 }
 
@@ -216,4 +236,5 @@ export function writeInventoryDir(dir: string, inv: Inventory): void {
   for (const l of inv.locks) writeAtomically(join(dir, l.name + LOCK_SUFFIX), exportLockJson(l));
   for (const r of inv.jobResources ?? []) writeAtomically(join(dir, r.name + JOB_RESOURCE_SUFFIX), exportJobResourceJson(r));
   for (const w of inv.workflows) writeAtomically(join(dir, w.name + WORKFLOW_SUFFIX), exportWorkflowJson(w));
+  for (const b of inv.boards ?? []) writeAtomically(join(dir, b.name + BOARD_SUFFIX), exportNoticeBoardJson(b));
 }

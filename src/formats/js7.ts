@@ -29,14 +29,36 @@
 // `...demands[0].lockName`).
 
 import type { ProblemItem } from '../core/commands.js';
-import type { Block, Demand, Executable, Instruction, Job, JobResourceDef, LockDef, ReturnCodeList, ReturnCodeMeaning, Workflow } from '../core/model.js';
+import type { Block, Demand, Executable, Instruction, Job, JobResourceDef, LockDef, NoticeBoardDef, ReturnCodeList, ReturnCodeMeaning, Workflow } from '../core/model.js';
 import { LIMITS } from '../core/model.js';
 import type { Validated, WorkflowContext } from '../core/validate.js';
-import { joinPath, validateJobResource, validateLockDef, validateWorkflow } from '../core/validate.js';
+import { joinPath, validateJobResource, validateLockDef, validateNoticeBoard, validateWorkflow } from '../core/validate.js';
 
 export const LOCK_SUFFIX = '.lock.json';
 export const WORKFLOW_SUFFIX = '.workflow.json';
 export const JOB_RESOURCE_SUFFIX = '.jobresource.json';
+export const BOARD_SUFFIX = '.noticeboard.json';
+
+/** A notice board file (`<name>.noticeboard.json`). */
+export function importNoticeBoardJson(text: string, fileName: string): Validated<NoticeBoardDef> {
+  const name = nameFromFileName(fileName, BOARD_SUFFIX);
+  if (name === undefined) return fail([{ path: '$', message: `file name must end with ${BOARD_SUFFIX}` }]);
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  let raw = parsed.value;
+  if (isObject(raw)) {
+    raw = { ...raw };
+    for (const k of DROPPED_LOCK_KEYS) delete (raw as Obj)[k];
+  }
+  return validateNoticeBoard(raw, name);
+}
+
+export function exportNoticeBoardJson(b: NoticeBoardDef): string {
+  const o: Obj = { TYPE: 'NoticeBoard', postOrderToNoticeId: b.postOrderToNoticeId, expectOrderToNoticeId: b.expectOrderToNoticeId, endOfLife: b.endOfLife };
+  if (b.title !== undefined) o['title'] = b.title;
+  if (b.documentationName !== undefined) o['documentationName'] = b.documentationName;
+  return pretty(o);
+}
 
 const DROPPED_LOCK_KEYS = ['version', 'versionId', 'path'] as const;
 const DROPPED_WORKFLOW_KEYS = ['version', 'versionId', 'path'] as const;
@@ -219,6 +241,9 @@ function normaliseInstruction(raw: unknown, path: string, depth: number, problem
         );
       }
       break;
+    case 'ConsumeNotices':
+      o['subworkflow'] = normaliseBlock(o['subworkflow'], joinPath(path, 'subworkflow'), d, problems);
+      break;
     case 'ForkList':
       o['workflow'] = normaliseBlock(o['workflow'], joinPath(path, 'workflow'), d, problems);
       break;
@@ -361,6 +386,16 @@ function instructionToJs7(i: Instruction): Obj {
         return { id: b.id, workflow: w };
       });
       if (i.joinIfFailed !== undefined) o['joinIfFailed'] = i.joinIfFailed;
+      break;
+    case 'PostNotices':
+      o['noticeBoardNames'] = [...i.noticeBoardNames];
+      break;
+    case 'ExpectNotices':
+      o['noticeBoardNames'] = i.noticeBoardNames;
+      break;
+    case 'ConsumeNotices':
+      o['noticeBoardNames'] = i.noticeBoardNames;
+      o['subworkflow'] = blockToJs7(i.subworkflow);
       break;
     case 'AddOrder':
       o['workflowName'] = i.workflowName;

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { invalid, type Command } from '../core/commands.js';
 import type { Event } from '../core/events.js';
-import type { JobResourceDef, LockDef, Position, Workflow } from '../core/model.js';
+import type { JobResourceDef, LockDef, NoticeBoardDef, Position, Workflow } from '../core/model.js';
 import type { State } from '../core/state.js';
 import { readInventoryDir } from '../formats/inventory-dir.js';
 import { OrderlyError } from './errors.js';
@@ -32,10 +32,11 @@ export abstract class CommandsApi {
   /** The state the commands act on (for reading deployed locks). */
   protected abstract get currentState(): State;
 
-  /** Deploys locks, job resources and workflows together: all or nothing. Unchanged ones are left as they are. */
-  async deploy(inv: { locks?: LockDef[]; workflows?: Workflow[]; jobResources?: JobResourceDef[] }): Promise<Deployed> {
+  /** Deploys locks, job resources, notice boards and workflows together: all or nothing. Unchanged ones are left as they are. */
+  async deploy(inv: { locks?: LockDef[]; workflows?: Workflow[]; jobResources?: JobResourceDef[]; boards?: NoticeBoardDef[] }): Promise<Deployed> {
     const cmd: Command = { type: 'deploy', locks: inv.locks ?? [], workflows: inv.workflows ?? [] };
     if (inv.jobResources !== undefined && inv.jobResources.length > 0) cmd.jobResources = inv.jobResources;
+    if (inv.boards && inv.boards.length > 0) cmd.boards = inv.boards;
     const events = await this.run(cmd);
     const out: Deployed = {
       locks: events.flatMap((e) => (e.type === 'LockDeployed' ? [e.lock.name] : [])),

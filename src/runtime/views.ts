@@ -72,7 +72,7 @@ export function orderView(o: Order, s?: State): OrderView {
   if (o.waitingFor) {
     const w = o.waitingFor;
     if (w.kind === 'job' && s !== undefined && !anyWorkerCanRunJob(s, w.job)) v.waitingFor = { kind: 'worker', job: w.job };
-    else v.waitingFor = w.kind === 'locks' ? { ...w, locks: [...w.locks] } : { ...w };
+    else v.waitingFor = w.kind === 'locks' ? { ...w, locks: [...w.locks] } : w.kind === 'notice' ? { ...w, notices: [...w.notices] } : { ...w };
     if (o.waitingSince !== undefined) v.waitingFor.since = o.waitingSince;
     if (o.waitUntil !== undefined) v.waitingFor.until = o.waitUntil;
   }

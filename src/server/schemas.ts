@@ -101,7 +101,7 @@ export const OrderViewSchema = Type.Object(
     waitingFor: Type.Optional(
       Type.Object(
         {
-          kind: Type.String({ description: 'locks | job | worker (no registered worker runs the job, e.g. its function) | admission (outside the admission periods of the job: `until` the next opens) | time (a Sleep) | retry | cycle (between the cycles of a Cycle, until the next)' }),
+          kind: Type.String({ description: 'locks | job | worker (no registered worker runs the job, e.g. its function) | admission (outside the admission periods of the job: `until` the next opens) | time (a Sleep) | retry | cycle (between the cycles of a Cycle, until the next) | notice (an ExpectNotices or ConsumeNotices: notices lists board:noticeId)' }),
           locks: Type.Optional(Type.Array(Type.String())),
           job: Type.Optional(Type.String()),
           until: Type.Optional(Type.Number()),

@@ -282,7 +282,7 @@ function checkOrders(s: State, timers: ReadonlySet<string>, out: string[]): void
           if (!s.jobsWaiting.has(w.job)) out.push(`[explain] ${where}: waits for job ${w.job} which is not marked as having waiters`);
         } else if (w.kind === 'admission') {
           if (!o.suspended && w.until !== undefined && !hasTimer('admission', w.until)) out.push(`[explain] ${where}: waits for admission until ${w.until} without a timer`);
-        } else {
+        } else if (w.kind !== 'notice') {
           if (!o.suspended && !hasTimer('retry', w.until)) out.push(`[explain] ${where}: waits for ${w.kind} until ${w.until} without a timer`);
         }
         break;

@@ -679,3 +679,69 @@ describe('AddOrder', () => {
     roundTrip(wf('w', [addOrder('other', { a: '$x' }, { remainWhenTerminated: false }), addOrder('w', undefined, { deleteWhenTerminated: true })]));
   });
 });
+
+describe('Notices', () => {
+  const dayOf = "replaceAll($js7OrderId, '^#([0-9]{4}-[0-9]{2}-[0-9]{2})#.*$', '$1')";
+  const board = (name: string, endOfLife = '$js7EpochMilli + 3600000') => ({ name, postOrderToNoticeId: dayOf, expectOrderToNoticeId: dayOf, endOfLife });
+  const deploy = (c: Core, workflows: Workflow[]) =>
+    c.run({ type: 'deploy', locks: [{ name: 'L', limit: 1 }], workflows: workflows.map((w) => ({ ...w, jobs: { j: fn('noop', { parallelism: 10 }) } })), boards: [board('A'), board('B')] });
+
+  it('an order expecting a notice waits until it is posted; && waits for both, || for either', () => {
+    const c = new Core();
+    deploy(c, [wf('post', [{ TYPE: 'PostNotices', noticeBoardNames: ['A'] }]), wf('postB', [{ TYPE: 'PostNotices', noticeBoardNames: ['B'] }]), wf('both', [{ TYPE: 'ExpectNotices', noticeBoardNames: "'A' && 'B'" }, exec('j')]), wf('either', [{ TYPE: 'ExpectNotices', noticeBoardNames: "'A' || 'B'" }, exec('j')])]);
+    c.add('#2026-12-07#T1-both', 'both');
+    c.add('#2026-12-07#T2-either', 'either');
+    expect(c.o('#2026-12-07#T1-both')).toMatchObject({ state: 'waiting', waitingFor: { kind: 'notice', notices: ['A:2026-12-07', 'B:2026-12-07'] } });
+    c.add('#2026-12-06#T3-post', 'post'); // another day's notice
+    expect(c.o('#2026-12-07#T2-either').state).toBe('waiting');
+    c.add('#2026-12-07#T4-post', 'post');
+    expect(c.o('#2026-12-07#T2-either')).toMatchObject({ state: 'processing', position: [1] });
+    expect(c.o('#2026-12-07#T1-both').state).toBe('waiting');
+    c.add('#2026-12-07#T5-postB', 'postB');
+    expect(c.o('#2026-12-07#T1-both')).toMatchObject({ state: 'processing', position: [1] });
+    expect(c.s.boards.get('A')!.notices.has('2026-12-07')).toBe(true); // ExpectNotices does not consume
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('ConsumeNotices runs its block and deletes the notices at its end; a notice past its end of life does not count', () => {
+    const c = new Core();
+    deploy(c, [wf('post', [{ TYPE: 'PostNotices', noticeBoardNames: ['A'] }]), wf('consume', [{ TYPE: 'ConsumeNotices', noticeBoardNames: "'A'", subworkflow: { instructions: [lock([{ lockName: 'L' }], [exec('j')])] } }, exec('j')])]);
+    c.add('#2026-12-07#T1-post', 'post');
+    c.add('#2026-12-07#T2-consume', 'consume');
+    expect(c.o('#2026-12-07#T2-consume')).toMatchObject({ state: 'processing', position: [0, 'consumeNotices', 0, 'lock', 0] });
+    c.finish('#2026-12-07#T2-consume');
+    expect(c.o('#2026-12-07#T2-consume')).toMatchObject({ state: 'processing', position: [1] });
+    expect(c.s.boards.get('A')!.notices.size).toBe(0);
+    c.add('#2026-12-07#T3-consume', 'consume');
+    expect(c.o('#2026-12-07#T3-consume').state).toBe('waiting');
+    c.add('#2026-12-08#T4-post', 'post');
+    c.now += 3_600_000; // the 2026-12-08 notice's end of life
+    c.add('#2026-12-08#T5-consume', 'consume');
+    expect(c.o('#2026-12-08#T5-consume').state).toBe('waiting');
+    c.run({ type: 'suspendOrder', orderId: '#2026-12-07#T3-consume' });
+    c.add('#2026-12-07#T6-post', 'post');
+    expect(c.o('#2026-12-07#T3-consume').state).toBe('waiting');
+    c.run({ type: 'resumeOrder', orderId: '#2026-12-07#T3-consume' });
+    expect(c.o('#2026-12-07#T3-consume').state).toBe('processing');
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('refuses unknown boards and bad noticeBoardNames with their paths; checks the lock order through a ConsumeNotices block', () => {
+    const c = new Core();
+    expect(c.refuse({ type: 'deploy', locks: [], workflows: [wf('w', [{ TYPE: 'ExpectNotices', noticeBoardNames: "'X'" }])] }).problems).toEqual([
+      { path: 'workflows[0] (w).instructions[0].noticeBoardNames', message: 'notice board X is not deployed (nor deployed with this workflow)' },
+    ]);
+    const v = (i: unknown) => validateWorkflow({ instructions: [i], jobs: {} }, 'w', { locks: new Map(), boards: new Set(['A']) });
+    expect(v({ TYPE: 'ExpectNotices', noticeBoardNames: "'A' == 'A'" })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].noticeBoardNames' }] });
+    expect(v({ TYPE: 'PostNotices', noticeBoardNames: ['A', 'B'] })).toMatchObject({ ok: false, problems: [{ path: 'instructions[0].noticeBoardNames[1]' }] });
+    expect(c.refuse({ type: 'deploy', locks: [], workflows: [], boards: [{ ...board('A'), endOfLife: '1 +' }] }).problems).toMatchObject([{ path: 'boards[0] (A).endOfLife' }]);
+    const locks = [{ name: 'A', limit: 1 }, { name: 'B', limit: 1 }];
+    const ab = wf('ab', [lock([{ lockName: 'A' }], [{ TYPE: 'ConsumeNotices', noticeBoardNames: "'N'", subworkflow: { instructions: [lock([{ lockName: 'B' }], [])] } }])]);
+    const ba = wf('ba', [lock([{ lockName: 'B' }], [lock([{ lockName: 'A' }], [])])]);
+    expect(c.refuse({ type: 'deploy', locks, workflows: [ab, ba], boards: [board('N')] }).code).toBe('lock-order-cycle');
+  });
+
+  it('exports and re-imports unchanged', () => {
+    roundTrip(wf('w', [{ TYPE: 'PostNotices', noticeBoardNames: ['A', 'B'] }, { TYPE: 'ExpectNotices', noticeBoardNames: "'A' && ('B' || 'C')" }, { TYPE: 'ConsumeNotices', noticeBoardNames: "'A'", subworkflow: { instructions: [exec('j')] } }]));
+  });
+});

@@ -162,6 +162,21 @@ const behaviour: Record<string, (c: Core) => void> = {
     c.finish('batch1');
     expect(c.o('batch1').state).toBe('finished');
   },
+  notices: (c) => {
+    c.add('#2026-12-07#T1-report', 'dailyReport');
+    expect(c.o('#2026-12-07#T1-report')).toMatchObject({ state: 'waiting', waitingFor: { kind: 'notice', notices: ['dailyLoadDone:2026-12-07'] } });
+    c.add('#2026-12-07#T2-load', 'dailyLoad');
+    c.finish('#2026-12-07#T2-load'); // posts the notice of 2026-12-07
+    expect(c.o('#2026-12-07#T2-load').state).toBe('finished');
+    expect(c.o('#2026-12-07#T1-report')).toMatchObject({ state: 'processing', position: [1] });
+    c.finish('#2026-12-07#T1-report');
+    expect(c.o('#2026-12-07#T1-report')).toMatchObject({ state: 'processing', position: [2, 'consumeNotices', 0] });
+    c.finish('#2026-12-07#T1-report');
+    expect(c.o('#2026-12-07#T1-report').state).toBe('finished');
+    expect(c.s.boards.get('dailyLoadDone')!.notices.size).toBe(0); // consumed
+    c.add('#2026-12-08#T3-report', 'dailyReport');
+    expect(c.o('#2026-12-08#T3-report').state).toBe('waiting');
+  },
   'finish-outcome': (c) => {
     c.add('o1', 'finishEarly');
     expect(c.o('o1')).toMatchObject({ state: 'finished', outcome: { type: 'succeeded', message: 'nothing to do', namedValues: { skipped: true } } });
@@ -176,7 +191,7 @@ afterAll(() => {
 function read(dir: string): Inventory {
   const inv = readInventoryDir(dir);
   expect(inv.problems).toEqual([]);
-  return { locks: inv.locks, workflows: inv.workflows };
+  return inv.boards ? { locks: inv.locks, workflows: inv.workflows, boards: inv.boards } : { locks: inv.locks, workflows: inv.workflows };
 }
 
 describe('JS7 instruction cases', () => {
@@ -184,7 +199,7 @@ describe('JS7 instruction cases', () => {
     const inv = read(join(CASES, name));
     expect(inv.workflows.length).toBeGreaterThan(0);
     const c = new Core();
-    c.deploy(inv.locks, inv.workflows);
+    c.run(inv.boards ? { type: 'deploy', locks: inv.locks, workflows: inv.workflows, boards: inv.boards } : { type: 'deploy', locks: inv.locks, workflows: inv.workflows });
     behaviour[name]!(c);
     expect(c.replayEquals()).toBe(true);
 

@@ -16,9 +16,9 @@ export const PLACED_ORDERS_DEFAULT = 20;
 export const PLACED_ORDERS_MAX = 1000;
 
 /** Where an order is, as the dashboard draws it. */
-export type PlacedKind = 'running' | 'locks' | 'job' | 'admission' | 'time' | 'retry' | 'scheduled' | 'ready' | 'prompting' | 'forked' | 'cycle' | 'suspended' | 'failed' | 'stopped';
+export type PlacedKind = 'running' | 'locks' | 'job' | 'admission' | 'time' | 'retry' | 'scheduled' | 'ready' | 'prompting' | 'forked' | 'cycle' | 'notice' | 'suspended' | 'failed' | 'stopped';
 
-const KINDS: PlacedKind[] = ['running', 'locks', 'job', 'admission', 'time', 'retry', 'scheduled', 'ready', 'prompting', 'forked', 'cycle', 'suspended', 'failed', 'stopped'];
+const KINDS: PlacedKind[] = ['running', 'locks', 'job', 'admission', 'time', 'retry', 'scheduled', 'ready', 'prompting', 'forked', 'cycle', 'notice', 'suspended', 'failed', 'stopped'];
 
 export function placedKind(o: Order): PlacedKind | undefined {
   if (o.state === 'finished' || o.state === 'cancelled') return undefined;
@@ -65,7 +65,7 @@ export function placementRoutes(app: Api, { orderly }: ServerContext): void {
       schema: {
         summary: 'Where the orders of a workflow stand, per position',
         description:
-          'Role: viewer. Orders not ended of one version (default the latest), grouped by position: counts per kind (running, locks, job, time, retry, scheduled, ready, prompting, forked, cycle (between the cycles of a Cycle), suspended, failed, stopped) and the first `ordersMax` orders (default 20, at most 1000), lock waiters in line order with their place.',
+          'Role: viewer. Orders not ended of one version (default the latest), grouped by position: counts per kind (running, locks, job, time, retry, scheduled, ready, prompting, forked, cycle (between the cycles of a Cycle), notice (an ExpectNotices or ConsumeNotices), suspended, failed, stopped) and the first `ordersMax` orders (default 20, at most 1000), lock waiters in line order with their place.',
         tags: ['workflows'],
         params: WorkflowParams,
         querystring: Type.Object(
@@ -142,6 +142,8 @@ export function placementRoutes(app: Api, { orderly }: ServerContext): void {
             if (p !== undefined) row.place = p;
           } else if (wf2?.kind === 'job') {
             row.waitingFor = `job ${wf2.job}`;
+          } else if (wf2?.kind === 'notice') {
+            row.waitingFor = `notice ${wf2.notices.join(', ')}`;
           } else if (wf2?.kind === 'cycle') {
             row.waitingFor = `the next cycle at ${new Date(wf2.until).toISOString()}`;
           } else if (wf2?.kind === 'admission') {

@@ -38,8 +38,8 @@ describe('startServe', () => {
     const viaSocket = await requestSocket(join(dataDir, 'orderly.sock'), 'GET', '/orders/x1');
     expect(viaSocket.status).toBe(200);
 
-    // A second engine on the same data dir is refused.
-    await expect(startServe({ port: 0, dataDir })).rejects.toThrow(/already running/);
+    // A second engine on the same data dir is refused (here in the same process; another process gets "already running").
+    await expect(startServe({ port: 0, dataDir })).rejects.toThrow(/already open in this process/);
 
     await a.close();
     open.length = 0;

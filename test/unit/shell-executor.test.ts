@@ -444,7 +444,10 @@ describe('killOrphans', () => {
   it('kills a grandchild that escaped the finished job (same engine id)', async () => {
     const engineId = `orphan-job-${process.pid}-${Date.now()}`;
     const pidFile = tmpFile('pid');
-    const r = await executor({ engineId, pipeCloseWaitMs: 100 }).start(req(`setsid sleep 30 >/dev/null 2>&1 &\necho $! > '${pidFile}'\n`)).done;
+    // The job ends only once the grandchild has left the job's process group (it writes its pid
+    // after setsid), so the leftover clean-up of the group (SIGTERM when the job ends) cannot reach it.
+    const escape = `setsid sh -c 'echo $$ > "$0.tmp" && mv "$0.tmp" "$0" && exec sleep 30' '${pidFile}' >/dev/null 2>&1 &\nwhile [ ! -s '${pidFile}' ]; do sleep 0.01; done\n`;
+    const r = await executor({ engineId, pipeCloseWaitMs: 100 }).start(req(escape)).done;
     expect(r.outcome.type).toBe('succeeded');
     const pid = await readPid(pidFile);
     expect(isDead(pid)).toBe(false);

@@ -508,6 +508,8 @@ class Turn {
     if (overlap === 'replace') {
       for (const o of runs) {
         if (o.state === 'processing') this.emit({ type: 'OrderCancelMarked', at: this.now, orderId: o.id, kill: true });
+        // A forked run: its children are cancelled, the run at the join.
+        else if (o.state === 'forked') this.cancel(o.id, true);
         else this.cancelNow(o);
       }
     }
@@ -818,7 +820,14 @@ class Turn {
       if (!Array.isArray(position) || !isValidPosition(wf, position)) {
         return invalid([{ path: 'position', message: `no such position ${JSON.stringify(position)} in workflow ${o.workflow}` }]);
       }
-      const want = enclosingLocks(position);
+      // A child of a Fork stays in its own branch (its locks are those inside it); no order
+      // moves into a Fork branch: that is a child's.
+      const parent = o.parent !== undefined ? s.orders.get(o.parent) : undefined;
+      const start = parent ? parent.position.length + 1 : 0; // the branch's path, up to its name
+      if (position.length <= start || !samePosition(position.slice(0, start), o.position.slice(0, start)) || position.slice(start).some((b) => isForkBranch(b))) {
+        return invalid([{ path: 'position', message: parent ? `may not move child order ${id} out of its Fork branch ${JSON.stringify(o.position.slice(0, start))}` : 'may not move the order into a Fork branch' }]);
+      }
+      const want = enclosingLocks(position).filter((p) => p.length >= start);
       const have = o.held.filter((h) => h.at.length > 0).map((h) => h.at);
       if (want.length !== have.length || want.some((p, i) => !samePosition(p, have[i]!))) {
         return invalid([{ path: 'position', message: 'may not move the order into or out of a lock block' }]);

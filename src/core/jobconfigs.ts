@@ -212,9 +212,9 @@ export function commandWorkflow(name: string, c: JobConfig | Omit<JobConfig, 'cr
   return { name, title: `job config ${c.name}`, instructions: [{ TYPE: 'Execute.Named', jobName: 'command' }], jobs: { command: job } };
 }
 
-/** A run that has not ended (failed runs released their locks and wait for an operator: not active). */
+/** A run that has not ended (failed runs released their locks and wait for an operator: not active). A forked run waits for its children: active. */
 export function isActiveRun(o: Order): boolean {
-  return o.state === 'scheduled' || o.state === 'ready' || o.state === 'waiting' || o.state === 'processing' || o.state === 'stopped';
+  return o.state === 'scheduled' || o.state === 'ready' || o.state === 'waiting' || o.state === 'processing' || o.state === 'stopped' || o.state === 'forked';
 }
 
 export function holdsRunLock(o: Order): boolean {

@@ -353,7 +353,7 @@ export class Orderly extends CommandsApi {
     for (const o of s.orders.values()) {
       if (o.jobConfig !== id || !isActiveRun(o)) continue;
       activeRuns++;
-      if (o.state !== 'processing' && o.state !== 'stopped' && o.executions === 0 && o.held.length === 0) queuedRuns++;
+      if (o.state !== 'processing' && o.state !== 'stopped' && o.state !== 'forked' && o.executions === 0 && o.held.length === 0) queuedRuns++;
     }
     const v: JobConfigView = { ...structuredClone(c.def), effectiveBlocking: effectiveBlocking(s, c.def), fires: c.fires.map((f) => ({ ...f })), activeRuns, queuedRuns };
     const next = this.scheduler.nextFireTime(id);

@@ -8,7 +8,7 @@
 import type { Command } from '../../src/core/commands.js';
 import type { Event, EventOf } from '../../src/core/events.js';
 import type { Order, Position, Workflow } from '../../src/core/model.js';
-import { ancestors, branchIteration, enclosingLocks, instructionAt, isValidPosition, samePosition } from '../../src/core/positions.js';
+import { ancestors, branchIteration, enclosingLocks, instructionAt, isForkBranch, isValidPosition, samePosition } from '../../src/core/positions.js';
 import { familyOfInstance, jobConfigLockName, jobKey, type LockInstance, type State, type Timer } from '../../src/core/state.js';
 import { canRun } from '../../src/core/workers.js';
 
@@ -34,6 +34,27 @@ function workflowOf(s: State, o: Order): Workflow | undefined {
 
 function isFifo(s: State, family: string): boolean {
   return (s.locks.get(family)?.def.policy ?? 'fifo') !== 'greedy';
+}
+
+/**
+ * Where an order's own part of its position starts: a child of a Fork runs its branch only, so
+ * its lock stack, Try and Options begin inside the branch (after the last `fork+ID`).
+ */
+export function ownStart(o: Pick<Order, 'parent' | 'position'>): number {
+  if (o.parent === undefined) return 0;
+  for (let i = o.position.length - 2; i >= 1; i -= 2) if (isForkBranch(o.position[i])) return i + 1;
+  return 0;
+}
+
+/** The Lock blocks of the order's own part that enclose its position, outermost first. */
+export function ownLocks(o: Pick<Order, 'parent' | 'position'>): Position[] {
+  const start = ownStart(o);
+  return enclosingLocks(o.position).filter((p) => p.length >= start);
+}
+
+function ownAncestors(o: Pick<Order, 'parent' | 'position'>): ReturnType<typeof ancestors> {
+  const start = ownStart(o);
+  return ancestors(o.position).filter((a) => a.at.length >= start);
 }
 
 /** Held shared weight, from the holders (not from `inst.weight`). */
@@ -89,6 +110,7 @@ export function checkState(s: State, ctx: StepContext): string[] {
   checkOrders(s, timers, out);
   checkJobs(s, out);
   checkLockWakeups(s, out);
+  checkForks(s, out);
   const cycle = findDeadlock(s);
   if (cycle) {
     const who = cycle.slice(0, -1).map((id) => {
@@ -181,7 +203,9 @@ function checkOrders(s: State, timers: ReadonlySet<string>, out: string[]): void
     if (o.endedAt !== undefined || o.state === 'cancelled' || o.state === 'finished') {
       if (o.state !== 'cancelled' && o.state !== 'finished') out.push(`[ended] ${where}: has endedAt but state ${o.state}`);
       if (o.endedAt === undefined) out.push(`[ended] ${where}: ended state without endedAt`);
-      if (!s.ended.has(o.id)) out.push(`[ended] ${where}: not in the ended list`);
+      // A child of a Fork that ended stays out of the ended list (no retention): the join removes it.
+      if (o.parent === undefined && !s.ended.has(o.id)) out.push(`[ended] ${where}: not in the ended list`);
+      if (o.parent !== undefined && s.ended.has(o.id)) out.push(`[ended] ${where}: a child of ${o.parent} in the ended list (retention could delete it before the join)`);
       if (o.held.length > 0) out.push(`[ended] ${where}: ended holding locks ${JSON.stringify(o.held)}`);
       if (o.execution || o.waitingFor || o.demands || o.suspended || o.suspendPending || o.cancelPending) {
         out.push(`[ended] ${where}: ended with leftovers ${JSON.stringify({ e: o.execution, w: o.waitingFor, d: o.demands, s: o.suspended, sp: o.suspendPending, cp: o.cancelPending })}`);
@@ -205,7 +229,7 @@ function checkOrders(s: State, timers: ReadonlySet<string>, out: string[]): void
       out.push(`[lock-position] ${where}: holds ${JSON.stringify(o.held[0])} around the whole run, which is only for the exclusive run lock of its job config`);
     }
     if (o.held.slice(1).some((h) => h.at.length === 0)) out.push(`[lock-position] ${where}: holds a run lock inside other locks`);
-    const inside = enclosingLocks(o.position);
+    const inside = ownLocks(o);
     const held = o.held.filter((h) => h.at.length > 0).map((h) => h.at);
     if (inside.length !== held.length || inside.some((p, i) => !samePosition(p, held[i]!))) {
       out.push(`[lock-position] ${where}: position is inside the lock blocks ${JSON.stringify(inside)} but the order holds ${JSON.stringify(held)}`);
@@ -226,7 +250,8 @@ function checkOrders(s: State, timers: ReadonlySet<string>, out: string[]): void
     if (o.state !== 'waiting' && (o.waitingFor || o.demands || o.waitUntil !== undefined)) {
       out.push(`[order] ${where}: not waiting but has wait data ${JSON.stringify({ w: o.waitingFor, d: o.demands, u: o.waitUntil })}`);
     }
-    if (o.cancelPending && o.state !== 'processing') out.push(`[order] ${where}: cancel pending but not processing`);
+    // A forked parent that is cancelled is cancelled at the join, once its children are.
+    if (o.cancelPending && o.state !== 'processing' && o.state !== 'forked') out.push(`[order] ${where}: cancel pending but neither processing nor forked`);
     if (o.suspendPending && o.state !== 'processing' && o.waitingFor?.kind !== 'locks') out.push(`[order] ${where}: suspend pending but neither processing nor waiting for locks`);
     if (o.suspended && o.suspendPending) out.push(`[order] ${where}: suspended and suspend pending`);
     if (o.suspended && (o.state === 'processing' || o.waitingFor?.kind === 'locks' || o.waitingFor?.kind === 'job')) {
@@ -235,6 +260,8 @@ function checkOrders(s: State, timers: ReadonlySet<string>, out: string[]): void
     const hasTimer = (kind: string, at: number): boolean => timers.has(`${kind}|${o.id}|${at}`);
     switch (o.state) {
       case 'ready':
+        // A child at the end of its branch waits for its siblings (checkForks: the join comes when all have ended).
+        if (o.parent !== undefined && instr === undefined && o.position.length === ownStart(o) + 1) break;
         if (!o.suspended) out.push(`[ready] ${where}: ready after a step, not suspended: nothing moves it on`);
         break;
       case 'processing':
@@ -287,9 +314,56 @@ function checkOrders(s: State, timers: ReadonlySet<string>, out: string[]): void
         }
         break;
       }
+      case 'forked':
+        if (instr?.TYPE !== 'Fork' && instr?.TYPE !== 'ForkList') out.push(`[fork] ${where}: forked at a ${String(instr?.TYPE)} instruction`);
+        if (!o.children || o.children.length === 0) out.push(`[fork] ${where}: forked without children`);
+        break;
       default:
         out.push(`[order] ${where}: unexpected state`);
     }
+  }
+}
+
+/** Whether a child has ended its branch: done (at the end of it), cancelled, or failed under joinIfFailed. */
+function childEnded(s: State, c: Order, joinIfFailed: boolean): boolean {
+  if (c.state === 'cancelled') return true;
+  if (c.state === 'failed') return joinIfFailed;
+  const wf = workflowOf(s, c);
+  return c.state === 'ready' && !c.suspended && wf !== undefined && instructionAt(wf, c.position) === undefined && c.position.length === ownStart(c) + 1;
+}
+
+/**
+ * Fork: parent and children point at each other; a parent neither ends nor goes on while a
+ * child is active, and once every child has ended it has joined; a child holds only locks of
+ * its own branch (the parent's locks around the Fork stay the parent's), none once it ended.
+ */
+function checkForks(s: State, out: string[]): void {
+  for (const o of s.orders.values()) {
+    if (o.parent !== undefined) {
+      const p = s.orders.get(o.parent);
+      if (!p) out.push(`[fork] child ${o.id} of missing parent ${o.parent}`);
+      else if (p.state !== 'forked' || !p.children?.includes(o.id)) out.push(`[fork] child ${o.id} (${o.state}) but its parent ${p.id} is ${p.state} with children ${JSON.stringify(p.children)}`);
+      const start = ownStart(o);
+      if (start === 0) out.push(`[fork] child ${o.id} at ${pos(o.position)} is outside every Fork branch`);
+      for (const h of o.held) if (h.at.length > 0 && h.at.length < start) out.push(`[fork] child ${o.id} holds locks of ${pos(h.at)}, outside its branch`);
+      if ((o.state === 'failed' || o.state === 'cancelled' || o.state === 'finished') && o.held.length > 0) out.push(`[fork] child ${o.id} is ${o.state} and still holds ${JSON.stringify(o.held.map((h) => h.at))}`);
+    }
+    if (o.children !== undefined && o.state !== 'forked') out.push(`[fork] order ${o.id} is ${o.state} with children ${JSON.stringify(o.children)}`);
+    if (o.state !== 'forked' || !o.children) continue;
+    const wf = workflowOf(s, o);
+    const fork = wf && instructionAt(wf, o.position);
+    const joinIfFailed = (fork?.TYPE === 'Fork' || fork?.TYPE === 'ForkList') && fork.joinIfFailed === true;
+    let ended = 0;
+    for (const id of o.children) {
+      const c = s.orders.get(id);
+      if (!c) out.push(`[lost] child ${id} of forked ${o.id} is missing`);
+      else {
+        if (c.parent !== o.id) out.push(`[fork] ${id}, child of ${o.id}, names parent ${String(c.parent)}`);
+        if (childEnded(s, c, joinIfFailed)) ended++;
+      }
+    }
+    if (ended === o.children.length) out.push(`[join] every child of ${o.id} (${o.children.join(', ')}) has ended but ${o.id} has not joined`);
+    for (const h of o.held) if (h.at.length > 0 && !(h.at.length < o.position.length)) out.push(`[fork] forked ${o.id} holds locks of ${pos(h.at)}, not around its Fork`);
   }
 }
 
@@ -478,11 +552,25 @@ export function checkEvent(pre: State, e: Event, tokens: Map<string, number>): s
   else if (e.type === 'OrderCaught' || e.type === 'OrderStopped' || e.type === 'OrderFailed') checkFailureRoute(pre, e, out);
   else if (e.type === 'OrderRetryScheduled') {
     const o = pre.orders.get(e.orderId);
-    const c = o && ancestors(o.position).find((a) => a.branch.startsWith('catch+'));
+    const c = o && ownAncestors(o).find((a) => a.branch.startsWith('catch+'));
     const want = c && [...c.at, `try+${branchIteration(c.branch) + 1}`, 0];
     if (!o || !want || !samePosition(want, e.to)) out.push(`[retry] order ${e.orderId} retries to ${pos(e.to)}, expected ${want ? pos(want) : 'a Retry inside a catch block'}`);
   }
-  else if (e.type === 'OrderDeleted') {
+  else if (e.type === 'OrderJoined') {
+    const p = pre.orders.get(e.orderId);
+    if (!p || p.state !== 'forked' || !p.children) out.push(`[join] ${e.orderId} joins but is ${p ? p.state : 'missing'}`);
+    else {
+      const wf = workflowOf(pre, p);
+      const fork = wf && instructionAt(wf, p.position);
+      const joinIfFailed = (fork?.TYPE === 'Fork' || fork?.TYPE === 'ForkList') && fork.joinIfFailed === true;
+      for (const id of p.children) {
+        const c = pre.orders.get(id);
+        if (!c) out.push(`[join] ${p.id} joins but its child ${id} is missing`);
+        else if (!childEnded(pre, c, joinIfFailed)) out.push(`[join] ${p.id} joins while its child ${id} is still active (${c.state} at ${pos(c.position)})`);
+        else if (c.held.length > 0) out.push(`[join] ${p.id} joins while its child ${id} holds ${JSON.stringify(c.held.map((h) => h.at))}`);
+      }
+    }
+  } else if (e.type === 'OrderDeleted') {
     const o = pre.orders.get(e.orderId);
     if (!o || o.endedAt === undefined) out.push(`[retention] order ${e.orderId} deleted but it ${o ? `has not ended (${o.state})` : 'does not exist'}`);
   }
@@ -557,7 +645,7 @@ function checkFailureRoute(pre: State, e: EventOf<'OrderCaught' | 'OrderStopped'
   const uncatchable = here?.TYPE === 'Fail' && here.uncatchable === true;
   let expected: { type: string; to?: Position } | undefined;
   let stop: boolean | undefined;
-  for (const a of ancestors(o.position)) {
+  for (const a of ownAncestors(o)) {
     if (a.branch.startsWith('try+') && !uncatchable && stop !== true) {
       expected = { type: 'OrderCaught', to: [...a.at, `catch+${branchIteration(a.branch)}`, 0] };
       break;
@@ -571,13 +659,13 @@ function checkFailureRoute(pre: State, e: EventOf<'OrderCaught' | 'OrderStopped'
   // A run that held its job config's run lock (released just before) fails back at its start:
   // JobConfigChecker knows which runs held it and checks that.
   const runStart = o.jobConfig !== undefined && e.type === 'OrderFailed' && samePosition(e.to, [0]);
-  expected ??= stop === true ? { type: 'OrderStopped' } : { type: 'OrderFailed', to: runStart ? [0] : (enclosingLocks(o.position)[0] ?? o.position) };
+  expected ??= stop === true ? { type: 'OrderStopped' } : { type: 'OrderFailed', to: runStart ? [0] : (ownLocks(o)[0] ?? o.position) };
   const to = 'to' in e ? e.to : undefined;
   if (expected.type !== e.type || (expected.to && (!to || !samePosition(expected.to, to)))) {
     out.push(`[failure] order ${o.id} failed (${e.outcome.reason ?? '?'}) at ${pos(o.position)}: ${e.type}${to ? ` to ${pos(to)}` : ''}, expected ${expected.type}${expected.to ? ` to ${pos(expected.to)}` : ''}`);
   }
   if (e.type === 'OrderFailed' && o.held.length > 0) out.push(`[failure] order ${o.id} fails while still holding ${JSON.stringify(o.held.map((h) => h.at))} (§6.2: released first)`);
-  if (e.type === 'OrderStopped' && o.held.filter((h) => h.at.length > 0).length !== enclosingLocks(o.position).length) out.push(`[failure] order ${o.id} stopped but gave up locks (§6.3 keeps them)`);
+  if (e.type === 'OrderStopped' && o.held.filter((h) => h.at.length > 0).length !== ownLocks(o).length) out.push(`[failure] order ${o.id} stopped but gave up locks (§6.3 keeps them)`);
 }
 
 function checkStart(pre: State, e: EventOf<'OrderProcessingStarted'>, out: string[]): void {
@@ -768,7 +856,7 @@ export class JobConfigChecker {
     }
     if (e.type === 'OrderFailed') {
       // The run lock encloses the whole run: a run holding it fails back at its start ([0]).
-      const want = this.locked.has(o.id) ? [0] : (enclosingLocks(o.position)[0] ?? o.position);
+      const want = this.locked.has(o.id) ? [0] : (ownLocks(o)[0] ?? o.position);
       if (!starting && !samePosition(want, e.to)) out.push(`[failure] run ${o.id} of job config ${o.jobConfig} ${this.locked.has(o.id) ? 'held its run lock' : 'did not hold its run lock'} and fails to ${pos(e.to)}, expected ${pos(want)}`);
       this.locked.delete(o.id);
     } else if (e.type === 'OrderCancelled' || e.type === 'OrderFinished' || e.type === 'OrderDeleted') {

@@ -71,7 +71,7 @@ describe('the simulation itself', () => {
     let cycles = 0;
     let toggles = 0;
     let downtimes = 0;
-    for (const seed of [1, 2, 3]) {
+    for (const seed of [1, 2, 3, 4]) {
       const r = runSimulation(seed, { steps: 1500 });
       if (!r.ok) expect.fail(failureReport(r));
       for (const [k, v] of Object.entries({ ...r.stats.eventTypes, ...r.stats.outcomes })) total[k] = (total[k] ?? 0) + v;
@@ -97,6 +97,9 @@ describe('the simulation itself', () => {
       'JobTemplateSaved',
       'ScheduleFired',
       'ScheduleFireSkipped',
+      'OrderForked',
+      'OrderJoined',
+      'OrderFailed:child-failed',
     ]) {
       expect(total[k] ?? 0, k).toBeGreaterThan(0);
     }

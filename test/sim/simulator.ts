@@ -2,8 +2,10 @@
 // no real clock. One seed gives one run; `runSimulation(seed, {steps})` replays it exactly.
 //
 // World: random locks (limits 0..4, some keyed, fifo/greedy), random workflows (nested Lock
-// blocks in one global lock order, Options, Try/Retry, Fail, Finish, Sleep, Execute.Named of
-// function jobs with parallelism 1..3), random worker slots. Then random steps: orders come
+// blocks in one global lock order, Options, Try/Retry, Fail, Finish, Sleep, If over the order's
+// argument `k`, Fork of 2..3 branches with Lock blocks of their own (some inside a Lock the parent
+// holds for the whole Fork, some with joinIfFailed), Execute.Named of function jobs with
+// parallelism 1..3), random worker slots. Then random steps: orders come
 // and go, jobs end (or their process is lost), operators cancel/suspend/resume/re-prioritise,
 // time passes (tick), limits change (also to 0 and back), workflows are redeployed, and the
 // node crashes and restarts from a snapshot or from the journal.
@@ -24,13 +26,13 @@ import { type Command } from '../../src/core/commands.js';
 import { decide, nextDeadline, type Decision } from '../../src/core/decide.js';
 import type { Event } from '../../src/core/events.js';
 import { evolve } from '../../src/core/evolve.js';
-import type { Demand, Instruction, Job, JobConfig, LockDef, LockInstr, Order, Outcome, Position, QueuePolicy, Schedule, TryInstr, Workflow } from '../../src/core/model.js';
+import type { Demand, ForkInstr, IfInstr, Instruction, Job, JobConfig, LockDef, LockInstr, Order, Outcome, Position, QueuePolicy, Schedule, TryInstr, Workflow } from '../../src/core/model.js';
 import { enclosingLocks, samePosition } from '../../src/core/positions.js';
 import { deserializeState, emptyState, serializeState, type State } from '../../src/core/state.js';
 import { lockReferences } from '../../src/core/validate.js';
 import { dueFires } from '../../src/runtime/scheduler.js';
 import { fireTimesBetween } from '../../src/schedule/cron.js';
-import { checkDueWaits, checkEvent, checkFireCommand, checkState, dueWaits, firstDifference, indexDump, JobConfigChecker, lineOrder, type DueWait } from './invariants.js';
+import { checkDueWaits, checkEvent, checkFireCommand, checkState, dueWaits, firstDifference, indexDump, JobConfigChecker, lineOrder, ownStart, type DueWait } from './invariants.js';
 import { Rng } from './rng.js';
 
 export interface SimOptions {
@@ -59,6 +61,9 @@ export interface SimStats {
   /** Saves of a job config that only flipped `blocking`, with runs of it active. */
   blockingToggles: number;
   downtimes: number;
+  /** Forks started and joined (OrderForked, OrderJoined events). */
+  forks: number;
+  joins: number;
   /** Scheduler polls (each may submit several fireSchedule commands). */
   polls: number;
   /** FNV-1a of the final serialized state: equal runs give equal digests. */
@@ -159,6 +164,8 @@ class Simulation {
       cycleRefusals: 0,
       blockingToggles: 0,
       downtimes: 0,
+      forks: 0,
+      joins: 0,
       polls: 0,
       digest: '',
     };
@@ -262,6 +269,13 @@ class Simulation {
       } else if (e.type === 'OrderAdded') {
         this.known.add(e.orderId);
         this.stats.ordersAdded++;
+      } else if (e.type === 'OrderForked') {
+        for (const c of e.children) this.known.add(c.orderId);
+        this.stats.forks++;
+      } else if (e.type === 'OrderJoined') {
+        // The children end with the join (removed without OrderDeleted): no longer expected.
+        for (const id of [...this.known]) if (id.startsWith(`${e.orderId}|`) && !this.mirror.orders.has(id)) this.known.delete(id);
+        this.stats.joins++;
       } else if (e.type === 'OrderDeleted') this.known.delete(e.orderId);
     }
   }
@@ -278,7 +292,8 @@ class Simulation {
       if (e.type !== 'OrderLocksAcquired') continue;
       const x = pre.orders.get(e.orderId);
       const added = events.find((a) => a.type === 'OrderAdded' && a.orderId === e.orderId);
-      const priority = x && !added ? x.priority : added?.type === 'OrderAdded' ? added.priority : 0;
+      // A child forked in this step has its parent's priority (as it is after the step).
+      const priority = x && !added ? x.priority : added?.type === 'OrderAdded' ? added.priority : (this.live.orders.get(e.orderId)?.priority ?? 0);
       for (const g of e.grants) {
         const fam = pre.locks.get(g.lock.includes('[') ? g.lock.slice(0, g.lock.indexOf('[')) : g.lock);
         if (!fam || fam.def.policy === 'greedy') continue;
@@ -626,30 +641,23 @@ class Simulation {
       fail: 3,
       finish: 2,
       sleep: 3,
+      if: deep ? 7 : 0,
+      // Forks nest rarely: each child order can fork again.
+      fork: depth < 3 ? 5 : 0,
       collide: g.innermostKeyed !== undefined ? 1.5 : 0,
     });
     const inner = g.innermostKeyed;
     switch (kind) {
       case 'exec':
         return this.execute(g);
-      case 'lock': {
-        const k = Number(rng.weighted({ 1: 60, 2: 28, 3: 12 }));
-        // Deployable: the demands come from one group (≥ minLock), inner blocks use higher groups
-        // only (locks demanded together form one node of the lock order graph, see validate.ts).
-        const group = this.groups[rng.int(minLock, nLocks - 1)]!;
-        const from = this.groupMembers(group, minLock);
-        const idx = rng.sample(from, k);
-        const demands = idx.map((i) => this.demand(def(this.lockNames[i]!)));
-        const top = Math.max(...idx);
-        const innerMin = this.groups.lastIndexOf(this.groups[top]!) + 1;
-        const last = demands[demands.length - 1]!;
-        // Only a keyed family demanded alone: nested inside a Lock that demands it together with
-        // other locks, a demand of it is refused at deploy (the group A+K would be nested in itself).
-        g.innermostKeyed = demands.length === 1 && last.key === '$k' ? last.lockName : undefined;
-        const instr: LockInstr = { TYPE: 'Lock', demands, lockedWorkflow: { instructions: this.genBlock(g, depth + 1, innerMin, def) } };
-        g.innermostKeyed = inner;
-        if (rng.bool(0.25)) instr.waitTimeout = rng.pick([0, 1, 2, 5, 30]);
-        return instr;
+      case 'lock':
+        return this.genLock(g, depth, minLock, def);
+      case 'if':
+        return this.genIf(g, depth, minLock, def);
+      case 'fork': {
+        // Sometimes inside a Lock of its own, held by the parent for the whole Fork.
+        if (minLock < nLocks && rng.bool(0.3)) return this.genLock(g, depth, minLock, def, (innerMin) => [this.genFork(g, depth + 1, innerMin, def)]);
+        return this.genFork(g, depth, minLock, def);
       }
       case 'collide': {
         // The same keyed lock with the same key, nested: valid, fails at run time (lock-key-collision).
@@ -696,6 +704,75 @@ class Simulation {
         return f;
       }
     }
+  }
+
+  /** A Lock of demands from one group (≥ minLock); its block uses higher groups only. `body` builds the block instead of a random one. */
+  private genLock(g: GenContext, depth: number, minLock: number, def: (n: string) => LockDef, body?: (innerMin: number) => Instruction[]): LockInstr {
+    const rng = this.rng;
+    const nLocks = this.lockNames.length;
+    const inner = g.innermostKeyed;
+    const k = Number(rng.weighted({ 1: 60, 2: 28, 3: 12 }));
+    // Deployable: the demands come from one group (≥ minLock), inner blocks use higher groups
+    // only (locks demanded together form one node of the lock order graph, see validate.ts).
+    const group = this.groups[rng.int(minLock, nLocks - 1)]!;
+    const from = this.groupMembers(group, minLock);
+    const idx = rng.sample(from, k);
+    const demands = idx.map((i) => this.demand(def(this.lockNames[i]!)));
+    const top = Math.max(...idx);
+    const innerMin = this.groups.lastIndexOf(this.groups[top]!) + 1;
+    const last = demands[demands.length - 1]!;
+    // Only a keyed family demanded alone: nested inside a Lock that demands it together with
+    // other locks, a demand of it is refused at deploy (the group A+K would be nested in itself).
+    g.innermostKeyed = demands.length === 1 && last.key === '$k' ? last.lockName : undefined;
+    const instructions = body ? body(innerMin) : this.genBlock(g, depth + 1, innerMin, def);
+    g.innermostKeyed = inner;
+    const instr: LockInstr = { TYPE: 'Lock', demands, lockedWorkflow: { instructions } };
+    if (rng.bool(0.25)) instr.waitTimeout = rng.pick([0, 1, 2, 5, 30]);
+    return instr;
+  }
+
+  /**
+   * An If over the order's argument `k` (the simulation gives most orders one of a, b, c;
+   * without it `$k` fails the order, `variable` falls back to its default): then/else or ifThens.
+   */
+  private genIf(g: GenContext, depth: number, minLock: number, def: (n: string) => LockDef): IfInstr {
+    const rng = this.rng;
+    const pred = (): string => {
+      const key = rng.pick(KEYS);
+      return rng.bool(0.7) ? `$k == "${key}"` : `variable("k", default="${rng.pick(KEYS)}") != "${key}"`;
+    };
+    const block = (): { instructions: Instruction[] } => ({ instructions: this.genBlock(g, depth + 1, minLock, def) });
+    if (rng.bool(0.3)) {
+      const instr: IfInstr = { TYPE: 'If', ifThens: Array.from({ length: rng.int(1, 3) }, () => ({ predicate: pred(), then: block() })) };
+      if (rng.bool(0.6)) instr.else = block();
+      return instr;
+    }
+    const instr: IfInstr = { TYPE: 'If', predicate: pred(), then: block() };
+    if (rng.bool(0.7)) instr.else = block();
+    return instr;
+  }
+
+  /**
+   * A Fork of 2 or 3 branches (child orders `<parent>|a` …), often with Lock blocks (exclusive
+   * and shared) of groups above the locks held around the Fork; joinIfFailed sometimes.
+   */
+  private genFork(g: GenContext, depth: number, minLock: number, def: (n: string) => LockDef): ForkInstr {
+    const rng = this.rng;
+    const nLocks = this.lockNames.length;
+    const inner = g.innermostKeyed;
+    // A child is another order: a keyed lock of the parent is not its innermost one.
+    g.innermostKeyed = undefined;
+    const branches = ['a', 'b', 'c'].slice(0, rng.int(2, 3)).map((id) => {
+      g.budget++;
+      const instructions =
+        minLock < nLocks && rng.bool(0.55) ? [...(rng.bool(0.3) ? [this.execute(g)] : []), this.genLock(g, depth + 1, minLock, def)] : this.genBlock(g, depth + 1, minLock, def);
+      return { id, workflow: { instructions } };
+    });
+    g.innermostKeyed = inner;
+    const instr: ForkInstr = { TYPE: 'Fork', branches };
+    if (rng.bool(0.4)) instr.joinIfFailed = true;
+    else if (rng.bool(0.2)) instr.joinIfFailed = false;
+    return instr;
   }
 
   private groupMembers(group: number, minLock: number): number[] {
@@ -783,8 +860,10 @@ class Simulation {
     const pickActive = (): string => (active.length > 0 && rng.bool(0.85) ? rng.pick(active).id : this.anyOrderId());
     switch (action) {
       case 'add': {
-        const dup = rng.bool(0.03) && s.orders.size > 0;
-        const orderId = dup ? rng.pick([...s.orders.keys()]) : `o${this.nextOrder++}`;
+        // A duplicate of an order's id (not of a child's: `|` is not allowed in an added order's id).
+        const taken = [...s.orders.keys()].filter((id) => !id.includes('|'));
+        const dup = rng.bool(0.03) && taken.length > 0;
+        const orderId = dup ? rng.pick(taken) : `o${this.nextOrder++}`;
         const bad = rng.bool(0.02);
         const cmd: Command = { type: 'addOrder', orderId, workflow: bad ? 'NoSuchWorkflow' : rng.pick(this.workflowNames) };
         if (rng.bool(0.88)) cmd.arguments = { k: rng.pick(KEYS) };
@@ -924,13 +1003,17 @@ class Simulation {
     else if (variant === 'position') {
       const wf = this.live.workflows.get(o.workflow)?.versions.get(o.version);
       if (wf) {
-        const all = allPositions(wf.instructions, []);
+        // A child of a Fork: positions in its own branch (its locks are those inside it).
+        const start = ownStart(o);
+        const branch = o.position.slice(0, start);
+        const all = allPositions(wf.instructions, []).filter((p) => p.length > start && samePosition(p.slice(0, start), branch));
         const held = o.held.map((h) => h.at);
         const same = all.filter((p) => {
-          const inside = enclosingLocks(p);
+          const inside = enclosingLocks(p).filter((q) => q.length >= start);
           return inside.length === held.length && inside.every((q, i) => samePosition(q, held[i]!));
         });
-        cmd.position = rng.bool(0.75) && same.length > 0 ? rng.pick(same) : rng.pick(all);
+        // (none when its Fork sits in a try or catch iteration allPositions does not list)
+        if (all.length > 0) cmd.position = rng.bool(0.75) && same.length > 0 ? rng.pick(same) : rng.pick(all);
       }
     }
     this.exec(cmd);
@@ -950,6 +1033,12 @@ function allPositions(list: readonly Instruction[], prefix: Position): Position[
     else if (instr.TYPE === 'Try') {
       out.push(...allPositions(instr.try.instructions, [...at, 'try+0']));
       out.push(...allPositions(instr.catch.instructions, [...at, 'catch+1']));
+    } else if (instr.TYPE === 'If') {
+      const thens = instr.ifThens ? instr.ifThens.map((t) => t.then) : instr.then ? [instr.then] : [];
+      thens.forEach((b, n) => out.push(...allPositions(b.instructions, [...at, n === 0 ? 'then' : `then+${n + 1}`])));
+      if (instr.else) out.push(...allPositions(instr.else.instructions, [...at, 'else']));
+    } else if (instr.TYPE === 'Fork') {
+      for (const b of instr.branches) out.push(...allPositions(b.workflow.instructions, [...at, `fork+${b.id}`]));
     }
   });
   out.push([...prefix, list.length]);
@@ -970,6 +1059,12 @@ function findNesting(list: readonly Instruction[], outer: readonly string[]): [s
     } else if (instr.TYPE === 'Try') {
       const r = findNesting(instr.try.instructions, outer) ?? findNesting(instr.catch.instructions, outer);
       if (r) return r;
+    } else if (instr.TYPE === 'If' || instr.TYPE === 'Fork') {
+      const blocks = instr.TYPE === 'Fork' ? instr.branches.map((b) => b.workflow) : [...(instr.ifThens ?? []).map((t) => t.then), ...(instr.then ? [instr.then] : []), ...(instr.else ? [instr.else] : [])];
+      for (const b of blocks) {
+        const r = findNesting(b.instructions, outer);
+        if (r) return r;
+      }
     }
   }
   return undefined;

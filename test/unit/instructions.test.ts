@@ -344,6 +344,26 @@ describe('Fork', () => {
     expect(c.o('o')).toMatchObject({ state: 'failed', outcome: { reason: 'child-failed', message: 'o|b has been cancelled' } });
   });
 
+  it('resume at a chosen position keeps a child in its own branch and no order enters a Fork branch (found by the simulation)', () => {
+    const c = new Core();
+    c.deploy([{ name: 'A', limit: 1 }], [wf('w', [lock([{ lockName: 'A' }], [fork({ x: [exec('j'), exec('j')], y: [exec('j')] })]), exec('j')])]);
+    c.add('o', 'w');
+    c.finish('o|x', { type: 'failed', reason: 'returnCode', returnCode: 1 });
+    expect(c.o('o|x').state).toBe('failed');
+    // Out of its branch (the parent's part of the workflow) or into its sibling's: refused.
+    expect(c.refuse({ type: 'resumeOrder', orderId: 'o|x', position: [1] }).message).toContain('out of its Fork branch');
+    expect(c.refuse({ type: 'resumeOrder', orderId: 'o|x', position: [0, 'lock', 0, 'fork+y', 0] }).message).toContain('out of its Fork branch');
+    // In its branch, the parent's lock around the Fork is not the child's: accepted.
+    c.run({ type: 'resumeOrder', orderId: 'o|x', position: [0, 'lock', 0, 'fork+x', 1] });
+    expect(c.o('o|x').position).toEqual([0, 'lock', 0, 'fork+x', 1]);
+    c.finish('o|y');
+    c.finish('o|x');
+    c.finish('o', { type: 'failed', reason: 'returnCode', returnCode: 1 });
+    expect(c.o('o').state).toBe('failed');
+    expect(c.refuse({ type: 'resumeOrder', orderId: 'o', position: [0, 'lock', 0, 'fork+x', 0] }).message).toMatch(/into a Fork branch|lock block/);
+    expect(c.replayEquals()).toBe(true);
+  });
+
   it('cancelling the parent cancels the children, then the parent, releasing every lock', () => {
     const c = new Core();
     c.deploy([{ name: 'A', limit: 1 }, { name: 'B', limit: 1 }], [wf('w', [lock([{ lockName: 'A' }], [fork({ x: [lock([{ lockName: 'B' }], [exec('j')])], y: [{ TYPE: 'Prompt', question: "'?'" }] })])])]);

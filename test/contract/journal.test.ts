@@ -162,13 +162,15 @@ describe('sqlite store', () => {
       try {
         const run = commitUntilStartedOver(store, file, { times: 3, fromBytes: restartBytes, eventBytes: 16 * 1024, capBytes: 4 * 3 * restartBytes });
         expect(run.startedOver).toBe(3);
-        // Each time at the writer's RESTART checkpoint, which never waited in vain.
+        // Each time at the writer's RESTART checkpoint. One that could not finish (the sidecar
+        // mid-read longer than the gate waits, which depends on the machine's speed) is tried
+        // again once the WAL has grown by another quarter of the restart size.
         const restart = store.walRestart!;
         expect(restart.checkpoints).toBeGreaterThanOrEqual(3);
-        expect(restart.timedOut).toBe(0);
         // The frames up to the restart size, the 32 commits (~20 KiB each) until the writer
-        // looks again, and the WAL room's at most 6 MiB of zeros ahead of them.
-        expect(run.largest).toBeLessThan(restartBytes + 7 * 1024 * 1024);
+        // looks again, and the WAL room's at most 6 MiB of zeros ahead of them; plus a quarter
+        // of the restart size for each checkpoint that had to be tried again.
+        expect(run.largest).toBeLessThan(restartBytes + 7 * 1024 * 1024 + restart.timedOut * (restartBytes / 4));
         expect(await store.lastSeq()).toBe(run.written / (16 * 1024) + 1);
       } finally {
         await store.close();

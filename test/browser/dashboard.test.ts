@@ -333,7 +333,8 @@ describe('the dashboard in a browser', { timeout: 180_000 }, () => {
     const badge = row.locator('.badge.st-forked');
     expect(await badge.textContent()).toBe('forked');
     expect(await row.textContent()).toContain('forked into 2 branches');
-    expect(await background(badge)).toBe(forkedBg);
+    // The list may be drawn again by a live update while it is read: poll until it stands.
+    await expect.poll(() => background(badge)).toBe(forkedBg);
     await page.getByLabel('State').selectOption('');
 
     await page.goto(served.base + '/#/orders/F1');

@@ -1,4 +1,4 @@
--- The PostgreSQL journal schema as it stands after every migration (migrations.version = 1).
+-- The PostgreSQL journal schema as it stands after every migration (migrations.version = 2).
 -- For reading only: src/journal/postgres.ts creates the schema (one per journal, `orderly` by
 -- default) and runs its MIGRATIONS inside it; test/contract/postgres.test.ts checks that this
 -- file gives the same tables, columns, indexes and constraints.
@@ -80,3 +80,50 @@ CREATE TABLE auth_tokens (
   added bigint GENERATED ALWAYS AS IDENTITY UNIQUE
 );
 CREATE INDEX auth_tokens_user ON auth_tokens (user_name) WHERE user_name IS NOT NULL;
+
+-- The nodes of a cluster (src/cluster/): each node heartbeats its row while it runs; a node
+-- whose expires_at passed (the database's clock) is gone, and the controller ends its
+-- worker's executions (workerLost). worker_id is the worker of the node's current life;
+-- agents NULL: the node serves no named agent (it runs jobs of any agent nobody serves).
+CREATE TABLE nodes (
+  name text PRIMARY KEY,
+  worker_id text NOT NULL,
+  agents text[],
+  slots integer NOT NULL CHECK (slots >= 0),
+  functions text[] NOT NULL DEFAULT '{}',
+  http_url text,
+  started_at timestamptz NOT NULL,
+  last_seen timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  stopped boolean NOT NULL DEFAULT false
+);
+
+-- Executions the controller dispatched to the worker of another node. The worker claims its
+-- rows (FOR UPDATE SKIP LOCKED, woken by NOTIFY), runs them and writes the result; the
+-- controller turns the result into the order's jobFinished and deletes the row. epoch is the
+-- controller's that dispatched it; request and result are JSON.
+CREATE TABLE executions (
+  execution_id text PRIMARY KEY,
+  order_id text NOT NULL,
+  worker_id text NOT NULL,
+  epoch bigint NOT NULL,
+  request text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  claimed_at timestamptz,
+  result text,
+  reported_at timestamptz
+);
+CREATE INDEX executions_unclaimed ON executions (worker_id, created_at) WHERE claimed_at IS NULL;
+CREATE INDEX executions_reported ON executions (reported_at) WHERE result IS NOT NULL;
+
+-- Commands that other nodes send to the controller (an API call on a stand-by node). The
+-- controller takes them in id order, runs them and writes the answer (JSON) for the sender.
+CREATE TABLE commands (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  node text NOT NULL,
+  body text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  answer text,
+  answered_at timestamptz
+);
+CREATE INDEX commands_open ON commands (id) WHERE answer IS NULL;

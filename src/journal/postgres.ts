@@ -88,6 +88,44 @@ CREATE TABLE auth_tokens (
 );
 CREATE INDEX auth_tokens_user ON auth_tokens (user_name) WHERE user_name IS NOT NULL;
 `,
+  `
+CREATE TABLE nodes (
+  name text PRIMARY KEY,
+  worker_id text NOT NULL,
+  agents text[],
+  slots integer NOT NULL CHECK (slots >= 0),
+  functions text[] NOT NULL DEFAULT '{}',
+  http_url text,
+  started_at timestamptz NOT NULL,
+  last_seen timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  stopped boolean NOT NULL DEFAULT false
+);
+
+CREATE TABLE executions (
+  execution_id text PRIMARY KEY,
+  order_id text NOT NULL,
+  worker_id text NOT NULL,
+  epoch bigint NOT NULL,
+  request text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  claimed_at timestamptz,
+  result text,
+  reported_at timestamptz
+);
+CREATE INDEX executions_unclaimed ON executions (worker_id, created_at) WHERE claimed_at IS NULL;
+CREATE INDEX executions_reported ON executions (reported_at) WHERE result IS NOT NULL;
+
+CREATE TABLE commands (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  node text NOT NULL,
+  body text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  answer text,
+  answered_at timestamptz
+);
+CREATE INDEX commands_open ON commands (id) WHERE answer IS NULL;
+`,
 ];
 
 /** The lease whose holder writes the journal. */

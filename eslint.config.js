@@ -6,9 +6,11 @@ import importX from 'eslint-plugin-import-x';
 const impure = 'src/core is pure: no I/O, no clock, no randomness (inject them).';
 
 // The layers (ARCHITECTURE.md): the CLI imports the node; the node imports the server's app
-// builder and the runtime; the server imports the runtime; the core imports only itself.
-const aboveServer = 'src/server imports neither the node start-up (src/node) nor the CLI (src/cli): they sit above it.';
-const aboveRuntime = 'src/runtime imports neither src/node, src/cli nor src/server: they sit above it.';
+// builder, the cluster parts and the runtime; the cluster parts (src/cluster) import the
+// runtime and the journal; the server imports the runtime; the core imports only itself.
+const aboveServer = 'src/server imports neither the node start-up (src/node), the cluster parts (src/cluster) nor the CLI (src/cli): they sit above it.';
+const aboveRuntime = 'src/runtime imports neither src/node, src/cluster, src/cli nor src/server: they sit above it.';
+const aboveCluster = 'src/cluster imports neither src/node, src/cli nor src/server: they sit above it.';
 const aboveNode = 'src/node imports nothing of the CLI (src/cli): the CLI sits above it.';
 const layer = (dirs, message) => ({ group: dirs.flatMap((d) => [`../${d}`, `../${d}/*`, `../../${d}`, `../../${d}/*`]), message });
 
@@ -73,11 +75,15 @@ export default tseslint.config(
   },
   {
     files: ['src/server/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [layer(['node', 'cli'], aboveServer)] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [layer(['node', 'cluster', 'cli'], aboveServer)] }] },
   },
   {
     files: ['src/runtime/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [layer(['node', 'cli', 'server'], aboveRuntime)] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [layer(['node', 'cluster', 'cli', 'server'], aboveRuntime)] }] },
+  },
+  {
+    files: ['src/cluster/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [layer(['node', 'cli', 'server'], aboveCluster)] }] },
   },
   {
     files: ['src/node/**/*.ts'],

@@ -340,6 +340,11 @@ export class PostgresStore implements JournalStore {
     return new PostgresStore(pool, listenerConfig, o);
   }
 
+  /** The pool, the listening connection and the schema (quoted for SQL): the cluster's tables live beside the journal's. */
+  get shared(): { pool: Pool; listener: PgListener; schemaSql: string } {
+    return { pool: this.pool, listener: this.listener, schemaSql: this.s };
+  }
+
   /** Waits until this store holds the controller lease (it renews it from then on); returns its epoch. */
   async acquireWriter(): Promise<number> {
     this.check();

@@ -34,6 +34,7 @@ import { clusterView, embeddedCluster, packageVersion, type ClusterSource } from
 import { probeEngine } from './control-client.js';
 import { startControlServer, type ControlServer, type StatusInfo } from './control.js';
 import { acquireWriterLock, dataDirPaths, DataDirBusy, refuseIfOpenHere, socketAddress, type DataDirPaths } from './data-dir.js';
+import { startClusterNode, type ClusterNode } from './cluster.js';
 
 /** How long a start waits for a writer lock held by a process that is about to let go. */
 export const LOCK_WAIT_MS = 2_000;
@@ -107,6 +108,8 @@ export interface OrderlyNode {
   http?: HttpServing;
   /** The control socket's path, when it is open. */
   controlSocket?: string;
+  /** On PostgreSQL: resolves once this node is the cluster's controller (at once when it was from the start). */
+  controlling?: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -167,12 +170,14 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
   let store: JournalStore | undefined;
   let app: FastifyInstance | undefined;
   let control: ControlServer | undefined;
+  let clusterNode: ClusterNode | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       try {
         await app?.close();
         await control?.close().catch(() => undefined);
+        await clusterNode?.close();
         if (orderly) await orderly.close();
         else if (store && store !== opts.store) await store.close();
       } finally {
@@ -223,18 +228,18 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
     for (const k of ['slots', 'endedOrdersKeptMax', 'snapshotEveryEvents', 'logBytesMax', 'clock', 'jobLauncher', 'onFatal', 'autoSchedule'] as const) {
       if (opts[k] !== undefined) (run as Record<string, unknown>)[k] = opts[k];
     }
-    // On PostgreSQL the engine's open waits for the controller lease.
-    const o = await Orderly.start({ ...run, store, scriptDir, afterClose: () => release() });
+    let o: Orderly;
+    if (onPostgres) {
+      clusterNode = await startClusterNode(onPostgres, store, { ...run, scriptDir, afterClose: () => release() });
+      o = clusterNode.orderly;
+    } else o = await Orderly.start({ ...run, store, scriptDir, afterClose: () => release() });
     orderly = o;
-    // A lost lease (not renewed in time, or taken over): stop writing at once, before an
-    // append is refused. The engine fails (onFatal is told); reads and HTTP go on, commands
-    // are answered `unavailable` (503).
-    onPostgres?.lease.onLost((err) => o.engine.fail(err));
 
     // 5: the caller's part, before anyone else can reach the engine.
     await opts.onEngine?.(o, { seqBefore });
 
     const node: OrderlyNode = { orderly: o, startedAt, seqBefore, close };
+    if (clusterNode) node.controlling = clusterNode.controlling;
     // Who writes the journal, for GET /api/v1/cluster and the control socket's /cluster.
     const pg = onPostgres;
     const cluster: ClusterSource = pg

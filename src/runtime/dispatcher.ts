@@ -26,6 +26,8 @@ export interface Dispatcher {
   localWorkers(): readonly WorkerOffer[];
   /** Called with a worker whose offer changed (a function was registered): the engine registers it again. */
   onOfferChanged(listener: (offer: WorkerOffer) => void): void;
+  /** Workers of other nodes that are alive now (a cluster's): recovery keeps their executions. */
+  liveRemoteWorkers?(): Promise<ReadonlySet<string>>;
   close(): void;
 }
 

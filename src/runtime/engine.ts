@@ -60,10 +60,28 @@ export interface EngineOptions {
   /** While refusing: first wait before checking the journal again (default 100 ms), doubled up to `retryMaxMs` (default 2,000 ms). */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /**
+   * The node's own job processes: killed at recovery when left by a former life of the node
+   * (default: the engine id, when the engine builds its own executors; none with a dispatcher
+   * of the caller's, whose node kills them).
+   */
+  orphansOf?: string;
 }
+
+/** What the journal's writer answered to a command another node sent it. */
+export type ForwardAnswer =
+  | { ok: true; events: Event[]; /** The journal holds the command's events once it reached this seq. */ seq: number }
+  | { ok: false; problem: Problem }
+  | { ok: false; unavailable: string };
+
+/** How a follower's commands reach the journal's writer (a cluster's controller). */
+export type Forward = (cmd: Command) => Promise<ForwardAnswer>;
 
 /** One turn takes at most this many rounds of commands / ms before yielding to the event loop. */
 const TURN_ROUNDS_MAX = 64;
+/** A follower reads at most this many events at once, and waits at most this long for more before asking again. */
+const FOLLOW_BATCH_MAX = 10_000;
+const FOLLOW_WAIT_MS = 5_000;
 const TURN_TIME_MAX_MS = 5;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2_000;
@@ -71,11 +89,14 @@ const RETRY_MAX_MS = 2_000;
 /**
  * The engine's life, one mode at a time:
  *
- *     starting ─→ running ⇄ refusing
- *         │          │          │
- *         └──────────┴──→ stopping ─→ stopped
+ *     following ─→ starting ─→ running ⇄ refusing
+ *         │           │          │          │
+ *         └───────────┴──────────┴──→ stopping ─→ stopped
  *     any but stopped ─→ failed ─→ stopping
  *
+ * - following: another node writes the journal (a cluster's stand-by): the state is the
+ *   journal's as read, commands are sent to the writer (see Forward) and answered once this
+ *   node has read their events, nothing runs here. `promote` makes it the writer.
  * - starting: recovering; takes the recovery's own commands (and callers' ones, queued).
  * - running: takes commands.
  * - refusing: the journal could not be written (a full disk): commands from callers are
@@ -86,9 +107,10 @@ const RETRY_MAX_MS = 2_000;
  * - failed: a broken invariant or a deposed writer; every call is refused, readers still see
  *   the last committed state.
  */
-export type EngineMode = 'starting' | 'running' | 'refusing' | 'stopping' | 'stopped' | 'failed';
+export type EngineMode = 'following' | 'starting' | 'running' | 'refusing' | 'stopping' | 'stopped' | 'failed';
 
 const TRANSITIONS: Readonly<Record<EngineMode, readonly EngineMode[]>> = {
+  following: ['starting', 'stopping', 'failed'],
   starting: ['running', 'refusing', 'stopping', 'failed'],
   running: ['refusing', 'stopping', 'failed'],
   refusing: ['running', 'stopping', 'failed'],
@@ -199,11 +221,17 @@ export class Engine {
     readonly store: JournalStore,
     state: State,
     engineId: string,
-    /** The writer's epoch, carried by every append. */
-    readonly epoch: number,
+    /** The writer's epoch, carried by every append (0 while following). */
+    private writerEpoch: number,
     private readonly opts: EngineOptions,
+    /** Set: the engine follows the journal (mode `following`) and sends commands here. */
+    private readonly forward?: Forward,
   ) {
     this.sync = isSyncJournal(store) ? store : undefined;
+    if (forward) {
+      if (this.sync) throw new Error('engine: a journal that commits inside the call has one writer; it has no followers');
+      this.currentMode = 'following';
+    }
     this.working = state;
     this.committed = this.sync ? state : copyState(state);
     this.engineId = engineId;
@@ -226,7 +254,8 @@ export class Engine {
     // A worker that offers more (a function registered after the start) registers again: orders
     // waiting for a worker that runs that function start then.
     this.dispatcher.onOfferChanged((offer) => {
-      if (this.currentMode === 'stopping' || this.currentMode === 'stopped' || this.currentMode === 'failed') return;
+      // While following, the node tells the writer itself (its dispatcher's business).
+      if (this.currentMode === 'following' || this.currentMode === 'stopping' || this.currentMode === 'stopped' || this.currentMode === 'failed') return;
       this.submit({ type: 'registerWorker', workerId: offer.id, slots: offer.slots, functions: offer.functions }, { keep: true }).catch(() => undefined);
     });
   }
@@ -244,6 +273,131 @@ export class Engine {
     const engine = new Engine(store, state, engineId, epoch, opts);
     await engine.recover();
     return engine;
+  }
+
+  /**
+   * Opens the engine as a follower of a journal another node writes (a cluster's stand-by):
+   * it reads the journal as it is appended, sends commands through `forward`, runs nothing,
+   * until `promote`. Only for a store that commits asynchronously (a shared database).
+   */
+  static async openFollower(opts: EngineOptions, forward: Forward): Promise<Engine> {
+    const store = opts.store;
+    const state = await loadState(store);
+    // The id is the journal's; a follower does not write it (its writer did, or will).
+    const engineId = (await store.getMeta('engineId')) ?? 'unknown';
+    const engine = new Engine(store, state, engineId, 0, opts, forward);
+    engine.followLoop = engine.follow();
+    return engine;
+  }
+
+  /** The writer's epoch, carried by every append (0 while following). */
+  get epoch(): number {
+    return this.writerEpoch;
+  }
+
+  // ------------------------------------------------------------ following
+
+  private followLoop: Promise<void> | undefined;
+  /** A read and its application, while one is under way: promote waits for it. */
+  private followStep: Promise<void> = Promise.resolve();
+  private promoting = false;
+  /** Forwarded commands waiting until the state holds their events. */
+  private seqWaiters: { seq: number; resolve: () => void }[] = [];
+
+  /** Reads the journal on as it is appended, until promoted or closed. */
+  private async follow(): Promise<void> {
+    let backoffMs = this.opts.retryMinMs ?? RETRY_MIN_MS;
+    while (this.currentMode === 'following' && !this.promoting) {
+      try {
+        let read = 0;
+        this.followStep = (async () => {
+          const batch = await this.store.readAfter(this.committed.seq, FOLLOW_BATCH_MAX);
+          if (this.currentMode !== 'following' || this.promoting) return;
+          read = batch.length;
+          this.applyFollowed(batch);
+        })();
+        await this.followStep;
+        backoffMs = this.opts.retryMinMs ?? RETRY_MIN_MS;
+        if (read === 0 && this.currentMode === 'following' && !this.promoting) await this.store.waitForAppend(this.committed.seq, FOLLOW_WAIT_MS);
+      } catch {
+        // The database cannot be reached now: the reads are tried again, more slowly.
+        if (this.currentMode !== 'following' || this.promoting) break;
+        await new Promise<void>((r) => this.timers.setTimeout(r, backoffMs));
+        backoffMs = Math.min(backoffMs * 2, this.opts.retryMaxMs ?? RETRY_MAX_MS);
+      }
+    }
+  }
+
+  /** Events read from the journal: into the state, then to subscribers. */
+  private applyFollowed(batch: readonly Stamped[]): void {
+    if (batch.length === 0) return;
+    try {
+      for (const { seq, event } of batch) {
+        if (seq !== this.committed.seq + 1) throw new AssertionFailed(`engine: followed event ${seq} does not follow ${this.committed.seq}`);
+        evolve(this.committed, event);
+        this.committed.seq = seq;
+      }
+    } catch (err) {
+      this.failHard(err);
+      return;
+    }
+    for (const l of this.listeners) {
+      try {
+        l(batch);
+      } catch {
+        // A listener's error is its own.
+      }
+    }
+    this.wakeSeqWaiters();
+  }
+
+  private wakeSeqWaiters(): void {
+    if (this.seqWaiters.length === 0) return;
+    const seq = this.committed.seq;
+    const due = this.seqWaiters.filter((w) => w.seq <= seq);
+    if (due.length === 0) return;
+    this.seqWaiters = this.seqWaiters.filter((w) => w.seq > seq);
+    for (const w of due) w.resolve();
+  }
+
+  /** Resolves once the state holds event `seq` (or the engine stopped following for good). */
+  private untilSeq(seq: number): Promise<void> {
+    if (this.committed.seq >= seq) return Promise.resolve();
+    return new Promise((resolve) => this.seqWaiters.push({ seq, resolve }));
+  }
+
+  /** A follower's command: the writer decides; answered once this node has read its events. */
+  private async forwardCommand(cmd: Command): Promise<Event[]> {
+    const a = await this.forward!(cmd);
+    if (!a.ok) {
+      if ('problem' in a) throw new CommandRefused(a.problem);
+      throw new EngineUnavailable(new Error(a.unavailable));
+    }
+    await this.untilSeq(a.seq);
+    if (this.currentMode === 'failed') throw this.fatalError();
+    return a.events;
+  }
+
+  /**
+   * A follower becomes the journal's writer with `epoch` (the node took the controller lease):
+   * it reads what is left of the journal, then recovers as a writer does (the workers that are
+   * gone lose their executions) and takes commands. Commands sent meanwhile are answered by
+   * this engine once it writes.
+   */
+  async promote(epoch: number): Promise<void> {
+    if (this.currentMode !== 'following') throw new AssertionFailed(`engine: promote while ${this.currentMode}`);
+    this.promoting = true;
+    await this.followStep.catch(() => undefined);
+    for (;;) {
+      const batch = await this.store.readAfter(this.committed.seq, FOLLOW_BATCH_MAX);
+      if (batch.length === 0) break;
+      this.applyFollowed(batch);
+      if ((this.currentMode as EngineMode) === 'failed') throw this.fatalError();
+    }
+    this.writerEpoch = epoch;
+    this.working = copyState(this.committed);
+    this.setMode('starting');
+    await this.recover();
   }
 
   /** The state as committed: what every reader sees. */
@@ -276,10 +430,13 @@ export class Engine {
 
   private async recover(): Promise<void> {
     // Job processes of a previous life of this engine are orphans: nobody waits for them.
-    await killOrphans(this.engineId);
+    const orphansOf = this.opts.orphansOf ?? (this.opts.dispatcher ? undefined : this.engineId);
+    if (orphansOf !== undefined) await killOrphans(orphansOf);
     // Registered first, so that executions rerun after a loss find a worker.
     const local = this.dispatcher.localWorkers();
-    const mine = new Set(local.map((w) => w.id));
+    // Workers of other nodes that are alive keep their executions (a cluster).
+    const remote = (await this.dispatcher.liveRemoteWorkers?.()) ?? new Set<string>();
+    const mine = new Set([...local.map((w) => w.id), ...remote]);
     const register: Command[] = local.map((w) => ({ type: 'registerWorker', workerId: w.id, slots: w.slots, functions: w.functions }));
     // The workers of a former life are gone: exactly their executions are lost. Executions
     // started before workers were recorded name none: they are lost too.
@@ -304,6 +461,14 @@ export class Engine {
     await Promise.race([Promise.all(cmds.map((c) => this.submit(c, { keep: true }))), refusing]);
     if (this.currentMode === 'failed') throw new EngineStopped(`engine failed while recovering: ${causeText(this.modeCause)}`);
     if (this.currentMode === 'starting') this.setMode('running');
+    // Executions of other live workers, given out by the writer before: handed to them again
+    // (the dispatcher ignores one it has already; their results come back as commands).
+    if (remote.size > 0) {
+      for (const o of this.working.orders.values()) {
+        const exe = o.execution;
+        if (o.state === 'processing' && exe?.worker !== undefined && remote.has(exe.worker)) this.startExecution(o.id, exe.id);
+      }
+    }
   }
 
   // ------------------------------------------------------------ commands
@@ -320,6 +485,8 @@ export class Engine {
         return Promise.reject(new EngineUnavailable(this.modeCause));
       case 'failed':
         return Promise.reject(this.fatalError());
+      case 'following':
+        return this.forwardCommand(cmd);
       default:
         return Promise.reject(new EngineStopped('engine is closed'));
     }
@@ -379,7 +546,7 @@ export class Engine {
         if (all.length > 0) {
           let first: number;
           try {
-            first = this.sync ? this.sync.appendSync(all, this.epoch) : await this.store.append(all, this.epoch);
+            first = this.sync ? this.sync.appendSync(all, this.writerEpoch) : await this.store.append(all, this.writerEpoch);
           } catch (err) {
             if (err instanceof StaleEpoch) this.failHard(err, batch);
             else this.appendFailed(err, batch);
@@ -497,6 +664,11 @@ export class Engine {
     this.failHard(cause);
   }
 
+  /** Kills every job running here (a deposed writer's: their locks may soon be granted to others). */
+  killRunning(): void {
+    for (const r of this.running.values()) r.kill();
+  }
+
   /** A broken invariant or a deposed writer: every caller is settled with the cause, and the engine stops. */
   private failHard(err: unknown, batch: Pending[] = []): void {
     if (this.currentMode === 'failed') return;
@@ -506,6 +678,9 @@ export class Engine {
       // Readers keep what they had; a restart recovers from the journal.
     }
     this.setMode('failed', err);
+    const waiting = this.seqWaiters;
+    this.seqWaiters = [];
+    for (const w of waiting) w.resolve();
     const fatal = this.fatalError();
     for (const p of [...batch, ...this.pending, ...this.kept]) p.reject(fatal);
     this.pending = [];
@@ -706,7 +881,11 @@ export class Engine {
     if (this.currentMode === 'stopping' || this.currentMode === 'stopped') return;
     if (this.taking) await this.whenIdle();
     const failed = this.currentMode === 'failed';
+    const followed = this.currentMode === 'following';
     this.setMode('stopping');
+    const waiting = this.seqWaiters;
+    this.seqWaiters = [];
+    for (const w of waiting) w.resolve();
     this.stopTimer();
     if (this.retryTimer) this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
@@ -720,8 +899,10 @@ export class Engine {
       await Promise.all(runs.map((r) => r.done));
     }
     this.dispatcher.close();
-    if (!failed) await this.snapshot().catch(() => undefined);
+    // A follower writes nothing (the writer snapshots); its reads end with the store.
+    if (!failed && !followed) await this.snapshot().catch(() => undefined);
     await this.store.close();
+    await this.followLoop;
     this.setMode('stopped');
   }
 }

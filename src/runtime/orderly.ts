@@ -11,7 +11,8 @@ import { ENDED_STATES, type OrderState, type Workflow } from '../core/model.js';
 import { isGeneratedWorkflowName, type State } from '../core/state.js';
 import type { JournalStore, StepLog } from '../journal/types.js';
 import { CommandsApi, type AddOrder } from './commands-api.js';
-import { CommandRefused, Engine, EngineStopped, EngineUnavailable } from './engine.js';
+import { CommandRefused, Engine, EngineStopped, EngineUnavailable, type Forward } from './engine.js';
+import type { Dispatcher } from './dispatcher.js';
 import { OrderlyError } from './errors.js';
 import { FunctionExecutor, type JobFunction } from './function-executor.js';
 import type { LiveChunk, LiveSnapshot } from './live-output.js';
@@ -70,6 +71,17 @@ export interface OrderlyStart extends EngineRunOptions {
   scriptDir: string;
   /** Called once the engine is closed (and its store with it): the node releases the writer lock here. */
   afterClose?: () => void | Promise<void>;
+  /** Where executions go (a cluster node's dispatcher); default: one worker in this process. */
+  dispatcher?: Dispatcher;
+  /** The function jobs' executor, when the caller's dispatcher runs them too. */
+  functions?: FunctionExecutor;
+  /** Job processes of a former life of this node to kill at recovery (see EngineOptions.orphansOf). */
+  orphansOf?: string;
+  /**
+   * Start as a follower of a journal another node writes (a cluster's stand-by), sending
+   * commands through this; `promote` makes the engine the writer.
+   */
+  follow?: Forward;
 }
 
 export interface OrderFilter {
@@ -117,8 +129,8 @@ export class Orderly extends CommandsApi {
   static async start(opts: OrderlyStart): Promise<Orderly> {
     const problems = Orderly.checkOptions(opts);
     if (problems.length > 0) throw new OrderlyError(invalid(problems));
-    const functions = new FunctionExecutor(opts.logBytesMax !== undefined ? { logBytesMax: opts.logBytesMax } : {});
-    const engine = await Engine.open({
+    const functions = opts.functions ?? new FunctionExecutor(opts.logBytesMax !== undefined ? { logBytesMax: opts.logBytesMax } : {});
+    const engineOpts: import('./engine.js').EngineOptions = {
       store: opts.store,
       scriptDir: opts.scriptDir,
       functions,
@@ -129,10 +141,22 @@ export class Orderly extends CommandsApi {
       ...(opts.endedOrdersKeptMax !== undefined ? { core: { endedOrdersKeptMax: opts.endedOrdersKeptMax } } : {}),
       ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),
       ...(opts.jobLauncher ? { jobLauncher: opts.jobLauncher } : {}),
-    });
+      ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+      ...(opts.orphansOf !== undefined ? { orphansOf: opts.orphansOf } : {}),
+    };
+    const engine = opts.follow ? await Engine.openFollower(engineOpts, opts.follow) : await Engine.open(engineOpts);
     const orderly = new Orderly(engine, opts.clock ?? Date.now, opts.autoSchedule !== false, opts.afterClose);
-    await orderly.scheduler.start();
+    if (!opts.follow) await orderly.scheduler.start();
     return orderly;
+  }
+
+  /**
+   * A follower becomes the journal's writer with `epoch` (its node took the controller lease):
+   * it reads the rest of the journal, recovers, takes commands and fires the schedules.
+   */
+  async promote(epoch: number): Promise<void> {
+    await this.engine.promote(epoch);
+    await this.scheduler.start();
   }
 
   protected async run(cmd: Command): Promise<Event[]> {

@@ -87,7 +87,8 @@ export class Scheduler {
   }
 
   private async pollOnce(): Promise<void> {
-    if (this.stopped) return;
+    // A follower fires nothing: the journal's writer does, once for the whole cluster.
+    if (this.stopped || this.engine.mode === 'following') return;
     const work = dueFires(this.engine.state, this.clock()).map((cmd) => this.engine.submit(cmd).catch(() => undefined));
     await Promise.all(work);
     this.arm();

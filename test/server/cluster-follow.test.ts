@@ -1,0 +1,110 @@
+// Nodes of a cluster in one process, on the machine's real PostgreSQL (a schema per test): the
+// first node to start is the controller; another follows the journal, answers the API from its
+// followed state and sends commands to the controller through the database; when the
+// controller goes, the stand-by takes over and goes on from the journal.
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { startNode, type OrderlyNode } from '../../src/node/start.js';
+import type { Orderly } from '../../src/runtime/orderly.js';
+import { dropSchema, TEST_DATABASE_URL, testSchemaName } from '../support/postgres.js';
+
+const schemas: string[] = [];
+const open: OrderlyNode[] = [];
+
+afterEach(async () => {
+  for (const n of open.splice(0)) await n.close().catch(() => undefined);
+  for (const s of schemas.splice(0)) await dropSchema(s);
+});
+
+function schema(): string {
+  const s = testSchemaName();
+  schemas.push(s);
+  return s;
+}
+
+async function node(s: string, name: string, http = false): Promise<OrderlyNode> {
+  const n = await startNode({
+    database: { url: TEST_DATABASE_URL, schema: s, nodeName: name, leaseSeconds: 4 },
+    jobLauncher: 'inline',
+    ...(http ? { http: { port: 0, host: '127.0.0.1', adminToken: 'cluster-test-admin-token-0123456789' } } : {}),
+  });
+  open.push(n);
+  return n;
+}
+
+async function deploy(o: Orderly): Promise<void> {
+  await o.deploy({
+    locks: [{ name: 'only', limit: 1 }],
+    workflows: [
+      {
+        name: 'serial',
+        instructions: [{ TYPE: 'Lock', demands: [{ lockName: 'only' }], lockedWorkflow: { instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }] } }],
+        jobs: { j: { executable: { TYPE: 'FunctionExecutable', functionName: 'step' } } },
+      },
+    ],
+  });
+}
+
+describe('cluster nodes on PostgreSQL', () => {
+  it('a stand-by reads the followed state and sends its commands to the controller; it answers once it has read their events', async () => {
+    const s = schema();
+    const a = await node(s, 'a');
+    a.orderly.registerFunction('step', async () => ({ returnCode: 0 }));
+    const b = await node(s, 'b');
+    expect(a.orderly.engine.mode).toBe('running');
+    expect(b.orderly.engine.mode).toBe('following');
+
+    // Commands through the stand-by: decided and journaled by the controller.
+    await deploy(b.orderly);
+    expect(a.orderly.listWorkflows().map((w) => w.name)).toEqual(['serial']);
+    expect(b.orderly.listWorkflows().map((w) => w.name)).toEqual(['serial']);
+    const id = await b.orderly.addOrder({ workflow: 'serial', id: 'o1' });
+    expect(id).toBe('o1');
+    // Read-your-writes on the stand-by: the order is in its state when addOrder resolved.
+    expect(b.orderly.getOrder('o1')).toBeDefined();
+    const done = await b.orderly.awaitOrder('o1', { orSettled: true });
+    expect(done.state).toBe('finished');
+
+    // A refusal comes back as the controller's problem.
+    await expect(b.orderly.addOrder({ workflow: 'nope', id: 'o2' })).rejects.toMatchObject({ problem: { code: 'invalid', message: expect.stringMatching(/nope/) } });
+    // Both states agree, event for event.
+    await a.orderly.engine.whenIdle();
+    expect(b.orderly.engine.state.seq).toBe(a.orderly.engine.state.seq);
+  }, 60_000);
+
+  it('the stand-by takes over when the controller goes, and goes on from the journal', async () => {
+    const s = schema();
+    const a = await node(s, 'a');
+    const b = await node(s, 'b');
+    b.orderly.registerFunction('step', async () => ({ returnCode: 0 }));
+    await deploy(a.orderly);
+    // Waiting for a time far ahead: the order survives the take-over.
+    await a.orderly.addOrder({ workflow: 'serial', id: 'later', scheduledFor: Date.now() + 3_600_000 });
+    await a.close();
+    await b.controlling;
+    expect(b.orderly.engine.mode).toBe('running');
+    expect(b.orderly.getOrder('later')?.state).toBe('scheduled');
+    await b.orderly.addOrder({ workflow: 'serial', id: 'now' });
+    expect((await b.orderly.awaitOrder('now', { orSettled: true })).state).toBe('finished');
+  }, 60_000);
+
+  it('any node answers the HTTP API: a command on the stand-by, read back there and on the controller', async () => {
+    const s = schema();
+    const a = await node(s, 'a', true);
+    a.orderly.registerFunction('step', async () => ({ returnCode: 0 }));
+    const b = await node(s, 'b', true);
+    await deploy(a.orderly);
+    const headers = { authorization: 'Bearer cluster-test-admin-token-0123456789', 'content-type': 'application/json' };
+    const res = await fetch(`${b.http!.url}/api/v1/orders`, { method: 'POST', headers, body: JSON.stringify({ workflow: 'serial', id: 'h1' }) });
+    expect(res.status, await res.clone().text()).toBe(201);
+    await b.orderly.awaitOrder('h1', { orSettled: true });
+    for (const n of [a, b]) {
+      const got = await fetch(`${n.http!.url}/api/v1/orders/h1`, { headers });
+      expect(got.status).toBe(200);
+      expect(((await got.json()) as { order: { state: string } }).order.state).toBe('finished');
+    }
+    const cluster = (await (await fetch(`${b.http!.url}/api/v1/cluster`, { headers })).json()) as { controller: { node: string } };
+    expect(cluster.controller.node).toBe('a');
+  }, 60_000);
+});

@@ -15,6 +15,7 @@
 import type { ServerResponse } from 'node:http';
 
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply } from 'fastify';
 
 import type { Stamped } from '../../core/events.js';
 import type { LiveLogMessage, Orderly } from '../../runtime/orderly.js';
@@ -33,29 +34,70 @@ export function frame(s: Stamped): string {
   return `id: ${s.seq}\nevent: ${s.event.type}\ndata: ${JSON.stringify(s)}\n\n`;
 }
 
-class EventStream {
+/**
+ * One open Server-Sent Events response: the heartbeat, the cut-off of a slow client, and the
+ * end (by either side, or when the server closes) that stops what feeds it.
+ */
+abstract class SseStream {
+  private heartbeat: NodeJS.Timeout | undefined;
+  protected closed = false;
+
+  constructor(
+    protected readonly res: ServerResponse,
+    private readonly onEnd: () => void,
+  ) {
+    res.on('close', () => this.cleanup());
+  }
+
+  /** Sends `: heartbeat` every `heartbeatMs` until the stream ends. */
+  protected startHeartbeat(heartbeatMs: number): void {
+    this.heartbeat = setInterval(() => this.write(': heartbeat\n\n'), heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** Stops what feeds the stream (called once, when it ends). */
+  protected abstract stopFeed(): void;
+
+  protected write(text: string): void {
+    if (this.closed) return;
+    this.res.write(text);
+    if (this.res.writableLength > WRITE_BACKLOG_MAX) this.end();
+  }
+
+  end(): void {
+    if (!this.closed) this.res.end();
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopFeed();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.onEnd();
+  }
+}
+
+class EventStream extends SseStream {
   private lastSent: number;
   /** Live events that came while the replay ran; undefined once live. */
   private pending: Stamped[] | undefined = [];
   private unsubscribe: (() => void) | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
-  private closed = false;
 
   constructor(
-    private readonly res: ServerResponse,
+    res: ServerResponse,
     private readonly orderly: Orderly,
     after: number,
     private readonly heartbeatMs: number,
-    private readonly onEnd: () => void,
+    onEnd: () => void,
   ) {
+    super(res, onEnd);
     this.lastSent = after;
-    res.on('close', () => this.cleanup());
   }
 
   async start(): Promise<void> {
     this.unsubscribe = this.orderly.subscribe((events) => this.live(events));
-    this.heartbeat = setInterval(() => this.write(': heartbeat\n\n'), this.heartbeatMs);
-    this.heartbeat.unref();
+    this.startHeartbeat(this.heartbeatMs);
     const store = this.orderly.engine.store;
     try {
       for (;;) {
@@ -74,6 +116,10 @@ class EventStream {
     for (const s of buffered) this.send(s);
   }
 
+  protected stopFeed(): void {
+    this.unsubscribe?.();
+  }
+
   private live(events: readonly Stamped[]): void {
     if (this.closed) return;
     if (this.pending) {
@@ -89,44 +135,19 @@ class EventStream {
     this.lastSent = s.seq;
     this.write(frame(s));
   }
-
-  private write(text: string): void {
-    if (this.closed) return;
-    this.res.write(text);
-    if (this.res.writableLength > WRITE_BACKLOG_MAX) this.end();
-  }
-
-  end(): void {
-    if (!this.closed) this.res.end();
-    this.cleanup();
-  }
-
-  private cleanup(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unsubscribe?.();
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.onEnd();
-  }
 }
 
 /** The live output of one order's jobs (GET /orders/{id}/log/live): not resumable, a reconnect starts with a fresh `running`. */
-class LogStream {
+class LogStream extends SseStream {
   private unwatch: (() => void) | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
-  private closed = false;
-
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly onEnd: () => void,
-  ) {
-    res.on('close', () => this.cleanup());
-  }
 
   start(orderly: Orderly, id: string, heartbeatMs: number): void {
-    this.heartbeat = setInterval(() => this.write(': heartbeat\n\n'), heartbeatMs);
-    this.heartbeat.unref();
+    this.startHeartbeat(heartbeatMs);
     this.unwatch = orderly.watchLog(id, (m) => this.send(m));
+  }
+
+  protected stopFeed(): void {
+    this.unwatch?.();
   }
 
   private send(m: LiveLogMessage): void {
@@ -138,25 +159,21 @@ class LogStream {
       this.write(`event: log\ndata: ${JSON.stringify({ executionId: m.executionId, stream: c.stream, fromChars: c.fromChars, text: c.text })}\n\n`);
     }
   }
+}
 
-  private write(text: string): void {
-    if (this.closed) return;
-    this.res.write(text);
-    if (this.res.writableLength > WRITE_BACKLOG_MAX) this.end();
-  }
-
-  end(): void {
-    if (!this.closed) this.res.end();
-    this.cleanup();
-  }
-
-  private cleanup(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unwatch?.();
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.onEnd();
-  }
+/** Takes the response over from Fastify and opens it as an event stream (headers and the client's retry delay). */
+function openEventStream(reply: FastifyReply): ServerResponse {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    ...replyHeaders(reply),
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.write('retry: 2000\n\n');
+  return res;
 }
 
 export function eventRoutes(app: Api, ctx: ServerContext): void {
@@ -179,22 +196,12 @@ export function eventRoutes(app: Api, ctx: ServerContext): void {
     async (req, reply) => {
       const id = req.params.id;
       if (!ctx.orderly.getOrder(id)) throw notFound(`order ${id} not found`);
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        ...replyHeaders(reply),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      res.write('retry: 2000\n\n');
+      const res = openEventStream(reply);
       const stream = new LogStream(res, () => ctx.streams.delete(stream));
       ctx.streams.add(stream);
       stream.start(ctx.orderly, id, ctx.heartbeatMs);
     },
   );
-
 
   app.get(
     '/events',
@@ -222,16 +229,7 @@ export function eventRoutes(app: Api, ctx: ServerContext): void {
       const header = req.headers['last-event-id'];
       const lastEventId = typeof header === 'string' && header !== '' ? Number(header) : undefined;
       const after = lastEventId ?? req.query.after ?? ctx.orderly.engine.state.seq;
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        ...replyHeaders(reply),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      res.write('retry: 2000\n\n');
+      const res = openEventStream(reply);
       const stream = new EventStream(res, ctx.orderly, after, ctx.heartbeatMs, () => ctx.streams.delete(stream));
       ctx.streams.add(stream);
       await stream.start();

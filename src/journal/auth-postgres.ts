@@ -3,25 +3,7 @@
 // sees the same users and tokens. `added` keeps the order rows were added in.
 
 import type { Pool } from 'pg';
-import type { AuthStore, TokenRow, UserRow } from './auth-store.js';
-
-interface TokenDbRow {
-  id: string;
-  name: string;
-  role: string;
-  kind: 'api' | 'session';
-  created: string;
-  expires: string | null;
-  user_name: string | null;
-  hash: string;
-}
-
-interface UserDbRow {
-  name: string;
-  role: string;
-  created: string;
-  scrypt: string;
-}
+import { tokenFromDb, tokenToDb, userFromDb, userToDb, type AuthStore, type TokenDbRow, type TokenRow, type UserDbRow, type UserRow } from './auth-store.js';
 
 /** PostgreSQL's code for a unique constraint's violation. */
 const UNIQUE_VIOLATION = '23505';
@@ -37,17 +19,12 @@ export class PostgresAuthStore implements AuthStore {
     const { rows } = await this.pool.query<TokenDbRow>(
       `SELECT id, name, role, kind, created, expires, user_name, hash FROM ${this.s}.auth_tokens ORDER BY added`,
     );
-    return rows.map((r) => {
-      const t: TokenRow = { id: r.id, name: r.name, role: r.role, kind: r.kind, created: r.created, hash: r.hash };
-      if (r.expires !== null) t.expires = r.expires;
-      if (r.user_name !== null) t.user = r.user_name;
-      return t;
-    });
+    return rows.map(tokenFromDb);
   }
 
   async loadUsers(): Promise<UserRow[]> {
     const { rows } = await this.pool.query<UserDbRow>(`SELECT name, role, created, scrypt FROM ${this.s}.auth_users ORDER BY added`);
-    return rows.map((r) => ({ name: r.name, role: r.role, created: r.created, scrypt: JSON.parse(r.scrypt) as UserRow['scrypt'] }));
+    return rows.map(userFromDb);
   }
 
   async changeTokens(row: TokenRow | undefined, drop: readonly string[]): Promise<void> {
@@ -56,9 +33,10 @@ export class PostgresAuthStore implements AuthStore {
       await client.query('BEGIN');
       if (drop.length > 0) await client.query(`DELETE FROM ${this.s}.auth_tokens WHERE id = ANY($1::text[])`, [drop]);
       if (row) {
+        const t = tokenToDb(row);
         await client.query(
           `INSERT INTO ${this.s}.auth_tokens (id, name, role, kind, created, expires, user_name, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-          [row.id, row.name, row.role, row.kind, row.created, row.expires ?? null, row.user ?? null, row.hash],
+          [t.id, t.name, t.role, t.kind, t.created, t.expires, t.user_name, t.hash],
         );
       }
       await client.query('COMMIT');
@@ -73,12 +51,8 @@ export class PostgresAuthStore implements AuthStore {
 
   async addUser(row: UserRow): Promise<void> {
     try {
-      await this.pool.query(`INSERT INTO ${this.s}.auth_users (name, role, created, scrypt) VALUES ($1, $2, $3, $4)`, [
-        row.name,
-        row.role,
-        row.created,
-        JSON.stringify(row.scrypt),
-      ]);
+      const u = userToDb(row);
+      await this.pool.query(`INSERT INTO ${this.s}.auth_users (name, role, created, scrypt) VALUES ($1, $2, $3, $4)`, [u.name, u.role, u.created, u.scrypt]);
     } catch (err) {
       if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new Error(`auth store: user ${row.name} exists`, { cause: err });
       throw err;

@@ -4,25 +4,7 @@
 
 import type Database from 'better-sqlite3';
 
-import type { AuthStore, TokenRow, UserRow } from './auth-store.js';
-
-interface TokenDbRow {
-  id: string;
-  name: string;
-  role: string;
-  kind: 'api' | 'session';
-  created: string;
-  expires: string | null;
-  user_name: string | null;
-  hash: string;
-}
-
-interface UserDbRow {
-  name: string;
-  role: string;
-  created: string;
-  scrypt: string;
-}
+import { tokenFromDb, tokenToDb, userFromDb, userToDb, type AuthStore, type TokenDbRow, type TokenRow, type UserDbRow, type UserRow } from './auth-store.js';
 
 export class SqliteAuthStore implements AuthStore {
   private readonly selectTokens;
@@ -48,16 +30,7 @@ export class SqliteAuthStore implements AuthStore {
     this.changeTx = db.transaction((row: TokenRow | undefined, drop: readonly string[]) => {
       for (const id of drop) this.deleteToken.run(id);
       if (row) {
-        this.insertToken.run({
-          id: row.id,
-          name: row.name,
-          role: row.role,
-          kind: row.kind,
-          created: row.created,
-          expires: row.expires ?? null,
-          user_name: row.user ?? null,
-          hash: row.hash,
-        });
+        this.insertToken.run(tokenToDb(row));
       }
     });
     this.deleteUserTx = db.transaction((name: string) => {
@@ -67,16 +40,11 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   async loadTokens(): Promise<TokenRow[]> {
-    return this.selectTokens.all().map((r) => {
-      const t: TokenRow = { id: r.id, name: r.name, role: r.role, kind: r.kind, created: r.created, hash: r.hash };
-      if (r.expires !== null) t.expires = r.expires;
-      if (r.user_name !== null) t.user = r.user_name;
-      return t;
-    });
+    return this.selectTokens.all().map(tokenFromDb);
   }
 
   async loadUsers(): Promise<UserRow[]> {
-    return this.selectUsers.all().map((r) => ({ name: r.name, role: r.role, created: r.created, scrypt: JSON.parse(r.scrypt) as UserRow['scrypt'] }));
+    return this.selectUsers.all().map(userFromDb);
   }
 
   async changeTokens(row: TokenRow | undefined, drop: readonly string[]): Promise<void> {
@@ -84,7 +52,7 @@ export class SqliteAuthStore implements AuthStore {
   }
 
   async addUser(row: UserRow): Promise<void> {
-    this.insertUser.run({ name: row.name, role: row.role, created: row.created, scrypt: JSON.stringify(row.scrypt) });
+    this.insertUser.run(userToDb(row));
   }
 
   async deleteUser(name: string): Promise<void> {

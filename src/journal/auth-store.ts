@@ -53,6 +53,45 @@ export interface AuthStore {
   deleteUser(name: string): Promise<void>;
 }
 
+/** A token as a table row (auth_tokens, the same columns in SQLite and PostgreSQL). */
+export interface TokenDbRow {
+  id: string;
+  name: string;
+  role: string;
+  kind: 'api' | 'session';
+  created: string;
+  expires: string | null;
+  user_name: string | null;
+  hash: string;
+}
+
+/** A user as a table row (auth_users): the scrypt parameters as JSON. */
+export interface UserDbRow {
+  name: string;
+  role: string;
+  created: string;
+  scrypt: string;
+}
+
+export function tokenFromDb(r: TokenDbRow): TokenRow {
+  const t: TokenRow = { id: r.id, name: r.name, role: r.role, kind: r.kind, created: r.created, hash: r.hash };
+  if (r.expires !== null) t.expires = r.expires;
+  if (r.user_name !== null) t.user = r.user_name;
+  return t;
+}
+
+export function tokenToDb(t: TokenRow): TokenDbRow {
+  return { id: t.id, name: t.name, role: t.role, kind: t.kind, created: t.created, expires: t.expires ?? null, user_name: t.user ?? null, hash: t.hash };
+}
+
+export function userFromDb(r: UserDbRow): UserRow {
+  return { name: r.name, role: r.role, created: r.created, scrypt: JSON.parse(r.scrypt) as ScryptParams };
+}
+
+export function userToDb(u: UserRow): UserDbRow {
+  return { name: u.name, role: u.role, created: u.created, scrypt: JSON.stringify(u.scrypt) };
+}
+
 /** Meta keys under which users and tokens were kept as JSON lists before they were rows. */
 export const LEGACY_TOKENS_KEY = 'auth.tokens';
 export const LEGACY_USERS_KEY = 'auth.users';

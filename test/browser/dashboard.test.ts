@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import type { BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { apiCall, launchChromium, startServe, type Served } from '../support/browser.js';
+import { launchChromium } from '../support/browser.js';
+import { apiCall, startServe, type Served } from '../support/serve-process.js';
 
 const TOKEN = 'dashboard-admin-token-0123456789';
 const root = mkdtempSync(join(tmpdir(), 'orderly-dashboard-'));

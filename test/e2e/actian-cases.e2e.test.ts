@@ -1,59 +1,29 @@
 // Actian's documented cases over real HTTP against a started `orderly serve` process.
 // The server runs with the test clock (ORDERLY_TEST_CLOCK): schedules fire when the test
 // moves time, while the jobs are real processes that run for real.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+import { apiCall, startServe, type Served } from '../support/serve-process.js';
+
 const root = mkdtempSync(join(tmpdir(), 'orderly-actian-'));
 const TOKEN = 'e2e-admin-token-0123456789';
-let server: ChildProcess;
+let server: Served | undefined;
 let base = '';
 
 beforeAll(async () => {
-  server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data-dir', join(root, 'data'), '--no-examples'], {
-    env: { ...process.env, ORDERLY_ADMIN_TOKEN: TOKEN, ORDERLY_TEST_CLOCK: '2026-11-23T10:00:00Z' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    // Waits for the line (or the exit); the timer is only a safety net that shows the output.
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 90_000);
-    server.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    server.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    server.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
+  server = await startServe(join(root, 'data'), TOKEN, ['--no-examples'], { env: { ORDERLY_TEST_CLOCK: '2026-11-23T10:00:00Z' } });
+  base = server.base;
 }, 120_000);
 
 afterAll(async () => {
-  if (server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
+  await server?.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
-async function call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, status?: number): Promise<T> {
-  const r = await fetch(base + path, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  if (status !== undefined) expect(r.status, `${method} ${path}: ${text}`).toBe(status);
-  else expect(r.ok, `${method} ${path}: ${r.status} ${text}`).toBe(true);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
+const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown, status?: number): Promise<T> => apiCall<T>(base, TOKEN, method, path, body, status);
 
 const advance = (minutes: number) => call('POST', '/api/v1/test/clock', { advanceSeconds: minutes * 60 });
 const runsOf = async (id: string) => (await call<{ items: { id: string; state: string }[] }>('GET', `/api/v1/jobconfigs/${id}/runs`)).items;

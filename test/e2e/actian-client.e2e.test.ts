@@ -6,61 +6,31 @@
 // job config alias with x-api-key. The set-up before it (a user, a workflow, the alias and its
 // key) is Orderly's side: an Actian administrator makes those in Actian's console.
 // Needs the build (dist/): `npm run build`.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { actianSchemaErrors, type SPECS } from '../support/actian-schemas.js';
+import { apiCall, startServe, type Served } from '../support/serve-process.js';
 
-const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), 'orderly-actian-client-'));
 const ADMIN = 'e2e-admin-token-0123456789';
-let server: ChildProcess;
+let server: Served | undefined;
 let base = '';
 
 beforeAll(async () => {
-  server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data-dir', join(root, 'data'), '--slots', '4'], {
-    env: { ...process.env, ORDERLY_ADMIN_TOKEN: ADMIN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
-    server.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    server.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    server.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}, 40_000);
+  server = await startServe(join(root, 'data'), ADMIN, ['--slots', '4']);
+  base = server.base;
+}, 120_000);
 
 afterAll(async () => {
-  if (server.exitCode === null) {
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
 /** Orderly's side: what an administrator sets up (as in Actian's console). */
-async function admin<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const r = await fetch(base + path, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  expect(r.ok, `${method} ${path}: ${r.status} ${text}`).toBe(true);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
+const admin = <T>(method: string, path: string, body?: unknown): Promise<T> => apiCall<T>(base, ADMIN, method, path, body);
 
 // ---------------------------------------------------------------- the client (Actian's Swagger only)
 

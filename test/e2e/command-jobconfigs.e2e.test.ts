@@ -3,66 +3,33 @@
 // reserved `jobconfig:` namespace, never blocks a later deploy or a restart, goes with its job
 // config, and its runs go in parallel unless the job config is blocking.
 // Needs the build (dist/): `npm run build`.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
-const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+import { apiCall, startServe, type Served } from '../support/serve-process.js';
+
 const root = mkdtempSync(join(tmpdir(), 'orderly-command-jc-'));
 const TOKEN = 'e2e-admin-token-0123456789';
-let server: ChildProcess | undefined;
+let server: Served | undefined;
 let base = '';
 
 async function start(dataDir: string): Promise<void> {
-  const p = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data-dir', dataDir, '--slots', '8'], {
-    env: { ...process.env, ORDERLY_ADMIN_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server = p;
-  base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
-    p.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    p.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited ${code}: ${out}`));
-    });
-  });
+  server = await startServe(dataDir, TOKEN, ['--slots', '8']);
+  base = server.base;
 }
 
 async function stop(): Promise<void> {
-  const p = server;
+  const s = server;
   server = undefined;
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await exited;
+  await s?.stop();
 }
 
 afterEach(stop);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, status?: number): Promise<T> {
-  const r = await fetch(base + path, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  if (status !== undefined) expect(r.status, `${method} ${path}: ${text}`).toBe(status);
-  else expect(r.ok, `${method} ${path}: ${r.status} ${text}`).toBe(true);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
+const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown, status?: number): Promise<T> => apiCall<T>(base, TOKEN, method, path, body, status);
 
 const WORKFLOW = { TYPE: 'Workflow', instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }], jobs: { j: { executable: { TYPE: 'ShellScriptExecutable', script: 'true' } } } };
 

@@ -1,6 +1,7 @@
 // The four documented scenarios in examples/, run by the real engine with real shell jobs.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOrderly, type Orderly } from '../../src/index.js';
+import { until } from '../support/orderly-wait.js';
 
 const open: Orderly[] = [];
 afterEach(async () => {
@@ -12,24 +13,6 @@ async function engineWith(dir: string): Promise<Orderly> {
   open.push(o);
   await o.deployDir(new URL(`../../examples/${dir}`, import.meta.url).pathname);
   return o;
-}
-
-/** Waits until `pred` holds, checking after every journal commit (no fixed sleeps; the time limit only ends a hung test). */
-function until(o: Orderly, pred: () => boolean, timeoutMs = 90_000): Promise<void> {
-  if (pred()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error('condition not reached in time'));
-    }, timeoutMs);
-    const off = o.subscribe(() => {
-      if (pred()) {
-        clearTimeout(timer);
-        off();
-        resolve();
-      }
-    });
-  });
 }
 
 describe('examples', () => {

@@ -8,6 +8,7 @@ import type { JobResourceDef, LockDef, Workflow } from '../../src/core/model.js'
 import { exportJobResourceJson, exportLockJson, exportWorkflowJson, importJobResourceJson, importWorkflowJson } from '../../src/formats/js7.js';
 import { readInventoryDir } from '../../src/formats/inventory-dir.js';
 import { createOrderly, type Orderly } from '../../src/index.js';
+import { until } from '../support/orderly-wait.js';
 
 const CORPUS = new URL('../fixtures/js7/', import.meta.url).pathname;
 
@@ -15,24 +16,6 @@ const open: Orderly[] = [];
 afterEach(async () => {
   for (const o of open.splice(0)) await o.close();
 });
-
-/** Waits until `pred` holds, checking after every journal commit (no fixed sleeps); the timeout is only a safety net. */
-function until(o: Orderly, pred: () => boolean, timeoutMs = 90_000): Promise<void> {
-  if (pred()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error('condition not reached in time'));
-    }, timeoutMs);
-    const off = o.subscribe(() => {
-      if (pred()) {
-        clearTimeout(timer);
-        off();
-        resolve();
-      }
-    });
-  });
-}
 
 function ended(o: Orderly, id: string): () => boolean {
   return () => ['finished', 'failed', 'cancelled'].includes(o.getOrder(id)?.state ?? '');

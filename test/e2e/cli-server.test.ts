@@ -242,15 +242,8 @@ describe('orderly CLI with --server (orderly serve over HTTP)', () => {
 
   it('SIGTERM stops the server: exit 0', async () => {
     server.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('server did not stop within 10 s')), 10_000);
-    });
-    try {
-      expect(await Promise.race([server.exited, timeout])).toBe(0);
-    } finally {
-      clearTimeout(timer);
-    }
+    // Waits for the exit however long the shutdown takes; the test's timeout is the safety net.
+    expect(await server.exited).toBe(0);
     expect(server.output()).toMatch(/orderly: stopped/);
   });
 });

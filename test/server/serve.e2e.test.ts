@@ -62,6 +62,23 @@ function waitForLine(p: ChildProcess, re: RegExp, out: { text: string }, timeout
   });
 }
 
+/**
+ * Calls `check` once, then again after every chunk of the journal's event stream (GET /events
+ * from the start), until it gives true. No clock: the test's timeout is the safety net.
+ */
+async function afterEachEvent(base: string, headers: Record<string, string>, check: () => Promise<boolean>): Promise<void> {
+  if (await check()) return;
+  const stream = new AbortController();
+  try {
+    const r = await fetch(`${base}/api/v1/events?after=0`, { headers, signal: stream.signal });
+    expect(r.status).toBe(200);
+    for await (const _chunk of r.body!) if (await check()) return;
+    throw new Error('the event stream ended before the condition held');
+  } finally {
+    stream.abort();
+  }
+}
+
 describe('orderly serve (end to end)', () => {
   it('serves the examples over HTTP: 3 orders of pdSerialSingle → 1 holder + 2 waiters; SIGTERM exits 0', async () => {
     dir = mkdtempSync(join(tmpdir(), 'orderly-serve-'));
@@ -85,16 +102,15 @@ describe('orderly serve (end to end)', () => {
       expect(r.status).toBe(201);
       expect(await r.json()).toEqual({ id });
     }
-    // The first order holds the lock while its jobs run (about 3 s); the others wait in line.
+    // The first order holds the lock while its jobs run (3 × 10 s); the others wait in line.
+    // The lock is read again after every journal event the server streams, until it shows that.
     let single: LockView | undefined;
-    const deadline = Date.now() + 5_000;
-    while (Date.now() < deadline) {
+    await afterEachEvent(base, auth, async () => {
       const r = await fetch(`${base}/api/v1/locks`, { headers: auth });
       expect(r.status).toBe(200);
       single = ((await r.json()) as { locks: LockView[] }).locks.find((l) => l.name === 'pdSerialLockSingle');
-      if (single && single.holders.length === 1 && single.queue.length === 2) break;
-      await new Promise((res) => setTimeout(res, 50));
-    }
+      return single !== undefined && single.holders.length === 1 && single.queue.length === 2;
+    });
     expect(single!.holders.map((x) => x.orderId)).toEqual(['q1']);
     expect(single!.queue.map((x) => [x.orderId, x.place])).toEqual([
       ['q2', 1],

@@ -36,7 +36,7 @@ describe('FunctionExecutor', () => {
 
   it('an async function that resolves succeeds', async () => {
     const ex = new FunctionExecutor().register('f', async () => {
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setImmediate(r)); // resolves in a later turn of the event loop
       return { ok: true };
     });
     expect((await ex.start(req('f')).done).outcome).toEqual({ type: 'succeeded' });
@@ -126,25 +126,36 @@ describe('FunctionExecutor', () => {
   });
 
   it('a late rejection after a timeout is swallowed', async () => {
+    let rejectLate: (e: Error) => void = () => undefined;
     const ex = new FunctionExecutor().register(
       'f',
-      () => new Promise((_r, reject) => setTimeout(() => reject(new Error('late')), 30)),
+      () =>
+        new Promise((_r, reject) => {
+          rejectLate = reject;
+        }),
     );
-    const r = await ex.start(req('f', { timeout: 0.01 })).done;
+    const run = ex.start(req('f', { timeout: 0.01 }));
+    const r = await run.done;
     expect(r.outcome.reason).toBe('timeout');
-    await new Promise((r) => setTimeout(r, 50));
+    // The rejection comes only after the timeout; an unhandled one would fail the test run.
+    rejectLate(new Error('late'));
+    await new Promise((r) => setImmediate(r));
+    expect((await run.done).outcome.reason).toBe('timeout');
   });
 
   it('kill(): aborts the signal, outcome killed', async () => {
     let aborted = false;
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((r) => (started = r));
     const ex = new FunctionExecutor().register('f', (ctx) => {
       ctx.signal.addEventListener('abort', () => {
         aborted = true;
       });
+      started();
       return never();
     });
     const run = ex.start(req('f'));
-    await new Promise((r) => setTimeout(r, 5));
+    await running;
     run.kill();
     const r = await run.done;
     expect(r.outcome).toEqual({ type: 'failed', reason: 'killed', message: 'killed' });
@@ -163,14 +174,17 @@ describe('FunctionExecutor', () => {
   });
 
   it('a signal read after the timeout is already aborted', async () => {
-    let late: boolean | undefined;
+    let goOn: () => void = () => undefined;
+    const timedOut = new Promise<void>((r) => (goOn = r));
+    let read: (aborted: boolean) => void = () => undefined;
+    const late = new Promise<boolean>((r) => (read = r));
     const ex = new FunctionExecutor().register('f', async (ctx) => {
-      await new Promise((r) => setTimeout(r, 40));
-      late = ctx.signal.aborted;
+      await timedOut;
+      read(ctx.signal.aborted);
     });
     expect((await ex.start(req('f', { timeout: 0.01 })).done).outcome.reason).toBe('timeout');
-    await new Promise((r) => setTimeout(r, 60));
-    expect(late).toBe(true);
+    goOn();
+    expect(await late).toBe(true);
   });
 
   it('log lines go to stdout, bounded to the tail', async () => {

@@ -68,8 +68,10 @@ describe('LauncherShellExecutor (shell jobs started by the job launcher process)
 
   it('kill() and timeouts reach the job through the launcher', async () => {
     const c = client();
-    const run = c.start(req('k1', '#!/bin/sh\nsleep 30\n'));
-    await new Promise((r) => setTimeout(r, 300));
+    // Killed once the job runs (it says so in a file), not at some time after the start.
+    const startedFile = join(dirs[dirs.length - 1]!, 'k1.started');
+    const run = c.start(req('k1', `#!/bin/sh\necho started > ${startedFile}\nsleep 30\n`));
+    await until(() => existsSync(startedFile) && readFileSync(startedFile, 'utf8').endsWith('\n'));
     run.kill();
     const r = await run.done;
     expect(r.outcome.type).toBe('failed');

@@ -9,17 +9,15 @@ import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 
 import type { ProblemItem } from '../../core/commands.js';
-import type { JobConfig, JobTemplate, Json } from '../../core/model.js';
+import type { JobConfig, Json } from '../../core/model.js';
 import type { JobConfigInput, JobTemplateInput } from '../../runtime/orderly.js';
 import { ACTIAN_PREFIX, MACRO_DESCRIPTIONS, configFromActian, configHref, configResponse, listPage, refuseUnsupported, templateHref, templateResponse, type ActianConfigBody } from '../actian-map.js';
 import type { Api, ServerContext } from '../context.js';
+import { ConfigParams, configAnswers, NoContent, open, UNSUPPORTED_FILTERS } from './actian-common.js';
 import { HttpError, invalidError, notFound, orderlyCall } from '../errors.js';
 import { errors, OrderIdSchema } from '../schemas.js';
 import { configInput, ISO, JobConfigIdSchema, mustGetConfig, mustGetTemplate, saveConfig } from './jobconfigs.js';
 
-const open = { additionalProperties: true } as const;
-const NoContent = Type.Null({ description: 'done (no content)' });
-const ConfigParams = Type.Object({ id: JobConfigIdSchema });
 const MacroName = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$', errorMessage: 'must be a macro name: a letter or _, then A-Z a-z 0-9 _ . -' });
 const MacroParams = Type.Object({ id: JobConfigIdSchema, name: MacroName });
 const MacroRequest = Type.Object(
@@ -127,11 +125,7 @@ export const NOT_PROVIDED: readonly [method: 'GET' | 'POST' | 'PUT' | 'DELETE', 
 export function actianMoreRoutes(app: Api, ctx: ServerContext): void {
   const { orderly } = ctx;
   const tags = ['actian'];
-  const templateOf = (c: JobConfig): JobTemplate | undefined => (c.templateId !== undefined ? orderly.getJobTemplate(c.templateId) : undefined);
-  const configOut = (id: string): Record<string, unknown> => {
-    const v = mustGetConfig(ctx, id);
-    return configResponse(v, templateOf(v));
-  };
+  const { configOf, configOut, created } = configAnswers(ctx);
 
   // ------------------------------------------------------------ product
 
@@ -239,8 +233,7 @@ export function actianMoreRoutes(app: Api, ctx: ServerContext): void {
       const src = configInput(mustGetConfig(ctx, req.params.id));
       const names = new Set(orderly.listJobConfigs().map((c) => c.name));
       const doc = { ...src, id: randomUUID(), name: freeName(req.query.name, src.name, (n) => names.has(n)) };
-      const v = await saveConfig(ctx, doc, (p) => (p === 'name' ? 'query.name' : `body.${p}`), { create: true });
-      return reply.status(201).header('location', configHref(v.id)).send(configResponse(v, templateOf(v)));
+      return created(reply, await saveConfig(ctx, doc, (p) => (p === 'name' ? 'query.name' : `body.${p}`), { create: true }));
     },
   );
 
@@ -274,6 +267,16 @@ export function actianMoreRoutes(app: Api, ctx: ServerContext): void {
     clientFields: ClientFields | undefined;
     save(args: Record<string, string> | undefined, cf: ClientFields | undefined): Promise<void>;
   }
+  /** `doc` with these default arguments and client fields (none: without the field). */
+  const withMacros = <T extends { defaultArguments?: Record<string, string>; clientFields?: ClientFields }>(doc: T, args: Record<string, string> | undefined, cf: ClientFields | undefined): T => {
+    const out: T = { ...doc };
+    if (args && Object.keys(args).length > 0) out.defaultArguments = args;
+    else delete out.defaultArguments;
+    if (cf) out.clientFields = cf;
+    else delete out.clientFields;
+    return out;
+  };
+  const macroPath = (p: string): string => (p.startsWith('defaultArguments.') ? 'body.value' : `body.${p}`);
   const ownerOf = (kind: Owner['kind'], id: string): Owner => {
     if (kind === 'jobconfigs') {
       const cur = configInput(mustGetConfig(ctx, id));
@@ -282,12 +285,7 @@ export function actianMoreRoutes(app: Api, ctx: ServerContext): void {
         args: { ...(cur.defaultArguments ?? {}) },
         clientFields: cur.clientFields,
         save: async (args, cf) => {
-          const doc: JobConfigInput = { ...cur };
-          if (args && Object.keys(args).length > 0) doc.defaultArguments = args;
-          else delete doc.defaultArguments;
-          if (cf) doc.clientFields = cf;
-          else delete doc.clientFields;
-          await saveConfig(ctx, doc, (p) => (p.startsWith('defaultArguments.') ? 'body.value' : `body.${p}`));
+          await saveConfig(ctx, withMacros<JobConfigInput>(cur, args, cf), macroPath);
         },
       };
     }
@@ -297,12 +295,8 @@ export function actianMoreRoutes(app: Api, ctx: ServerContext): void {
       args: { ...(cur.defaultArguments ?? {}) },
       clientFields: cur.clientFields,
       save: async (args, cf) => {
-        const doc: JobTemplateInput = { ...cur };
-        if (args && Object.keys(args).length > 0) doc.defaultArguments = args;
-        else delete doc.defaultArguments;
-        if (cf) doc.clientFields = cf;
-        else delete doc.clientFields;
-        await orderlyCall(() => orderly.saveJobTemplate(doc), (p) => (p.startsWith('defaultArguments.') ? 'body.value' : `body.${p}`));
+        const doc = withMacros<JobTemplateInput>(cur, args, cf);
+        await orderlyCall(() => orderly.saveJobTemplate(doc), macroPath);
       },
     };
   };
@@ -332,7 +326,7 @@ export function actianMoreRoutes(app: Api, ctx: ServerContext): void {
         },
       },
       async (req) => {
-        refuseUnsupported(req.query, ['filter', 'filterby', 'operators']);
+        refuseUnsupported(req.query, UNSUPPORTED_FILTERS);
         const o = ownerOf(kind, req.params.id);
         const all = Object.keys(o.args).sort().map((n) => macroOut(kind, req.params.id, n, o.args[n]!, o.clientFields));
         return listPage(all, req.query, req.url);
@@ -516,8 +510,7 @@ export function actianMoreRoutes(app: Api, ctx: ServerContext): void {
 
   const importConfig = async (raw: Record<string, unknown>, at: string, templateId?: string): Promise<Record<string, unknown>> => {
     const doc = { ...raw, id: randomUUID(), ...(templateId !== undefined ? { templateId } : {}) } as JobConfigInput;
-    const v = await saveConfig(ctx, doc, (p) => `${at}.${p}`, { create: true });
-    return configResponse(v, templateOf(v));
+    return configOf(await saveConfig(ctx, doc, (p) => `${at}.${p}`, { create: true }));
   };
 
   app.post(
@@ -607,7 +600,7 @@ export function actianMoreRoutes(app: Api, ctx: ServerContext): void {
       },
     },
     async (req) => {
-      refuseUnsupported(req.query, ['filter', 'filterby', 'operators']);
+      refuseUnsupported(req.query, UNSUPPORTED_FILTERS);
       const t = mustGetTemplate(ctx, req.params.id);
       const all = orderly
         .listJobConfigs()
@@ -638,8 +631,7 @@ export function actianMoreRoutes(app: Api, ctx: ServerContext): void {
         throw invalidError([{ path: 'body.jobTemplateId', message: `must be this template (${t.id}) or left out` }]);
       }
       const { doc, path } = configFromActian({ ...body, jobTemplateId: t.id }, {}, undefined);
-      const v = await saveConfig(ctx, doc, path, { create: true });
-      return reply.status(201).header('location', configHref(v.id)).send(configResponse(v, t));
+      return created(reply, await saveConfig(ctx, doc, path, { create: true }), t);
     },
   );
 

@@ -11,7 +11,7 @@
 // actian-more.ts (and 501 for those not provided).
 
 import { clampTime } from '../../core/time.js';
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { isTimeZone } from '../../core/checks.js';
@@ -22,10 +22,8 @@ import type { OrderView } from '../../runtime/views.js';
 import {
   ACTIAN_PREFIX,
   ACTIAN_STATES,
-  configHref,
   actianStatus,
   configFromActian,
-  configResponse,
   jobHref,
   jobResponse,
   listPage,
@@ -53,6 +51,7 @@ import {
 } from '../actian-map.js';
 import { newAliasCredentials } from '../actian-auth.js';
 import { JobStats } from '../actian-stats.js';
+import { ConfigParams, configAnswers, NoContent, open, UNSUPPORTED_FILTERS } from './actian-common.js';
 import { actianMoreRoutes } from './actian-more.js';
 import { RunTimes } from '../actian-times.js';
 import type { Api, ServerContext } from '../context.js';
@@ -62,7 +61,6 @@ import { configInput, ISO, JobConfigIdSchema, mustGetConfig, mustGetTemplate, sa
 
 // ---------------------------------------------------------------- schemas (Actian's, with Orderly's extensions)
 
-const open = { additionalProperties: true } as const;
 const N = <T extends TSchema>(s: T, errorMessage: string) => Type.Optional(Type.Union([s, Type.Null()], { errorMessage }));
 const Str = (max = 4096) => Type.String({ maxLength: max });
 const STR = 'must be a string';
@@ -286,10 +284,8 @@ const JobStatsResponse = Type.Object(
   open,
 );
 const IdList = Type.Array(Type.String());
-const NoContent = Type.Null({ description: 'done (no content)' });
 
 // Parameters (unknown ones are ignored, as Actian's server does).
-const ConfigParams = Type.Object({ id: JobConfigIdSchema });
 const JobParams = Type.Object({ id: OrderIdSchema });
 const pageQuery = {
   offset: Type.Optional(Type.Integer({ minimum: 0, description: 'page number (zero based)', errorMessage: 'must be a page number ≥ 0' })),
@@ -300,7 +296,6 @@ const pageQuery = {
   filterby: Type.Optional(Type.String({ description: 'not supported (400 when given)' })),
   operators: Type.Optional(Type.String({ description: 'not supported (400 when given)' })),
 };
-const UNSUPPORTED_FILTERS = ['filter', 'filterby', 'operators'] as const;
 const ListConfigsQuery = Type.Object(
   {
     onlyfavs: Type.Optional(Type.Boolean({ description: 'Orderly has no favorites: true lists nothing' })),
@@ -357,6 +352,19 @@ function isoInZone(ms: number, tz: string): string {
   return `${local}${offsetId(off)}`;
 }
 
+/** A page of job configs or templates as their lists give it: none with `onlyfavs` (Orderly has no favorites), `active` kept, sorted (ties by id). */
+function activePage<T extends { id: string; active: boolean }>(
+  all: T[],
+  q: Static<typeof ListConfigsQuery>,
+  cmp: (a: T, b: T) => number,
+  url: string,
+): Record<string, unknown> & { items: T[] } {
+  let some = q.onlyfavs === true ? [] : all;
+  if (q.active !== undefined) some = some.filter((x) => x.active === q.active);
+  some.sort((a, b) => cmp(a, b) || str(a.id, b.id));
+  return listPage(some, q, url);
+}
+
 // ---------------------------------------------------------------- the routes
 
 export function actianRoutes(app: Api, ctx: ServerContext): void {
@@ -389,11 +397,7 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
   const now = (): number => Date.now();
 
-  const templateOf = (c: JobConfig): JobTemplate | undefined => (c.templateId !== undefined ? orderly.getJobTemplate(c.templateId) : undefined);
-  const configOut = (id: string): Record<string, unknown> => {
-    const v = mustGetConfig(ctx, id);
-    return configResponse(v, templateOf(v));
-  };
+  const { configOf, configOut, created } = configAnswers(ctx);
   const maps = (): { configs: Map<string, JobConfig>; templates: Map<string, JobTemplate> } => ({
     configs: new Map([...orderly.engine.state.jobConfigs].map(([id, c]) => [id, c.def])),
     templates: orderly.engine.state.jobTemplates,
@@ -408,6 +412,13 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
     const o = orderly.getOrder(id);
     if (!o) throw notFound(`job ${id} not found`);
     return (await jobsOut([o]))[0]!;
+  };
+
+  /** 202 with the JobResponse of a run just requested, and its Location. */
+  const accepted = async (reply: FastifyReply, orderId: string): Promise<FastifyReply> => {
+    const job = orderly.getOrder(orderId);
+    const out = job ? (await jobsOut([job]))[0]! : { id: orderId, status: 'queued', href: jobHref(orderId) };
+    return reply.status(202).header('location', jobHref(orderId)).send(out);
   };
 
   const jobSorter = (q: { sortby?: string; direction?: string }) =>
@@ -501,11 +512,8 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
         q.direction,
         { field: 'name', dir: 'asc' },
       );
-      let all = q.onlyfavs === true ? [] : orderly.listJobConfigs();
-      if (q.active !== undefined) all = all.filter((c) => c.active === q.active);
-      all.sort((a, b) => cmp(a, b) || str(a.id, b.id));
-      const page = listPage(all, q, req.url);
-      return { ...page, items: page.items.map((v) => configResponse(v, templateOf(v))) };
+      const page = activePage(orderly.listJobConfigs(), q, cmp, req.url);
+      return { ...page, items: page.items.map(configOf) };
     },
   );
 
@@ -524,8 +532,7 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
     async (req, reply) => {
       const body = req.body as ActianConfigBody;
       const { doc, path } = configFromActian(body, {}, undefined);
-      const v = await saveConfig(ctx, doc, path, { create: true });
-      return reply.status(201).header('location', configHref(v.id)).send(configResponse(v, templateOf(v)));
+      return created(reply, await saveConfig(ctx, doc, path, { create: true }));
     },
   );
 
@@ -537,6 +544,15 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
     },
     async (req) => configOut(req.params.id),
   );
+
+  /** PUT replaces the job config (but its schedule, unless given); PATCH changes the fields given. */
+  const updateConfig = async (id: string, body: ActianConfigBody, patch: boolean): Promise<Record<string, unknown>> => {
+    if (body.id !== undefined && body.id !== id) throw invalidError([{ path: 'body.id', message: `must be the id in the URL (${id}) or left out` }]);
+    const current = mustGetConfig(ctx, id);
+    const base = patch ? configInput(current) : { id, ...(current.schedule ? { schedule: current.schedule } : {}) };
+    const { doc, path } = configFromActian(body, base, current);
+    return configOf(await saveConfig(ctx, { ...doc, id }, path));
+  };
 
   app.put(
     '/jobconfigs/:id',
@@ -551,16 +567,7 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
         response: documented({ 200: JobConfigResponse, ...errors(400, 401, 403, 404, 409, 413) }),
       },
     },
-    async (req) => {
-      const id = req.params.id;
-      const body = req.body as ActianConfigBody;
-      if (body.id !== undefined && body.id !== id) throw invalidError([{ path: 'body.id', message: `must be the id in the URL (${id}) or left out` }]);
-      const current = mustGetConfig(ctx, id);
-      const base = { id, ...(current.schedule ? { schedule: current.schedule } : {}) };
-      const { doc, path } = configFromActian(body, base, current);
-      const v = await saveConfig(ctx, { ...doc, id }, path);
-      return configResponse(v, templateOf(v));
-    },
+    async (req) => updateConfig(req.params.id, req.body as ActianConfigBody, false),
   );
 
   app.patch(
@@ -576,15 +583,7 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
         response: documented({ 200: JobConfigResponse, ...errors(400, 401, 403, 404, 409, 413) }),
       },
     },
-    async (req) => {
-      const id = req.params.id;
-      const body = req.body as ActianConfigBody;
-      if (body.id !== undefined && body.id !== id) throw invalidError([{ path: 'body.id', message: `must be the id in the URL (${id}) or left out` }]);
-      const current = mustGetConfig(ctx, id);
-      const { doc, path } = configFromActian(body, configInput(current), current);
-      const v = await saveConfig(ctx, { ...doc, id }, path);
-      return configResponse(v, templateOf(v));
-    },
+    async (req) => updateConfig(req.params.id, req.body as ActianConfigBody, true),
   );
 
   app.delete(
@@ -732,9 +731,7 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
           return p === 'arguments' ? 'body.runtimeConfig.macros' : `body.${p}`;
         },
       );
-      const job = orderly.getOrder(orderId);
-      const out = job ? (await jobsOut([job]))[0]! : { id: orderId, status: 'queued', href: jobHref(orderId) };
-      return reply.status(202).header('location', jobHref(orderId)).send(out);
+      return accepted(reply, orderId);
     },
   );
 
@@ -873,9 +870,7 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
     const argName = q.messagename ?? 'message';
     const opts: { arguments?: Record<string, string> } = text === '' ? {} : { arguments: { [argName]: text } };
     const orderId = await orderlyCall(() => orderly.runJobConfig(jobConfigId, opts), (p) => (p.startsWith('arguments') ? 'body' : `body.${p}`));
-    const job = orderly.getOrder(orderId);
-    const out = job ? (await jobsOut([job]))[0]! : { id: orderId, status: 'queued', href: jobHref(orderId) };
-    return reply.status(202).header('location', jobHref(orderId)).send(out);
+    return accepted(reply, orderId);
   };
 
   app.post(
@@ -973,8 +968,9 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
         if (!o) missing.push({ path: `body.recordIds[${i}]`, message: `job ${id} not found` });
         else if (!PENDING.has(actianStatus(o))) notPending.push({ path: `body.recordIds[${i}]`, message: `job ${id} is ${actianStatus(o)}, not pending` });
       });
-      if (missing.length > 0) throw new HttpError('not-found', `${missing[0]!.message}${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}`, missing);
-      if (notPending.length > 0) throw new HttpError('state', `${notPending[0]!.message}${notPending.length > 1 ? ` (and ${notPending.length - 1} more)` : ''}`, notPending);
+      const firstOf = (p: ProblemItem[]): string => `${p[0]!.message}${p.length > 1 ? ` (and ${p.length - 1} more)` : ''}`;
+      if (missing.length > 0) throw new HttpError('not-found', firstOf(missing), missing);
+      if (notPending.length > 0) throw new HttpError('state', firstOf(notPending), notPending);
       for (const id of new Set(ids)) await orderlyCall(() => orderly.cancelOrder(id));
       return reply.status(202).send();
     },
@@ -1143,10 +1139,7 @@ export function actianRoutes(app: Api, ctx: ServerContext): void {
       const q = req.query;
       refuseUnsupported(q, UNSUPPORTED_FILTERS);
       const cmp = sorter<JobTemplate>({ id: (t) => t.id, name: (t) => t.name, active: (t) => t.active }, q.sortby, q.direction, { field: 'name', dir: 'asc' });
-      let all = q.onlyfavs === true ? [] : orderly.listJobTemplates();
-      if (q.active !== undefined) all = all.filter((t) => t.active === q.active);
-      all.sort((a, b) => cmp(a, b) || str(a.id, b.id));
-      const page = listPage(all, q, req.url);
+      const page = activePage(orderly.listJobTemplates(), q, cmp, req.url);
       return { ...page, items: page.items.map(templateResponse) };
     },
   );

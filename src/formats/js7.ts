@@ -41,27 +41,17 @@ export const BOARD_SUFFIX = '.noticeboard.json';
 
 /** A notice board file (`<name>.noticeboard.json`). */
 export function importNoticeBoardJson(text: string, fileName: string): Validated<NoticeBoardDef> {
-  const name = nameFromFileName(fileName, BOARD_SUFFIX);
-  if (name === undefined) return fail([{ path: '$', message: `file name must end with ${BOARD_SUFFIX}` }]);
-  const parsed = parseJson(text);
-  if (!parsed.ok) return parsed;
-  let raw = parsed.value;
-  if (isObject(raw)) {
-    raw = { ...raw };
-    for (const k of DROPPED_LOCK_KEYS) delete (raw as Obj)[k];
-  }
-  return validateNoticeBoard(raw, name);
+  return importFile(text, fileName, BOARD_SUFFIX, withoutLocation, validateNoticeBoard);
 }
 
 export function exportNoticeBoardJson(b: NoticeBoardDef): string {
   const o: Obj = { TYPE: 'NoticeBoard', postOrderToNoticeId: b.postOrderToNoticeId, expectOrderToNoticeId: b.expectOrderToNoticeId, endOfLife: b.endOfLife };
-  if (b.title !== undefined) o['title'] = b.title;
-  if (b.documentationName !== undefined) o['documentationName'] = b.documentationName;
+  putDescription(o, b);
   return pretty(o);
 }
 
-const DROPPED_LOCK_KEYS = ['version', 'versionId', 'path'] as const;
-const DROPPED_WORKFLOW_KEYS = ['version', 'versionId', 'path'] as const;
+/** Fields that locate an item in JOC Cockpit (the file name and folder say the same). */
+const DROPPED_KEYS = ['version', 'versionId', 'path'] as const;
 /** Older or engine spellings of job fields → the inventory spelling. */
 const JOB_ALIASES: Readonly<Record<string, string>> = {
   processLimit: 'parallelism',
@@ -97,6 +87,35 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; pr
   }
 }
 
+/**
+ * A JS7 file read: the name from its file name (which must end with `suffix`), the JSON, then
+ * `normalise` (the problems it finds come first) and `validate`.
+ */
+function importFile<T>(
+  text: string,
+  fileName: string,
+  suffix: string,
+  normalise: (raw: unknown, problems: ProblemItem[]) => unknown,
+  validate: (raw: unknown, name: string) => Validated<T>,
+): Validated<T> {
+  const name = nameFromFileName(fileName, suffix);
+  if (name === undefined) return fail([{ path: '$', message: `file name must end with ${suffix}` }]);
+  const parsed = parseJson(text);
+  if (!parsed.ok) return parsed;
+  const problems: ProblemItem[] = [];
+  const validated = validate(normalise(parsed.value, problems), name);
+  if (problems.length === 0) return validated;
+  return fail([...problems, ...(validated.ok ? [] : validated.problems)]);
+}
+
+/** A copy of a document without the fields that locate it in JOC Cockpit. */
+function withoutLocation(raw: unknown): unknown {
+  if (!isObject(raw)) return raw;
+  const o: Obj = { ...raw };
+  for (const k of DROPPED_KEYS) delete o[k];
+  return o;
+}
+
 /** The name in a file name: `folder/X.lock.json` → `X`. */
 export function nameFromFileName(fileName: string, suffix: string): string | undefined {
   const base = fileName.split(/[\\/]/).pop() ?? '';
@@ -108,34 +127,17 @@ export function nameFromFileName(fileName: string, suffix: string): string | und
 // Import
 
 export function importLockJson(text: string, fileName: string): Validated<LockDef> {
-  const name = nameFromFileName(fileName, LOCK_SUFFIX);
-  if (name === undefined) return fail([{ path: '$', message: `file name must end with ${LOCK_SUFFIX}` }]);
-  const parsed = parseJson(text);
-  if (!parsed.ok) return parsed;
-  let raw = parsed.value;
-  if (isObject(raw)) {
-    raw = { ...raw };
-    for (const k of DROPPED_LOCK_KEYS) delete (raw as Obj)[k];
-  }
-  return validateLockDef(raw, name);
+  return importFile(text, fileName, LOCK_SUFFIX, withoutLocation, validateLockDef);
 }
 
 export function importJobResourceJson(text: string, fileName: string): Validated<JobResourceDef> {
-  const name = nameFromFileName(fileName, JOB_RESOURCE_SUFFIX);
-  if (name === undefined) return fail([{ path: '$', message: `file name must end with ${JOB_RESOURCE_SUFFIX}` }]);
-  const parsed = parseJson(text);
-  if (!parsed.ok) return parsed;
-  const problems: ProblemItem[] = [];
-  const validated = validateJobResource(normaliseJobResource(parsed.value, problems), name);
-  if (problems.length === 0) return validated;
-  return fail([...problems, ...(validated.ok ? [] : validated.problems)]);
+  return importFile(text, fileName, JOB_RESOURCE_SUFFIX, normaliseJobResource, validateJobResource);
 }
 
 /** A JS7 job resource document in Orderly's shape: JOC Cockpit's fields dropped, `variables` as `arguments`. */
 export function normaliseJobResource(raw: unknown, problems: ProblemItem[]): unknown {
   if (!isObject(raw)) return raw;
-  const o: Obj = { ...raw };
-  for (const k of DROPPED_WORKFLOW_KEYS) delete o[k];
+  const o = withoutLocation(raw) as Obj;
   if (hasOwn(o, 'variables')) {
     if (hasOwn(o, 'arguments')) problems.push({ path: 'variables', message: 'give either variables or arguments, not both' });
     else o['arguments'] = o['variables'];
@@ -145,15 +147,7 @@ export function normaliseJobResource(raw: unknown, problems: ProblemItem[]): unk
 }
 
 export function importWorkflowJson(text: string, fileName: string, ctx: WorkflowContext): Validated<Workflow> {
-  const name = nameFromFileName(fileName, WORKFLOW_SUFFIX);
-  if (name === undefined) return fail([{ path: '$', message: `file name must end with ${WORKFLOW_SUFFIX}` }]);
-  const parsed = parseJson(text);
-  if (!parsed.ok) return parsed;
-  const problems: ProblemItem[] = [];
-  const normalised = normaliseWorkflow(parsed.value, problems);
-  const validated = validateWorkflow(normalised, name, ctx);
-  if (problems.length === 0) return validated;
-  return fail([...problems, ...(validated.ok ? [] : validated.problems)]);
+  return importFile(text, fileName, WORKFLOW_SUFFIX, normaliseWorkflow, (raw, name) => validateWorkflow(raw, name, ctx));
 }
 
 /**
@@ -162,8 +156,7 @@ export function importWorkflowJson(text: string, fileName: string, ctx: Workflow
  */
 export function normaliseWorkflow(raw: unknown, problems: ProblemItem[]): unknown {
   if (!isObject(raw)) return raw;
-  const wf: Obj = { ...raw };
-  for (const k of DROPPED_WORKFLOW_KEYS) delete wf[k];
+  const wf = withoutLocation(raw) as Obj;
   if (hasOwn(wf, 'jobResourcePaths')) {
     if (hasOwn(wf, 'jobResourceNames')) problems.push({ path: 'jobResourcePaths', message: 'give either jobResourcePaths or jobResourceNames, not both' });
     else wf['jobResourceNames'] = wf['jobResourcePaths'];
@@ -324,10 +317,15 @@ function pretty(v: unknown): string {
   return `${JSON.stringify(v, null, 2)}\n`;
 }
 
+/** Adds an item's `title` and `documentationName` to `o` (next in its key order), where it has them. */
+function putDescription(o: Obj, d: { title?: string; documentationName?: string }): void {
+  if (d.title !== undefined) o['title'] = d.title;
+  if (d.documentationName !== undefined) o['documentationName'] = d.documentationName;
+}
+
 export function lockToJs7(lock: LockDef): Obj {
   const o: Obj = { TYPE: 'Lock', limit: lock.limit };
-  if (lock.title !== undefined) o['title'] = lock.title;
-  if (lock.documentationName !== undefined) o['documentationName'] = lock.documentationName;
+  putDescription(o, lock);
   if (lock.keyed !== undefined) o['keyed'] = lock.keyed;
   if (lock.policy !== undefined) o['policy'] = lock.policy;
   return o;
@@ -339,8 +337,7 @@ export function exportLockJson(lock: LockDef): string {
 
 export function jobResourceToJs7(r: JobResourceDef): Obj {
   const o: Obj = { TYPE: 'JobResource' };
-  if (r.title !== undefined) o['title'] = r.title;
-  if (r.documentationName !== undefined) o['documentationName'] = r.documentationName;
+  putDescription(o, r);
   if (r.arguments !== undefined) o['arguments'] = { ...r.arguments };
   if (r.env !== undefined) o['env'] = { ...r.env };
   return o;
@@ -352,6 +349,13 @@ export function exportJobResourceJson(r: JobResourceDef): string {
 
 function blockToJs7(b: Block): Obj {
   return { instructions: b.instructions.map(instructionToJs7) };
+}
+
+/** A child order's workflow (of a Fork branch or a ForkList), with the result it gives its parent. */
+function resultBlockToJs7(b: Block & { result?: Record<string, string> }): Obj {
+  const w = blockToJs7(b);
+  if (b.result !== undefined) w['result'] = { ...b.result };
+  return w;
 }
 
 function demandToJs7(d: Demand): Obj {
@@ -380,11 +384,7 @@ function instructionToJs7(i: Instruction): Obj {
       o['question'] = i.question;
       break;
     case 'Fork':
-      o['branches'] = i.branches.map((b) => {
-        const w = blockToJs7(b.workflow);
-        if (b.workflow.result !== undefined) w['result'] = { ...b.workflow.result };
-        return { id: b.id, workflow: w };
-      });
+      o['branches'] = i.branches.map((b) => ({ id: b.id, workflow: resultBlockToJs7(b.workflow) }));
       if (i.joinIfFailed !== undefined) o['joinIfFailed'] = i.joinIfFailed;
       break;
     case 'PostNotices':
@@ -406,9 +406,7 @@ function instructionToJs7(i: Instruction): Obj {
     case 'ForkList': {
       o['children'] = i.children;
       o['childToId'] = i.childToId;
-      const w = blockToJs7(i.workflow);
-      if (i.workflow.result !== undefined) w['result'] = { ...i.workflow.result };
-      o['workflow'] = w;
+      o['workflow'] = resultBlockToJs7(i.workflow);
       if (i.joinIfFailed !== undefined) o['joinIfFailed'] = i.joinIfFailed;
       if (i.agentName !== undefined) o['agentName'] = i.agentName;
       break;
@@ -530,8 +528,7 @@ function jobToJs7(j: Job): Obj {
 
 export function workflowToJs7(wf: Workflow): Obj {
   const o: Obj = { TYPE: 'Workflow' };
-  if (wf.title !== undefined) o['title'] = wf.title;
-  if (wf.documentationName !== undefined) o['documentationName'] = wf.documentationName;
+  putDescription(o, wf);
   if (wf.timeZone !== undefined) o['timeZone'] = wf.timeZone;
   if (wf.orderPreparation !== undefined) o['orderPreparation'] = JSON.parse(JSON.stringify(wf.orderPreparation)) as unknown;
   if (wf.jobResourceNames !== undefined) o['jobResourceNames'] = [...wf.jobResourceNames];

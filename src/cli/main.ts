@@ -25,8 +25,9 @@ import type { LockView, OrderView } from '../runtime/views.js';
 import type { Connection, ConnectOptions } from './client.js';
 import { serverBase } from './http-client.js';
 import { DEFAULT_DATA_DIR } from '../node/data-dir.js';
-import { ApiError, isPosition, ORDER_STATES } from '../node/protocol.js';
+import { AGENT_NAME_LENGTH_MAX, AGENTS_PER_NODE_MAX, ApiError, isPosition, ORDER_STATES } from '../node/protocol.js';
 import type { ServeOptions } from '../node/serve.js';
+import type { DatabaseOptions } from '../node/start.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../server/defaults.js';
 import type { ClusterAnswer } from '../server/context.js';
 
@@ -501,7 +502,7 @@ interface RunOpts extends DataDirOpts {
   quiet?: boolean;
 }
 
-async function runEngine(dir: string | undefined, o: RunOpts): Promise<number> {
+async function runEngine(dir: string | undefined, o: Omit<RunOpts, 'dataDir'> & { dataDir: string | undefined }, database?: DatabaseOptions): Promise<number> {
   const { startNode } = await import('../node/start.js');
   const abs = dir !== undefined ? await inventoryFolder(dir) : undefined;
 
@@ -532,8 +533,8 @@ async function runEngine(dir: string | undefined, o: RunOpts): Promise<number> {
   let what = '';
   try {
     node = await startNode({
-      dataDir: o.dataDir,
-      controlSocket: true,
+      ...(o.dataDir !== undefined ? { dataDir: o.dataDir, controlSocket: true } : {}),
+      ...(database ? { database } : {}),
       ...(o.slots !== undefined ? { slots: o.slots } : {}),
       ...(o.synchronous !== undefined ? { synchronous: o.synchronous } : {}),
       onFatal: (err) => {
@@ -555,7 +556,8 @@ async function runEngine(dir: string | undefined, o: RunOpts): Promise<number> {
         if (abs !== undefined) what = deployedText(await orderly.deployDir(abs), dir!);
       },
     });
-    say(`orderly: engine pid ${process.pid} on ${node.paths!.dir}: ${what}; control socket ${node.controlSocket!}`);
+    const where = node.paths ? `on ${node.paths.dir}` : `on PostgreSQL (schema ${database?.schema ?? 'orderly'})`;
+    say(`orderly: engine pid ${process.pid} ${where}: ${what}${node.controlSocket !== undefined ? `; control socket ${node.controlSocket}` : ''}`);
   } catch (err) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -577,6 +579,59 @@ async function runEngine(dir: string | undefined, o: RunOpts): Promise<number> {
 }
 
 // ---------------------------------------------------------------- the command line
+
+interface DatabaseCliOpts {
+  database?: string;
+  nodeName?: string;
+  databaseSchema?: string;
+  leaseSeconds?: number;
+  agent?: string[];
+}
+
+/** The options of a node on PostgreSQL (serve, run). */
+function addDatabaseOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--database <url>', 'the journal on PostgreSQL (postgres://user:password@host:port/db) instead of the data dir; see docs/cluster.md').env(
+        'ORDERLY_DATABASE_URL',
+      ),
+    )
+    .option('--node-name <name>', "with --database: this node's name, unique in the cluster (default: the host name)")
+    .addOption(new Option('--database-schema <name>', 'with --database: the schema holding the journal (default orderly)').env('ORDERLY_DATABASE_SCHEMA'))
+    .addOption(
+      new Option('--lease-seconds <n>', 'with --database: the controller lease time; a lost controller is replaced after at most this (default 8)').argParser(
+        parseLeaseSeconds,
+      ),
+    )
+    .addOption(
+      new Option('--agent <name>', "with --database: this node runs the jobs of this agent (a job's agentName; repeatable)").argParser(collectAgent),
+    );
+}
+
+function collectAgent(v: string, prev: string[] | undefined): string[] {
+  if (v === '' || v.length > AGENT_NAME_LENGTH_MAX || /\p{Cc}/u.test(v)) throw new InvalidArgumentError(`an agent name is 1 to ${AGENT_NAME_LENGTH_MAX} characters without control characters`);
+  const all = [...(prev ?? []), v];
+  if (all.length > AGENTS_PER_NODE_MAX) throw new InvalidArgumentError(`at most ${AGENTS_PER_NODE_MAX} agents per node`);
+  return all;
+}
+
+/** --database and its options, checked; undefined without --database. */
+function databaseOptions(o: DatabaseCliOpts & { synchronous?: string }): DatabaseOptions | undefined {
+  if (o.database !== undefined && o.database !== '') {
+    if (!/^postgres(ql)?:\/\//.test(o.database)) throw new UsageError('--database: expected a postgres:// or postgresql:// URL');
+    if (o.synchronous !== undefined) throw new UsageError('--synchronous is a setting of the SQLite journal: not with --database');
+    const d: DatabaseOptions = { url: o.database };
+    if (o.nodeName !== undefined) d.nodeName = o.nodeName;
+    if (o.leaseSeconds !== undefined) d.leaseSeconds = o.leaseSeconds;
+    if (o.databaseSchema !== undefined && o.databaseSchema !== '') d.schema = o.databaseSchema;
+    if (o.agent !== undefined) d.agents = o.agent;
+    return d;
+  }
+  if (o.nodeName !== undefined || o.leaseSeconds !== undefined || (o.databaseSchema !== undefined && o.databaseSchema !== '') || o.agent !== undefined) {
+    throw new UsageError('--node-name, --lease-seconds, --database-schema and --agent need --database (or ORDERLY_DATABASE_URL)');
+  }
+  return undefined;
+}
 
 function dataDirOption(): Option {
   return new Option('--data-dir <dir>', 'data dir: the SQLite journal, the control socket, engine.pid')
@@ -616,17 +671,21 @@ function buildProgram(setExit: (code: number) => void): Command {
       if (action.getOptionValueSource('dataDir') === 'cli') throw new UsageError('give either --data-dir or --server, not both');
     });
 
-  program
+  const run = program
     .command('run')
     .description('run the engine in the foreground: deploy DIR, open the control socket, log journal events')
     .argument('[dir]', 'JS7 inventory folder to deploy (*.lock.json, *.workflow.json)')
     .addOption(dataDirOption())
     .addOption(new Option('--slots <n>', 'worker slots: job executions at once (default 4)').argParser(parseSlots))
     .addOption(new Option('--synchronous <mode>', 'SQLite synchronous: FULL (default), NORMAL or OFF').argParser(parseSynchronous))
-    .option('-q, --quiet', 'do not log journal events')
-    .action(async (dir: string | undefined, o: RunOpts) => setExit(await runEngine(dir, o)));
+    .option('-q, --quiet', 'do not log journal events');
+  addDatabaseOptions(run).action(async (dir: string | undefined, o: RunOpts & DatabaseCliOpts, cmd: Command) => {
+    const database = databaseOptions(o);
+    const dataDir = database && cmd.getOptionValueSource('dataDir') === 'default' ? undefined : o.dataDir;
+    setExit(await runEngine(dir, { ...o, dataDir }, database));
+  });
 
-  program
+  const serve = program
     .command('serve')
     .description('run the engine with the HTTP API (see docs/http-api.md) and the control socket')
     .addOption(new Option('--port <n>', `TCP port (0: any free port; the real one is printed)`).argParser(parsePort).default(DEFAULT_PORT))
@@ -635,48 +694,27 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--examples <dir>', "JS7 inventory folder deployed at start (default: the package's examples/all)")
     .option('--no-examples', 'deploy nothing at start')
     .addOption(new Option('--slots <n>', 'worker slots: job executions at once (default 4)').argParser(parseSlots))
-    .addOption(new Option('--synchronous <mode>', 'SQLite synchronous: FULL (default), NORMAL or OFF').argParser(parseSynchronous))
-    .addOption(
-      new Option('--database <url>', 'the journal on PostgreSQL (postgres://user:password@host:port/db) instead of the data dir; see docs/cluster.md').env(
-        'ORDERLY_DATABASE_URL',
-      ),
-    )
-    .option('--node-name <name>', 'with --database: this node\'s name, shown as the controller (default: the host name)')
-    .addOption(new Option('--database-schema <name>', 'with --database: the schema holding the journal (default orderly)').env('ORDERLY_DATABASE_SCHEMA'))
-    .addOption(
-      new Option('--lease-seconds <n>', 'with --database: the controller lease time; a lost controller is replaced after at most this (default 8)').argParser(
-        parseLeaseSeconds,
-      ),
-    )
-    .action(
+    .addOption(new Option('--synchronous <mode>', 'SQLite synchronous: FULL (default), NORMAL or OFF').argParser(parseSynchronous));
+  addDatabaseOptions(serve).action(
       async (
-        o: DataDirOpts & {
+        o: DataDirOpts & DatabaseCliOpts & {
           port: number;
           host: string;
           examples?: string | boolean;
           slots?: number;
           synchronous?: 'FULL' | 'NORMAL' | 'OFF';
-          database?: string;
-          nodeName?: string;
-          databaseSchema?: string;
-          leaseSeconds?: number;
         },
+        cmd: Command,
       ) => {
-        const so: ServeOptions = { port: o.port, host: o.host, dataDir: o.dataDir };
+        const database = databaseOptions(o);
+        // With --database the data dir is needed only when asked for (the control socket).
+        const dataDir = database && cmd.getOptionValueSource('dataDir') === 'default' ? false : o.dataDir;
+        const so: ServeOptions = { port: o.port, host: o.host, dataDir };
         if (o.examples === false) so.examples = false;
         else if (typeof o.examples === 'string') so.examples = o.examples;
         if (o.slots !== undefined) so.slots = o.slots;
         if (o.synchronous !== undefined) so.synchronous = o.synchronous;
-        if (o.database !== undefined && o.database !== '') {
-          if (!/^postgres(ql)?:\/\//.test(o.database)) throw new UsageError('--database: expected a postgres:// or postgresql:// URL');
-          if (o.synchronous !== undefined) throw new UsageError('--synchronous is a setting of the SQLite journal: not with --database');
-          so.database = { url: o.database };
-          if (o.nodeName !== undefined) so.database.nodeName = o.nodeName;
-          if (o.leaseSeconds !== undefined) so.database.leaseSeconds = o.leaseSeconds;
-          if (o.databaseSchema !== undefined && o.databaseSchema !== '') so.database.schema = o.databaseSchema;
-        } else if (o.nodeName !== undefined || o.leaseSeconds !== undefined || (o.databaseSchema !== undefined && o.databaseSchema !== '')) {
-          throw new UsageError('--node-name, --lease-seconds and --database-schema need --database (or ORDERLY_DATABASE_URL)');
-        }
+        if (database) so.database = database;
         const envToken = process.env['ORDERLY_ADMIN_TOKEN'];
         if (envToken !== undefined && envToken !== '') so.adminToken = envToken;
         const { runServe } = await import('../node/serve.js');

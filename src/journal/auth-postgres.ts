@@ -4,6 +4,7 @@
 
 import type { Pool } from 'pg';
 import { tokenFromDb, tokenToDb, userFromDb, userToDb, type AuthStore, type TokenDbRow, type TokenRow, type UserDbRow, type UserRow } from './auth-store.js';
+import type { PgListener } from './postgres-listener.js';
 
 /** PostgreSQL's code for a unique constraint's violation. */
 const UNIQUE_VIOLATION = '23505';
@@ -13,7 +14,23 @@ export class PostgresAuthStore implements AuthStore {
     private readonly pool: Pool,
     /** The journal's schema, quoted for SQL. */
     private readonly s: string,
+    /** Every change is announced here (in its own transaction), for the other nodes. */
+    private readonly channel: string,
+    private readonly listener: PgListener,
   ) {}
+
+  onChange(fn: () => void): () => void {
+    let on = true;
+    const call = (): void => {
+      if (on) fn();
+    };
+    this.listener.listen(this.channel, call).catch(() => undefined);
+    // Notifications sent while the listener was away are lost: read again.
+    this.listener.onReconnect(call);
+    return () => {
+      on = false;
+    };
+  }
 
   async loadTokens(): Promise<TokenRow[]> {
     const { rows } = await this.pool.query<TokenDbRow>(
@@ -39,6 +56,7 @@ export class PostgresAuthStore implements AuthStore {
           [t.id, t.name, t.role, t.kind, t.created, t.expires, t.user_name, t.hash],
         );
       }
+      await client.query('SELECT pg_notify($1, $2)', [this.channel, 'tokens']);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -52,7 +70,11 @@ export class PostgresAuthStore implements AuthStore {
   async addUser(row: UserRow): Promise<void> {
     try {
       const u = userToDb(row);
-      await this.pool.query(`INSERT INTO ${this.s}.auth_users (name, role, created, scrypt) VALUES ($1, $2, $3, $4)`, [u.name, u.role, u.created, u.scrypt]);
+      await this.pool.query(
+        `WITH ins AS (INSERT INTO ${this.s}.auth_users (name, role, created, scrypt) VALUES ($1, $2, $3, $4) RETURNING 1)
+         SELECT pg_notify($5, 'users') FROM ins`,
+        [u.name, u.role, u.created, u.scrypt, this.channel],
+      );
     } catch (err) {
       if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw new Error(`auth store: user ${row.name} exists`, { cause: err });
       throw err;
@@ -62,9 +84,10 @@ export class PostgresAuthStore implements AuthStore {
   async deleteUser(name: string): Promise<void> {
     // One statement: the sessions and the user go together.
     await this.pool.query(
-      `WITH sessions AS (DELETE FROM ${this.s}.auth_tokens WHERE kind = 'session' AND user_name = $1)
-       DELETE FROM ${this.s}.auth_users WHERE name = $1`,
-      [name],
+      `WITH sessions AS (DELETE FROM ${this.s}.auth_tokens WHERE kind = 'session' AND user_name = $1),
+         gone AS (DELETE FROM ${this.s}.auth_users WHERE name = $1)
+       SELECT pg_notify($2, 'users')`,
+      [name, this.channel],
     );
   }
 }

@@ -51,6 +51,12 @@ export interface AuthStore {
   addUser(row: UserRow): Promise<void>;
   /** Deletes a user and its sessions in one transaction. */
   deleteUser(name: string): Promise<void>;
+  /**
+   * A store shared by several nodes (PostgreSQL): calls `listener` whenever users or tokens may
+   * have changed elsewhere (or a change may have been missed): read them again. Returns the
+   * unsubscribe.
+   */
+  onChange?(listener: () => void): () => void;
 }
 
 /** A token as a table row (auth_tokens, the same columns in SQLite and PostgreSQL). */

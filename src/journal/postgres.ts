@@ -285,7 +285,7 @@ export class PostgresStore implements JournalStore {
     this.listener = new PgListener({ ...config, application_name: `orderly:listen:${o.schema}` });
     this.listener.onReconnect(() => void this.lastSeq().catch(() => undefined));
     this.waiters = new AppendWaiters(() => this.known);
-    this.auth = new PostgresAuthStore(pool, this.s);
+    this.auth = new PostgresAuthStore(pool, this.s, `${o.schema}.auth`, this.listener);
     this.lease = new Lease({
       pool,
       schemaSql: this.s,

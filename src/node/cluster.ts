@@ -26,6 +26,8 @@ import { ShellExecutor } from '../runtime/shell-executor.js';
 
 export interface ClusterNodeStart extends EngineRunOptions {
   scriptDir: string;
+  /** The agents whose jobs this node's worker runs (undefined: a catch-all worker). */
+  agents?: string[];
   afterClose?: () => void | Promise<void>;
 }
 
@@ -45,7 +47,7 @@ export async function startClusterNode(pg: PostgresStore, store: JournalStore, o
   // and nothing of another node on the same machine.
   const mark = `cluster:${pg.schema}:${pg.node}`;
   await killOrphans(mark);
-  const { scriptDir, afterClose, slots, logBytesMax, jobLauncher, ...run } = opts;
+  const { scriptDir, afterClose, slots, logBytesMax, jobLauncher, agents: _agents, ...run } = opts;
   const functions = new FunctionExecutor(logBytesMax !== undefined ? { logBytesMax } : {});
   const shellOpts: ConstructorParameters<typeof ShellExecutor>[0] = { scriptDir, engineId: mark };
   if (logBytesMax !== undefined) shellOpts.logBytesMax = logBytesMax;

@@ -28,3 +28,7 @@ export { ORDER_STATES } from '../core/model.js';
 export function isPosition(v: unknown): v is Position {
   return Array.isArray(v) && v.length > 0 && v.every((x) => (typeof x === 'number' && Number.isInteger(x) && x >= 0) || typeof x === 'string');
 }
+
+/** A node serves at most this many agents (`--agent`, `database.agents`), each name 1 to AGENT_NAME_LENGTH_MAX characters. */
+export const AGENTS_PER_NODE_MAX = 64;
+export const AGENT_NAME_LENGTH_MAX = 128;

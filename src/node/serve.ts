@@ -31,8 +31,8 @@ export interface ServeOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** Default ./.orderly */
-  dataDir?: string;
+  /** Default ./.orderly; false: none (with `database` only: no control socket). */
+  dataDir?: string | false;
   /** JS7 inventory folder deployed at start; false: none. Default: the package's examples/all. */
   examples?: string | false;
   slots?: number;
@@ -62,7 +62,8 @@ export interface Serving {
   url: string;
   host: string;
   port: number;
-  dataDir: string;
+  /** Absent: none (a node on PostgreSQL started without one). */
+  dataDir?: string;
   /** The admin token generated at this start (no admin token existed): print it once. */
   adminToken?: string;
   /** What the examples deploy changed. */
@@ -88,9 +89,10 @@ export async function startServe(opts: ServeOptions = {}): Promise<Serving> {
   let testOffsetMs = 0;
   const testClock = opts.testClockStart === undefined ? undefined : (): number => opts.testClockStart! + testOffsetMs;
   let deployed: Serving['deployed'];
+  if (opts.dataDir === false && opts.database === undefined) throw new Error('serve: a data dir is needed without a database');
+  const dataDir = opts.dataDir === false ? undefined : (opts.dataDir ?? DEFAULT_DATA_DIR);
   const node = await startNode({
-    dataDir: opts.dataDir ?? DEFAULT_DATA_DIR,
-    controlSocket: opts.controlSocket !== false,
+    ...(dataDir !== undefined ? { dataDir, controlSocket: opts.controlSocket !== false } : {}),
     ...(testClock ? { clock: testClock, autoSchedule: false } : {}),
     ...(opts.slots !== undefined ? { slots: opts.slots } : {}),
     ...(opts.synchronous !== undefined ? { synchronous: opts.synchronous } : {}),
@@ -138,7 +140,7 @@ export async function startServe(opts: ServeOptions = {}): Promise<Serving> {
     url: http.url,
     host: http.host,
     port: http.port,
-    dataDir: node.paths!.dir,
+    ...(node.paths ? { dataDir: node.paths.dir } : {}),
     orderly: node.orderly,
     auth: http.auth,
     app: http.app,
@@ -195,7 +197,7 @@ export async function runServe(opts: ServeOptions, out: (line: string) => void =
     out(`admin token: ${serving.adminToken}`);
     out('(shown once: only its hash is kept; create more with POST /api/v1/tokens)');
   }
-  out(`Orderly listening on ${serving.url} (data dir ${serving.dataDir})`);
+  out(`Orderly listening on ${serving.url} (${serving.dataDir !== undefined ? `data dir ${serving.dataDir}` : 'no data dir'})`);
   const code = await stopped;
   try {
     await serving.close();

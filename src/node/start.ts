@@ -35,6 +35,7 @@ import { probeEngine } from './control-client.js';
 import { startControlServer, type ControlServer, type StatusInfo } from './control.js';
 import { acquireWriterLock, dataDirPaths, DataDirBusy, refuseIfOpenHere, socketAddress, type DataDirPaths } from './data-dir.js';
 import { startClusterNode, type ClusterNode } from './cluster.js';
+import { AGENT_NAME_LENGTH_MAX, AGENTS_PER_NODE_MAX } from './protocol.js';
 
 /** How long a start waits for a writer lock held by a process that is about to let go. */
 export const LOCK_WAIT_MS = 2_000;
@@ -63,6 +64,11 @@ export interface DatabaseOptions {
   leaseSeconds?: number;
   /** The schema holding the journal's tables (created if missing). Default `orderly`. */
   schema?: string;
+  /**
+   * The agents whose jobs this node runs (a job's `agentName`), besides the jobs of no agent.
+   * None: any agent that no node names (docs/cluster.md).
+   */
+  agents?: string[];
 }
 
 export interface NodeOptions extends EngineRunOptions {
@@ -133,6 +139,18 @@ function checkOptions(opts: NodeOptions): void {
       if (typeof db.url !== 'string' || !/^postgres(ql)?:\/\//.test(db.url)) problems.push({ path: 'database.url', message: 'must be a postgres:// or postgresql:// URL' });
       if (db.nodeName !== undefined && (typeof db.nodeName !== 'string' || db.nodeName === '')) problems.push({ path: 'database.nodeName', message: 'must be a non-empty string' });
       if (db.schema !== undefined && (typeof db.schema !== 'string' || db.schema === '')) problems.push({ path: 'database.schema', message: 'must be a non-empty string' });
+      if (db.agents !== undefined) {
+        const a = db.agents;
+        if (!Array.isArray(a) || a.length > AGENTS_PER_NODE_MAX) problems.push({ path: 'database.agents', message: `must be a list of at most ${AGENTS_PER_NODE_MAX} agent names` });
+        else {
+          a.forEach((n, i) => {
+            if (typeof n !== 'string' || n === '' || n.length > AGENT_NAME_LENGTH_MAX || /\p{Cc}/u.test(n)) {
+              problems.push({ path: `database.agents[${i}]`, message: `must be 1 to ${AGENT_NAME_LENGTH_MAX} characters without control characters` });
+            }
+          });
+          if (new Set(a).size !== a.length) problems.push({ path: 'database.agents', message: 'names an agent twice' });
+        }
+      }
       const l = db.leaseSeconds;
       if (l !== undefined && (typeof l !== 'number' || !Number.isFinite(l) || l < 0.2 || l > 600 || !Number.isInteger(Math.round(l * 1e6) / 1e3))) {
         problems.push({ path: 'database.leaseSeconds', message: 'must be a number of seconds from 0.2 to 600 (whole milliseconds)' });
@@ -230,7 +248,12 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
     }
     let o: Orderly;
     if (onPostgres) {
-      clusterNode = await startClusterNode(onPostgres, store, { ...run, scriptDir, afterClose: () => release() });
+      clusterNode = await startClusterNode(onPostgres, store, {
+        ...run,
+        scriptDir,
+        afterClose: () => release(),
+        ...(opts.database?.agents !== undefined ? { agents: opts.database.agents } : {}),
+      });
       o = clusterNode.orderly;
     } else o = await Orderly.start({ ...run, store, scriptDir, afterClose: () => release() });
     orderly = o;

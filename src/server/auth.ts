@@ -174,10 +174,41 @@ export class AuthService {
     const tokens = (await store.auth.loadTokens()).map((t) => ({ ...t, role: asRole(t.role, `token ${t.id}`) }));
     const users = (await store.auth.loadUsers()).map((u) => ({ ...u, role: asRole(u.role, `user ${u.name}`) }));
     const a = new AuthService(store.auth, tokens, users, opts);
+    // Shared with other nodes: what they change is read again here.
+    store.auth.onChange?.(() => a.reloadSoon());
     const now = a.clock();
     const expired = tokens.filter((t) => t.kind === 'session' && a.expired(t, now)).map((t) => t.id);
     if (expired.length > 0) await a.changeTokens(undefined, expired);
     return a;
+  }
+
+  private reloading = false;
+  private reloadAgain = false;
+
+  /** Users and tokens changed elsewhere (another node): read them all again, one read at a time. */
+  private reloadSoon(): void {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return;
+    }
+    this.reloading = true;
+    void this.serial(() => this.reload())
+      .catch(() => undefined)
+      .finally(() => {
+        this.reloading = false;
+        if (this.reloadAgain) {
+          this.reloadAgain = false;
+          this.reloadSoon();
+        }
+      });
+  }
+
+  private async reload(): Promise<void> {
+    const tokens = (await this.store.loadTokens()).map((t) => ({ ...t, role: asRole(t.role, `token ${t.id}`) }));
+    const users = (await this.store.loadUsers()).map((u) => ({ ...u, role: asRole(u.role, `user ${u.name}`) }));
+    this.tokens = new Map(tokens.map((t) => [t.id, t]));
+    this.users = new Map(users.map((u) => [u.name, u]));
+    this.index();
   }
 
   /** Hashes of recently accepted tokens, at most KNOWN_TOKEN_HASHES_MAX (authenticate). */
@@ -226,24 +257,35 @@ export class AuthService {
    */
   bootstrap(envToken?: string): Promise<{ token?: string }> {
     return this.serial(async () => {
-      if (envToken !== undefined && envToken !== '') {
-        if (envToken.length < ENV_TOKEN_LENGTH_MIN || envToken.length > ENV_TOKEN_LENGTH_MAX || /\s/.test(envToken)) {
-          throw new Error(`${ENV_TOKEN_NAME} must be ${ENV_TOKEN_LENGTH_MIN} to ${ENV_TOKEN_LENGTH_MAX} characters without spaces`);
-        }
-        const hash = sha256(envToken);
-        const existing = this.byHash.get(hash);
-        if (existing && existing.role === 'admin' && !this.expired(existing)) return {};
-        if (existing) throw new Error(`${ENV_TOKEN_NAME} is already in use by token ${existing.id} (${existing.name}), which is not an admin token`);
-        const rec: TokenRecord = { id: newId(), name: ENV_TOKEN_NAME, role: 'admin', kind: 'api', created: new Date(this.clock()).toISOString(), hash };
-        await this.changeTokens(rec, this.apiTokens().filter((t) => t.name === ENV_TOKEN_NAME).map((t) => t.id));
-        return {};
+      try {
+        return await this.bootstrapNow(envToken);
+      } catch (err) {
+        // Another node sharing the store did the same at the same time: read what it wrote, and judge again.
+        if (!this.store.onChange) throw err;
+        await this.reload();
+        return this.bootstrapNow(envToken);
       }
-      if (this.apiTokens().some((t) => t.role === 'admin' && !this.expired(t))) return {};
-      const token = newToken();
-      const rec: TokenRecord = { id: newId(), name: GENERATED_TOKEN_NAME, role: 'admin', kind: 'api', created: new Date(this.clock()).toISOString(), hash: sha256(token) };
-      await this.changeTokens(rec, []);
-      return { token };
     });
+  }
+
+  private async bootstrapNow(envToken?: string): Promise<{ token?: string }> {
+    if (envToken !== undefined && envToken !== '') {
+      if (envToken.length < ENV_TOKEN_LENGTH_MIN || envToken.length > ENV_TOKEN_LENGTH_MAX || /\s/.test(envToken)) {
+        throw new Error(`${ENV_TOKEN_NAME} must be ${ENV_TOKEN_LENGTH_MIN} to ${ENV_TOKEN_LENGTH_MAX} characters without spaces`);
+      }
+      const hash = sha256(envToken);
+      const existing = this.byHash.get(hash);
+      if (existing && existing.role === 'admin' && !this.expired(existing)) return {};
+      if (existing) throw new Error(`${ENV_TOKEN_NAME} is already in use by token ${existing.id} (${existing.name}), which is not an admin token`);
+      const rec: TokenRecord = { id: newId(), name: ENV_TOKEN_NAME, role: 'admin', kind: 'api', created: new Date(this.clock()).toISOString(), hash };
+      await this.changeTokens(rec, this.apiTokens().filter((t) => t.name === ENV_TOKEN_NAME).map((t) => t.id));
+      return {};
+    }
+    if (this.apiTokens().some((t) => t.role === 'admin' && !this.expired(t))) return {};
+    const token = newToken();
+    const rec: TokenRecord = { id: newId(), name: GENERATED_TOKEN_NAME, role: 'admin', kind: 'api', created: new Date(this.clock()).toISOString(), hash: sha256(token) };
+    await this.changeTokens(rec, []);
+    return { token };
   }
 
   // ------------------------------------------------------------ checking

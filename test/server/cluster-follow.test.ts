@@ -106,5 +106,25 @@ describe('cluster nodes on PostgreSQL', () => {
     }
     const cluster = (await (await fetch(`${b.http!.url}/api/v1/cluster`, { headers })).json()) as { controller: { node: string } };
     expect(cluster.controller.node).toBe('a');
+
+    // Tokens are shared through the database: made on one node, taken by the other; revoked
+    // on that one, refused by the first (each node reads them again when told of a change).
+    const made = await fetch(`${b.http!.url}/api/v1/tokens`, { method: 'POST', headers, body: JSON.stringify({ name: 'ops', role: 'viewer' }) });
+    expect(made.status).toBe(201);
+    const { id, token } = (await made.json()) as { id: string; token: string };
+    const status = (url: string): Promise<number> => fetch(`${url}/api/v1/orders/h1`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+    await expect.poll(() => status(a.http!.url), { timeout: 20_000 }).toBe(200);
+    const gone = await fetch(`${a.http!.url}/api/v1/tokens/${id}`, { method: 'DELETE', headers: { authorization: headers.authorization } });
+    expect(gone.status).toBe(204);
+    await expect.poll(() => status(b.http!.url), { timeout: 20_000 }).toBe(401);
+  }, 60_000);
+
+  it('nodes started with the same admin token at once both accept it', async () => {
+    const s = schema();
+    const [a, b] = await Promise.all([node(s, 'a', true), node(s, 'b', true)]);
+    for (const n of [a, b]) {
+      const r = await fetch(`${n.http!.url}/api/v1/orders`, { headers: { authorization: 'Bearer cluster-test-admin-token-0123456789' } });
+      expect(r.status).toBe(200);
+    }
   }, 60_000);
 });

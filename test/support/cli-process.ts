@@ -68,8 +68,8 @@ export interface Background {
 }
 
 /** Starts `orderly ARGS` in the background; resolves once its stdout matches `ready`. */
-export function startBackground(args: string[], ready: RegExp, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Background> {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+export function startBackground(args: string[], ready: RegExp, env: Record<string, string> = {}, timeoutMs = 60_000, cwd = ROOT): Promise<Background> {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   let err = '';

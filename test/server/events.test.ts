@@ -1,77 +1,15 @@
 // GET /api/v1/events over a real socket: replay, live, resume with Last-Event-ID without gap
 // or duplicate, heartbeats, clean-up when the client goes.
 
-import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { MemoryStore } from '../../src/journal/memory.js';
+import { SseClient, type Frame } from '../support/sse-client.js';
 import { harness, type Harness } from './support.js';
 
-interface Frame {
-  id?: number;
-  event?: string;
-  data?: string;
-  comment?: string;
-}
-
-class SseClient {
-  readonly frames: Frame[] = [];
-  status = 0;
-  headers: IncomingMessage['headers'] = {};
-  private buf = '';
-  private waiters: (() => void)[] = [];
-  private req: ClientRequest | undefined;
-  ended = false;
-
-  constructor(
-    private readonly port: number,
-    private readonly path: string,
-    private readonly headersOut: Record<string, string>,
-  ) {}
-
-  open(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.req = request({ host: '127.0.0.1', port: this.port, path: this.path, headers: this.headersOut }, (res) => {
-        this.status = res.statusCode ?? 0;
-        this.headers = res.headers;
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => this.feed(chunk));
-        res.on('end', () => {
-          this.ended = true;
-          this.wake();
-        });
-        res.on('error', () => undefined);
-        resolve();
-      });
-      this.req.on('error', (e) => (this.status === 0 ? reject(e) : undefined));
-      this.req.end();
-    });
-  }
-
-  private feed(chunk: string): void {
-    this.buf += chunk;
-    let i: number;
-    while ((i = this.buf.indexOf('\n\n')) >= 0) {
-      const block = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 2);
-      const f: Frame = {};
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) f.comment = line.slice(1).trim();
-        else if (line.startsWith('id: ')) f.id = Number(line.slice(4));
-        else if (line.startsWith('event: ')) f.event = line.slice(7);
-        else if (line.startsWith('data: ')) f.data = line.slice(6);
-      }
-      this.frames.push(f);
-    }
-    this.wake();
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
+class EventsClient extends SseClient {
   get events(): Frame[] {
     return this.frames.filter((f) => f.id !== undefined);
   }
@@ -79,26 +17,10 @@ class SseClient {
   get ids(): number[] {
     return this.events.map((f) => f.id!);
   }
-
-  /** The deadline is only a safety net (under the test's 120 s) that shows the last frames. */
-  async until(pred: () => boolean, timeoutMs = 90_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pred()) {
-      if (Date.now() > deadline) throw new Error(`timed out; got ${JSON.stringify(this.frames.slice(-5))}`);
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-  }
-
-  close(): void {
-    this.req?.destroy();
-  }
 }
 
 let h: Harness | undefined;
-const clients: SseClient[] = [];
+const clients: EventsClient[] = [];
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
@@ -106,7 +28,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function start(heartbeatMs?: number): Promise<{ h: Harness; port: number; connect: (path: string, headers?: Record<string, string>) => Promise<SseClient> }> {
+async function start(heartbeatMs?: number): Promise<{ h: Harness; port: number; connect: (path: string, headers?: Record<string, string>) => Promise<EventsClient> }> {
   h = await harness(heartbeatMs !== undefined ? { server: { heartbeatMs } } : {});
   await h.app.listen({ port: 0, host: '127.0.0.1' });
   const port = (h.app.server.address() as AddressInfo).port;
@@ -115,7 +37,7 @@ async function start(heartbeatMs?: number): Promise<{ h: Harness; port: number; 
     h: hh,
     port,
     connect: async (path, headers = {}) => {
-      const c = new SseClient(port, path, { authorization: `Bearer ${hh.tokens.viewer}`, ...headers });
+      const c = new EventsClient(port, path, { authorization: `Bearer ${hh.tokens.viewer}`, ...headers });
       clients.push(c);
       await c.open();
       return c;
@@ -197,7 +119,7 @@ describe('GET /api/v1/events', () => {
     const port = (h.app.server.address() as AddressInfo).port;
     for (let i = 0; i < 5; i++) await h.orderly.addOrder({ workflow: 'pdSerialShared', id: `pre${i}` });
     slow = true;
-    const c = new SseClient(port, '/api/v1/events', { authorization: `Bearer ${h.tokens.viewer}`, 'last-event-id': '3' });
+    const c = new EventsClient(port, '/api/v1/events', { authorization: `Bearer ${h.tokens.viewer}`, 'last-event-id': '3' });
     clients.push(c);
     await c.open();
     // Committed while the replay's first read is still sleeping: they reach the stream live
@@ -242,7 +164,7 @@ describe('GET /api/v1/events', () => {
     };
     await h.app.listen({ port: 0, host: '127.0.0.1' });
     const port = (h.app.server.address() as AddressInfo).port;
-    const c = new SseClient(port, '/api/v1/events', { authorization: `Bearer ${h.tokens.viewer}` });
+    const c = new EventsClient(port, '/api/v1/events', { authorization: `Bearer ${h.tokens.viewer}` });
     clients.push(c);
     await c.open();
     await c.until(() => c.frames.some((f) => f.comment === 'heartbeat'));

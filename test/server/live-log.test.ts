@@ -4,88 +4,40 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request, type ClientRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { SseClient, type Frame } from '../support/sse-client.js';
 import { harness, type Harness } from './support.js';
 
-interface Frame {
-  event?: string;
-  data?: string;
-}
-
 /** An SSE client that assembles the live output as a dashboard would. */
-class LogClient {
-  readonly frames: Frame[] = [];
-  status = 0;
+class LogClient extends SseClient {
   /** Per execution and stream: the text so far and where it ends. */
   readonly text = new Map<string, { text: string; endChars: number }>();
-  private buf = '';
-  private req: ClientRequest | undefined;
-  private waiters: (() => void)[] = [];
 
-  constructor(
-    private readonly port: number,
-    private readonly path: string,
-    private readonly token: string,
-  ) {}
-
-  open(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.req = request({ host: '127.0.0.1', port: this.port, path: this.path, headers: { authorization: `Bearer ${this.token}` } }, (res) => {
-        this.status = res.statusCode ?? 0;
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => this.feed(c));
-        res.on('error', () => undefined);
-        resolve();
-      });
-      this.req.on('error', (e) => (this.status === 0 ? reject(e) : undefined));
-      this.req.end();
-    });
+  constructor(port: number, path: string, token: string) {
+    super(port, path, { authorization: `Bearer ${token}` });
   }
 
-  private feed(chunk: string): void {
-    this.buf += chunk;
-    let i: number;
-    while ((i = this.buf.indexOf('\n\n')) >= 0) {
-      const block = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 2);
-      const f: Frame = {};
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event: ')) f.event = line.slice(7);
-        else if (line.startsWith('data: ')) f.data = line.slice(6);
-      }
-      this.frames.push(f);
-      if (f.event === 'running') {
-        const r = JSON.parse(f.data!) as { executionId: string; stdout: string; stderr: string; stdoutChars: number; stderrChars: number };
-        this.text.set(`${r.executionId}/stdout`, { text: r.stdout, endChars: r.stdoutChars });
-        this.text.set(`${r.executionId}/stderr`, { text: r.stderr, endChars: r.stderrChars });
-      } else if (f.event === 'log') {
-        const c = JSON.parse(f.data!) as { executionId: string; stream: string; fromChars: number; text: string };
-        const t = this.text.get(`${c.executionId}/${c.stream}`)!;
-        expect(c.fromChars).toBeLessThanOrEqual(t.endChars); // no gap at this pace
-        t.text += c.text.slice(t.endChars - c.fromChars);
-        t.endChars = c.fromChars + c.text.length;
-      }
+  protected override onFrame(f: Frame): void {
+    if (f.event === 'running') {
+      const r = JSON.parse(f.data!) as { executionId: string; stdout: string; stderr: string; stdoutChars: number; stderrChars: number };
+      this.text.set(`${r.executionId}/stdout`, { text: r.stdout, endChars: r.stdoutChars });
+      this.text.set(`${r.executionId}/stderr`, { text: r.stderr, endChars: r.stderrChars });
+    } else if (f.event === 'log') {
+      const c = JSON.parse(f.data!) as { executionId: string; stream: string; fromChars: number; text: string };
+      const t = this.text.get(`${c.executionId}/${c.stream}`)!;
+      expect(c.fromChars).toBeLessThanOrEqual(t.endChars); // no gap at this pace
+      t.text += c.text.slice(t.endChars - c.fromChars);
+      t.endChars = c.fromChars + c.text.length;
     }
-    for (const w of this.waiters.splice(0)) w();
   }
 
   stream(name: 'stdout' | 'stderr'): string {
     return [...this.text.entries()].filter(([k]) => k.endsWith(`/${name}`)).map(([, v]) => v.text).join('');
-  }
-
-  /** Waits for what the stream brings (the test's timeout is the safety net). */
-  async until(pred: () => boolean): Promise<void> {
-    while (!pred()) await new Promise<void>((r) => this.waiters.push(r));
-  }
-
-  close(): void {
-    this.req?.destroy();
   }
 }
 

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { JobContext } from '../../src/runtime/function-executor.js';
 import { ajv, responseSchema, validatorFor, type SPECS } from '../support/actian-schemas.js';
-import { harness, stateOf, type ErrorJson, type Harness } from './support.js';
+import { harness, stateOf, until, type ErrorJson, type Harness } from './support.js';
 
 /** Checks the answer's status and body against Actian's schema of that operation; returns the body. */
 function actian<T = Record<string, unknown>>(r: LightMyRequestResponse, spec: keyof typeof SPECS, method: string, path: string, status: number, definition?: string): T {
@@ -27,16 +27,6 @@ function empty(r: LightMyRequestResponse, status: number): void {
 
 let h: Harness;
 let gates: Map<string, () => void>;
-
-// The deadline is only a safety net (under the test's 120 s) that says what was awaited: the
-// condition is the event, however long a machine busy with other work takes to get there.
-async function until(cond: () => boolean, what: string, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 beforeEach(async () => {
   gates = new Map();

@@ -4,21 +4,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { JobContext } from '../../src/runtime/function-executor.js';
 import type { LockView, OrderView } from '../../src/runtime/views.js';
-import { harness, stateOf, type ErrorJson, type Harness } from './support.js';
+import { harness, stateOf, until, type ErrorJson, type Harness } from './support.js';
 
 let h: Harness;
 /** Running `hold` jobs by order id: resolve to let the job end. */
 let gates: Map<string, () => void>;
-
-// The deadline is only a safety net (under the test's 120 s) that says what was awaited: the
-// condition is the event, however long a machine busy with other work takes to get there.
-async function until(cond: () => boolean, what: string, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const holdFn = (ctx: JobContext): Promise<void> =>
   new Promise((resolve) => {

@@ -68,3 +68,16 @@ export async function stateOf(h: Harness): Promise<string> {
     users: await store.auth.loadUsers(),
   });
 }
+
+/**
+ * Checks `cond` every 5 ms until it holds. The deadline is only a safety net (under the test's
+ * 120 s) that says what was awaited: the condition is the event, however long a machine busy
+ * with other work takes to get there.
+ */
+export async function until(cond: () => boolean, what: string, ms = 90_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -3,19 +3,10 @@ import { describe, expect, it } from 'vitest';
 import type { Job } from '../../src/core/model.js';
 import type { ExecutionRequest } from '../../src/runtime/executor-types.js';
 import { FunctionExecutor, type JobContext } from '../../src/runtime/function-executor.js';
+import { executionRequest } from '../support/execution-request.js';
 
 function req(functionName: string, job: Partial<Job> = {}, over: Partial<ExecutionRequest> = {}): ExecutionRequest {
-  const { executable, ...rest } = job;
-  return {
-    executionId: 'x1',
-    orderId: 'o1',
-    workflow: 'wf',
-    jobName: 'j',
-    job: { executable: executable ?? { TYPE: 'FunctionExecutable', functionName }, ...rest },
-    arguments: {},
-    locks: [],
-    ...over,
-  };
+  return executionRequest({ TYPE: 'FunctionExecutable', functionName }, job, over);
 }
 
 const never = (): Promise<never> => new Promise<never>(() => undefined);

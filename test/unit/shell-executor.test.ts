@@ -11,6 +11,7 @@ import { BoundedBuffer } from '../../src/runtime/bounded-buffer.js';
 import type { ExecutionRequest } from '../../src/runtime/executor-types.js';
 import { killOrphans } from '../../src/runtime/orphans.js';
 import { ShellExecutor, envNameSuffix } from '../../src/runtime/shell-executor.js';
+import { executionRequest } from '../support/execution-request.js';
 
 let dir: string;
 let scriptDir: string;
@@ -40,17 +41,7 @@ function executor(over: Partial<ConstructorParameters<typeof ShellExecutor>[0]> 
 }
 
 function req(script: string, job: Partial<Job> = {}, over: Partial<ExecutionRequest> = {}): ExecutionRequest {
-  const { executable, ...rest } = job;
-  return {
-    executionId: 'x1',
-    orderId: 'o1',
-    workflow: 'wf',
-    jobName: 'j',
-    job: { executable: executable ?? { TYPE: 'ShellScriptExecutable', script }, ...rest },
-    arguments: {},
-    locks: [],
-    ...over,
-  };
+  return executionRequest({ TYPE: 'ShellScriptExecutable', script }, job, over);
 }
 
 function shell(script: string, extra: Omit<Extract<Job['executable'], { TYPE: 'ShellScriptExecutable' }>, 'TYPE' | 'script'> = {}): Job['executable'] {

@@ -17,9 +17,11 @@ export interface OrderlyOptions extends EngineRunOptions {
   /** SQLite `synchronous`: FULL (default, every commit fsynced), NORMAL, or OFF. */
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
   /**
-   * The journal on PostgreSQL (a postgres:// URL, or with the node's name, the lease time and
-   * the schema): `createOrderly` resolves once this node holds the controller lease, and the
-   * engine stops writing (`onFatal`) when the lease is lost. See docs/cluster.md.
+   * The journal on PostgreSQL (a postgres:// URL, or with the node's name, the lease time, the
+   * schema and the agents): this process is a node of the cluster on that journal. It is the
+   * controller when it finds the lease free at the start; otherwise it follows the journal,
+   * sends its commands to the controller and takes over when the controller is lost. A lost
+   * lease stops the engine (`onFatal`). See docs/cluster.md.
    */
   database?: string | DatabaseOptions;
 }

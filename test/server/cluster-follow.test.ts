@@ -23,10 +23,11 @@ function schema(): string {
   return s;
 }
 
-async function node(s: string, name: string, http = false): Promise<OrderlyNode> {
+async function node(s: string, name: string, http = false, clock?: () => number): Promise<OrderlyNode> {
   const n = await startNode({
     database: { url: TEST_DATABASE_URL, schema: s, nodeName: name, leaseSeconds: 4 },
     jobLauncher: 'inline',
+    ...(clock ? { clock, autoSchedule: false } : {}),
     ...(http ? { http: { port: 0, host: '127.0.0.1', adminToken: 'cluster-test-admin-token-0123456789' } } : {}),
   });
   open.push(n);
@@ -126,5 +127,30 @@ describe('cluster nodes on PostgreSQL', () => {
       const r = await fetch(`${n.http!.url}/api/v1/orders`, { headers: { authorization: 'Bearer cluster-test-admin-token-0123456789' } });
       expect(r.status).toBe(200);
     }
+  }, 60_000);
+
+  it('schedules fire once for the whole cluster: a stand-by fires nothing, the next controller goes on from the fires journaled', async () => {
+    const s = schema();
+    let now = Date.parse('2026-03-01T00:00:30Z');
+    const clock = (): number => now;
+    const a = await node(s, 'a', false, clock);
+    const b = await node(s, 'b', false, clock);
+    await deploy(a.orderly);
+    await a.orderly.saveJobConfig({ id: 'every', name: 'Every minute', workflow: 'serial', schedule: { type: 'interval', intervalSeconds: 60 } });
+    await b.orderly.engine.whenIdle();
+    now += 5 * 60_000;
+    // Both nodes are asked; only the controller fires.
+    await Promise.all([b.orderly.scheduler.poll(), a.orderly.scheduler.poll()]);
+    const fired = (o: Orderly): number[] => o.getJobConfig('every')!.fires.map((f) => f.fireAt);
+    expect(fired(a.orderly)).toHaveLength(5);
+    await a.close();
+    await b.controlling;
+    await b.orderly.scheduler.poll();
+    expect(fired(b.orderly)).toHaveLength(5);
+    now += 60_000;
+    await b.orderly.scheduler.poll();
+    const all = fired(b.orderly);
+    expect(all).toHaveLength(6);
+    expect(new Set(all).size).toBe(6);
   }, 60_000);
 });

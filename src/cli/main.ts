@@ -332,7 +332,7 @@ const WAITERS_SHOWN = 5;
 function clusterText(c: ClusterAnswer): string {
   const out = [c.controller ? `controller: ${c.controller.node} (epoch ${c.controller.epoch}, since ${iso(c.controller.since)})` : 'controller: none (no engine runs)'];
   if (c.nodes.length > 0) {
-    out.push(table(['NODE', 'ROLE', 'AGENTS', 'SLOTS', 'RUNNING', 'LAST SEEN'], c.nodes.map((n) => [n.name, n.role, String(n.agents), String(n.slots), String(n.running), iso(n.lastSeen)])));
+    out.push(table(['NODE', 'ROLE', 'AGENTS', 'SLOTS', 'RUNNING', 'LAST SEEN'], c.nodes.map((n) => [n.name, n.role, n.agents.length > 0 ? n.agents.join(',') : '-', String(n.slots), String(n.running), iso(n.lastSeen)])));
   }
   return out.join('\n');
 }

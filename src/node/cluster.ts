@@ -23,6 +23,7 @@ import { LauncherShellExecutor } from '../runtime/launcher-client.js';
 import { Orderly, type EngineRunOptions } from '../runtime/orderly.js';
 import { killOrphans } from '../runtime/orphans.js';
 import { ShellExecutor } from '../runtime/shell-executor.js';
+import type { NodeRowView } from '../server/context.js';
 
 export interface ClusterNodeStart extends EngineRunOptions {
   scriptDir: string;
@@ -105,4 +106,14 @@ export async function startClusterNode(pg: PostgresStore, store: JournalStore, o
       await server?.close();
     },
   };
+}
+
+/** The nodes whose heartbeat is alive (the database's clock), for the cluster view. */
+export async function liveNodeRows(pg: PostgresStore): Promise<NodeRowView[]> {
+  const { pool, schemaSql } = pg.shared;
+  const { rows } = await pool.query<{ name: string; worker_id: string; agents: string[] | null; slots: number; last_seen: number }>(
+    `SELECT name, worker_id, agents, slots, (extract(epoch FROM last_seen) * 1000)::float8 AS last_seen
+     FROM ${schemaSql}.nodes WHERE NOT stopped AND expires_at > now() ORDER BY name`,
+  );
+  return rows.map((r) => ({ name: r.name, workerId: r.worker_id, agents: r.agents ?? undefined, slots: r.slots, lastSeen: Math.round(Number(r.last_seen)) }));
 }

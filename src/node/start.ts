@@ -34,7 +34,7 @@ import { clusterView, embeddedCluster, packageVersion, type ClusterSource } from
 import { probeEngine } from './control-client.js';
 import { startControlServer, type ControlServer, type StatusInfo } from './control.js';
 import { acquireWriterLock, dataDirPaths, DataDirBusy, refuseIfOpenHere, socketAddress, type DataDirPaths } from './data-dir.js';
-import { startClusterNode, type ClusterNode } from './cluster.js';
+import { liveNodeRows, startClusterNode, type ClusterNode } from './cluster.js';
 import { AGENT_NAME_LENGTH_MAX, AGENTS_PER_NODE_MAX } from './protocol.js';
 
 /** How long a start waits for a writer lock held by a process that is about to let go. */
@@ -272,6 +272,7 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
             const c = await pg.controller();
             return c && { node: c.node, epoch: c.epoch, since: c.since, lastSeen: c.renewedAt, live: c.live };
           },
+          nodes: () => liveNodeRows(pg),
         }
       : embeddedCluster(hostname(), startedAt);
     if (paths) node.paths = paths;

@@ -37,12 +37,26 @@ export interface ControllerView {
   live: boolean;
 }
 
+/** A node of a cluster as its heartbeat row says. */
+export interface NodeRowView {
+  name: string;
+  /** The worker of the node's current life. */
+  workerId: string;
+  /** The agents it serves; undefined: none named (it runs the jobs of agents nobody serves). */
+  agents: string[] | undefined;
+  slots: number;
+  /** Its last heartbeat (ms since 1970, the database's clock). */
+  lastSeen: number;
+}
+
 /** The cluster as this node sees it: its own name and the journal's controller. */
 export interface ClusterSource {
   /** This node's name. */
   node: string;
   /** The controller; undefined before any node took the lease. */
   controller(): Promise<ControllerView | undefined>;
+  /** The nodes alive now (a cluster's heartbeats); absent: this node only. */
+  nodes?(): Promise<NodeRowView[]>;
 }
 
 /** An embedded journal (SQLite, memory): this node is the controller, its one writer, since it started. */
@@ -53,7 +67,7 @@ export function embeddedCluster(node: string, since: number): ClusterSource {
 /** GET /api/v1/cluster, `orderly cluster`. */
 export interface ClusterAnswer {
   controller: { node: string; epoch: number; since: number } | null;
-  nodes: { name: string; role: 'controller' | 'standby'; agents: number; slots: number; running: number; lastSeen: number }[];
+  nodes: { name: string; role: 'controller' | 'standby'; agents: string[]; slots: number; running: number; lastSeen: number }[];
 }
 
 /**
@@ -62,20 +76,32 @@ export interface ClusterAnswer {
  * when it does not hold the controller lease (it lost it: its engine stopped writing).
  */
 export async function clusterView(ctx: { orderly: Orderly; cluster: ClusterSource }): Promise<ClusterAnswer> {
-  const c = await ctx.cluster.controller();
+  const [c, rows] = await Promise.all([ctx.cluster.controller(), ctx.cluster.nodes?.()]);
   const engine = ctx.orderly.engine;
-  let agents = 0;
+  const controller = c ? { node: c.node, epoch: c.epoch, since: c.since } : null;
+  if (rows && rows.length > 0) {
+    // Every node alive, by its heartbeat; what runs where as the (followed) journal says.
+    const nodes = rows.map((r) => ({
+      name: r.name,
+      role: c !== undefined && c.live && c.node === r.name ? ('controller' as const) : ('standby' as const),
+      agents: r.agents ?? [],
+      slots: r.slots,
+      running: engine.state.workers.get(r.workerId)?.running.size ?? 0,
+      lastSeen: r.lastSeen,
+    }));
+    return { controller, nodes: nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+  }
+  // This node alone (embedded, or before any heartbeat): its workers as the engine knows them.
   let slots = 0;
   let running = 0;
   for (const w of engine.state.workers.values()) {
-    agents++;
     slots += w.slots;
     running += w.running.size;
   }
   const isController = c !== undefined && c.live && c.node === ctx.cluster.node && c.epoch === engine.epoch;
   return {
-    controller: c ? { node: c.node, epoch: c.epoch, since: c.since } : null,
-    nodes: [{ name: ctx.cluster.node, role: isController ? 'controller' : 'standby', agents, slots, running, lastSeen: isController ? c.lastSeen : Date.now() }],
+    controller,
+    nodes: [{ name: ctx.cluster.node, role: isController ? 'controller' : 'standby', agents: [], slots, running, lastSeen: isController ? c.lastSeen : Date.now() }],
   };
 }
 

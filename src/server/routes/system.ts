@@ -42,7 +42,7 @@ export function systemRoutes(app: Api, ctx: ServerContext): void {
       schema: {
         summary: 'The controller and the nodes',
         description:
-          'Role: viewer. The controller writes the journal (embedded: this node, epoch 1; PostgreSQL: the holder of the controller lease, null before any node took it). `nodes`: the node answering, with its workers (`agents`), their job slots and the executions running on them; `role` is `standby` once it lost the lease. See docs/cluster.md.',
+          'Role: viewer. The controller writes the journal (embedded: this node, epoch 1; PostgreSQL: the holder of the controller lease, null before any node took it). `nodes`: every node alive (by its heartbeat; embedded: this node), the agents it serves (none: it runs the jobs of agents no node serves), its job slots and the executions running on it; `role` is `controller` for the lease holder, `standby` for the others. See docs/cluster.md.',
         tags: ['system'],
         response: { 200: ClusterSchema, ...errors(401) },
       },
@@ -64,7 +64,7 @@ const ClusterSchema = Type.Object({
     Type.Object({
       name: Type.String(),
       role: Type.Union([Type.Literal('controller'), Type.Literal('standby')]),
-      agents: Type.Integer({ description: 'workers registered with the engine' }),
+      agents: Type.Array(Type.String(), { description: "the agents whose jobs it runs (a job's agentName); empty: it runs the jobs of agents no node serves" }),
       slots: Type.Integer({ description: 'their job slots' }),
       running: Type.Integer({ description: 'executions running on them' }),
       lastSeen: Type.Number({ description: 'when it was last known alive (ms since 1970)' }),

@@ -272,6 +272,8 @@ export class PostgresStore implements JournalStore {
   private appending: Promise<unknown> = Promise.resolve();
   private closed = false;
   private readonly appendSql: string;
+  /** The prepared statement's name: one per schema, within PostgreSQL's 63 bytes. */
+  private readonly appendName: string;
 
   private constructor(
     private readonly pool: Pool,
@@ -299,6 +301,7 @@ export class PostgresStore implements JournalStore {
     // take-over waits for this append, and this append, if it waits for a take-over, reads the
     // new row (READ COMMITTED re-reads a locked row that changed). `last` is read in the
     // statement's snapshot; the writer's own appends run one at a time, so it holds them all.
+    this.appendName = `orderly_append_${o.schema}`;
     this.appendSql = `
       WITH w AS (
         SELECT epoch, expires_at > now() AS live FROM ${this.s}.leases WHERE name = '${CONTROLLER_LEASE}' FOR SHARE
@@ -363,13 +366,13 @@ export class PostgresStore implements JournalStore {
 
   private async appendNow(bodies: string[], orderIds: (string | null)[], epoch: number): Promise<number> {
     this.check();
-    const { rows } = await this.pool.query<{ epoch: string | null; live: boolean | null; last: string; inserted: string }>(this.appendSql, [
-      epoch,
-      orderIds,
-      bodies,
-      this.eventsChannel,
-      bodies.length,
-    ]);
+    // A named statement: each connection plans it once (planning the CTE took longer than
+    // running it), then only binds and executes it.
+    const { rows } = await this.pool.query<{ epoch: string | null; live: boolean | null; last: string; inserted: string }>({
+      name: this.appendName,
+      text: this.appendSql,
+      values: [epoch, orderIds, bodies, this.eventsChannel, bodies.length],
+    });
     const r = rows[0]!;
     const current = r.epoch === null ? 0 : Number(r.epoch);
     if (current !== epoch) throw new StaleEpoch(epoch, current);

@@ -600,6 +600,11 @@ export class Engine {
 
   /** A commit failed: nothing of the batch happened. Callers are refused, the engine's own commands kept. */
   private appendFailed(err: unknown, batch: Pending[]): void {
+    if (this.currentMode === 'failed') {
+      // Failed meanwhile: it stays failed (no retry), and the batch's callers are told.
+      this.settleFailed(batch);
+      return;
+    }
     try {
       this.rollBack();
     } catch (rebuildErr) {
@@ -671,7 +676,11 @@ export class Engine {
 
   /** A broken invariant or a deposed writer: every caller is settled with the cause, and the engine stops. */
   private failHard(err: unknown, batch: Pending[] = []): void {
-    if (this.currentMode === 'failed') return;
+    if (this.currentMode === 'failed') {
+      // Failed from outside (a lost lease) while this batch's commit was under way.
+      this.settleFailed(batch);
+      return;
+    }
     try {
       this.rollBack();
     } catch {
@@ -689,6 +698,12 @@ export class Engine {
     if (this.retryTimer) this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.opts.onFatal?.(err);
+  }
+
+  /** The callers of a batch that was in flight when the engine failed: refused with the fatal error. */
+  private settleFailed(batch: Pending[]): void {
+    const fatal = this.fatalError();
+    for (const p of batch) p.reject(fatal);
   }
 
   private stopTimer(): void {

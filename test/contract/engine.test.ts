@@ -163,6 +163,25 @@ describe('engine over a store that commits asynchronously', () => {
     await readersAgreeWithJournal(engine, store);
   });
 
+  it.each([
+    ['refused as stale', () => new StaleEpoch(1, 2)],
+    ['failing otherwise', () => new DiskFull()],
+  ])('a command whose commit is under way when the engine is failed from outside (a lost lease) is refused, not left waiting: commit %s', async (_, err) => {
+    const store = new FaultStore();
+    const { engine } = await open(store);
+    let inFlight = false;
+    store.onAppend = () => (inFlight = true);
+    store.hold();
+    store.failNext(1, err());
+    const p = engine.submit(add('f'));
+    await until(() => inFlight);
+    engine.fail(new Error('lease lost'));
+    store.release();
+    await expect(p).rejects.toThrow(/engine stopped after a fatal error: .*lease lost/);
+    // Still failed: a failed commit after the failure starts no retry.
+    expect(engine.mode).toBe('failed');
+  });
+
   it('a writer whose epoch was replaced fails and writes nothing', async () => {
     const store = new FaultStore();
     const { engine } = await open(store);

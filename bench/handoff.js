@@ -100,6 +100,6 @@ try {
   };
 } finally {
   await o.close();
-  cleanup();
+  await cleanup();
 }
 emit(result);

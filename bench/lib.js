@@ -1,10 +1,13 @@
 // Shared helpers for the benchmarks (plain ESM, run with node after `npm run build`).
 // Not part of the test suite: nothing here is imported by test/**.
 
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { clearTimeout, setTimeout } from 'node:timers';
 
 export { performance };
 
@@ -28,11 +31,40 @@ export function inventory({ lock = 'L', limit = 1, wf = 'w', fn = 'noop' } = {})
   };
 }
 
-/** Orderly options for a store mode: 'full' | 'normal' (SQLite in a temp dir) or 'memory'. */
-export function storeOptions(mode) {
+/** The PostgreSQL of the benchmarks (user postgres, trust, database `test`); `--url` overrides. */
+export const PG_URL = process.env.ORDERLY_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A schema name unique to this process and moment (for one run, dropped after); short: Orderly takes at most 48 bytes. */
+export function freshSchema(prefix) {
+  return `${prefix}_${process.pid.toString(36)}_${Date.now().toString(36)}_${Math.floor(Math.random() * 36 ** 4).toString(36)}`;
+}
+
+/** Drops a schema (and everything in it) on `url`. */
+export async function dropSchema(url, schema) {
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: url });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Orderly options for a store mode: 'full' | 'normal' (SQLite in a temp dir), 'memory', or 'pg'
+ * (the journal on PostgreSQL at `url`, in a fresh schema). `cleanup()` may return a promise
+ * (await it): for 'pg' it drops the schema.
+ */
+export function storeOptions(mode, { url = PG_URL } = {}) {
   if (mode === 'memory') return { opts: {}, cleanup: () => undefined, dir: undefined };
+  if (mode === 'pg') {
+    const schema = freshSchema('orderly_bench');
+    return { opts: { database: { url, schema } }, cleanup: () => dropSchema(url, schema), dir: undefined, schema, url };
+  }
   const sync = { full: 'FULL', normal: 'NORMAL', off: 'OFF' }[mode];
-  if (!sync) throw new Error(`unknown store mode ${mode} (full | normal | memory)`);
+  if (!sync) throw new Error(`unknown store mode ${mode} (full | normal | memory | pg)`);
   const dir = mkdtempSync(join(tmpdir(), `orderly-bench-${mode}-`));
   return { opts: { dataDir: dir, synchronous: sync }, cleanup: () => rmSync(dir, { recursive: true, force: true }), dir };
 }
@@ -95,4 +127,103 @@ export function finishedCounter(orderly, count, onFinished) {
     }
   });
   return { done, unsubscribe, get seen() { return seen; } };
+}
+
+const require = createRequire(import.meta.url);
+
+/** The installed version of a package, or undefined. */
+export function versionOf(pkg) {
+  try {
+    return require(`${pkg}/package.json`).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `p`, or a rejection naming `what` after `ms`. */
+export function withTimeout(p, ms, what) {
+  return Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms).unref())]);
+}
+
+/**
+ * Completion counting for a peer run: `done` resolves with the time the `n`th job ended, or
+ * with the time `maxSeconds` after `start()` (then `capped`): a slow peer gives its rate over
+ * that window instead of holding the run for minutes.
+ */
+export function completions(n, maxSeconds) {
+  let ended = 0;
+  let resolve;
+  let capped = false;
+  let timer;
+  const done = new Promise((r) => (resolve = r));
+  return {
+    done,
+    get ended() {
+      return ended;
+    },
+    get capped() {
+      return capped;
+    },
+    start() {
+      if (maxSeconds > 0) {
+        timer = setTimeout(() => {
+          capped = true;
+          resolve(performance.now());
+        }, maxSeconds * 1000);
+        timer.unref();
+      }
+    },
+    one() {
+      if (++ended === n) {
+        clearTimeout(timer);
+        resolve(performance.now());
+      }
+    },
+  };
+}
+
+/** The PostgreSQL settings that decide a commit's cost, as a peer result shows them. */
+export async function pgSettings(pool) {
+  const out = {};
+  for (const k of ['server_version', 'synchronous_commit', 'fsync']) out[k] = (await pool.query(`SHOW ${k}`)).rows[0][k];
+  return { postgres: out.server_version, synchronousCommit: out.synchronous_commit, pgFsync: out.fsync };
+}
+
+/**
+ * Runs `task.script` (relative to `dir`) with `task.args` as a fresh node process and resolves
+ * with its result: the JSON of its last stdout line, or `{ error }` naming what went wrong.
+ */
+export function runBenchChild(dir, task, timeoutMs = 240_000) {
+  return new Promise((resolve) => {
+    const argv = [...(task.node ?? []), join(dir, task.script), ...task.args];
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const last = out.trim().split('\n').at(-1) ?? '';
+      try {
+        const r = JSON.parse(last);
+        if (code !== 0 && !r.error) r.error = `exit ${code ?? signal}`;
+        resolve(r);
+      } catch {
+        const lines = (err || out).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at ') && !l.startsWith('Node.js v'));
+        resolve({ error: `no JSON result (exit ${code ?? signal}): ${lines.slice(-4).join(' | ').slice(0, 600)}` });
+      }
+    });
+  });
+}
+
+/** The commit the benchmark ran at, and how many files under src/ differ from it. */
+export function gitInfo(dir) {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: dir, encoding: 'utf8' }).trim();
+    return { head, srcChanged: dirty ? dirty.split('\n').length : 0 };
+  } catch {
+    return undefined;
+  }
 }

@@ -59,6 +59,6 @@ try {
   };
 } finally {
   await o.close();
-  cleanup();
+  await cleanup();
 }
 emit(result);

@@ -101,6 +101,6 @@ try {
   };
 } finally {
   await o.close();
-  cleanup();
+  await cleanup();
 }
 emit(result);

@@ -7,13 +7,11 @@
 //
 // Each child prints one JSON line last; that line is its result.
 
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
-import { args, round } from './lib.js';
+import { args, gitInfo, round, runBenchChild } from './lib.js';
 import { httpReport } from './http-report.js';
 import { mediansOf, report } from './report.js';
 
@@ -53,39 +51,7 @@ const TASKS = [
   { key: 'http.latency.normal', group: 'http', script: 'http-latency.js', args: ['--store', 'normal'] },
 ];
 
-function runChild(task) {
-  return new Promise((resolve) => {
-    const argv = [...(task.node ?? []), join(here, task.script), ...task.args];
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const last = out.trim().split('\n').at(-1) ?? '';
-      try {
-        const r = JSON.parse(last);
-        if (code !== 0 && !r.error) r.error = `exit ${code ?? signal}`;
-        resolve(r);
-      } catch {
-        const lines = (err || out).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at ') && !l.startsWith('Node.js v'));
-        resolve({ error: `no JSON result (exit ${code ?? signal}): ${lines.slice(-4).join(' | ').slice(0, 600)}` });
-      }
-    });
-  });
-}
-
-function gitInfo() {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: here, encoding: 'utf8' }).trim();
-    return { head, srcChanged: dirty ? dirty.split('\n').length : 0 };
-  } catch {
-    return undefined;
-  }
-}
+const runChild = (task) => runBenchChild(here, task);
 
 const started = new Date();
 const loadAtStart = loadavg().map((x) => round(x, 2));
@@ -111,7 +77,7 @@ const machine = {
   memTotalGB: round(totalmem() / 2 ** 30, 1),
   memFreeGB: round(freemem() / 2 ** 30, 1),
   reps,
-  git: gitInfo(),
+  git: gitInfo(here),
   loadavgAtStart: loadAtStart,
   loadavgAtEnd: loadavg().map((x) => round(x, 2)),
   wallSeconds: round((Date.now() - started.getTime()) / 1000, 0),

@@ -42,16 +42,17 @@ const nodes = Number(a.nodes ?? 1);
 if (nodes !== 1 && nodes !== 3) throw new Error(`--nodes: 1 or 3, not ${a.nodes}`);
 
 /**
- * TODO(cluster): three nodes sharing the work. Main has no workers on stand-by nodes yet
- * (docs/cluster.md: "stand-by nodes that follow and take over by themselves, workers on every
- * node, dispatch with SKIP LOCKED: not yet"), so `--nodes 3` measures only the fail-over among
- * three `orderly serve` processes. When nodes share work: start n1..n3 as bench/failover.js
- * does (`node dist/cli/main.js serve --database URL --database-schema S --node-name nK --port 0`),
- * deploy the serial and keyed inventories (a job every node can run: no in-process functions
- * in `orderly serve`), add the orders over HTTP to the controller (bench/http-lib.js) and count
- * OrderFinished from its event stream, as bench/http-adds.js does.
+ * TODO(cluster): three nodes sharing the work. Main has stand-by nodes that follow the journal,
+ * forward commands and take over (measured by the fail-over group, also with `--nodes 3`), but
+ * no workers on stand-by nodes yet (docs/cluster.md: "workers on every node, dispatch with SKIP
+ * LOCKED: not yet"): every job runs on the controller, so three nodes cannot do more work than
+ * one. When they can: start n1..n3 as bench/failover.js does (`node dist/cli/main.js serve
+ * --database URL --database-schema S --node-name nK --port 0`), deploy the serial and keyed
+ * inventories with a job every node can run (`orderly serve` has no in-process functions), add
+ * the orders over HTTP spread over the nodes (bench/http-lib.js) and count OrderFinished from
+ * the event stream, as bench/http-adds.js does.
  */
-const NODES_TODO = 'three nodes sharing work: not on main yet (docs/cluster.md), see NODES_TODO in bench/peers-pg.js';
+const NODES_TODO = 'three nodes sharing the work: TODO, no workers on stand-by nodes on main yet (docs/cluster.md); see NODES_TODO in bench/peers-pg.js';
 
 // synchronous_commit off for Orderly's own connections only (libpq `options`), nothing global.
 const asyncUrl = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=-c%20synchronous_commit%3Doff`;
@@ -187,8 +188,8 @@ if (TASKS.some((t) => t.group === 'failover' && want(t))) {
   const rows = [['fail-over after kill -9', 'take-over', 'how', 'load']];
   rows.push([
     `Orderly, ${fo?.nodes ?? Math.max(2, nodes)} nodes (orderly serve --database), lease ${fo?.leaseSeconds ?? 8} s`,
-    errorOf('failover.orderly') ? `not measured: ${errorOf('failover.orderly')}` : `${s(fig('failover.orderly', 'leaseTakenMs'))} (serving ${s(fig('failover.orderly', 'servingMs'))})`,
-    'measured: kill → lease taken by a stand-by (→ it serves HTTP)',
+    errorOf('failover.orderly') ? `not measured: ${errorOf('failover.orderly')}` : `${s(fig('failover.orderly', 'leaseTakenMs'))} (an add sent at the kill: ${s(fig('failover.orderly', 'commandMs'))})`,
+    'measured: kill → lease taken by a stand-by (→ an order added through a stand-by at the kill is committed)',
     fmt(fig('failover.orderly', 'load1')),
   ]);
   rows.push([
@@ -199,7 +200,7 @@ if (TASKS.some((t) => t.group === 'failover' && want(t))) {
   ]);
   rows.push(['pg-boss 10, default expiration', '15 – 17 min', 'quoted: a job active longer than its expiration (default 15 min) is failed by maintenance (every 120 s by default), then retried', '']);
   rows.push(['graphile-worker 0.17, locked job', '4 h', "quoted: get_job takes a job locked longer than job_expiry (interval '4 hours')", '']);
-  summary.failover = { orderlyMs: fig('failover.orderly', 'leaseTakenMs'), bullmqMs: fig('failover.bullmq', 'recoveredMs') };
+  summary.failover = { orderlyMs: fig('failover.orderly', 'leaseTakenMs'), orderlyCommandMs: fig('failover.orderly', 'commandMs'), bullmqMs: fig('failover.bullmq', 'recoveredMs') };
   log(`\n${table(rows)}`);
 }
 

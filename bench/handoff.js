@@ -7,7 +7,7 @@
 // The waiters are queued first behind a closed gate (lock limit 0), then the gate opens (limit 1),
 // so no addOrder competes with the handoffs. 500 orders through another lock warm the JIT first.
 //
-//   node bench/handoff.js --store full|normal|memory [--n 6000]
+//   node bench/handoff.js --store full|normal|memory|pg [--n 6000] [--url postgres://…]
 //
 // Also splits each handoff at the moment `subscribe` sees the commit that holds the previous
 // order's OrderLocksReleased: end → commit-seen (command, decide, journal commit) and
@@ -21,7 +21,7 @@ const store = a.store ?? 'full';
 const n = Number(a.n ?? 6000); // n orders => n - 1 handoffs
 const warm = Number(a.warm ?? 500);
 
-const { opts, cleanup } = storeOptions(store);
+const { opts, cleanup } = storeOptions(store, a.url ? { url: a.url } : {});
 const o = await createOrderly(opts);
 let result;
 try {

@@ -25,7 +25,7 @@ function settle() {
   return process.memoryUsage();
 }
 
-const { opts, cleanup } = storeOptions(store);
+const { opts, cleanup } = storeOptions(store, a.url ? { url: a.url } : {});
 // No snapshot during the adds: its transient text is garbage anyway, but keep the run short.
 const o = await createOrderly({ ...opts, snapshotEveryEvents: 10_000_000 });
 let result;

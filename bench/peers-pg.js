@@ -199,7 +199,7 @@ if (TASKS.some((t) => t.group === 'failover' && want(t))) {
     fmt(fig('failover.bullmq', 'load1')),
   ]);
   rows.push(['pg-boss 10, default expiration', '15 – 17 min', 'quoted: a job active longer than its expiration (default 15 min) is failed by maintenance (every 120 s by default), then retried', '']);
-  rows.push(['graphile-worker 0.17, locked job', '4 h', "quoted: get_job takes a job locked longer than job_expiry (interval '4 hours')", '']);
+  rows.push(['graphile-worker 0.17, locked job', '4 h', "quoted: a job (and its named queue) locked by a dead worker is unlocked after 4 hours (dist/sql/resetLockedAt.js)", '']);
   summary.failover = { orderlyMs: fig('failover.orderly', 'leaseTakenMs'), orderlyCommandMs: fig('failover.orderly', 'commandMs'), bullmqMs: fig('failover.bullmq', 'recoveredMs') };
   log(`\n${table(rows)}`);
 }

@@ -20,7 +20,7 @@ const warm = Number(a.warm ?? 500);
 // A second, longer window: long enough to include the periodic snapshots (every 50,000 events).
 const long = Math.max(handoffs, Number(a.long ?? 20000));
 
-const { opts, cleanup } = storeOptions(store);
+const { opts, cleanup } = storeOptions(store, a.url ? { url: a.url } : {});
 const o = await createOrderly(opts);
 let result;
 try {

@@ -44,9 +44,10 @@ if (nodes !== 1 && nodes !== 3) throw new Error(`--nodes: 1 or 3, not ${a.nodes}
 /**
  * TODO(cluster): three nodes sharing the work. Main has stand-by nodes that follow the journal,
  * forward commands and take over (measured by the fail-over group, also with `--nodes 3`), but
- * no workers on stand-by nodes yet (docs/cluster.md: "workers on every node, dispatch with SKIP
- * LOCKED: not yet"): every job runs on the controller, so three nodes cannot do more work than
- * one. When they can: start n1..n3 as bench/failover.js does (`node dist/cli/main.js serve
+ * no dispatch to stand-by nodes' workers yet (docs/cluster.md: "workers on every node, dispatch
+ * with SKIP LOCKED: not yet"; `--agent` is taken, src/node/cluster.ts does not dispatch by it):
+ * every job runs on the controller, so three nodes cannot do more work than one. When they
+ * can: start n1..n3 as bench/failover.js does (`node dist/cli/main.js serve
  * --database URL --database-schema S --node-name nK --port 0`), deploy the serial and keyed
  * inventories with a job every node can run (`orderly serve` has no in-process functions), add
  * the orders over HTTP spread over the nodes (bench/http-lib.js) and count OrderFinished from

@@ -8,8 +8,12 @@ export type Command =
   /** Deploys several locks, job resources, notice boards and workflows at once: all or nothing. */
   | { type: 'deploy'; locks: LockDef[]; workflows: Workflow[]; jobResources?: JobResourceDef[]; boards?: NoticeBoardDef[] }
   | { type: 'setSlots'; slots: number }
-  /** A worker offers `slots` executions at once and these functions (shell jobs run on any worker). Again: updates it. */
-  | { type: 'registerWorker'; workerId: string; slots: number; functions: string[] }
+  /**
+   * A worker offers `slots` executions at once and these functions (shell jobs run on any worker).
+   * `agents`: the agents it serves (jobs naming another agent do not run there); without it, it
+   * runs jobs of any agent that no registered worker lists. Again: updates it.
+   */
+  | { type: 'registerWorker'; workerId: string; slots: number; functions: string[]; agents?: string[] }
   /** A worker is gone: each of its executions is lost (`disrupted`, or run again when the job is restartable). */
   | { type: 'workerLost'; workerId: string }
   | {

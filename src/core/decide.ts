@@ -13,7 +13,7 @@ import { evolve } from './evolve.js';
 import type { Instruction, NoticeBoardDef, AddOrderInstr, CycleInstr, CycleState, ForkInstr, ForkListInstr, Grant, IfInstr, Job, JobConfig, JobResourceDef, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 import { admissionAt, hasAdmissionStartOn, orderDay, type Admission } from './admission.js';
 import { LIMITS } from './model.js';
-import { executionsOn, pickWorker, type WorkerState } from './workers.js';
+import { AGENT_NAME_CHARS_MAX, executionsOn, pickWorker, WORKER_AGENTS_COUNT_MAX, type WorkerState } from './workers.js';
 import { prepareOrderArguments } from './order-preparation.js';
 import {
   ancestors,
@@ -59,6 +59,10 @@ const STEPS_PER_ADVANCE_MAX = 10_000;
 const WORKER_ID = /^[A-Za-z0-9_.:@#-]{1,128}$/;
 /** A schedule fire reported within this of its time is on time; older ones are missed (catchUp). */
 const ON_TIME_MS = 60_000;
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
 
 export function decide(s: State, cmd: Command, now: number, opts: CoreOptions = DEFAULT_CORE_OPTIONS): Decision {
   const t = new Turn(s, now);
@@ -252,7 +256,7 @@ class Turn {
         return undefined;
       }
       case 'registerWorker':
-        return this.registerWorker(cmd.workerId, cmd.slots, cmd.functions);
+        return this.registerWorker(cmd.workerId, cmd.slots, cmd.functions, cmd.agents);
       case 'workerLost': {
         const w = this.s.workers.get(cmd.workerId);
         if (!w) return problem('not-found', `worker ${String(cmd.workerId)} is not registered`);
@@ -1409,7 +1413,7 @@ class Turn {
     else this.ready.push(p.id);
   }
 
-  private registerWorker(workerId: unknown, slots: unknown, functions: unknown): Problem | undefined {
+  private registerWorker(workerId: unknown, slots: unknown, functions: unknown, agents: unknown): Problem | undefined {
     const problems: ProblemItem[] = [];
     if (typeof workerId !== 'string' || !WORKER_ID.test(workerId)) problems.push({ path: 'workerId', message: 'must be 1 to 128 of A-Z a-z 0-9 _ . : @ # -' });
     if (!Number.isInteger(slots) || (slots as number) < 0 || (slots as number) > LIMITS.parallelismMax) {
@@ -1418,12 +1422,29 @@ class Turn {
     if (!Array.isArray(functions) || functions.length > LIMITS.parallelismMax || !functions.every((f) => typeof f === 'string' && f.length > 0 && f.length <= 128)) {
       problems.push({ path: 'functions', message: `must be a list of at most ${LIMITS.parallelismMax} names of 1 to 128 characters` });
     }
+    if (
+      agents !== undefined &&
+      (!Array.isArray(agents) ||
+        agents.length > WORKER_AGENTS_COUNT_MAX ||
+        !agents.every((a) => typeof a === 'string' && a.length > 0 && a.length <= AGENT_NAME_CHARS_MAX))
+    ) {
+      problems.push({ path: 'agents', message: `must be a list of at most ${WORKER_AGENTS_COUNT_MAX} agent names of 1 to ${AGENT_NAME_CHARS_MAX} characters` });
+    }
     if (problems.length > 0) return invalid(problems);
     const id = workerId as string;
     const fns = [...new Set(functions as string[])].sort();
+    const ags = agents === undefined ? undefined : [...new Set(agents as string[])].sort();
     const w = this.s.workers.get(id);
-    if (w && w.slots === slots && w.functions.length === fns.length && w.functions.every((f, i) => f === fns[i])) return undefined;
-    this.emit({ type: 'WorkerRegistered', at: this.now, workerId: id, slots: slots as number, functions: fns, lease: (w?.lease ?? 0) + 1 });
+    if (w && w.slots === slots && sameNames(w.functions, fns) && (w.agents === undefined ? ags === undefined : ags !== undefined && sameNames(w.agents, ags))) return undefined;
+    this.emit({
+      type: 'WorkerRegistered',
+      at: this.now,
+      workerId: id,
+      slots: slots as number,
+      functions: fns,
+      ...(ags ? { agents: ags } : {}),
+      lease: (w?.lease ?? 0) + 1,
+    });
     this.jobsDirty = true;
     return undefined;
   }

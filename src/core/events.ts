@@ -39,8 +39,8 @@ export type Event =
   | { type: 'OrderJobQueued'; at: number; orderId: string; job: string }
   /** `worker` (with its `lease`) runs it; absent when no worker is registered. `attempt`: 1, or more when the step is run again after its worker was lost. */
   | { type: 'OrderProcessingStarted'; at: number; orderId: string; executionId: string; job: string; worker?: string; lease?: number; attempt?: number }
-  /** A worker (re-)registered: its slots and the functions it runs. */
-  | { type: 'WorkerRegistered'; at: number; workerId: string; slots: number; functions: string[]; lease: number }
+  /** A worker (re-)registered: its slots, the functions it runs and the agents it serves (absent: a catch-all). */
+  | { type: 'WorkerRegistered'; at: number; workerId: string; slots: number; functions: string[]; agents?: string[]; lease: number }
   /** A worker is gone (its executions were handled before this event). */
   | { type: 'WorkerLost'; at: number; workerId: string }
   /** A job execution ended; with a succeeded outcome the order stands at the next instruction. */

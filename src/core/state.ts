@@ -314,7 +314,7 @@ interface Serialized {
   format: 1;
   seq: number;
   slots: number;
-  workers?: { id: string; slots: number; functions: string[]; lease: number }[];
+  workers?: { id: string; slots: number; functions: string[]; agents?: string[]; lease: number }[];
   workersKnown?: true;
   arrival: number;
   locks: { def: LockDef; token: number; jobConfig?: string }[];
@@ -414,7 +414,7 @@ export function deserializeState(text: string): State {
   const s = emptyState();
   s.seq = d.seq;
   s.slots = d.slots;
-  for (const w of d.workers ?? []) workerRegistered(s, { workerId: w.id, slots: w.slots, functions: w.functions, lease: w.lease });
+  for (const w of d.workers ?? []) workerRegistered(s, { workerId: w.id, slots: w.slots, functions: w.functions, ...(w.agents ? { agents: w.agents } : {}), lease: w.lease });
   s.workersKnown = d.workersKnown === true;
   s.arrival = d.arrival;
   for (const t of d.jobTemplates) s.jobTemplates.set(t.id, t);

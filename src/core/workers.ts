@@ -2,6 +2,11 @@
 // run (shell jobs run on any worker); the core hands each execution to one worker, counts slots
 // per worker, and a lost worker is a command that ends exactly its executions.
 //
+// Agents: a job with an agentName runs on the workers whose `agents` include that name; a
+// worker registered without agents is a catch-all that runs such a job only while no
+// registered worker lists its agent (the embedded node registers without agents, so imported
+// JS7 workflows, which all name an agent, run there). A job without agentName runs anywhere.
+//
 // Until a worker has ever registered (the core's own tests, journals from before workers)
 // executions are handed to the node as a whole: the node's `slots` is the only bound and no
 // worker is named. Once one has, executions go to workers only: with none left, orders wait.
@@ -15,17 +20,32 @@ export interface WorkerState {
   slots: number;
   /** Functions this worker has registered (FunctionExecutable jobs run only where registered). */
   functions: string[];
+  /** Agents this worker serves; undefined: a catch-all for agents that no worker lists. */
+  agents?: string[] | undefined;
   /** Raised by every registration of this id: an execution carries the lease it was given under. */
   lease: number;
   /** Derived: executions running here (order ids). */
   running: Set<string>;
 }
 
+/** At most this many agents per worker. */
+export const WORKER_AGENTS_COUNT_MAX = 1_000;
+/** Characters of one agent name (as a job's agentName). */
+export const AGENT_NAME_CHARS_MAX = 128;
+
+/** Whether some registered worker lists agent `name` (then catch-all workers do not run its jobs). */
+export function agentServed(s: State, name: string): boolean {
+  for (const w of s.workers.values()) if (w.agents?.includes(name)) return true;
+  return false;
+}
+
 /** Whether `w` can run `job` at all (slots aside). */
-export function canRun(w: WorkerState, job: Job | undefined): boolean {
+export function canRun(s: State, w: WorkerState, job: Job | undefined): boolean {
   const exe = job?.executable;
-  if (exe?.TYPE === 'FunctionExecutable') return w.functions.includes(exe.functionName);
-  return true;
+  if (exe?.TYPE === 'FunctionExecutable' && !w.functions.includes(exe.functionName)) return false;
+  const agent = job?.agentName;
+  if (agent === undefined) return true;
+  return w.agents ? w.agents.includes(agent) : !agentServed(s, agent);
 }
 
 /**
@@ -37,7 +57,7 @@ export function pickWorker(s: State, job: Job | undefined): WorkerState | undefi
   if (!s.workersKnown) return null;
   let best: WorkerState | undefined;
   for (const w of s.workers.values()) {
-    if (w.running.size >= w.slots || !canRun(w, job)) continue;
+    if (w.running.size >= w.slots || !canRun(s, w, job)) continue;
     if (!best || w.slots - w.running.size > best.slots - best.running.size) best = w;
   }
   return best;
@@ -46,7 +66,7 @@ export function pickWorker(s: State, job: Job | undefined): WorkerState | undefi
 /** Whether some registered worker could ever run `job` (false: its orders wait for a worker). */
 export function anyWorkerCanRun(s: State, job: Job | undefined): boolean {
   if (!s.workersKnown) return true;
-  for (const w of s.workers.values()) if (canRun(w, job)) return true;
+  for (const w of s.workers.values()) if (canRun(s, w, job)) return true;
   return false;
 }
 
@@ -64,14 +84,16 @@ export function executionsOn(s: State, workerId: string): Order[] {
 
 // ---------------------------------------------------------------- applied by evolve
 
-export function workerRegistered(s: State, e: { workerId: string; slots: number; functions: string[]; lease: number }): void {
+export function workerRegistered(s: State, e: { workerId: string; slots: number; functions: string[]; agents?: string[]; lease: number }): void {
   s.workersKnown = true;
+  const agents = e.agents && [...e.agents];
   const w = s.workers.get(e.workerId);
   if (w) {
     w.slots = e.slots;
     w.functions = [...e.functions];
+    w.agents = agents;
     w.lease = e.lease;
-  } else s.workers.set(e.workerId, { id: e.workerId, slots: e.slots, functions: [...e.functions], lease: e.lease, running: new Set() });
+  } else s.workers.set(e.workerId, { id: e.workerId, slots: e.slots, functions: [...e.functions], agents, lease: e.lease, running: new Set() });
 }
 
 export function workerRemoved(s: State, workerId: string): void {
@@ -91,8 +113,8 @@ export function executionOffWorker(s: State, o: Order): void {
 }
 
 /** Workers as snapshots keep them (running is derived from the orders). */
-export function serializeWorkers(s: State): { id: string; slots: number; functions: string[]; lease: number }[] {
+export function serializeWorkers(s: State): { id: string; slots: number; functions: string[]; agents?: string[]; lease: number }[] {
   return [...s.workers.values()]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .map((w) => ({ id: w.id, slots: w.slots, functions: w.functions, lease: w.lease }));
+    .map((w) => ({ id: w.id, slots: w.slots, functions: w.functions, ...(w.agents ? { agents: w.agents } : {}), lease: w.lease }));
 }

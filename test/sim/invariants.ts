@@ -454,7 +454,7 @@ function checkJobs(s: State, out: string[]): void {
       const o = head === undefined ? undefined : s.orders.get(head);
       // With workers: only when a worker that runs the job has a free slot.
       const job = o ? workflowOf(s, o)?.jobs[key.slice(o.workflow.length + 1)] : undefined;
-      const workerFree = !s.workersKnown || [...s.workers.values()].some((w) => w.running.size < w.slots && canRun(w, job));
+      const workerFree = !s.workersKnown || [...s.workers.values()].some((w) => w.running.size < w.slots && canRun(s, w, job));
       if (j && o && workerFree && j.running < parallelismOf(s, o, key)) {
         out.push(`[job-wakeup] order ${o.id} waits for job ${key} (running ${j.running} < parallelism ${parallelismOf(s, o, key)}) while ${s.running} < ${s.slots} slots are busy`);
       }

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { deserializeState, serializeState } from '../../src/core/state.js';
+import { AGENT_NAME_CHARS_MAX, WORKER_AGENTS_COUNT_MAX } from '../../src/core/workers.js';
 import { exec, fn, wf, Core } from '../support/core-harness.js';
 
 const shell = { executable: { TYPE: 'ShellScriptExecutable' as const, script: 'true' }, parallelism: 100 };
@@ -86,5 +87,99 @@ describe('workers', () => {
     const p = c.refuse({ type: 'registerWorker', workerId: 'a b', slots: -1, functions: [''] });
     expect(p.problems?.map((x) => x.path)).toEqual(['workerId', 'slots', 'functions']);
     expect(c.refuse({ type: 'workerLost', workerId: 'nobody' }).code).toBe('not-found');
+  });
+
+  describe('agents', () => {
+    const onAgent = (agentName: string) => ({ ...shell, agentName });
+    function agentCore(): Core {
+      const c = new Core(100);
+      c.deploy([], [wf('any', [exec('j')], { j: shell }), wf('a', [exec('j')], { j: onAgent('A') }), wf('b', [exec('j')], { j: onAgent('B') })]);
+      return c;
+    }
+    const on = (c: Core, id: string): string | undefined => c.o(id).execution?.worker;
+
+    it('a job of agent A runs only on workers listing A; a job without agent runs anywhere', () => {
+      const c = agentCore();
+      c.run({ type: 'registerWorker', workerId: 'wa', slots: 10, functions: [], agents: ['A'] });
+      c.run({ type: 'registerWorker', workerId: 'wb', slots: 10, functions: [], agents: ['B'] });
+      for (let i = 0; i < 4; i++) c.add(`a${i}`, 'a');
+      for (let i = 0; i < 4; i++) c.add(`b${i}`, 'b');
+      for (let i = 0; i < 4; i++) c.add(`n${i}`, 'any');
+      for (let i = 0; i < 4; i++) expect(on(c, `a${i}`)).toBe('wa');
+      for (let i = 0; i < 4; i++) expect(on(c, `b${i}`)).toBe('wb');
+      expect(new Set([0, 1, 2, 3].map((i) => on(c, `n${i}`)))).toEqual(new Set(['wa', 'wb']));
+      expect(c.replayEquals()).toBe(true);
+    });
+
+    it('a job of an agent that no worker lists waits (no catch-all), and starts when a worker lists it', () => {
+      const c = agentCore();
+      c.run({ type: 'registerWorker', workerId: 'wb', slots: 10, functions: [], agents: ['B'] });
+      c.add('x', 'a');
+      expect(c.o('x').state).toBe('waiting');
+      c.run({ type: 'registerWorker', workerId: 'wa', slots: 10, functions: [], agents: ['A'] });
+      expect(on(c, 'x')).toBe('wa');
+      expect(c.replayEquals()).toBe(true);
+    });
+
+    it('a worker without agents is a catch-all: it runs jobs of an agent only while no worker lists that agent', () => {
+      const c = agentCore();
+      c.run({ type: 'registerWorker', workerId: 'all', slots: 10, functions: [] });
+      c.add('a1', 'a');
+      c.add('b1', 'b');
+      expect(on(c, 'a1')).toBe('all');
+      expect(on(c, 'b1')).toBe('all');
+      // A worker for A registers: A's jobs go there from now on, B's still to the catch-all.
+      c.run({ type: 'registerWorker', workerId: 'wa', slots: 1, functions: [], agents: ['A'] });
+      c.add('a2', 'a');
+      c.add('a3', 'a');
+      c.add('b2', 'b');
+      expect(on(c, 'a2')).toBe('wa');
+      // wa is full: a3 waits for it rather than going to the catch-all.
+      expect(c.o('a3').state).toBe('waiting');
+      expect(on(c, 'b2')).toBe('all');
+      // Once A's worker is lost, the catch-all takes A's jobs again.
+      c.run({ type: 'workerLost', workerId: 'wa' });
+      expect(on(c, 'a3')).toBe('all');
+      expect(c.replayEquals()).toBe(true);
+    });
+
+    it('registering again with other agents is a new registration; the same agents in another order is none', () => {
+      const c = agentCore();
+      expect(c.run({ type: 'registerWorker', workerId: 'w', slots: 1, functions: [], agents: ['B', 'A'] }).map((e) => e.type)).toEqual(['WorkerRegistered']);
+      expect(c.run({ type: 'registerWorker', workerId: 'w', slots: 1, functions: [], agents: ['A', 'B', 'A'] })).toEqual([]);
+      expect(c.s.workers.get('w')!.agents).toEqual(['A', 'B']);
+      // Without agents: a catch-all now.
+      expect(c.run({ type: 'registerWorker', workerId: 'w', slots: 1, functions: [] }).map((e) => e.type)).toEqual(['WorkerRegistered']);
+      expect(c.s.workers.get('w')!.agents).toBeUndefined();
+      c.run({ type: 'registerWorker', workerId: 'w', slots: 1, functions: [], agents: [] });
+      expect(c.s.workers.get('w')!.agents).toEqual([]);
+      // Snapshots keep the agents (and their absence).
+      c.run({ type: 'registerWorker', workerId: 'v', slots: 1, functions: [] });
+      const copy = deserializeState(serializeState(c.s));
+      expect(copy.workers.get('w')!.agents).toEqual([]);
+      expect(copy.workers.get('v')!.agents).toBeUndefined();
+      expect(serializeState(copy)).toBe(serializeState(c.s));
+      expect(c.replayEquals()).toBe(true);
+    });
+
+    it('a snapshot written before agents existed reads as catch-all workers', () => {
+      const c = agentCore();
+      c.run({ type: 'registerWorker', workerId: 'old', slots: 2, functions: [] });
+      const text = serializeState(c.s);
+      expect(text).not.toContain('agents');
+      const copy = deserializeState(text);
+      expect(copy.workers.get('old')!.agents).toBeUndefined();
+    });
+
+    it('refuses bad agents by name and limit', () => {
+      const c = agentCore();
+      const bad = (agents: unknown): string[] | undefined =>
+        c.refuse({ type: 'registerWorker', workerId: 'w', slots: 1, functions: [], agents } as never).problems?.map((x) => x.path);
+      expect(bad('A')).toEqual(['agents']);
+      expect(bad([''])).toEqual(['agents']);
+      expect(bad(['x'.repeat(AGENT_NAME_CHARS_MAX + 1)])).toEqual(['agents']);
+      expect(bad(Array.from({ length: WORKER_AGENTS_COUNT_MAX + 1 }, (_, i) => `a${i}`))).toEqual(['agents']);
+      expect(bad([1])).toEqual(['agents']);
+    });
   });
 });

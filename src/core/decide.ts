@@ -13,7 +13,7 @@ import { evolve } from './evolve.js';
 import type { Instruction, NoticeBoardDef, AddOrderInstr, CycleInstr, CycleState, ForkInstr, ForkListInstr, Grant, IfInstr, Job, JobConfig, JobResourceDef, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 import { admissionAt, hasAdmissionStartOn, orderDay, type Admission } from './admission.js';
 import { LIMITS } from './model.js';
-import { AGENT_NAME_CHARS_MAX, executionsOn, pickWorker, WORKER_AGENTS_COUNT_MAX, type WorkerState } from './workers.js';
+import { AGENT_NAME_CHARS_MAX, executionsOn, pickWorker, WORKER_AGENTS_COUNT_MAX, WORKER_ID_PATTERN, type WorkerState } from './workers.js';
 import { prepareOrderArguments } from './order-preparation.js';
 import {
   ancestors,
@@ -56,7 +56,6 @@ export type Decision = { ok: true; events: Event[] } | { ok: false; problem: Pro
 
 const ORDER_ID = /^[A-Za-z0-9_.:@#-]{1,128}$/;
 const STEPS_PER_ADVANCE_MAX = 10_000;
-const WORKER_ID = /^[A-Za-z0-9_.:@#-]{1,128}$/;
 /** A schedule fire reported within this of its time is on time; older ones are missed (catchUp). */
 const ON_TIME_MS = 60_000;
 
@@ -1415,7 +1414,7 @@ class Turn {
 
   private registerWorker(workerId: unknown, slots: unknown, functions: unknown, agents: unknown): Problem | undefined {
     const problems: ProblemItem[] = [];
-    if (typeof workerId !== 'string' || !WORKER_ID.test(workerId)) problems.push({ path: 'workerId', message: 'must be 1 to 128 of A-Z a-z 0-9 _ . : @ # -' });
+    if (typeof workerId !== 'string' || !WORKER_ID_PATTERN.test(workerId)) problems.push({ path: 'workerId', message: 'must be 1 to 128 of A-Z a-z 0-9 _ . : @ # -' });
     if (!Number.isInteger(slots) || (slots as number) < 0 || (slots as number) > LIMITS.parallelismMax) {
       problems.push({ path: 'slots', message: `must be a whole number from 0 to ${LIMITS.parallelismMax}` });
     }

@@ -28,6 +28,8 @@ export interface WorkerState {
   running: Set<string>;
 }
 
+/** A worker's id. */
+export const WORKER_ID_PATTERN = /^[A-Za-z0-9_.:@#-]{1,128}$/;
 /** At most this many agents per worker. */
 export const WORKER_AGENTS_COUNT_MAX = 1_000;
 /** Characters of one agent name (as a job's agentName). */

@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { PgListener } from './postgres-listener.js';
+import { Renewal } from './renewal.js';
 
 export const LEASE_TTL_MS_DEFAULT = 8_000;
 export const LEASE_TTL_MS_MIN = 200;
@@ -101,10 +102,7 @@ export class Lease {
   readonly renewEveryMs: number;
   private heldEpoch: number | undefined;
   private heldSince = 0;
-  /** performance.now() by which a successful renewal must have been sent again. */
-  private deadline = 0;
-  private renewTimer: NodeJS.Timeout | undefined;
-  private deadlineTimer: NodeJS.Timeout | undefined;
+  private readonly renewal: Renewal;
   private readonly lostHandlers = new Set<(err: LeaseLost) => void>();
   private closed = false;
   /** Wakes a waiting acquire (a release was announced, or close). */
@@ -126,6 +124,12 @@ export class Lease {
     if (Buffer.byteLength(this.holder) > LEASE_HOLDER_BYTES_MAX) {
       throw new RangeError(`lease ${opts.name}: node name is longer than ${LEASE_HOLDER_BYTES_MAX - 60} bytes`);
     }
+    this.renewal = new Renewal({
+      ttlMs: this.ttlMs,
+      renewEveryMs: this.renewEveryMs,
+      renew: () => this.renew(),
+      expired: () => this.lose(`lease ${this.name}: not renewed within ${this.ttlMs} ms`),
+    });
   }
 
   /** The epoch while this holder holds the lease (by its own clock), else undefined. */
@@ -267,30 +271,7 @@ export class Lease {
   }
 
   private renewed(sentAt: number): void {
-    this.deadline = sentAt + this.ttlMs;
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = setTimeout(() => {
-      if (performance.now() >= this.deadline) this.lose(`lease ${this.name}: not renewed within ${this.ttlMs} ms`);
-    }, Math.max(0, this.deadline - performance.now()));
-    this.deadlineTimer.unref();
-    this.scheduleRenewal();
-  }
-
-  private scheduleRenewal(): void {
-    if (this.renewTimer) clearTimeout(this.renewTimer);
-    this.renewTimer = setTimeout(() => {
-      this.renewTimer = undefined;
-      // A failed renewal is tried again; the deadline decides when the lease is lost.
-      this.renew().then(
-        (ok) => {
-          if (!ok && this.heldEpoch !== undefined) this.scheduleRenewal();
-        },
-        () => {
-          if (this.heldEpoch !== undefined) this.scheduleRenewal();
-        },
-      );
-    }, this.renewEveryMs);
-    this.renewTimer.unref();
+    this.renewal.renewed(sentAt);
   }
 
   private lose(why: string): void {
@@ -308,10 +289,7 @@ export class Lease {
 
   private stopHolding(): void {
     this.heldEpoch = undefined;
-    if (this.renewTimer) clearTimeout(this.renewTimer);
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.renewTimer = undefined;
-    this.deadlineTimer = undefined;
+    this.renewal.stop();
   }
 
   private checkOpen(): void {

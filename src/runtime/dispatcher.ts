@@ -35,6 +35,13 @@ export interface WorkerOffer {
   id: string;
   slots: number;
   functions: string[];
+  /** The agents it serves (a node of a cluster may name them); absent: a catch-all. */
+  agents?: string[];
+}
+
+/** The command that registers a worker with its offer. */
+export function registerCommand(offer: WorkerOffer): { type: 'registerWorker'; workerId: string; slots: number; functions: string[]; agents?: string[] } {
+  return { type: 'registerWorker', workerId: offer.id, slots: offer.slots, functions: offer.functions, ...(offer.agents ? { agents: offer.agents } : {}) };
 }
 
 /** One worker in this process: shell jobs through the shell executor, function jobs through the registered functions. */

@@ -27,7 +27,7 @@ import type { RunningExecution } from './executor-types.js';
 import type { LiveOutput } from './live-output.js';
 import { FunctionExecutor } from './function-executor.js';
 import { LauncherShellExecutor } from './launcher-client.js';
-import { LocalDispatcher, LocalWorker, type Dispatcher } from './dispatcher.js';
+import { LocalDispatcher, LocalWorker, registerCommand, type Dispatcher } from './dispatcher.js';
 import { killOrphans } from './orphans.js';
 import { ShellExecutor } from './shell-executor.js';
 
@@ -256,7 +256,7 @@ export class Engine {
     this.dispatcher.onOfferChanged((offer) => {
       // While following, the node tells the writer itself (its dispatcher's business).
       if (this.currentMode === 'following' || this.currentMode === 'stopping' || this.currentMode === 'stopped' || this.currentMode === 'failed') return;
-      this.submit({ type: 'registerWorker', workerId: offer.id, slots: offer.slots, functions: offer.functions }, { keep: true }).catch(() => undefined);
+      this.submit(registerCommand(offer), { keep: true }).catch(() => undefined);
     });
   }
 
@@ -437,7 +437,7 @@ export class Engine {
     // Workers of other nodes that are alive keep their executions (a cluster).
     const remote = (await this.dispatcher.liveRemoteWorkers?.()) ?? new Set<string>();
     const mine = new Set([...local.map((w) => w.id), ...remote]);
-    const register: Command[] = local.map((w) => ({ type: 'registerWorker', workerId: w.id, slots: w.slots, functions: w.functions }));
+    const register: Command[] = local.map(registerCommand);
     // The workers of a former life are gone: exactly their executions are lost. Executions
     // started before workers were recorded name none: they are lost too.
     const lost: Command[] = [];

@@ -148,6 +148,8 @@ export class NodeHeartbeat {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`node ${this.node}: heartbeat already started`);
     this.state = 'starting';
+    // Listening first: a stop announced between a refused try and the wait is not missed.
+    await this.listenForStops();
     for (;;) {
       const sentAt = performance.now();
       const { rows } = await this.opts.pool.query<{ expires_in: number | null; wrote: boolean }>(
@@ -179,7 +181,6 @@ export class NodeHeartbeat {
         return;
       }
       // Another life of this node is live: wait for its stop (notified) or its expiry (the database says when).
-      await this.listenForStops();
       const waitMs = Math.min(Math.max(Number(r.expires_in ?? 0), 0) + 20, this.ttlMs);
       await new Promise<void>((resolve) => {
         const done = (): void => {

@@ -97,26 +97,30 @@ interface Controller {
   events: Event[];
   store: PostgresStore;
   dispatcher: ClusterDispatcher;
+  close: () => Promise<void>;
 }
 
-async function startController(schema: string): Promise<Controller> {
-  const store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, node: 'a' });
+async function startController(schema: string, name = 'a'): Promise<Controller> {
+  const store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, node: name });
   const functions = new FunctionExecutor();
-  const shell = new ShellExecutor({ scriptDir: tmpdir(), engineId: 'cluster-test-a' });
-  const local = new LocalWorker('a-1', 4, shell, functions);
-  const heartbeat = new NodeHeartbeat({ pool: store.shared.pool, schema, node: 'a', workerId: 'a-1', slots: 4, functions: [], ttlMs: TTL_MS, listener: store.shared.listener });
+  const shell = new ShellExecutor({ scriptDir: tmpdir(), engineId: `cluster-test-${name}` });
+  const workerId = `${name}-1`;
+  const local = new LocalWorker(workerId, 4, shell, functions);
+  const heartbeat = new NodeHeartbeat({ pool: store.shared.pool, schema, node: name, workerId, slots: 4, functions: [], ttlMs: TTL_MS, listener: store.shared.listener });
   await heartbeat.start();
   const dispatcher = new ClusterDispatcher({ pool: store.shared.pool, schema, listener: store.shared.listener, local, heartbeat });
   const engine = await Engine.open({ store, scriptDir: tmpdir(), functions, dispatcher, slots: LIMITS.parallelismMax, jobLauncher: 'inline' });
   const events: Event[] = [];
   engine.subscribe((batch: readonly Stamped[]) => events.push(...batch.map((s) => s.event)));
-  cleanups.push(async () => {
-    await engine.close();
+  // The heartbeat first: it uses the store's pool, which the engine's close ends.
+  const close = async (): Promise<void> => {
     await heartbeat.stop().catch(() => undefined);
-  });
+    await engine.close();
+  };
+  cleanups.push(close);
   await dispatcher.startControlling(engine);
   await engine.submit({ type: 'deploy', locks: [{ name: 'L', limit: 1 }], workflows: WORKFLOWS });
-  return { engine, events, store, dispatcher };
+  return { engine, events, store, dispatcher, close };
 }
 
 interface WorkerNode {
@@ -316,6 +320,24 @@ describe('cluster workers', () => {
     expect(order(c, 'r1')?.execution).toMatchObject({ worker: d.workerId, attempt: 2 });
     d.release('r1');
     await whenState(c.engine, () => order(c, 'r1')?.state === 'finished', 'r1 finished');
+  });
+
+  it('a new controller keeps the live workers of other nodes: a job running there during the switch-over finishes its order', async () => {
+    const schema = await newSchema();
+    const b = await startWorkerNode(schema, 'b');
+    const c1 = await startController(schema, 'a');
+    await whenState(c1.engine, registered(c1, b.workerId), 'b registered');
+    await c1.engine.submit({ type: 'addOrder', orderId: 'o1', workflow: 'locked' });
+    await b.started('o1');
+    // The controller stops (its lease is released); another node's engine takes over.
+    await c1.close();
+    const c2 = await startController(schema, 'a2');
+    expect(c2.engine.state.workers.has(b.workerId)).toBe(true);
+    expect(c2.engine.state.workers.has('a-1')).toBe(false);
+    expect(order(c2, 'o1')?.state).toBe('processing');
+    b.release('o1');
+    await whenState(c2.engine, () => order(c2, 'o1')?.state === 'finished', 'o1 finished');
+    expect(order(c2, 'o1')?.outcome).toMatchObject({ type: 'succeeded' });
   });
 
   it('an idle worker makes no query of its own: only its heartbeat renews', async () => {

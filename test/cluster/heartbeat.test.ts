@@ -29,7 +29,7 @@ async function setup(): Promise<{ schema: string; pool: Pool; listener: PgListen
 }
 
 function heartbeat(base: { schema: string; pool: Pool; listener: PgListener }, extra: Partial<NodeHeartbeatOptions> = {}): NodeHeartbeat {
-  const hb = new NodeHeartbeat({ ...base, node: 'n1', workerId: 'n1-1', slots: 3, functions: ['f2', 'f1'], ttlMs: 2_000, ...extra });
+  const hb = new NodeHeartbeat({ ...base, node: 'n1', workerId: 'n1-1', slots: 3, functions: ['f2', 'f1'], ttlMs: 6_000, ...extra });
   cleanups.push(() => hb.stop().catch(() => undefined));
   return hb;
 }

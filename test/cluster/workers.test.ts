@@ -20,8 +20,11 @@ import { FunctionExecutor } from '../../src/runtime/function-executor.js';
 import { ShellExecutor } from '../../src/runtime/shell-executor.js';
 import { dropSchema, TEST_DATABASE_URL, testSchemaName, withClient } from '../support/postgres.js';
 
-/** Long enough that a loaded machine renews in time; the loss tests wait it out once. */
-const TTL_MS = 2_000;
+/**
+ * Long enough that a machine loaded by the whole suite renews in time (2 s was not: a node lost
+ * its heartbeat before its first job); the loss tests wait it out once.
+ */
+const TTL_MS = 6_000;
 
 const hold = (extra: Partial<Job> = {}): Job => ({ executable: { TYPE: 'FunctionExecutable', functionName: 'hold' }, agentName: 'B', parallelism: 100, ...extra });
 const WORKFLOWS: Workflow[] = [
@@ -206,7 +209,11 @@ async function startWorkerNode(schema: string, name: string, opts: { slots?: num
     workerQueries: workerPool.count,
     heartbeatPool,
     release: (id) => releases.get(id)?.(),
-    started: (id) => of(starts, id).promise,
+    started: (id) =>
+      Promise.race([
+        of(starts, id).promise,
+        new Promise<void>((_, reject) => heartbeat.onLost((err) => reject(new Error(`${name} lost its heartbeat before ${id} started: ${err.message}`)))),
+      ]),
     aborted: (id) => of(aborts, id).promise,
     holding: () => holding,
     holdingMax: () => holdingMax,

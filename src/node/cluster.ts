@@ -8,16 +8,27 @@
 // one stand-by takes it: it reads the rest of the journal, recovers, fires the schedules and
 // answers the commands the others send (src/cluster/commands.ts).
 //
+// Every node also runs a worker (src/cluster/): its heartbeat row says it is alive, with its
+// slots, agents and functions; the controller's dispatcher runs its own executions in this
+// process and writes the others' into `executions`, where their node's ClusterWorker claims them
+// and reports the outcome in the same row.
+//
 // A controller that loses its lease (not renewed in time: the database was out of reach, or
 // the process stalled) stops at once: it kills its running jobs before another node can be
 // granted their locks, and the engine fails (`onFatal`; `orderly serve` exits with 1, to be
-// restarted by its supervisor, and comes back as a stand-by).
+// restarted by its supervisor, and comes back as a stand-by). A node whose heartbeat is lost
+// does the same: the controller reports its worker lost once the heartbeat expires, and its
+// jobs must be dead by then.
 
 import { randomUUID } from 'node:crypto';
 import { CommandForwarder, CommandServer } from '../cluster/commands.js';
+import { ClusterDispatcher } from '../cluster/dispatcher.js';
+import { NodeHeartbeat, readLiveNodes } from '../cluster/heartbeat.js';
+import { ClusterWorker } from '../cluster/worker.js';
+import { LIMITS } from '../core/model.js';
 import type { PostgresStore } from '../journal/postgres.js';
 import type { JournalStore } from '../journal/types.js';
-import { LocalDispatcher, LocalWorker } from '../runtime/dispatcher.js';
+import { LocalWorker } from '../runtime/dispatcher.js';
 import { FunctionExecutor } from '../runtime/function-executor.js';
 import { LauncherShellExecutor } from '../runtime/launcher-client.js';
 import { Orderly, type EngineRunOptions } from '../runtime/orderly.js';
@@ -36,8 +47,16 @@ export interface ClusterNode {
   orderly: Orderly;
   /** Resolves once this node is the controller (at once when it was from the start). */
   readonly controlling: Promise<void>;
-  /** Stops waiting for the lease and answering commands (the engine is closed by its owner). */
+  /** This node's worker: its id (as the engine and the nodes table know it). */
+  readonly workerId: string;
+  /** Stops waiting for the lease, answering commands, taking work and its heartbeat (the engine is closed by its owner). */
   close(): Promise<void>;
+}
+
+/** A worker id for this life of `node`: its name made fit for a worker id, and a random part. */
+export function clusterWorkerId(node: string): string {
+  const name = node.replace(/[^A-Za-z0-9_.:@#-]/g, '_').slice(0, 100);
+  return `${name}:${randomUUID().slice(0, 8)}`;
 }
 
 /** Starts this process as a node of the cluster whose journal `pg` is; `store` is `pg`, maybe wrapped (metrics). */
@@ -48,37 +67,75 @@ export async function startClusterNode(pg: PostgresStore, store: JournalStore, o
   // and nothing of another node on the same machine.
   const mark = `cluster:${pg.schema}:${pg.node}`;
   await killOrphans(mark);
-  const { scriptDir, afterClose, slots, logBytesMax, jobLauncher, agents: _agents, ...run } = opts;
+  const { scriptDir, afterClose, slots, logBytesMax, jobLauncher, agents, ...run } = opts;
   const functions = new FunctionExecutor(logBytesMax !== undefined ? { logBytesMax } : {});
   const shellOpts: ConstructorParameters<typeof ShellExecutor>[0] = { scriptDir, engineId: mark };
   if (logBytesMax !== undefined) shellOpts.logBytesMax = logBytesMax;
   const shell = jobLauncher === 'inline' ? new ShellExecutor(shellOpts) : new LauncherShellExecutor(shellOpts);
-  // The worker of this life of the node: a new id each start.
-  const worker = new LocalWorker(`${pg.node}:${randomUUID().slice(0, 8)}`, slots ?? 4, shell, functions);
-  const dispatcher = new LocalDispatcher(worker);
+  // The worker of this life of the node: a new id each start. `slots` bounds this node's worker;
+  // the engine's own bound is the cluster's (every worker counts its slots).
+  const workerId = clusterWorkerId(pg.node);
+  const worker = new LocalWorker(workerId, slots ?? 4, shell, functions);
+  // The heartbeat lives as long as the lease would: a lost node's jobs are dead before its
+  // worker is reported lost and their locks go elsewhere.
+  const heartbeat = new NodeHeartbeat({
+    pool,
+    schema: pg.schema,
+    node: pg.node,
+    workerId,
+    ...(agents !== undefined ? { agents } : {}),
+    slots: worker.slots,
+    functions: functions.names(),
+    ttlMs: pg.lease.ttlMs,
+    listener,
+  });
+  // A restarted node waits here until the heartbeat of its former life stopped or expired.
+  await heartbeat.start();
+  const dispatcher = new ClusterDispatcher({ pool, schema: pg.schema, listener, local: worker, heartbeat });
+  const clusterWorker = new ClusterWorker({ pool, schema: pg.schema, listener, workerId, local: worker, store: pg, heartbeat });
 
   const forwarder = new CommandForwarder(tables);
   let server: CommandServer | undefined;
   let closed = false;
-  const first = await pg.lease.tryAcquire();
+  let first: Awaited<ReturnType<typeof pg.lease.tryAcquire>>;
+  try {
+    first = await pg.lease.tryAcquire();
+  } catch (err) {
+    await heartbeat.stop().catch(() => undefined);
+    throw err;
+  }
   const leading = 'epoch' in first;
-  const base = { ...run, ...(slots !== undefined ? { slots } : {}), ...(logBytesMax !== undefined ? { logBytesMax } : {}), store, scriptDir, dispatcher, functions };
-  const orderly = await Orderly.start({
-    ...base,
-    ...(leading ? {} : { follow: forwarder.send }),
-    afterClose: async () => {
-      forwarder.close();
-      await afterClose?.();
-    },
-  });
+  const base = { ...run, slots: LIMITS.parallelismMax, ...(logBytesMax !== undefined ? { logBytesMax } : {}), store, scriptDir, dispatcher, functions };
+  let orderly: Orderly;
+  try {
+    orderly = await Orderly.start({
+      ...base,
+      ...(leading ? {} : { follow: forwarder.send }),
+      afterClose: async () => {
+        forwarder.close();
+        await afterClose?.();
+      },
+    });
+  } catch (err) {
+    forwarder.close();
+    await heartbeat.stop().catch(() => undefined);
+    throw err;
+  }
 
-  // A lost lease: nothing more is written, and the jobs die before their locks can go elsewhere.
-  pg.lease.onLost((err) => {
+  // A lost lease or heartbeat: nothing more is written or run here, and the jobs die before
+  // their locks can go elsewhere.
+  const stop = (err: Error): void => {
+    clusterWorker.halt();
+    dispatcher.stopControlling();
     orderly.engine.fail(err);
     orderly.engine.killRunning();
-  });
+  };
+  pg.lease.onLost(stop);
+  heartbeat.onLost(stop);
 
   const serve = async (): Promise<void> => {
+    if (closed) return;
+    await dispatcher.startControlling(orderly.engine);
     if (closed) return;
     server = new CommandServer(tables, orderly.engine);
     await server.start();
@@ -95,25 +152,35 @@ export async function startClusterNode(pg: PostgresStore, store: JournalStore, o
   controlling.catch((err: unknown) => {
     if (!closed) orderly.engine.fail(err);
   });
-  if (leading) await controlling;
+  try {
+    await clusterWorker.start();
+    if (leading) await controlling;
+  } catch (err) {
+    closed = true;
+    await orderly.close().catch(() => undefined);
+    throw err;
+  }
 
   return {
     orderly,
     controlling,
+    workerId,
     async close() {
+      if (closed) return;
       closed = true;
       forwarder.close();
       await server?.close();
+      await clusterWorker.close();
+      dispatcher.stopControlling();
+      // Before the engine closes the store's pool: the row is marked stopped, and the controller
+      // reports this worker lost at once instead of after its expiry.
+      await heartbeat.stop().catch(() => undefined);
     },
   };
 }
 
 /** The nodes whose heartbeat is alive (the database's clock), for the cluster view. */
 export async function liveNodeRows(pg: PostgresStore): Promise<NodeRowView[]> {
-  const { pool, schemaSql } = pg.shared;
-  const { rows } = await pool.query<{ name: string; worker_id: string; agents: string[] | null; slots: number; last_seen: number }>(
-    `SELECT name, worker_id, agents, slots, (extract(epoch FROM last_seen) * 1000)::float8 AS last_seen
-     FROM ${schemaSql}.nodes WHERE NOT stopped AND expires_at > now() ORDER BY name`,
-  );
-  return rows.map((r) => ({ name: r.name, workerId: r.worker_id, agents: r.agents ?? undefined, slots: r.slots, lastSeen: Math.round(Number(r.last_seen)) }));
+  const rows = await readLiveNodes(pg.shared.pool, pg.schema);
+  return rows.map((r) => ({ name: r.name, workerId: r.workerId, agents: r.agents, slots: r.slots, lastSeen: Math.round(r.lastSeen) }));
 }

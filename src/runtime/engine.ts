@@ -552,6 +552,12 @@ export class Engine {
             else this.appendFailed(err, batch);
             return;
           }
+          if (this.currentMode === 'failed') {
+            // Committed, but the engine was failed from outside meanwhile (a lost lease): it
+            // starts nothing more; the next writer reads these events and recovers from them.
+            this.settleFailed(batch);
+            return;
+          }
           const last = first + all.length - 1;
           stamped = all.map((event, i) => ({ seq: first + i, event }));
           this.working.seq = last;

@@ -23,9 +23,9 @@ function schema(): string {
   return s;
 }
 
-async function node(s: string, name: string, http = false, clock?: () => number): Promise<OrderlyNode> {
+async function node(s: string, name: string, http = false, clock?: () => number, agents?: string[]): Promise<OrderlyNode> {
   const n = await startNode({
-    database: { url: TEST_DATABASE_URL, schema: s, nodeName: name, leaseSeconds: 4 },
+    database: { url: TEST_DATABASE_URL, schema: s, nodeName: name, leaseSeconds: 4, ...(agents ? { agents } : {}) },
     jobLauncher: 'inline',
     ...(clock ? { clock, autoSchedule: false } : {}),
     ...(http ? { http: { port: 0, host: '127.0.0.1', adminToken: 'cluster-test-admin-token-0123456789' } } : {}),
@@ -72,6 +72,33 @@ describe('cluster nodes on PostgreSQL', () => {
     // Both states agree, event for event.
     await a.orderly.engine.whenIdle();
     expect(b.orderly.engine.state.seq).toBe(a.orderly.engine.state.seq);
+  }, 60_000);
+
+  it("every node runs jobs: a function only a stand-by registered runs there, and a job of the stand-by's agent too, its log stored", async () => {
+    const s = schema();
+    const a = await node(s, 'a');
+    const b = await node(s, 'b', false, undefined, ['edge']);
+    const ran: string[] = [];
+    b.orderly.registerFunction('step', async (ctx) => {
+      ran.push(`b ${ctx.orderId}`);
+      return { returnCode: 0 };
+    });
+    await deploy(a.orderly);
+    await a.orderly.deploy({
+      workflows: [{ name: 'edge', instructions: [{ TYPE: 'Execute.Named', jobName: 'e' }], jobs: { e: { agentName: 'edge', executable: { TYPE: 'ShellScriptExecutable', script: 'echo "on the edge node"' } } } }],
+    });
+    await a.orderly.addOrder({ workflow: 'serial', id: 'f1' });
+    await b.orderly.addOrder({ workflow: 'serial', id: 'f2' });
+    await a.orderly.addOrder({ workflow: 'edge', id: 'e1' });
+    for (const id of ['f1', 'f2', 'e1']) expect((await a.orderly.awaitOrder(id, { orSettled: true })).state).toBe('finished');
+    expect(ran.sort()).toEqual(['b f1', 'b f2']);
+    const bWorker = [...a.orderly.engine.state.workers.values()].find((w) => w.agents?.includes('edge'));
+    expect(bWorker).toBeDefined();
+    const logs = await a.orderly.logs('e1');
+    expect(logs.map((l) => l.stdout)).toEqual(['on the edge node\n']);
+    // The stand-by reads the same from its followed state.
+    await b.orderly.awaitOrder('e1', { orSettled: true });
+    expect(b.orderly.getOrder('e1')?.state).toBe('finished');
   }, 60_000);
 
   it('the stand-by takes over when the controller goes, and goes on from the journal', async () => {

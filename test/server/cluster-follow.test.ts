@@ -25,7 +25,7 @@ function schema(): string {
 
 async function node(s: string, name: string, http = false, clock?: () => number, agents?: string[]): Promise<OrderlyNode> {
   const n = await startNode({
-    database: { url: TEST_DATABASE_URL, schema: s, nodeName: name, leaseSeconds: 4, ...(agents ? { agents } : {}) },
+    database: { url: TEST_DATABASE_URL, schema: s, nodeName: name, leaseSeconds: 8, ...(agents ? { agents } : {}) },
     jobLauncher: 'inline',
     ...(clock ? { clock, autoSchedule: false } : {}),
     ...(http ? { http: { port: 0, host: '127.0.0.1', adminToken: 'cluster-test-admin-token-0123456789' } } : {}),

@@ -79,6 +79,12 @@ export type Forward = (cmd: Command) => Promise<ForwardAnswer>;
 
 /** One turn takes at most this many rounds of commands / ms before yielding to the event loop. */
 const TURN_ROUNDS_MAX = 64;
+/**
+ * One commit takes at most this many commands: a flood of commands (a forwarded backlog, many
+ * results at once) is journaled in several commits, each short enough to end well within a
+ * cluster controller's lease.
+ */
+export const BATCH_COMMANDS_MAX = 2_000;
 /** A follower reads at most this many events at once, and waits at most this long for more before asking again. */
 const FOLLOW_BATCH_MAX = 10_000;
 const FOLLOW_WAIT_MS = 5_000;
@@ -523,8 +529,8 @@ export class Engine {
         }
         if (this.pending.length === 0 || !this.taking) break;
         rounds++;
-        const batch = this.pending;
-        this.pending = [];
+        const batch = this.pending.length > BATCH_COMMANDS_MAX ? this.pending.splice(0, BATCH_COMMANDS_MAX) : this.pending;
+        if (batch === this.pending) this.pending = [];
         const now = this.clock();
         const all: Event[] = [];
         const results: { p: Pending; events?: Event[]; problem?: Problem }[] = [];

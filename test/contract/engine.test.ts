@@ -12,7 +12,7 @@ import { MemoryStore } from '../../src/journal/memory.js';
 import { LeaseExpired, PostgresStore } from '../../src/journal/postgres.js';
 import { SqliteStore } from '../../src/journal/sqlite.js';
 import { StaleEpoch, type JournalStore } from '../../src/journal/types.js';
-import { Engine, EngineStopped, EngineUnavailable, loadState, type EngineMode } from '../../src/runtime/engine.js';
+import { BATCH_COMMANDS_MAX, Engine, EngineStopped, EngineUnavailable, loadState, type EngineMode } from '../../src/runtime/engine.js';
 import { FunctionExecutor } from '../../src/runtime/function-executor.js';
 import { DiskFull, FailingMemoryStore, FaultStore } from '../support/fault-store.js';
 import { dropSchema, TEST_DATABASE_URL, testSchemaName, withClient } from '../support/postgres.js';
@@ -107,6 +107,35 @@ for (const [name, make] of Object.entries(STORES)) {
       await engine.close();
       expect(engine.mode).toBe('stopped');
       await expect(engine.submit(add('b'))).rejects.toBeInstanceOf(EngineStopped);
+    });
+
+    it('journals a flood of commands in several commits of at most BATCH_COMMANDS_MAX commands, answering every caller', async () => {
+      const store = await make();
+      const { engine } = await open(store);
+      // Counted where the engine commits: appendSync when the store commits inside the call.
+      const sizes: number[] = [];
+      const count = (events: readonly { type: string }[]): void => void sizes.push(events.filter((e) => e.type === 'OrderAdded').length);
+      const sync = store as unknown as { appendSync?: (events: never[], epoch: number) => number };
+      if (sync.appendSync) {
+        const appendSync = sync.appendSync.bind(store);
+        sync.appendSync = (events, epoch) => {
+          count(events);
+          return appendSync(events, epoch);
+        };
+      } else {
+        const append = store.append.bind(store);
+        store.append = (events, epoch) => {
+          count(events);
+          return append(events, epoch);
+        };
+      }
+      const n = Math.floor(BATCH_COMMANDS_MAX * 2.5);
+      const answers = await Promise.all(Array.from({ length: n }, (_, i) => engine.submit(add(`f${i}`))));
+      expect(answers).toHaveLength(n);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(BATCH_COMMANDS_MAX);
+      expect(sizes.length).toBeGreaterThanOrEqual(3);
+      await readersAgreeWithJournal(engine, store);
     });
 
     it('settles every caller of a batch that breaks an invariant, with the cause, and readers keep the committed state', async () => {

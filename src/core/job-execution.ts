@@ -103,9 +103,34 @@ export function plainLiteral(text: string): Value | undefined {
   return undefined;
 }
 
+function isEmpty(o: object | undefined): boolean {
+  if (o === undefined) return true;
+  for (const _ in o) return false;
+  return true;
+}
+
+/**
+ * Whether an execution of `job` has nothing to evaluate: no default arguments (the job's or the
+ * instruction's), no job resources (the job's or the workflow's), no env. Its arguments are then
+ * the order's, its env empty (what prepareExecution gives it). Depends on nothing of the order.
+ */
+export function nothingToEvaluate(job: Job, instruction: ExecutionInput['instruction'], workflow: Pick<Workflow, 'jobResourceNames'>): boolean {
+  const exe = job.executable;
+  return (
+    isEmpty(job.defaultArguments) &&
+    isEmpty(instruction.defaultArguments) &&
+    !job.jobResourceNames?.length &&
+    !workflow.jobResourceNames?.length &&
+    (exe.TYPE === 'FunctionExecutable' || isEmpty(exe.env))
+  );
+}
+
 /** Arguments and environment of one execution, or a problem naming the JSON path and the position in the expression. */
 export function prepareExecution(input: ExecutionInput): Prepared {
   const { order, job } = input;
+  if (nothingToEvaluate(job, input.instruction, input.workflow)) {
+    return { ok: true, value: { arguments: { ...order.arguments }, env: {}, executable: runnableExecutable(job.executable) } };
+  }
   // Paths and scopes are built only when needed: paths for a problem, scopes for an expression.
   const jobPath = (): string => input.jobPath ?? joinPath('jobs', input.jobName);
   let base: Scope | undefined;

@@ -16,14 +16,14 @@ import { AssertionFailed, type Command, type Problem } from '../core/commands.js
 import { decide, nextDeadline } from '../core/decide.js';
 import type { Event, Stamped } from '../core/events.js';
 import { evolve } from '../core/evolve.js';
-import { outcomeAfterStderr, positionPath, prepareExecution, runnableExecutable } from '../core/job-execution.js';
+import { nothingToEvaluate, outcomeAfterStderr, positionPath, prepareExecution, runnableExecutable } from '../core/job-execution.js';
 import { typedOrderVariable } from '../core/order-preparation.js';
 import type { ArgumentValue, Grant, Job, Order, Outcome, Position, Workflow } from '../core/model.js';
 import { LIMITS } from '../core/model.js';
 import { instructionAt, jobAt } from '../core/positions.js';
 import { DEFAULT_CORE_OPTIONS, deserializeState, emptyState, serializeState, snapshotSpacing, workflowOf, type CoreOptions, type State } from '../core/state.js';
 import { isSyncJournal, StaleEpoch, type JournalStore, type SyncJournal } from '../journal/types.js';
-import type { RunningExecution } from './executor-types.js';
+import type { ExecutionResult, RunningExecution } from './executor-types.js';
 import type { LiveOutput } from './live-output.js';
 import { FunctionExecutor } from './function-executor.js';
 import { LauncherShellExecutor } from './launcher-client.js';
@@ -190,7 +190,11 @@ interface JobStartPlan {
   jobPath: string | undefined;
   /** The job with its executable as the runtime runs it. */
   runnableJob: Job;
+  /** Nothing to evaluate at start (no defaults, job resources or env): the order's arguments as they are. */
+  plain: boolean;
 }
+
+const NOOP = (): void => undefined;
 
 export class Engine {
   /** What `decide` works on: ahead of the journal while a commit is under way. */
@@ -502,6 +506,29 @@ export class Engine {
     });
   }
 
+  /**
+   * The engine's own command that nobody waits on (a job's result, a timer): as `submit` with
+   * `keep`, without a promise to settle.
+   */
+  private submitOwn(cmd: Command): void {
+    switch (this.currentMode) {
+      case 'starting':
+      case 'running':
+        this.pending.push({ cmd, resolve: NOOP, reject: NOOP, keep: true });
+        this.scheduleTurn();
+        return;
+      case 'refusing':
+        this.kept.push({ cmd, resolve: NOOP, reject: NOOP, keep: true });
+        return;
+      case 'following':
+        this.forwardCommand(cmd).catch(NOOP);
+        return;
+      default:
+        // failed, stopping, stopped: refused, and nobody to tell.
+        return;
+    }
+  }
+
   private get taking(): boolean {
     return this.currentMode === 'running' || this.currentMode === 'starting';
   }
@@ -770,6 +797,7 @@ export class Engine {
             instructionPath,
             jobPath: instr?.TYPE === 'Execute.Anonymous' ? `${instructionPath}.job` : undefined,
             runnableJob: { ...at.job, executable: runnableExecutable(at.job.executable) },
+            plain: nothingToEvaluate(at.job, { defaultArguments: at.defaultArguments }, wf),
           }
         : null;
       plans.set(key, plan);
@@ -795,24 +823,34 @@ export class Engine {
         runnableJob = { ...runnableJob, timeout };
       }
     }
-    const prepared = prepareExecution({
-      order: o,
-      workflow: wf,
-      jobName: at.name,
-      ...(plan.jobPath !== undefined ? { jobPath: plan.jobPath } : {}),
-      job,
-      instruction: plan.instruction,
-      instructionPath: plan.instructionPath,
-      now: this.clock(),
-      env: (name) => process.env[name],
-      typedVariable: (name) => typedOrderVariable(wf.orderPreparation, o.arguments, name),
-      jobResources: this.working.jobResources,
-    });
-    if (!prepared.ok) {
-      // An argument or env expression failed: the execution fails without starting.
-      const outcome: Outcome = { type: 'failed', reason: 'start-failed', message: prepared.message.slice(0, LIMITS.messageLengthMax) };
-      this.submit({ type: 'jobFinished', orderId, executionId, outcome }, { keep: true }).catch(() => undefined);
-      return;
+    let args: Record<string, string>;
+    let env: Record<string, string>;
+    if (plan.plain) {
+      // What prepareExecution gives when there is nothing to evaluate, without building its input.
+      args = { ...o.arguments };
+      env = {};
+    } else {
+      const prepared = prepareExecution({
+        order: o,
+        workflow: wf,
+        jobName: at.name,
+        ...(plan.jobPath !== undefined ? { jobPath: plan.jobPath } : {}),
+        job,
+        instruction: plan.instruction,
+        instructionPath: plan.instructionPath,
+        now: this.clock(),
+        env: (name) => process.env[name],
+        typedVariable: (name) => typedOrderVariable(wf.orderPreparation, o.arguments, name),
+        jobResources: this.working.jobResources,
+      });
+      if (!prepared.ok) {
+        // An argument or env expression failed: the execution fails without starting.
+        const outcome: Outcome = { type: 'failed', reason: 'start-failed', message: prepared.message.slice(0, LIMITS.messageLengthMax) };
+        this.submitOwn({ type: 'jobFinished', orderId, executionId, outcome });
+        return;
+      }
+      args = prepared.value.arguments;
+      env = prepared.value.env;
     }
     const exe = o.execution;
     const run = this.dispatcher.dispatch({
@@ -822,8 +860,8 @@ export class Engine {
       jobName: at.name,
       // The prepared executable is the job's own made runnable (the same for every start).
       job: runnableJob,
-      arguments: prepared.value.arguments,
-      env: prepared.value.env,
+      arguments: args,
+      env,
       locks: heldGrants(o),
       worker: exe.worker,
       lease: exe.lease,
@@ -831,28 +869,32 @@ export class Engine {
     });
     if (!run) return; // another worker's: its result comes back as a command from there
     this.running.set(executionId, run);
-    void run.done.then(async (r) => {
+    void run.done.then((r) => {
       this.running.delete(executionId);
       if (this.currentMode === 'stopping' || this.currentMode === 'stopped') return;
-      if (r.stdout || r.stderr) {
-        try {
-          await this.store.putLog({
-            orderId,
-            executionId,
-            job: at.name,
-            stdout: r.stdout,
-            stderr: r.stderr,
-            stdoutDroppedBytes: r.stdoutDroppedBytes,
-            stderrDroppedBytes: r.stderrDroppedBytes,
-            at: this.clock(),
-          });
-        } catch {
-          // A lost log does not stop the order.
-        }
-      }
-      const outcome = outcomeAfterStderr(job, r.outcome, r.stderr !== '' || r.stderrDroppedBytes > 0);
-      this.submit({ type: 'jobFinished', orderId, executionId, outcome }, { keep: true }).catch(() => undefined);
+      if (r.stdout || r.stderr) return this.logThenFinish(orderId, executionId, job, at.name, r);
+      this.submitOwn({ type: 'jobFinished', orderId, executionId, outcome: outcomeAfterStderr(job, r.outcome, r.stderrDroppedBytes > 0) });
     });
+  }
+
+  /** An execution that wrote output: its log is kept, then its result committed (a lost log does not stop the order). */
+  private async logThenFinish(orderId: string, executionId: string, job: Job, jobName: string, r: ExecutionResult): Promise<void> {
+    try {
+      await this.store.putLog({
+        orderId,
+        executionId,
+        job: jobName,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        stdoutDroppedBytes: r.stdoutDroppedBytes,
+        stderrDroppedBytes: r.stderrDroppedBytes,
+        at: this.clock(),
+      });
+    } catch {
+      // A lost log does not stop the order.
+    }
+    const outcome = outcomeAfterStderr(job, r.outcome, r.stderr !== '' || r.stderrDroppedBytes > 0);
+    this.submitOwn({ type: 'jobFinished', orderId, executionId, outcome });
   }
 
   private armTimer(): void {
@@ -865,7 +907,7 @@ export class Engine {
     this.timer = this.timers.setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
-      this.submit({ type: 'tick' }, { keep: true }).catch(() => undefined);
+      this.submitOwn({ type: 'tick' });
     }, delay);
   }
 

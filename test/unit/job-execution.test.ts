@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateText, type Scope } from '../../src/core/expr/index.js';
-import { plainLiteral, prepareExecution, type ExecutionInput } from '../../src/core/job-execution.js';
+import { nothingToEvaluate, plainLiteral, prepareExecution, type ExecutionInput } from '../../src/core/job-execution.js';
 import type { Job } from '../../src/core/model.js';
 
 const scope: Scope = { variable: () => undefined, orderId: 'o1', workflowPath: 'w', label: '', jobName: 'j', now: 0 };
@@ -68,5 +68,21 @@ describe('prepareExecution', () => {
     const r3 = prepareExecution(input({ executable: { TYPE: 'ShellScriptExecutable', script: 'true', env: { E: '$' } } }, { jobPath: 'instructions[2].job' }));
     expect(r3.ok).toBe(false);
     if (!r3.ok) expect(r3.message).toMatch(/^instructions\[2\]\.job\.executable\.env\.E: /);
+  });
+
+  it('with nothing to evaluate gives a copy of the order arguments and an empty env', () => {
+    const fn: Job = { executable: { TYPE: 'FunctionExecutable', functionName: 'f' } };
+    const order = { id: 'o1', workflow: 'w', arguments: { given: 'g', other: 'o' } };
+    expect(nothingToEvaluate(fn, { defaultArguments: undefined }, {})).toBe(true);
+    const r = prepareExecution(input(fn, { order }));
+    expect(r).toEqual({ ok: true, value: { arguments: { given: 'g', other: 'o' }, env: {}, executable: fn.executable } });
+    if (r.ok) expect(r.value.arguments).not.toBe(order.arguments);
+    // Anything to evaluate takes the full way.
+    expect(nothingToEvaluate({ ...fn, defaultArguments: { a: "'x'" } }, { defaultArguments: undefined }, {})).toBe(false);
+    expect(nothingToEvaluate(fn, { defaultArguments: { a: 1 } }, {})).toBe(false);
+    expect(nothingToEvaluate({ ...fn, jobResourceNames: ['R'] }, { defaultArguments: undefined }, {})).toBe(false);
+    expect(nothingToEvaluate(fn, { defaultArguments: {} }, { jobResourceNames: ['R'] })).toBe(false);
+    expect(nothingToEvaluate({ executable: { TYPE: 'ShellScriptExecutable', script: 'true', env: { A: "'a'" } } }, { defaultArguments: undefined }, {})).toBe(false);
+    expect(nothingToEvaluate({ executable: { TYPE: 'ShellScriptExecutable', script: 'true', env: {} } }, { defaultArguments: {} }, {})).toBe(true);
   });
 });

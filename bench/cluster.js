@@ -1,0 +1,276 @@
+// Orderly as a cluster: `--nodes 1|3` real `orderly serve --database` processes on one fresh
+// schema (dist/cli/main.js, as bench/failover.js starts them), n1 the controller (started
+// first), the others stand-bys whose workers take the jobs the controller dispatches to them
+// through the `executions` table. `orderly serve` has no in-process functions, so the job is a
+// shell job of no agent: `#!/bin/bash` that appends `$EPOCHREALTIME` to a file when it starts
+// and when it ends (bash's clock, no process for it). Every figure here therefore includes a
+// process spawn per job, on whichever node runs it.
+//
+// Slots: `--slots` in total, split over the nodes with the controller's share the smallest
+// (32 → 10 + 11 + 11): the engine gives a job to the worker with the most free slots (ties:
+// the first registered, the controller's own), so the serial shape's jobs run on a stand-by's
+// worker (dispatched through PostgreSQL, the cluster's handoff) and the keyed shape's spread
+// over all three. With one node everything runs on it.
+//
+// Shapes (`--shape`):
+// - serial: n orders through ONE exclusive lock, added at once in batches of 1,000
+//   (POST /api/v1/orders {orders}) through the controller's HTTP API (`--add-via all`:
+//   round-robin over every node's; a stand-by forwards each add to the controller as one
+//   command through the `commands` table, see docs/cluster.md);
+// - keyed: keys × per-key orders through a keyed lock (limit 1 per key, `key: '$k'`), the job's
+//   parallelism = slots, added in awaited chunks of 5,000 (batches of 1,000 round-robin);
+// - handoff: n orders queued behind a closed gate (lock limit 0), then the gate opens
+//   (limit 1): each handoff is the next job's start minus the previous job's end, both taken in
+//   the jobs (so: end of the script → its process exits → the worker reports → the commit that
+//   releases and grants → the dispatch → the next process starts).
+// Throughput is n / (the last OrderFinished's `at`, the controller's clock, minus the moment
+// the first add was sent); the events are read from the schema every 100 ms (no extra load
+// per commit). `jobsByNode`: how many jobs each node's worker ran (OrderProcessingStarted).
+//
+//   node bench/cluster.js --nodes 3 --shape serial [--n 1000] [--slots 32] [--url postgres://…]
+//   node bench/cluster.js --nodes 3 --shape keyed [--keys 1000] [--per-key 10] [--slots 32]
+//   node bench/cluster.js --nodes 3 --shape handoff [--n 500]
+//   [--lease-seconds 8] [--max-seconds 120] [--add-via controller|all]
+//
+// Prints one JSON line last.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { api } from './http-lib.js';
+import { args, dropSchema, emit, freshSchema, percentile, PG_URL, round, withTimeout } from './lib.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const a = args();
+const nodes = Number(a.nodes ?? 3);
+const shape = a.shape ?? 'serial';
+const url = a.url ?? PG_URL;
+const slots = Number(a.slots ?? 32);
+const leaseSeconds = Number(a['lease-seconds'] ?? 8);
+const maxSeconds = Number(a['max-seconds'] ?? 120);
+const keys = shape === 'keyed' ? Number(a.keys ?? 1000) : 0;
+const perKey = Number(a['per-key'] ?? 10);
+const n = shape === 'keyed' ? keys * perKey : Number(a.n ?? (shape === 'handoff' ? 500 : 1000));
+const addVia = a['add-via'] ?? 'controller';
+const BATCH = 1000; // the API's batch limit
+const CHUNK = 5000;
+if (!(nodes >= 1 && nodes <= 9)) throw new Error(`--nodes: 1 to 9, not ${a.nodes}`);
+if (!['serial', 'keyed', 'handoff'].includes(shape)) throw new Error(`--shape: serial, keyed or handoff, not ${shape}`);
+if (!['controller', 'all'].includes(addVia)) throw new Error(`--add-via: controller or all, not ${addVia}`);
+if (!(slots >= nodes)) throw new Error(`--slots: at least one per node, not ${slots}`);
+
+/** `total` slots over `k` nodes, the first (the controller's) the smallest share. */
+function split(total, k) {
+  const base = Math.floor(total / k);
+  const out = Array.from({ length: k }, () => base);
+  for (let i = 0; i < total - base * k; i++) out[k - 1 - i]++;
+  return out;
+}
+
+/** One `orderly serve --database` node; `listening` resolves with its { url, host, port, token } once it printed `listening on`. */
+function startNode({ schema, name, dir, token, nodeSlots }) {
+  const child = spawn(
+    process.execPath,
+    [join(here, '..', 'dist', 'cli', 'main.js'), 'serve', '--database', url, '--database-schema', schema, '--node-name', name, '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, name), '--no-examples', '--lease-seconds', String(leaseSeconds), '--slots', String(nodeSlots)],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ORDERLY_ADMIN_TOKEN: token } },
+  );
+  let out = '';
+  let server;
+  let resolve;
+  const listening = new Promise((r) => (resolve = r));
+  const onData = (d) => {
+    out += d;
+    const m = server === undefined && /listening on (http:\/\/(\S+):(\d+))/.exec(out);
+    if (m) {
+      server = { url: m[1], host: m[2], port: Number(m[3]), token };
+      resolve(server);
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((r) => child.on('exit', (code, signal) => r(code ?? signal)));
+  const up = Promise.race([listening, exited.then((c) => Promise.reject(new Error(`${name} exited (${c}): ${out.slice(-600)}`)))]);
+  return { name, child, up, exited, output: () => out };
+}
+
+async function ok(server, method, path, body) {
+  const r = await api(server, method, path, body);
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.text.slice(0, 300)}`);
+  return r.body;
+}
+
+/** Adds orders [from, to) in batches of 1,000, round-robin over the servers, all at once. */
+async function addOrders(servers, from, to, order) {
+  const calls = [];
+  for (let i = from, b = 0; i < to; i += BATCH, b++) {
+    const orders = [];
+    for (let j = i; j < Math.min(to, i + BATCH); j++) orders.push(order(j));
+    calls.push(
+      ok(servers[b % servers.length], 'POST', '/api/v1/orders', { orders }).then((r) => {
+        const bad = r.results.find((x) => x.error);
+        if (bad) throw new Error(`add: ${JSON.stringify(bad.error).slice(0, 300)}`);
+      }),
+    );
+  }
+  await Promise.all(calls);
+}
+
+async function run() {
+  const { default: pg } = await import('pg');
+  const schema = freshSchema('orderly_bench_nodes');
+  const dir = mkdtempSync(join(tmpdir(), 'orderly-bench-nodes-'));
+  const times = join(dir, 'times');
+  const token = `bench-${randomBytes(18).toString('hex')}`;
+  const db = new pg.Client({ connectionString: url });
+  db.on('error', () => undefined);
+  await db.connect();
+  const started = [];
+  const shares = split(slots, nodes);
+  try {
+    const n1 = startNode({ schema, name: 'n1', dir, token, nodeSlots: shares[0] });
+    started.push(n1);
+    const s1 = await withTimeout(n1.up, 90_000, 'n1 listening');
+    for (let k = 2; k <= nodes; k++) started.push(startNode({ schema, name: `n${k}`, dir, token, nodeSlots: shares[k - 1] }));
+    const standbys = await withTimeout(Promise.all(started.slice(1).map((s) => s.up)), 90_000, 'stand-bys listening');
+    const servers = addVia === 'all' ? [s1, ...standbys] : [s1];
+    // Every node's worker is known to the controller (registered in the journal).
+    const workerOf = new Map(); // worker id -> node name
+    await withTimeout(
+      (async () => {
+        for (;;) {
+          const { rows } = await db.query(`SELECT name, worker_id FROM "${schema}".nodes WHERE NOT stopped AND expires_at > now()`);
+          const reg = await db.query(`SELECT DISTINCT body::jsonb->>'workerId' AS w FROM "${schema}".events WHERE body::jsonb->>'type' = 'WorkerRegistered'`);
+          const known = new Set(reg.rows.map((r) => r.w));
+          if (rows.length === nodes && rows.every((r) => known.has(r.worker_id))) {
+            for (const r of rows) workerOf.set(r.worker_id, r.name);
+            return;
+          }
+          await sleep(50);
+        }
+      })(),
+      60_000,
+      'every worker registered',
+    );
+
+    const script = `#!/bin/bash\necho "s $EPOCHREALTIME" >> ${times}\necho "e $EPOCHREALTIME" >> ${times}\n`;
+    const job = { executable: { TYPE: 'ShellScriptExecutable', script } };
+    const lock = (name, body) => ok(s1, 'PUT', `/api/v1/locks/${name}`, body);
+    const workflow = (name, demands, parallelism) =>
+      ok(s1, 'PUT', `/api/v1/workflows/${name}`, {
+        TYPE: 'Workflow',
+        instructions: [{ TYPE: 'Lock', demands, lockedWorkflow: { instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }] } }],
+        jobs: { j: { ...job, parallelism } },
+      });
+    let wf;
+    let order;
+    if (shape === 'keyed') {
+      await lock('K', { limit: 1, keyed: true });
+      await workflow('wk', [{ lockName: 'K', key: '$k' }], slots);
+      wf = 'wk';
+      order = (i) => ({ workflow: wf, id: `o${i}`, arguments: { k: `key${i % keys}` } });
+    } else {
+      await lock('L', { limit: shape === 'handoff' ? 0 : 1 });
+      await workflow('w', [{ lockName: 'L' }], 1);
+      wf = 'w';
+      order = (i) => ({ workflow: wf, id: `o${i}` });
+    }
+
+    // The journal read as it grows (every 100 ms): finished orders, who ran what.
+    let after = (await db.query(`SELECT coalesce(max(seq), 0)::bigint AS s FROM "${schema}".events`)).rows[0].s;
+    let finished = 0;
+    let lastFinishedAt = 0;
+    const jobsByNode = {};
+    const read = async () => {
+      const { rows } = await db.query(`SELECT seq, body FROM "${schema}".events WHERE seq > $1 ORDER BY seq LIMIT 50000`, [after]);
+      for (const r of rows) {
+        const e = JSON.parse(r.body);
+        if (e.type === 'OrderFinished') {
+          finished++;
+          lastFinishedAt = Math.max(lastFinishedAt, e.at);
+        } else if (e.type === 'OrderProcessingStarted') {
+          const node = workerOf.get(e.worker) ?? e.worker ?? '?';
+          jobsByNode[node] = (jobsByNode[node] ?? 0) + 1;
+        }
+      }
+      if (rows.length > 0) after = rows.at(-1).seq;
+      return rows.length;
+    };
+    const until = async (deadline) => {
+      while (finished < n) {
+        if (Date.now() > deadline) throw new Error(`only ${finished} of ${n} orders finished in ${maxSeconds} s`);
+        if ((await read()) < 50000) await sleep(100);
+      }
+    };
+
+    let t0;
+    if (shape === 'handoff') {
+      await addOrders(servers, 0, n, order);
+      // Every order is waiting at the gate before it opens.
+      for (;;) {
+        const r = await ok(s1, 'GET', '/api/v1/locks/L');
+        if ((r.queueLength ?? r.waiting?.length ?? 0) >= n) break;
+        await sleep(50);
+      }
+      await read();
+      t0 = Date.now();
+      await lock('L', { limit: 1 });
+    } else {
+      t0 = Date.now();
+      const chunk = shape === 'keyed' ? CHUNK : n;
+      for (let from = 0; from < n; from += chunk) await addOrders(servers, from, Math.min(n, from + chunk), order);
+    }
+    await until(t0 + maxSeconds * 1000);
+    const ms = lastFinishedAt - t0;
+    const eventCount = Number((await db.query(`SELECT count(*) FROM "${schema}".events`)).rows[0].count);
+    const result = {
+      bench: 'cluster',
+      nodes,
+      shape,
+      n,
+      ...(keys > 0 ? { keys, perKey } : {}),
+      slots: shares,
+      addVia,
+      ms,
+      ordersPerSec: Math.round((n / ms) * 1000),
+      jobsByNode,
+      events: eventCount,
+    };
+    if (shape === 'handoff') {
+      // Lines "s T" / "e T" in run order (one job at a time): handoff k = start(k+1) - end(k).
+      const lines = readFileSync(times, 'utf8').trim().split('\n').map((l) => l.split(' '));
+      const starts = lines.filter((l) => l[0] === 's').map((l) => Number(l[1]) * 1000);
+      const ends = lines.filter((l) => l[0] === 'e').map((l) => Number(l[1]) * 1000);
+      const h = [];
+      for (let k = 0; k + 1 < starts.length && k < ends.length; k++) h.push(starts[k + 1] - ends[k]);
+      const xs = Float64Array.from(h);
+      Object.assign(result, {
+        handoffs: h.length,
+        p50Ms: round(percentile(xs, 50), 2),
+        p90Ms: round(percentile(xs, 90), 2),
+        p99Ms: round(percentile(xs, 99), 2),
+        p999Ms: round(percentile(xs, 99.9), 2),
+        jobMsP50: round(percentile(Float64Array.from(ends.map((e, i) => e - starts[i])), 50), 2),
+      });
+    }
+    return { ...result, node: process.version };
+  } finally {
+    for (const s of started) s.child.kill('SIGKILL');
+    await Promise.all(started.map((s) => s.exited));
+    await db.end().catch(() => undefined);
+    await dropSchema(url, schema).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+let result;
+try {
+  result = await run();
+} catch (err) {
+  result = { bench: 'cluster', nodes, shape, error: String(err?.message ?? err) };
+}
+emit(result);
+process.exit(0);

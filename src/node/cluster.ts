@@ -71,7 +71,11 @@ export async function startClusterNode(pg: PostgresStore, store: JournalStore, o
   const functions = new FunctionExecutor(logBytesMax !== undefined ? { logBytesMax } : {});
   const shellOpts: ConstructorParameters<typeof ShellExecutor>[0] = { scriptDir, engineId: mark };
   if (logBytesMax !== undefined) shellOpts.logBytesMax = logBytesMax;
-  const shell = jobLauncher === 'inline' ? new ShellExecutor(shellOpts) : new LauncherShellExecutor(shellOpts);
+  // A node killed with -9 takes its jobs along (the launcher kills them when its channel to
+  // this process closes): the controller reports this node's worker lost once its heartbeat
+  // expires and grants their locks to others. (`inline` jobs are this process's own children,
+  // left running by a kill -9 until the node starts again.)
+  const shell = jobLauncher === 'inline' ? new ShellExecutor(shellOpts) : new LauncherShellExecutor(shellOpts, { jobsDieWithEngine: true });
   // The worker of this life of the node: a new id each start. `slots` bounds this node's worker;
   // the engine's own bound is the cluster's (every worker counts its slots).
   const workerId = clusterWorkerId(pg.node);

@@ -60,7 +60,15 @@ export class LauncherShellExecutor {
   private readonly runs = new Map<string, RemoteRun>();
   private closed = false;
 
-  constructor(private readonly opts: ShellExecutorOptions) {}
+  /**
+   * `jobsDieWithEngine`: when this process dies (even by SIGKILL) the launcher kills the running
+   * jobs instead of leaving them to the next engine (a cluster node: their locks may go to
+   * another node once this one is reported lost).
+   */
+  constructor(
+    private readonly opts: ShellExecutorOptions,
+    private readonly launcherOpts: { jobsDieWithEngine?: boolean } = {},
+  ) {}
 
   start(req: ExecutionRequest): RunningExecution {
     const run = new RemoteRun(this, req.executionId);
@@ -106,7 +114,7 @@ export class LauncherShellExecutor {
     child.on('error', (err) => this.lost(child, `job launcher: ${err.message}`));
     child.on('exit', (code, signal) => this.lost(child, `job launcher exited (${signal ?? code ?? 'unknown'})`));
     const opts = { ...this.opts, extraEnv: { ...this.opts.extraEnv, ORDERLY_LAUNCHER_ID: launcherId } };
-    child.send({ t: 'init', opts } satisfies LauncherRequest);
+    child.send({ t: 'init', opts, ...(this.launcherOpts.jobsDieWithEngine ? { jobsDieWithEngine: true } : {}) } satisfies LauncherRequest);
     // Idle launchers must not keep the embedding program alive.
     this.refresh();
     return child;

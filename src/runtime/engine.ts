@@ -1018,9 +1018,39 @@ function copyState(s: State): State {
 
 /** Applies committed events to the readers' copy. The events are copied: the working state holds the originals. */
 function applyCommitted(committed: State, events: readonly Event[], lastSeq: number): void {
-  const copies = JSON.parse(JSON.stringify(events)) as Event[];
-  for (const e of copies) evolve(committed, e);
+  for (const e of events) evolve(committed, copyJson(e));
   committed.seq = lastSeq;
+}
+
+/**
+ * A copy of a JSON value that shares no object with it, equal to what a JSON round trip gives
+ * (undefined fields left out, undefined in arrays and numbers that are not finite as null, -0 as 0),
+ * without writing and parsing the text.
+ */
+export function copyJson<T>(v: T): T {
+  return copyValue(v) as T;
+}
+
+function copyValue(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isFinite(v) ? v + 0 : null; // -0 as 0, as JSON writes it
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    const out: unknown[] = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      out[i] = x === undefined || typeof x === 'function' || typeof x === 'symbol' ? null : copyValue(x);
+    }
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    const x: unknown = (v as Record<string, unknown>)[k];
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    if (k === '__proto__') Object.defineProperty(out, k, { value: copyValue(x), enumerable: true, writable: true, configurable: true });
+    else out[k] = copyValue(x);
+  }
+  return out;
 }
 
 export function heldGrants(o: Order): Grant[] {

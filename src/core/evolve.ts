@@ -1,7 +1,10 @@
 // evolve(state, event): the only place state changes. Total and deterministic: the same
 // events give the same state, live, on replay, in the simulator.
+//
+// Its checks build their message only when they fail (`if (!cond) throw`, not `assert(cond,
+// `...`)`): a template's text would be made on every event otherwise.
 
-import { assert } from './commands.js';
+import { AssertionFailed } from './commands.js';
 import { encloses, innermostCycle, nextPosition, samePosition } from './positions.js';
 import type { Event } from './events.js';
 import type { Order } from './model.js';
@@ -10,7 +13,7 @@ import { dropIfIdle, familyOfInstance, FIRES_KEPT, getInstance, getJob, jobConfi
 
 function order(s: State, id: string): Order {
   const o = s.orders.get(id);
-  assert(o, `evolve: unknown order ${id}`);
+  if (!o) throw new AssertionFailed(`evolve: unknown order ${id}`);
   return o;
 }
 
@@ -89,7 +92,7 @@ export function evolve(s: State, e: Event): void {
       workerRegistered(s, e);
       return;
     case 'WorkerLost':
-      assert(s.workers.get(e.workerId)?.running.size === 0, `evolve: worker ${e.workerId} lost with executions left`);
+      if (!(s.workers.get(e.workerId)?.running.size === 0)) throw new AssertionFailed(`evolve: worker ${e.workerId} lost with executions left`);
       workerRemoved(s, e.workerId);
       return;
     case 'OrderAdded': {
@@ -149,25 +152,26 @@ export function evolve(s: State, e: Event): void {
       for (const g of e.grants) {
         const inst = s.instances.get(g.lock);
         if (!inst || s.locks.get(inst.family)?.def.policy === 'greedy') continue;
-        if (waited) assert(inst.queue.head() === o.id, `evolve: fifo grant of ${g.lock} to ${o.id}, not first in line`);
-        else assert(inst.queue.size === 0, `evolve: fifo grant of ${g.lock} to newcomer ${o.id} past ${inst.queue.size} waiting`);
+        if (waited) {
+          if (inst.queue.head() !== o.id) throw new AssertionFailed(`evolve: fifo grant of ${g.lock} to ${o.id}, not first in line`);
+        } else if (inst.queue.size !== 0) throw new AssertionFailed(`evolve: fifo grant of ${g.lock} to newcomer ${o.id} past ${inst.queue.size} waiting`);
       }
       if (waited) leaveQueues(s, o);
       for (const g of e.grants) {
         const inst = s.instances.get(g.lock) ?? getInstance(s, g.lock, familyOfInstance(g.lock), keyOfInstance(g.lock));
         const fam = s.locks.get(inst.family);
-        assert(fam, `evolve: grant of unknown lock ${g.lock}`);
-        assert(g.token > fam.token, `evolve: fencing token of ${g.lock} went back`);
-        assert(fam.def.limit > 0, `evolve: grant of closed lock ${g.lock} (limit 0)`);
+        if (!fam) throw new AssertionFailed(`evolve: grant of unknown lock ${g.lock}`);
+        if (!(g.token > fam.token)) throw new AssertionFailed(`evolve: fencing token of ${g.lock} went back`);
+        if (!(fam.def.limit > 0)) throw new AssertionFailed(`evolve: grant of closed lock ${g.lock} (limit 0)`);
         fam.token = g.token;
         if (g.count === undefined) {
-          assert(inst.holders.size === 0, `evolve: exclusive grant of busy lock ${g.lock}`);
+          if (!(inst.holders.size === 0)) throw new AssertionFailed(`evolve: exclusive grant of busy lock ${g.lock}`);
           inst.exclusive = o.id;
           inst.holders.set(o.id, { orderId: o.id, token: g.token, since: e.at });
         } else {
-          assert(inst.exclusive === undefined, `evolve: shared grant of exclusively held ${g.lock}`);
+          if (!(inst.exclusive === undefined)) throw new AssertionFailed(`evolve: shared grant of exclusively held ${g.lock}`);
           inst.weight += g.count;
-          assert(inst.weight <= fam.def.limit, `evolve: ${g.lock} weight ${inst.weight} over its limit ${fam.def.limit}`);
+          if (!(inst.weight <= fam.def.limit)) throw new AssertionFailed(`evolve: ${g.lock} weight ${inst.weight} over its limit ${fam.def.limit}`);
           inst.holders.set(o.id, { orderId: o.id, count: g.count, token: g.token, since: e.at });
         }
       }
@@ -185,10 +189,10 @@ export function evolve(s: State, e: Event): void {
     case 'OrderLocksReleased': {
       const o = order(s, e.orderId);
       const top = o.held.pop();
-      assert(top && top.grants.length === e.locks.length, `evolve: release does not match the lock stack of ${o.id}`);
+      if (!(top && top.grants.length === e.locks.length)) throw new AssertionFailed(`evolve: release does not match the lock stack of ${o.id}`);
       for (const g of top.grants) {
         const inst = s.instances.get(g.lock);
-        assert(inst && inst.holders.get(o.id), `evolve: ${o.id} releases ${g.lock} it does not hold`);
+        if (!(inst && inst.holders.get(o.id))) throw new AssertionFailed(`evolve: ${o.id} releases ${g.lock} it does not hold`);
         inst.holders.delete(o.id);
         if (g.count === undefined) inst.exclusive = undefined;
         else inst.weight -= g.count;
@@ -227,13 +231,17 @@ export function evolve(s: State, e: Event): void {
       if (o.waitingFor) leaveQueues(s, o);
       clearWait(o);
       o.state = 'processing';
-      o.execution = { id: e.executionId, job: e.job, startedAt: e.at };
-      if (e.worker !== undefined) {
+      if (e.worker === undefined) o.execution = { id: e.executionId, job: e.job, startedAt: e.at };
+      else {
         const w = s.workers.get(e.worker);
-        assert(w && w.running.size < w.slots, `evolve: execution ${e.executionId} given to worker ${e.worker} without a free slot`);
-        o.execution.worker = e.worker;
-        if (e.lease !== undefined) o.execution.lease = e.lease;
-        if (e.attempt !== undefined) o.execution.attempt = e.attempt;
+        if (!(w && w.running.size < w.slots)) throw new AssertionFailed(`evolve: execution ${e.executionId} given to worker ${e.worker} without a free slot`);
+        // One literal in the common case (the fields in the same order as when built one by one).
+        if (e.lease !== undefined && e.attempt !== undefined) o.execution = { id: e.executionId, job: e.job, startedAt: e.at, worker: e.worker, lease: e.lease, attempt: e.attempt };
+        else {
+          o.execution = { id: e.executionId, job: e.job, startedAt: e.at, worker: e.worker };
+          if (e.lease !== undefined) o.execution.lease = e.lease;
+          if (e.attempt !== undefined) o.execution.attempt = e.attempt;
+        }
         executionOnWorker(s, o);
       }
       o.executions++;
@@ -243,7 +251,7 @@ export function evolve(s: State, e: Event): void {
     }
     case 'OrderProcessed': {
       const o = order(s, e.orderId);
-      assert(o.execution?.id === e.executionId, `evolve: ${o.id} processed a stale execution`);
+      if (!(o.execution?.id === e.executionId)) throw new AssertionFailed(`evolve: ${o.id} processed a stale execution`);
       getJob(s, o.execution.job).running--;
       s.running--;
       executionOffWorker(s, o);
@@ -289,7 +297,7 @@ export function evolve(s: State, e: Event): void {
     }
     case 'OrderFinished': {
       const o = order(s, e.orderId);
-      assert(o.held.length === 0, `evolve: ${o.id} finished holding locks`);
+      if (!(o.held.length === 0)) throw new AssertionFailed(`evolve: ${o.id} finished holding locks`);
       o.state = 'finished';
       o.outcome = e.outcome;
       end(s, o, e.at);
@@ -345,7 +353,7 @@ export function evolve(s: State, e: Event): void {
       const o = order(s, e.orderId);
       for (const id of o.children ?? []) {
         const c = s.orders.get(id);
-        assert(c && c.held.length === 0 && c.state !== 'processing', `evolve: ${o.id} joins child ${id} that holds locks or runs`);
+        if (!(c && c.held.length === 0 && c.state !== 'processing')) throw new AssertionFailed(`evolve: ${o.id} joins child ${id} that holds locks or runs`);
         s.orders.delete(id);
         s.ended.delete(id);
       }
@@ -362,7 +370,7 @@ export function evolve(s: State, e: Event): void {
       const o = order(s, e.orderId);
       // Between cycles the order stands at the Cycle; in a cycle, inside its block.
       const at = e.type === 'OrderCyclingPrepared' ? e.cycle.at : o.waitingFor?.kind === 'cycle' ? o.position : innermostCycle(o.position);
-      assert(at, `evolve: ${o.id} finishes a cycle outside a Cycle`);
+      if (!at) throw new AssertionFailed(`evolve: ${o.id} finishes a cycle outside a Cycle`);
       // The Cycles around this one stay; this one's state is replaced (or dropped at its end).
       const outer = (o.cycles ?? []).filter((c) => encloses(c.at, at));
       clearWait(o);
@@ -383,7 +391,7 @@ export function evolve(s: State, e: Event): void {
     case 'OrderCycleStarted': {
       const o = order(s, e.orderId);
       const cs = o.cycles?.[o.cycles.length - 1];
-      assert(cs && samePosition(cs.at, o.position), `evolve: ${o.id} starts a cycle it does not wait for`);
+      if (!(cs && samePosition(cs.at, o.position))) throw new AssertionFailed(`evolve: ${o.id} starts a cycle it does not wait for`);
       clearWait(o);
       o.state = 'ready';
       o.position = [...o.position, 'cycle', 0];
@@ -396,7 +404,7 @@ export function evolve(s: State, e: Event): void {
     }
     case 'NoticePosted': {
       const b = s.boards.get(e.board);
-      assert(b, `evolve: unknown notice board ${e.board}`);
+      if (!b) throw new AssertionFailed(`evolve: unknown notice board ${e.board}`);
       b.notices.set(e.noticeId, e.endOfLife);
       return;
     }
@@ -428,7 +436,7 @@ export function evolve(s: State, e: Event): void {
     case 'OrderNoticesConsumed': {
       const o = order(s, e.orderId);
       const p = o.position;
-      assert(p[p.length - 2] === 'consumeNotices', `evolve: ${o.id} is not in a ConsumeNotices block`);
+      if (!(p[p.length - 2] === 'consumeNotices')) throw new AssertionFailed(`evolve: ${o.id} is not in a ConsumeNotices block`);
       o.position = nextPosition(p.slice(0, -2));
       o.state = 'ready';
       return;
@@ -438,8 +446,8 @@ export function evolve(s: State, e: Event): void {
       return;
     case 'OrderCancelled': {
       const o = order(s, e.orderId);
-      assert(o.held.length === 0, `evolve: ${o.id} cancelled holding locks`);
-      assert(o.state !== 'processing', `evolve: ${o.id} cancelled while processing`);
+      if (!(o.held.length === 0)) throw new AssertionFailed(`evolve: ${o.id} cancelled holding locks`);
+      if (!(o.state !== 'processing')) throw new AssertionFailed(`evolve: ${o.id} cancelled while processing`);
       if (o.waitingFor) leaveQueues(s, o);
       clearWait(o);
       o.prompt = undefined;
@@ -516,14 +524,14 @@ export function evolve(s: State, e: Event): void {
     }
     case 'JobConfigAliasSet': {
       const c = s.jobConfigs.get(e.jobConfig);
-      assert(c, `evolve: alias of unknown job config ${e.jobConfig}`);
+      if (!c) throw new AssertionFailed(`evolve: alias of unknown job config ${e.jobConfig}`);
       const rest = (c.aliases ?? []).filter((a) => a.name !== e.alias.name);
       c.aliases = [...rest, e.alias];
       return;
     }
     case 'JobConfigAliasDeleted': {
       const c = s.jobConfigs.get(e.jobConfig);
-      assert(c, `evolve: alias of unknown job config ${e.jobConfig}`);
+      if (!c) throw new AssertionFailed(`evolve: alias of unknown job config ${e.jobConfig}`);
       const rest = (c.aliases ?? []).filter((a) => a.name !== e.name);
       if (rest.length > 0) c.aliases = rest;
       else delete c.aliases;
@@ -532,7 +540,7 @@ export function evolve(s: State, e: Event): void {
     case 'ScheduleFired':
     case 'ScheduleFireSkipped': {
       const c = s.jobConfigs.get(e.jobConfig);
-      assert(c, `evolve: fire of unknown job config ${e.jobConfig}`);
+      if (!c) throw new AssertionFailed(`evolve: fire of unknown job config ${e.jobConfig}`);
       c.lastFireAt = Math.max(c.lastFireAt ?? e.fireAt, e.fireAt);
       if (e.type === 'ScheduleFired') c.fires.push({ fireAt: e.fireAt, orderId: e.orderId });
       else c.fires.push(e.count === undefined ? { fireAt: e.fireAt, skipped: e.reason } : { fireAt: e.fireAt, skipped: e.reason, count: e.count });

@@ -34,7 +34,8 @@ import { clusterView, embeddedCluster, packageVersion, type ClusterSource } from
 import { probeEngine } from './control-client.js';
 import { startControlServer, type ControlServer, type StatusInfo } from './control.js';
 import { acquireWriterLock, dataDirPaths, DataDirBusy, refuseIfOpenHere, socketAddress, type DataDirPaths } from './data-dir.js';
-import { liveNodeRows, startClusterNode, type ClusterNode } from './cluster.js';
+// The cluster's part (and with it the PostgreSQL client) is loaded only for a node on PostgreSQL.
+import type { ClusterNode } from './cluster.js';
 import { AGENT_NAME_LENGTH_MAX, AGENTS_PER_NODE_MAX } from './protocol.js';
 
 /** How long a start waits for a writer lock held by a process that is about to let go. */
@@ -247,8 +248,11 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
       if (opts[k] !== undefined) (run as Record<string, unknown>)[k] = opts[k];
     }
     let o: Orderly;
+    let liveNodeRows: typeof import('./cluster.js').liveNodeRows | undefined;
     if (onPostgres) {
-      clusterNode = await startClusterNode(onPostgres, store, {
+      const c = await import('./cluster.js');
+      liveNodeRows = c.liveNodeRows;
+      clusterNode = await c.startClusterNode(onPostgres, store, {
         ...run,
         scriptDir,
         afterClose: () => release(),
@@ -265,16 +269,18 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
     if (clusterNode) node.controlling = clusterNode.controlling;
     // Who writes the journal, for GET /api/v1/cluster and the control socket's /cluster.
     const pg = onPostgres;
-    const cluster: ClusterSource = pg
-      ? {
-          node: pg.node,
-          controller: async () => {
-            const c = await pg.controller();
-            return c && { node: c.node, epoch: c.epoch, since: c.since, lastSeen: c.renewedAt, live: c.live };
-          },
-          nodes: () => liveNodeRows(pg),
-        }
-      : embeddedCluster(hostname(), startedAt);
+    const rows = liveNodeRows;
+    const cluster: ClusterSource =
+      pg && rows
+        ? {
+            node: pg.node,
+            controller: async () => {
+              const c = await pg.controller();
+              return c && { node: c.node, epoch: c.epoch, since: c.since, lastSeen: c.renewedAt, live: c.live };
+            },
+            nodes: () => rows(pg),
+          }
+        : embeddedCluster(hostname(), startedAt);
     if (paths) node.paths = paths;
 
     // 6: HTTP.

@@ -75,18 +75,24 @@ function run(data: SidecarData): void {
   // written before `snapshotEveryEvents` events past the newest one, so until then the state is
   // not needed. Loading it at start would parse the whole snapshot a second time (the engine
   // does too) while the engine opens, and hold a second copy of every order in memory while
-  // nothing happens (a reopened data dir with 100,000 waiting orders and no events).
-  const newestSnapshot = (upTo: number, what: 'seq, state' | 'seq'): { seq: number; state?: string } | undefined =>
+  // nothing happens (a reopened data dir with 100,000 waiting orders and no events). With no
+  // snapshot at all the state to start from is the empty one, which costs nothing: it is kept
+  // from the start, as the events are read, instead of being caught up later by reading and
+  // parsing again every event indexed meanwhile (tens of thousands, on the other core while the
+  // engine commits).
+  type Newest = { seq: number; state?: string };
+  const newestSnapshot = (upTo: number, what: 'seq, state' | 'seq'): Newest | undefined =>
     [
-      side.prepare<[number], { seq: number; state?: string }>(`SELECT ${what} FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1`).get(upTo),
-      gate.read(() => main.prepare<[number], { seq: number; state?: string }>(`SELECT ${what} FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1`).get(upTo)),
+      side.prepare<[number], Newest>(`SELECT ${what} FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1`).get(upTo),
+      gate.read(() => main.prepare<[number], Newest>(`SELECT ${what} FROM snapshots WHERE seq <= ? ORDER BY seq DESC LIMIT 1`).get(upTo)),
     ]
       .filter((s) => s !== undefined)
       .sort((a, b) => b.seq - a.seq)[0];
   let state: State | undefined;
   let sinceSnapshot = 0;
+  const base = data.snapshots ? newestSnapshot(gate.read(() => lastSeq.get()!), 'seq') : undefined;
   /** The seq of the snapshot the state will start from (while it is not loaded). */
-  let baseSeq = data.snapshots ? (newestSnapshot(gate.read(() => lastSeq.get()!), 'seq')?.seq ?? 0) : 0;
+  let baseSeq = base?.seq ?? 0;
   /** Loads the newest snapshot the journal reaches (side file, or the main file's from before there was one). */
   const loadState = (): State => {
     const newest = newestSnapshot(gate.read(() => lastSeq.get()!), 'seq, state');
@@ -96,6 +102,10 @@ function run(data: SidecarData): void {
     sinceSnapshot = 0;
     return s;
   };
+  if (data.snapshots && base === undefined) {
+    state = emptyState();
+    sinceSnapshot = 0;
+  }
 
   /** Each row's events, parsed once per round for the index and the state alike. */
   let parsed = new Map<number, unknown[]>();

@@ -26,12 +26,27 @@ export class Renewal {
   renewed(sentAt: number): void {
     this.active = true;
     this.deadline = sentAt + this.o.ttlMs;
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = setTimeout(() => {
-      if (this.active && performance.now() >= this.deadline) this.o.expired();
-    }, Math.max(0, this.deadline - performance.now()));
-    this.deadlineTimer.unref();
+    this.watchDeadline();
     this.schedule();
+  }
+
+  /**
+   * A timer may fire before performance.now() reached its time (the event loop's clock, which it
+   * counts from, is read once per turn, and a long turn makes it late): then it is set again
+   * for the rest, else that loss would never be told.
+   */
+  private watchDeadline(): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = setTimeout(
+      () => {
+        this.deadlineTimer = undefined;
+        if (!this.active) return;
+        if (performance.now() >= this.deadline) this.o.expired();
+        else this.watchDeadline();
+      },
+      Math.max(1, Math.ceil(this.deadline - performance.now())),
+    );
+    this.deadlineTimer.unref();
   }
 
   /** Stops renewing and watching the deadline. */

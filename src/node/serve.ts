@@ -151,6 +151,9 @@ export async function startServe(opts: ServeOptions = {}): Promise<Serving> {
   return serving;
 }
 
+/** How long `orderly serve` waits for its close after the engine stopped on a fatal error before it exits anyway. */
+export const FATAL_CLOSE_MS = 10_000;
+
 /**
  * The `orderly serve` command: starts, prints the generated admin token (once) and where it
  * listens, and runs until SIGINT/SIGTERM. Resolves with the exit code.
@@ -199,11 +202,23 @@ export async function runServe(opts: ServeOptions, out: (line: string) => void =
   }
   out(`Orderly listening on ${serving.url} (${serving.dataDir !== undefined ? `data dir ${serving.dataDir}` : 'no data dir'})`);
   const code = await stopped;
+  // After a fatal error (a lost lease or heartbeat: the database may be out of reach) the close
+  // may wait forever on a query that never gets an answer; the jobs were killed already, so
+  // the process exits anyway, for its supervisor to start it again.
+  const bound =
+    code !== 0
+      ? setTimeout(() => {
+          process.stderr.write(`orderly: the close did not end within ${FATAL_CLOSE_MS} ms after the engine stopped: exiting\n`);
+          process.exit(code);
+        }, FATAL_CLOSE_MS)
+      : undefined;
   try {
     await serving.close();
   } catch (err) {
     process.stderr.write(`orderly: closing: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
+  } finally {
+    clearTimeout(bound);
   }
   out('orderly: stopped');
   setTimeout(() => process.exit(code), 2_000).unref();

@@ -9,12 +9,26 @@
 // answer, a line in the file, a process exit), with a bound that only a hung test meets.
 // PostgreSQL restarts are in test/pg-restart/ (a separate run: they disturb every other test).
 
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { alive, checkIntervals, checkJournalLock, Cluster, ENDED, lockedJobScript, lockedWorkflow, waitFor, type Interval, type NodeProc } from '../support/cluster-nodes.js';
+import { alive, exitOf, checkIntervals, checkJournalLock, Cluster, ENDED, lockedJobScript, lockedWorkflow, waitFor, type Interval, type NodeProc } from '../support/cluster-nodes.js';
+import { TEST_DATABASE_URL } from '../support/postgres.js';
+
+/** iptables (the cut-off test): on a machine without it that test is skipped, saying why; CI installs it (.ci/run). */
+const iptablesMissing = (() => {
+  try {
+    execFileSync('iptables', ['-L', 'OUTPUT', '-n'], { stdio: 'ignore' });
+    return false;
+  } catch (err) {
+    if (process.env['CI']) throw new Error(`iptables is needed for the cut-off test (CI installs it): ${String(err)}`);
+    console.warn(`SKIPPED: the cut-off test needs iptables (as root), which fails here: ${String(err)}`);
+    return true;
+  }
+})();
 
 /** Long enough that a machine loaded by the whole suite renews heartbeats and leases in time. */
 const LEASE_S = 5;
@@ -129,6 +143,49 @@ describe('cluster faults (three real nodes on PostgreSQL)', () => {
       ['a', false],
       ['b', true],
     ]);
+    expect(alive(a.pid)).toBe(false);
+  }, 300_000);
+
+  // n3 runs under a uid of its own, whose packets to PostgreSQL's port an iptables rule drops
+  // (an OUTPUT rule also covers loopback): its connections hang as on a cut network.
+  it.skipIf(iptablesMissing)('a node cut off from PostgreSQL stops its jobs before another node is granted their lock, and exits 1', async () => {
+    const c = (cluster = new Cluster());
+    const uid = 40_000 + (process.pid % 20_000);
+    const rule = ['OUTPUT', '-m', 'owner', '--uid-owner', String(uid), '-p', 'tcp', '--dport', String(new URL(TEST_DATABASE_URL).port || 5432), '-j', 'DROP', '-m', 'comment', '--comment', `orderly-test-${c.schema}`];
+    const [n1, n2, n3] = await threeNodes(c, { agents: ['W'], uid });
+    const script = lockedJobScript(c.log, 'L', { goDir: c.dir });
+    await c.deploy(n1, { onw: lockedWorkflow('L', script, 'W'), any: lockedWorkflow('L', script) }, ['L']);
+    await c.addOrder(n2, 'onw', 'a');
+    const a = await waitFor('a entered the lock on n3', () => c.logLines().find((l) => l.kind === 'enter' && l.order === 'a'));
+    expect(a.node).toBe('n3');
+    await c.addOrder(n1, 'any', 'b');
+    await waitFor('b waits for L', async () => ((await c.orders(n1, ['b']))[0]?.state === 'waiting' ? true : undefined));
+
+    cleanups.push(() => {
+      try {
+        execFileSync('iptables', ['-D', ...rule], { stdio: 'ignore' });
+      } catch {
+        // not added, or removed already
+      }
+    });
+    execFileSync('iptables', ['-A', ...rule]);
+    // n3 counts its heartbeat lost one lease after its last renewal, kills its job and exits 1;
+    // its HTTP API answers until then (it is cut off from PostgreSQL only).
+    expect(await exitOf(n3)).toBe(1);
+    expect(n3.output()).toMatch(/the engine stopped/);
+    await waitFor('b entered the lock', () => (c.logLines().some((l) => l.kind === 'enter' && l.order === 'b') ? true : undefined));
+    writeFileSync(join(c.dir, 'go-b'), '');
+    const [oa, ob] = await c.allEnded(n1, ['a', 'b']);
+    expect([oa!.state, oa!.outcome?.reason]).toEqual(['failed', 'disrupted']);
+    expect(ob!.state).toBe('finished');
+    checkJournalLock(await c.journal(), 'L');
+    // a's job died before b's entered: no line of it after b's enter.
+    const runs = checkIntervals(c.logLines());
+    expect(runs.map((r) => [r.order, r.node, r.left])).toEqual([
+      ['a', 'n3', false],
+      ['b', runs[1]!.node, true],
+    ]);
+    expect(runs[1]!.node).not.toBe('n3');
     expect(alive(a.pid)).toBe(false);
   }, 300_000);
 

@@ -215,6 +215,19 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
+/** Waits for a node's exit (its code, or the signal's name); throws with its output after `timeoutMs`. */
+export async function exitOf(node: NodeProc, timeoutMs = WAIT_MS): Promise<number | string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      node.exited,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`node ${node.name} did not exit within ${timeoutMs} ms:\n${node.output()}`)), timeoutMs))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);

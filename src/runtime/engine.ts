@@ -196,6 +196,12 @@ interface JobStartPlan {
 
 const NOOP = (): void => undefined;
 
+/** Job start plans of one deployed workflow by position, one level per element (looked up without building a key). */
+interface PlanNode {
+  plan?: JobStartPlan | null;
+  next?: Map<string | number, PlanNode>;
+}
+
 export class Engine {
   /** What `decide` works on: ahead of the journal while a commit is under way. */
   private working: State;
@@ -220,7 +226,7 @@ export class Engine {
   private timer: unknown;
   private timerAt = Infinity;
   private readonly running = new Map<string, RunningExecution>();
-  private readonly jobStarts = new WeakMap<Workflow, Map<string, JobStartPlan | null>>();
+  private readonly jobStarts = new WeakMap<Workflow, PlanNode>();
   private readonly listeners = new Set<EventListener>();
   private readonly modeListeners = new Set<(mode: EngineMode) => void>();
   private eventsSinceSnapshot = 0;
@@ -779,13 +785,21 @@ export class Engine {
    * executable. Kept per deployed workflow (a deployed version is never changed in place).
    */
   private jobStartPlan(wf: Workflow, pos: Position): JobStartPlan | undefined {
-    let plans = this.jobStarts.get(wf);
-    if (plans === undefined) {
-      plans = new Map();
-      this.jobStarts.set(wf, plans);
+    let node = this.jobStarts.get(wf);
+    if (node === undefined) {
+      node = {};
+      this.jobStarts.set(wf, node);
     }
-    const key = JSON.stringify(pos);
-    let plan = plans.get(key);
+    for (const p of pos) {
+      node.next ??= new Map();
+      let child = node.next.get(p);
+      if (child === undefined) {
+        child = {};
+        node.next.set(p, child);
+      }
+      node = child;
+    }
+    let plan = node.plan;
     if (plan === undefined) {
       const at = jobAt(wf, pos);
       const instr = instructionAt(wf, pos);
@@ -800,7 +814,7 @@ export class Engine {
             plain: nothingToEvaluate(at.job, { defaultArguments: at.defaultArguments }, wf),
           }
         : null;
-      plans.set(key, plan);
+      node.plan = plan;
     }
     return plan ?? undefined;
   }
@@ -1055,6 +1069,6 @@ function copyValue(v: unknown): unknown {
 
 export function heldGrants(o: Order): Grant[] {
   const out: Grant[] = [];
-  for (const h of o.held) out.push(...h.grants);
+  for (const h of o.held) for (const g of h.grants) out.push(g);
   return out;
 }

@@ -105,6 +105,8 @@ export class Orderly extends CommandsApi {
     this.scheduler = new Scheduler(engine, clock, autoSchedule);
     this.orderIndex = new OrderIndex(() => engine.state.orders);
     this.unindex = engine.subscribe((events) => {
+      // Nothing to keep current before the index is first used (it is built from the orders then).
+      if (!this.orderIndex.isBuilt) return;
       for (const { event } of events) {
         const id = orderIdOf(event);
         if (id !== undefined) this.orderIndex.update(id);

@@ -127,6 +127,24 @@ export class Cluster {
     });
   }
 
+  /**
+   * Like `addOrder`, but an answer that does not come (a connection refused or reset, a 5xx
+   * while the database is away) is sent again too: the id makes it idempotent.
+   */
+  async addOrderRetrying(node: NodeProc, workflow: string, id: string): Promise<void> {
+    await waitFor(`order ${id} added through ${node.name}`, async () => {
+      let r: { status: number; body: unknown };
+      try {
+        r = await this.api(node, 'POST', '/api/v1/orders', { workflow, id });
+      } catch {
+        return undefined;
+      }
+      if (r.status === 201 || r.status === 409) return true;
+      if (r.status >= 500) return undefined;
+      throw new Error(`add ${id} through ${node.name}: ${r.status} ${JSON.stringify(r.body)}`);
+    });
+  }
+
   /** The orders `ids` as `node` sees them. */
   async orders(node: NodeProc, ids: string[]): Promise<OrderJson[]> {
     const all: OrderJson[] = [];

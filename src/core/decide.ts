@@ -6,7 +6,7 @@
 // the first event, so a refused command changes nothing. State is mutated in place: at
 // tens of thousands of events a second a copy per command would cost more than the work.
 
-import { assert, invalid, problem, type Command, type Problem, type ProblemItem } from './commands.js';
+import { AssertionFailed, invalid, problem, type Command, type Problem, type ProblemItem } from './commands.js';
 import type { Event } from './events.js';
 import { argumentProblems } from './checks.js';
 import { evolve } from './evolve.js';
@@ -67,7 +67,7 @@ export function decide(s: State, cmd: Command, now: number, opts: CoreOptions = 
   const t = new Turn(s, now);
   const p = t.command(cmd);
   if (p) {
-    assert(t.events.length === 0, `decide: ${cmd.type} refused after emitting events`);
+    if (t.events.length !== 0) throw new AssertionFailed(`decide: ${cmd.type} refused after emitting events`);
     return { ok: false, problem: p };
   }
   t.settle();
@@ -1031,7 +1031,7 @@ class Turn {
           break;
         case 'Break': {
           const at = innermostCycle(pos);
-          assert(at, `order ${o.id}: Break outside a Cycle`);
+          if (!at) throw new AssertionFailed(`order ${o.id}: Break outside a Cycle`);
           this.releaseOutside(o, nextPosition(at));
           this.emit({ type: 'OrderCycleFinished', at: this.now, orderId: o.id });
           break;
@@ -1110,7 +1110,7 @@ class Turn {
     }
     if (pos.length === 1) {
       this.releaseOutside(o, []); // the run lock of a blocking job config, if held
-      assert(o.held.length === 0, `order ${o.id} at the end holds locks`);
+      if (o.held.length !== 0) throw new AssertionFailed(`order ${o.id} at the end holds locks`);
       const outcome: Outcome = o.outcome?.type === 'succeeded' ? o.outcome : { type: 'succeeded' };
       this.emit({ type: 'OrderFinished', at: this.now, orderId: o.id, outcome });
       return true;
@@ -1126,7 +1126,7 @@ class Turn {
     const to = pos.slice(0, -2); // the enclosing instruction: the order moves on to the next
     if (pos[pos.length - 2] === 'lock') {
       const top = o.held[o.held.length - 1];
-      assert(top && samePosition(top.at, to), `order ${o.id} leaves a lock block it does not hold`);
+      if (!(top && samePosition(top.at, to))) throw new AssertionFailed(`order ${o.id} leaves a lock block it does not hold`);
       this.emit({ type: 'OrderLocksReleased', at: this.now, orderId: o.id, locks: top.grants.map((g) => g.lock) });
     }
     to[to.length - 1] = (to[to.length - 1] as number) + 1;
@@ -1139,7 +1139,7 @@ class Turn {
   private cycleInstr(o: Order, at: Position): { instr: CycleInstr; timeZone: string } {
     const wf = workflowOf(this.s, o);
     const instr = instructionAt(wf, at);
-    assert(instr?.TYPE === 'Cycle', `order ${o.id}: no Cycle at ${JSON.stringify(at)}`);
+    if (instr?.TYPE !== 'Cycle') throw new AssertionFailed(`order ${o.id}: no Cycle at ${JSON.stringify(at)}`);
     return { instr, timeZone: wf.timeZone ?? 'Etc/UTC' };
   }
 
@@ -1271,7 +1271,7 @@ class Turn {
     const instr = instructionAt(wf, o.position);
     if (instr?.TYPE !== 'ExpectNotices' && instr?.TYPE !== 'ConsumeNotices') return;
     const formula = boardFormula(instr.noticeBoardNames);
-    assert(formula.ok, `deployed ${instr.TYPE} has a bad noticeBoardNames`);
+    if (!formula.ok) throw new AssertionFailed(`deployed ${instr.TYPE} has a bad noticeBoardNames`);
     const expected: string[] = [];
     const present = new Set<string>();
     for (const board of formula.boards) {
@@ -1294,7 +1294,7 @@ class Turn {
   private consumed(o: Order, at: Position): void {
     const wf = workflowOf(this.s, o);
     const instr = instructionAt(wf, at);
-    assert(instr?.TYPE === 'ConsumeNotices', `order ${o.id}: no ConsumeNotices at ${JSON.stringify(at)}`);
+    if (instr?.TYPE !== 'ConsumeNotices') throw new AssertionFailed(`order ${o.id}: no ConsumeNotices at ${JSON.stringify(at)}`);
     const formula = boardFormula(instr.noticeBoardNames);
     const deletes: { board: string; noticeId: string }[] = [];
     if (formula.ok) {
@@ -1380,7 +1380,7 @@ class Turn {
     if (!p || p.state !== 'forked' || !p.children) return;
     const wf = workflowOf(s, p);
     const instr = instructionAt(wf, p.position);
-    assert(instr?.TYPE === 'Fork' || instr?.TYPE === 'ForkList', `order ${p.id} is forked but not at a Fork`);
+    if (!(instr?.TYPE === 'Fork' || instr?.TYPE === 'ForkList')) throw new AssertionFailed(`order ${p.id} is forked but not at a Fork`);
     const failed: string[] = [];
     const args: Record<string, string> = {};
     // A ForkList's parent gets each result as a list of the children's values.
@@ -1388,7 +1388,7 @@ class Turn {
     if (instr.TYPE === 'ForkList') for (const name of Object.keys(instr.workflow.result ?? {})) lists.set(name, []);
     for (const id of p.children) {
       const c = s.orders.get(id);
-      assert(c, `child ${id} of ${p.id} is missing`);
+      if (!c) throw new AssertionFailed(`child ${id} of ${p.id} is missing`);
       if (c.state === 'cancelled') failed.push(`${id} has been cancelled`);
       else if (c.state === 'failed' && instr.joinIfFailed === true) failed.push(`${id} failed${c.outcome?.message ? `: ${c.outcome.message}` : ''}`);
       else if (c.state === 'ready' && this.isOwnBranch(c) && instructionAt(wf, c.position) === undefined && !c.suspended) {
@@ -1526,7 +1526,7 @@ class Turn {
     const resolved: ResolvedDemand[] = [];
     for (const d of demands) {
       const fam = s.locks.get(d.lockName);
-      assert(fam, `deployed workflow ${o.workflow} demands unknown lock ${d.lockName}`);
+      if (!fam) throw new AssertionFailed(`deployed workflow ${o.workflow} demands unknown lock ${d.lockName}`);
       let key: string | undefined;
       if (fam.def.keyed) {
         key = d.key?.startsWith('$') ? o.arguments[d.key.slice(1)] : d.key;

@@ -31,6 +31,7 @@
 //   node bench/cluster.js --nodes 3 --shape keyed [--keys 1000] [--per-key 10] [--slots 32]
 //   node bench/cluster.js --nodes 3 --shape handoff [--n 500]
 //   [--lease-seconds 8] [--max-seconds 120] [--add-via controller|all]
+//   [--main path/to/dist/cli/main.js]   (another build, for paired runs of two versions)
 //
 // Prints one JSON line last.
 
@@ -56,6 +57,7 @@ const keys = shape === 'keyed' ? Number(a.keys ?? 1000) : 0;
 const perKey = Number(a['per-key'] ?? 10);
 const n = shape === 'keyed' ? keys * perKey : Number(a.n ?? (shape === 'handoff' ? 500 : 1000));
 const addVia = a['add-via'] ?? 'controller';
+const main = a.main ?? join(here, '..', 'dist', 'cli', 'main.js');
 const BATCH = 1000; // the API's batch limit
 const CHUNK = 5000;
 if (!(nodes >= 1 && nodes <= 9)) throw new Error(`--nodes: 1 to 9, not ${a.nodes}`);
@@ -75,7 +77,7 @@ function split(total, k) {
 function startNode({ schema, name, dir, token, nodeSlots }) {
   const child = spawn(
     process.execPath,
-    [join(here, '..', 'dist', 'cli', 'main.js'), 'serve', '--database', url, '--database-schema', schema, '--node-name', name, '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, name), '--no-examples', '--lease-seconds', String(leaseSeconds), '--slots', String(nodeSlots)],
+    [main, 'serve', '--database', url, '--database-schema', schema, '--node-name', name, '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, name), '--no-examples', '--lease-seconds', String(leaseSeconds), '--slots', String(nodeSlots)],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ORDERLY_ADMIN_TOKEN: token } },
   );
   let out = '';
@@ -156,7 +158,7 @@ async function run() {
       'every worker registered',
     );
 
-    const script = `#!/bin/bash\necho "s $EPOCHREALTIME" >> ${times}\necho "e $EPOCHREALTIME" >> ${times}\n`;
+    const script = `#!/bin/bash\necho "s $EPOCHREALTIME $ORDERLY_ORDER_ID" >> ${times}\necho "e $EPOCHREALTIME $ORDERLY_ORDER_ID" >> ${times}\n`;
     const job = { executable: { TYPE: 'ShellScriptExecutable', script } };
     const lock = (name, body) => ok(s1, 'PUT', `/api/v1/locks/${name}`, body);
     const workflow = (name, demands, parallelism) =>
@@ -184,6 +186,7 @@ async function run() {
     let finished = 0;
     let lastFinishedAt = 0;
     const jobsByNode = {};
+    const processedAt = new Map(); // order id -> its OrderProcessed's `at` (the controller's clock, ms)
     const read = async () => {
       const { rows } = await db.query(`SELECT seq, body FROM "${schema}".events WHERE seq > $1 ORDER BY seq LIMIT 50000`, [after]);
       for (const r of rows) {
@@ -191,6 +194,8 @@ async function run() {
         if (e.type === 'OrderFinished') {
           finished++;
           lastFinishedAt = Math.max(lastFinishedAt, e.at);
+        } else if (e.type === 'OrderProcessed') {
+          processedAt.set(e.orderId, e.at);
         } else if (e.type === 'OrderProcessingStarted') {
           const node = workerOf.get(e.worker) ?? e.worker ?? '?';
           jobsByNode[node] = (jobsByNode[node] ?? 0) + 1;
@@ -240,12 +245,25 @@ async function run() {
       events: eventCount,
     };
     if (shape === 'handoff') {
-      // Lines "s T" / "e T" in run order (one job at a time): handoff k = start(k+1) - end(k).
+      // Lines "s T order" / "e T order" in run order (one job at a time): handoff k = start(k+1) -
+      // end(k), split at the controller's decision on job k's result (its OrderProcessed's `at`,
+      // whole ms; the next grant is in the same commit): end → decided (the result's way to the
+      // controller), decided → next start (the commit, the dispatch, the process start).
       const lines = readFileSync(times, 'utf8').trim().split('\n').map((l) => l.split(' '));
       const starts = lines.filter((l) => l[0] === 's').map((l) => Number(l[1]) * 1000);
-      const ends = lines.filter((l) => l[0] === 'e').map((l) => Number(l[1]) * 1000);
+      const endLines = lines.filter((l) => l[0] === 'e');
+      const ends = endLines.map((l) => Number(l[1]) * 1000);
       const h = [];
-      for (let k = 0; k + 1 < starts.length && k < ends.length; k++) h.push(starts[k + 1] - ends[k]);
+      const toDecided = [];
+      const decidedToStart = [];
+      for (let k = 0; k + 1 < starts.length && k < ends.length; k++) {
+        h.push(starts[k + 1] - ends[k]);
+        const at = processedAt.get(endLines[k][2]);
+        if (at !== undefined) {
+          toDecided.push(at - ends[k]);
+          decidedToStart.push(starts[k + 1] - at);
+        }
+      }
       const xs = Float64Array.from(h);
       Object.assign(result, {
         handoffs: h.length,
@@ -253,6 +271,8 @@ async function run() {
         p90Ms: round(percentile(xs, 90), 2),
         p99Ms: round(percentile(xs, 99), 2),
         p999Ms: round(percentile(xs, 99.9), 2),
+        endToDecidedP50Ms: round(percentile(Float64Array.from(toDecided), 50), 2),
+        decidedToStartP50Ms: round(percentile(Float64Array.from(decidedToStart), 50), 2),
         jobMsP50: round(percentile(Float64Array.from(ends.map((e, i) => e - starts[i])), 50), 2),
       });
     }

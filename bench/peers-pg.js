@@ -104,7 +104,7 @@ function fig(key, field) {
 const firstOk = (key) => (raw[key] ?? []).map((r) => r.result ?? r).find((r) => !r.error);
 const errorOf = (key) => (raw[key]?.length && raw[key].every((r) => r.error) ? raw[key][0].error : undefined);
 const fmt = (x) => (x === undefined || Number.isNaN(x) ? '—' : typeof x === 'number' ? x.toLocaleString('en-US') : String(x));
-const ratio = (x, y) => (x !== undefined && y ? `${round(x / y, 1)}×` : '—');
+const ratio = (x, y) => (x !== undefined && y ? `${round(x / y, x / y < 1 ? 2 : 1)}×` : '—');
 const verdict = (ok) => (ok === undefined ? 'not measured' : ok ? 'met' : 'NOT met');
 
 function table(rs) {

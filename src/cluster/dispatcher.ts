@@ -24,7 +24,7 @@ import { clusterChannels, type ClusterChannels } from './channels.js';
 import { readLiveNodes, type NodeHeartbeat } from './heartbeat.js';
 import { sameNames } from './limits.js';
 import { retrying } from './retry.js';
-import type { ExecutionReport } from './worker.js';
+import type { ExecutionReport, ResultNote } from './worker.js';
 
 /** Result rows read at once (more are read in further rounds). */
 export const RESULTS_BATCH_MAX = 1_000;
@@ -125,7 +125,7 @@ export class ClusterDispatcher implements Dispatcher {
         void this.reading.run();
         void this.syncing.run();
       });
-      await this.opts.listener.listen(this.channels.results, () => void this.reading.run());
+      await this.opts.listener.listen(this.channels.results, (payload) => this.resultNoted(payload));
       await this.opts.listener.listen(this.channels.nodes, () => void this.syncing.run());
     })();
     await this.listening;
@@ -189,8 +189,22 @@ export class ClusterDispatcher implements Dispatcher {
     }
   }
 
+  /**
+   * A result was written (the notification comes after its commit): taken from the
+   * notification when it carries it, else read from the table.
+   */
+  private resultNoted(payload: string): void {
+    const engine = this.engine;
+    if (!engine) return;
+    const note = payload.startsWith('{') ? parseNote(payload) : undefined;
+    if (note) this.take(engine, { execution_id: note.id, order_id: note.order, result: note.result });
+    else void this.reading.run();
+  }
+
   private take(engine: ControlledEngine, r: ResultRow): void {
     const id = r.execution_id;
+    // Taken already (from a notification and a read both): the engine has it.
+    if (this.taking.has(id)) return;
     this.taking.add(id);
     const outcome = parseReport(r.result);
     engine.submit({ type: 'jobFinished', orderId: r.order_id, executionId: id, outcome }, { keep: true }).then(
@@ -269,6 +283,19 @@ class Coalesced {
     })();
     return this.current;
   }
+}
+
+/** A result notification that carries the result (src/cluster/worker.ts), or undefined. */
+function parseNote(payload: string): ResultNote | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  const n = v as Partial<ResultNote> | null;
+  if (typeof n !== 'object' || n === null || typeof n.id !== 'string' || typeof n.order !== 'string' || typeof n.result !== 'string') return undefined;
+  return { id: n.id, order: n.order, result: n.result };
 }
 
 const REASONS: ReadonlySet<string> = new Set<OutcomeReason>([

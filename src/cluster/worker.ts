@@ -24,6 +24,11 @@ import { retrying } from './retry.js';
 
 /** Bytes of one dispatched request (the job with its script, arguments, env and locks). */
 export const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
+/**
+ * Bytes of a result notification that carries the result itself (PostgreSQL's limit is 8,000):
+ * the controller then needs no read of the row. A longer one carries the execution's id only.
+ */
+export const RESULT_NOTE_BYTES_MAX = 7_900;
 
 export interface ClusterWorkerOptions {
   pool: Pool;
@@ -43,6 +48,13 @@ export interface ClusterWorkerOptions {
 /** What a worker writes into an execution's row (JSON). */
 export interface ExecutionReport {
   outcome: Outcome;
+}
+
+/** A result notification's payload when it carries the result: the row's execution, order and `result` text. */
+export interface ResultNote {
+  id: string;
+  order: string;
+  result: string;
 }
 
 interface ClaimedRow {
@@ -171,7 +183,7 @@ export class ClusterWorker {
     const parsed = parseRequest(row);
     if (this.state !== 'running') return; // halted meanwhile: nothing starts (the worker is reported lost)
     if (!parsed.ok) {
-      void this.report(row.execution_id, { type: 'failed', reason: 'start-failed', message: parsed.message.slice(0, LIMITS.messageLengthMax) });
+      void this.report(row.execution_id, undefined, { type: 'failed', reason: 'start-failed', message: parsed.message.slice(0, LIMITS.messageLengthMax) });
       return;
     }
     const d = parsed.dispatch;
@@ -179,7 +191,7 @@ export class ClusterWorker {
     try {
       run = this.opts.local.start(d);
     } catch (err) {
-      void this.report(d.executionId, { type: 'failed', reason: 'start-failed', message: String(err instanceof Error ? err.message : err).slice(0, LIMITS.messageLengthMax) });
+      void this.report(d.executionId, d.orderId, { type: 'failed', reason: 'start-failed', message: String(err instanceof Error ? err.message : err).slice(0, LIMITS.messageLengthMax) });
       return;
     }
     this.running.set(d.executionId, run);
@@ -216,13 +228,19 @@ export class ClusterWorker {
       }
     }
     const outcome = outcomeAfterStderr(d.job, r.outcome, r.stderr !== '' || r.stderrDroppedBytes > 0);
-    await this.report(d.executionId, outcome);
+    await this.report(d.executionId, d.orderId, outcome);
   }
 
-  /** Writes the result into the row and announces it; tried again while the database cannot be reached. */
-  private report(executionId: string, outcome: Outcome): Promise<void> {
+  /**
+   * Writes the result into the row and announces it, with the result in the notification when
+   * it fits (`orderId` known) so the controller need not read the row; tried again while the
+   * database cannot be reached. Nothing is announced unless the row was this worker's.
+   */
+  private report(executionId: string, orderId: string | undefined, outcome: Outcome): Promise<void> {
     const body: ExecutionReport = { outcome };
     const text = JSON.stringify(body);
+    const full = orderId === undefined ? undefined : JSON.stringify({ id: executionId, order: orderId, result: text } satisfies ResultNote);
+    const note = full !== undefined && Buffer.byteLength(full) <= RESULT_NOTE_BYTES_MAX ? full : executionId;
     return retrying(
       async () => {
         await this.opts.pool.query(
@@ -230,8 +248,8 @@ export class ClusterWorker {
              UPDATE ${this.s}.executions SET result = $2, reported_at = now()
              WHERE execution_id = $1 AND worker_id = $3 RETURNING execution_id
            )
-           SELECT pg_notify($4, execution_id) FROM u`,
-          [executionId, text, this.workerId, this.channels.results],
+           SELECT pg_notify($4, $5) FROM u`,
+          [executionId, text, this.workerId, this.channels.results, note],
         );
       },
       () => this.state !== 'running',

@@ -384,6 +384,32 @@ describe('cluster workers', () => {
     await ran.promise;
     await whenState(c.engine, () => order(c, 'x')?.state === 'finished', 'x finished');
   });
+
+  it('a result comes with its notification when it fits, else the controller reads its row: both reach the order', async () => {
+    const schema = await newSchema();
+    const c = await startController(schema);
+    const b = await startWorkerNode(schema, 'b');
+    await whenState(c.engine, registered(c, b.workerId), 'b registered');
+    // 3 bytes a character: a message of the longest kept length is over the notification's 7,900 bytes.
+    const long = '€'.repeat(LIMITS.messageLengthMax);
+    // One function, failing with a short or a long message by order (one registration: two in a row may
+    // reach the node's row out of order, NodeHeartbeat.setFunctions does not serialize its writes).
+    (b.worker as unknown as { opts: { local: LocalWorker } }).opts.local.functions.register('fail', (ctx) => {
+      throw new Error(ctx.orderId === 'l' ? long : 'short failure');
+    });
+    const job: Job = { executable: { TYPE: 'FunctionExecutable', functionName: 'fail' }, agentName: 'B' };
+    await c.engine.submit({ type: 'deploy', locks: [], workflows: [{ name: 'fail', instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }], jobs: { j: job } }] });
+    await whenState(c.engine, () => c.engine.state.workers.get(b.workerId)?.functions.includes('fail') === true, 'fail offered');
+    await c.engine.submit({ type: 'addOrder', orderId: 's', workflow: 'fail' });
+    await c.engine.submit({ type: 'addOrder', orderId: 'l', workflow: 'fail' });
+    const processed = (id: string) => c.events.find((e) => e.type === 'OrderProcessed' && e.orderId === id) as Extract<Event, { type: 'OrderProcessed' }> | undefined;
+    await whenState(c.engine, () => processed('s') !== undefined && processed('l') !== undefined, 'both processed');
+    expect(processed('s')?.outcome).toMatchObject({ type: 'failed', message: 'short failure' });
+    expect(processed('l')?.outcome.type).toBe('failed');
+    expect(processed('l')?.outcome.message?.startsWith('€€€€')).toBe(true);
+    expect(Buffer.byteLength(processed('l')?.outcome.message ?? '')).toBeGreaterThan(7_900);
+    await eventually(async () => (await executionRows(schema)) === 0, 'the execution rows deleted');
+  });
 });
 
 describe('cluster results', () => {

@@ -6,8 +6,8 @@
 // On the controller (`startControlling`) it also turns the answers into commands: each result
 // row (NOTIFY `<schema>.results`) becomes the order's `jobFinished`, and the row is deleted once
 // the engine took it; and it keeps the engine's workers in step with the live nodes (read at
-// start, on NOTIFY `<schema>.nodes` and once per heartbeat period, since an expiry is told by
-// no one): a live node's worker that the engine lacks, or knows with another offer, is
+// start, on NOTIFY `<schema>.nodes`, and just after the soonest expiry of another node's
+// heartbeat, since an expiry is told by no one): a live node's worker that the engine lacks, or knows with another offer, is
 // registered; a worker of no live node is reported lost (its executions end `disrupted`, or
 // run again when restartable), and its rows are deleted.
 
@@ -21,11 +21,13 @@ import { registerCommand, type Dispatch, type Dispatcher, type LocalWorker, type
 import { CommandRefused } from '../runtime/engine.js';
 import type { RunningExecution } from '../runtime/executor-types.js';
 import { clusterChannels, type ClusterChannels } from './channels.js';
-import { readLiveNodes, type NodeHeartbeat } from './heartbeat.js';
+import { readLiveNodes, type NodeHeartbeat, type NodeRow } from './heartbeat.js';
 import { sameNames } from './limits.js';
 import { retrying } from './retry.js';
 import type { ExecutionReport, ResultNote } from './worker.js';
 
+/** How long after another node's heartbeat expiry (the database's clock) the controller reads the nodes again. */
+const MEMBERSHIP_SLACK_MS = 20;
 /** Result rows read at once (more are read in further rounds). */
 export const RESULTS_BATCH_MAX = 1_000;
 /** Characters of a result row (its outcome as JSON). */
@@ -132,16 +134,13 @@ export class ClusterDispatcher implements Dispatcher {
     const waiting = this.waiting;
     this.waiting = [];
     for (const d of waiting) void this.send(d, engine);
-    if (this.membershipTimer) clearInterval(this.membershipTimer);
-    this.membershipTimer = setInterval(() => void this.syncing.run(), this.heartbeat.renewEveryMs);
-    this.membershipTimer.unref();
     await Promise.all([this.syncing.run(), this.reading.run()]);
   }
 
   /** No longer the controller's (its engine stopped): results and membership are left to the next one. */
   stopControlling(): void {
     this.engine = undefined;
-    if (this.membershipTimer) clearInterval(this.membershipTimer);
+    if (this.membershipTimer) clearTimeout(this.membershipTimer);
     this.membershipTimer = undefined;
   }
 
@@ -227,11 +226,30 @@ export class ClusterDispatcher implements Dispatcher {
       .finally(() => this.taking.delete(id));
   }
 
+  private syncAgainIn(ms: number): void {
+    if (this.membershipTimer) clearTimeout(this.membershipTimer);
+    this.membershipTimer = setTimeout(() => void this.syncing.run().catch(() => undefined), ms);
+    this.membershipTimer.unref();
+  }
+
   private async syncMembers(): Promise<void> {
     const engine = this.engine;
     if (!engine) return;
-    const nodes = await readLiveNodes(this.opts.pool, this.opts.schema);
+    let nodes: NodeRow[];
+    try {
+      nodes = await readLiveNodes(this.opts.pool, this.opts.schema);
+    } catch (err) {
+      // Asked again soon (and at once when the listener reconnects).
+      if (this.engine === engine) this.syncAgainIn(this.heartbeat.renewEveryMs);
+      throw err;
+    }
     if (this.engine !== engine) return;
+    // Read again just after the soonest expiry of another node (the database's clock): a node
+    // that stops renewing is reported lost at once, and an idle cluster costs one read per
+    // heartbeat time. Joins and stops are announced; the bound covers a notification missed.
+    let nextMs = this.heartbeat.ttlMs;
+    for (const n of nodes) if (n.workerId !== this.local.id) nextMs = Math.min(nextMs, n.expiresInMs + MEMBERSHIP_SLACK_MS);
+    this.syncAgainIn(nextMs);
     const s = engine.state;
     const live = new Set<string>();
     const ops: Promise<unknown>[] = [];

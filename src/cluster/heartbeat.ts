@@ -49,6 +49,8 @@ export interface NodeRow {
   startedAt: number;
   lastSeen: number;
   expiresAt: number;
+  /** expiresAt minus the database's now, when read (ms). */
+  expiresInMs: number;
 }
 
 interface RawNode {
@@ -61,6 +63,7 @@ interface RawNode {
   started_at: string;
   last_seen: string;
   expires_at: string;
+  expires_in: number;
 }
 
 const ms = (column: string): string => `(extract(epoch FROM ${column}) * 1000)::float8 AS ${column}`;
@@ -68,7 +71,8 @@ const ms = (column: string): string => `(extract(epoch FROM ${column}) * 1000)::
 /** The nodes whose heartbeat is live now (unexpired by the database's clock, not stopped), by name. */
 export async function readLiveNodes(pool: Pool, schema: string): Promise<NodeRow[]> {
   const { rows } = await pool.query<RawNode>(
-    `SELECT name, worker_id, agents, slots, functions, http_url, ${ms('started_at')}, ${ms('last_seen')}, ${ms('expires_at')}
+    `SELECT name, worker_id, agents, slots, functions, http_url, ${ms('started_at')}, ${ms('last_seen')}, ${ms('expires_at')},
+       (extract(epoch FROM expires_at - now()) * 1000)::float8 AS expires_in
      FROM ${escapeIdentifier(schema)}.nodes WHERE expires_at > now() AND NOT stopped ORDER BY name LIMIT $1`,
     [CLUSTER_NODES_MAX],
   );
@@ -82,6 +86,7 @@ export async function readLiveNodes(pool: Pool, schema: string): Promise<NodeRow
     startedAt: Math.round(Number(r.started_at)),
     lastSeen: Math.round(Number(r.last_seen)),
     expiresAt: Math.round(Number(r.expires_at)),
+    expiresInMs: Math.max(0, Math.round(Number(r.expires_in))),
   }));
 }
 

@@ -111,6 +111,7 @@ export class NodeHeartbeat {
   private lostError: HeartbeatLost | undefined;
   private wake: (() => void) | undefined;
   private listeningForStops: Promise<void> | undefined;
+  private writingFunctions: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: NodeHeartbeatOptions) {
     const where = 'node heartbeat';
@@ -218,10 +219,18 @@ export class NodeHeartbeat {
   }
 
   /** The functions this node's worker runs changed (a function registered later): its row says so (announced). */
-  async setFunctions(functions: readonly string[]): Promise<void> {
-    const fns = checkFunctions(`node ${this.node}`, functions);
-    this.functionList = fns;
+  setFunctions(functions: readonly string[]): Promise<void> {
+    this.functionList = checkFunctions(`node ${this.node}`, functions);
+    // One write at a time, each with the newest list: two registrations in a row never leave
+    // the row with the older list (their commits could come in either order).
+    const run = this.writingFunctions.then(() => this.writeFunctions());
+    this.writingFunctions = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeFunctions(): Promise<void> {
     if (this.state !== 'live') return;
+    const fns = this.functionList;
     await this.opts.pool.query(
       `WITH u AS (
          UPDATE ${this.s}.nodes SET functions = $3

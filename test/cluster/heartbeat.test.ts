@@ -74,6 +74,22 @@ describe('node heartbeat', () => {
     expect(changes).toEqual(['n1', 'n1', 'n1']);
   });
 
+  it('functions registered one after another without waiting: the row ends with the newest list, every time', async () => {
+    const base = await setup();
+    const hb = heartbeat(base, { functions: [] });
+    await hb.start();
+    for (let round = 0; round < 20; round++) {
+      const names: string[] = [];
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < 5; i++) {
+        names.push(`r${round}f${i}`);
+        writes.push(hb.setFunctions([...names]));
+      }
+      await Promise.all(writes);
+      expect((await hb.liveNodes())[0]!.functions).toEqual([...names].sort());
+    }
+  });
+
   it('keeps the agents it serves', async () => {
     const base = await setup();
     const hb = heartbeat(base, { agents: ['b', 'a', 'b'] });

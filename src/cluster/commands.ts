@@ -3,8 +3,8 @@
 // A node that does not write the journal (a stand-by) sends each command its API takes: it
 // inserts the command's row and notifies the controller (CommandForwarder.send). The
 // controller (CommandServer) takes the open rows in id order, runs each through its engine as
-// if a caller of its own had, and writes the answer into the row, with a notification to the
-// sender. The sender then waits until its own followed state holds the command's events, so
+// if a caller of its own had, and writes the answers into their rows (many in one statement),
+// with a notification to each sender that carries the answer when it is short. The sender then waits until its own followed state holds the command's events, so
 // what it answered is what it reads next (engine.ts, `following`).
 //
 // Nodes never talk to each other, only to PostgreSQL. The table keeps a command whose
@@ -26,6 +26,8 @@ export const COMMAND_AGE_MS_MAX = 20_000;
 const ANSWERED_KEPT_MS = 300_000;
 /** Commands taken per read. */
 const COMMANDS_PER_READ_MAX = 500;
+/** An answer up to this many bytes travels in its notification (PostgreSQL's payload limit is 8,000 bytes). */
+const ANSWER_IN_NOTIFICATION_BYTES_MAX = 7_900;
 /** A command's JSON text, at most (a workflow deploy is the largest). */
 export const COMMAND_BYTES_MAX = 16 * 1024 * 1024;
 
@@ -68,7 +70,7 @@ export class CommandForwarder {
       return { ok: false, problem: { code: 'invalid', message: `command: its JSON is over ${COMMAND_BYTES_MAX} bytes` } };
     }
     try {
-      this.listening ??= this.o.listener.listen(this.channels.answers, (id) => void this.fetch(id));
+      this.listening ??= this.o.listener.listen(this.channels.answers, (payload) => this.answered(payload));
       await this.listening;
     } catch (err) {
       this.listening = undefined;
@@ -107,6 +109,16 @@ export class CommandForwarder {
     for (const done of [...this.waiting.values()]) done(undefined);
   }
 
+  /** A notification: `id` (read the answer from the row) or `id answer`. */
+  private answered(payload: string): void {
+    const space = payload.indexOf(' ');
+    if (space < 0) {
+      void this.fetch(payload);
+      return;
+    }
+    this.waiting.get(payload.slice(0, space))?.(payload.slice(space + 1));
+  }
+
   private async fetch(id: string): Promise<void> {
     const done = this.waiting.get(id);
     if (!done) return;
@@ -123,9 +135,16 @@ export class CommandForwarder {
 /** The controller's side: runs the commands other nodes sent, in order, and answers each. */
 export class CommandServer {
   private readonly channels: { commands: string; answers: string };
-  /** Commands up to this id were taken. */
-  private after = 0;
+  /**
+   * Commands this controller took and has not answered yet, or whose answer could not be
+   * written: never run twice. (Not "every id below the highest taken": ids are given at insert
+   * and rows of several senders commit in any order, so a lower id can appear later.)
+   */
+  private readonly taken = new Set<string>();
   private reading = false;
+  /** Answers waiting to be written, in one statement per round. */
+  private answers: { id: string; text: string }[] = [];
+  private writing: Promise<void> | undefined;
   private again = false;
   private closed = false;
   private lastCleanup = 0;
@@ -148,6 +167,7 @@ export class CommandServer {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.inFlight]);
+    await this.writing;
   }
 
   private wake(): void {
@@ -172,16 +192,17 @@ export class CommandServer {
       try {
         ({ rows } = await this.o.pool.query<{ id: string; body: string; age_ms: number }>(
           `SELECT id, body, (extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms
-           FROM ${this.o.schemaSql}.commands WHERE answer IS NULL AND id > $1 ORDER BY id LIMIT $2`,
-          [this.after, COMMANDS_PER_READ_MAX],
+           FROM ${this.o.schemaSql}.commands WHERE answer IS NULL AND id <> ALL($1::bigint[]) ORDER BY id LIMIT $2`,
+          [[...this.taken], COMMANDS_PER_READ_MAX],
         ));
       } catch {
         // The database is away: the listener's reconnect wakes this again.
         return;
       }
       for (const r of rows) {
-        this.after = Math.max(this.after, Number(r.id));
-        const p = this.run(r.id, r.body, r.age_ms).finally(() => this.inFlight.delete(p));
+        const id = String(r.id);
+        this.taken.add(id);
+        const p = this.run(id, r.body, r.age_ms).finally(() => this.inFlight.delete(p));
         this.inFlight.add(p);
       }
       if (rows.length < COMMANDS_PER_READ_MAX || this.closed) break;
@@ -213,14 +234,36 @@ export class CommandServer {
         }
       }
     }
-    try {
-      await this.o.pool.query(
-        `WITH u AS (UPDATE ${this.o.schemaSql}.commands SET answer = $2, answered_at = now() WHERE id = $1 RETURNING id)
-         SELECT pg_notify($3, id::text) FROM u`,
-        [id, JSON.stringify(answer), this.channels.answers],
-      );
-    } catch {
-      // The sender's wait ends at its time and reports the controller unavailable.
+    await this.answer(id, JSON.stringify(answer));
+  }
+
+  /** Queues the answer; the answers of a round are written by one statement. Resolves once written (or given up). */
+  private answer(id: string, text: string): Promise<void> {
+    this.answers.push({ id, text });
+    this.writing ??= this.writeAnswers().finally(() => {
+      this.writing = undefined;
+    });
+    return this.writing;
+  }
+
+  private async writeAnswers(): Promise<void> {
+    // Answers that come while a round is written go in the next one.
+    await Promise.resolve();
+    while (this.answers.length > 0) {
+      const round = this.answers.splice(0, COMMANDS_PER_READ_MAX);
+      try {
+        // The notification carries the answer when it fits (no read by the sender), else the id.
+        await this.o.pool.query(
+          `WITH a AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS a(id, answer)),
+           u AS (UPDATE ${this.o.schemaSql}.commands c SET answer = a.answer, answered_at = now() FROM a WHERE c.id = a.id RETURNING c.id, a.answer)
+           SELECT pg_notify($3, CASE WHEN octet_length(u.answer) <= $4 THEN u.id::text || ' ' || u.answer ELSE u.id::text END) FROM u`,
+          [round.map((a) => a.id), round.map((a) => a.text), this.channels.answers, ANSWER_IN_NOTIFICATION_BYTES_MAX],
+        );
+        for (const a of round) this.taken.delete(a.id);
+      } catch {
+        // The senders' waits end at their time and report the controller unavailable; these
+        // commands stay taken (never run again by this controller).
+      }
     }
   }
 

@@ -42,7 +42,7 @@ afterEach(async () => {
 });
 
 /** Three nodes: n1 first (it takes the controller lease), then n2 and n3 (`n3` as given). */
-async function threeNodes(c: Cluster, n3: { agents?: string[]; uid?: number } = {}): Promise<[NodeProc, NodeProc, NodeProc]> {
+async function threeNodes(c: Cluster, n3: { agents?: string[]; gid?: number } = {}): Promise<[NodeProc, NodeProc, NodeProc]> {
   const n1 = await c.start({ name: 'n1', leaseSeconds: LEASE_S });
   expect((await c.controller(n1))?.node).toBe('n1');
   const [n2, n3p] = await Promise.all([c.start({ name: 'n2', leaseSeconds: LEASE_S }), c.start({ name: 'n3', leaseSeconds: LEASE_S, ...n3 })]);
@@ -146,13 +146,13 @@ describe('cluster faults (three real nodes on PostgreSQL)', () => {
     expect(alive(a.pid)).toBe(false);
   }, 300_000);
 
-  // n3 runs under a uid of its own, whose packets to PostgreSQL's port an iptables rule drops
+  // n3 runs under a group id of its own, whose packets to PostgreSQL's port an iptables rule drops
   // (an OUTPUT rule also covers loopback): its connections hang as on a cut network.
   it.skipIf(iptablesMissing)('a node cut off from PostgreSQL stops its jobs before another node is granted their lock, and exits 1', async () => {
     const c = (cluster = new Cluster());
-    const uid = 40_000 + (process.pid % 20_000);
-    const rule = ['OUTPUT', '-m', 'owner', '--uid-owner', String(uid), '-p', 'tcp', '--dport', String(new URL(TEST_DATABASE_URL).port || 5432), '-j', 'DROP', '-m', 'comment', '--comment', `orderly-test-${c.schema}`];
-    const [n1, n2, n3] = await threeNodes(c, { agents: ['W'], uid });
+    const gid = 40_000 + (process.pid % 20_000);
+    const rule = ['OUTPUT', '-m', 'owner', '--gid-owner', String(gid), '-p', 'tcp', '--dport', String(new URL(TEST_DATABASE_URL).port || 5432), '-j', 'DROP', '-m', 'comment', '--comment', `orderly-test-${c.schema}`];
+    const [n1, n2, n3] = await threeNodes(c, { agents: ['W'], gid });
     const script = lockedJobScript(c.log, 'L', { goDir: c.dir });
     await c.deploy(n1, { onw: lockedWorkflow('L', script, 'W'), any: lockedWorkflow('L', script) }, ['L']);
     await c.addOrder(n2, 'onw', 'a');

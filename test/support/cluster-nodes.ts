@@ -29,8 +29,12 @@ export interface NodeStart {
   name: string;
   leaseSeconds: number;
   agents?: string[];
-  /** Run the process as this user and group id (its jobs too). */
-  uid?: number;
+  /**
+   * Run the process with this group id (its jobs too), its user still the caller's: a firewall
+   * rule can then match its packets, and it reads the checkout wherever that is (a clone in a
+   * folder only its owner may enter, as CI's is).
+   */
+  gid?: number;
 }
 
 /** One schema, its nodes, a folder for the job log; `close()` kills the nodes and drops the schema. */
@@ -42,7 +46,7 @@ export class Cluster {
   readonly nodes: NodeProc[] = [];
 
   constructor() {
-    // Jobs of a node running under another uid write here too.
+    // Jobs of a node running under another group write here too.
     chmodSync(this.dir, 0o777);
     writeFileSync(this.log, '');
     chmodSync(this.log, 0o666);
@@ -53,12 +57,12 @@ export class Cluster {
     const args = [MAIN, 'serve', '--database', TEST_DATABASE_URL, '--database-schema', this.schema, '--port', '0', '--host', '127.0.0.1', '--no-examples', '--node-name', s.name, '--lease-seconds', String(s.leaseSeconds)];
     for (const a of s.agents ?? []) args.push('--agent', a);
     const cwd = mkdtempSync(join(this.dir, `${s.name}-`));
-    if (s.uid !== undefined) chmodSync(cwd, 0o777);
+    if (s.gid !== undefined) chmodSync(cwd, 0o777);
     const child = spawn(process.execPath, args, {
       cwd,
       env: cleanEnv({ ORDERLY_ADMIN_TOKEN: this.token }),
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(s.uid !== undefined ? { uid: s.uid, gid: s.uid } : {}),
+      ...(s.gid !== undefined ? { gid: s.gid } : {}),
     });
     let out = '';
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));

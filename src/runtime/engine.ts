@@ -376,6 +376,16 @@ export class Engine {
     for (const w of due) w.resolve();
   }
 
+  /**
+   * On a follower: resolves once its state holds every event the journal holds now, so that
+   * what a client wrote through another node is read here. At once on the writer.
+   */
+  async catchUp(): Promise<void> {
+    if (this.currentMode !== 'following') return;
+    const last = await this.store.lastSeq();
+    await this.untilSeq(last);
+  }
+
   /** Resolves once the state holds event `seq` (or the engine stopped following for good). */
   private untilSeq(seq: number): Promise<void> {
     if (this.committed.seq >= seq) return Promise.resolve();

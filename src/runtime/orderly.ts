@@ -161,6 +161,11 @@ export class Orderly extends CommandsApi {
     await this.scheduler.start();
   }
 
+  /** On a cluster's stand-by: reads the journal as far as it is now (see Engine.catchUp). At once elsewhere. */
+  catchUp(): Promise<void> {
+    return this.engine.catchUp();
+  }
+
   protected async run(cmd: Command): Promise<Event[]> {
     try {
       return await this.engine.submit(cmd);

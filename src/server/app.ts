@@ -230,6 +230,14 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   });
 
   // Open event streams would keep the server from closing.
+  // On a cluster's stand-by, a request that changes something first reads the journal as far
+  // as it is now: what the client wrote through another node is there (a job config created
+  // through one node is found by a PATCH through another). Reads answer from the state as
+  // followed so far. A database out of reach: the command itself says so.
+  app.addHook('preHandler', async (req) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
+    await opts.orderly.catchUp().catch(() => undefined);
+  });
   app.addHook('preClose', async () => {
     closing = true;
     for (const s of [...ctx.streams]) s.end();

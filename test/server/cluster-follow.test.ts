@@ -147,6 +147,44 @@ describe('cluster nodes on PostgreSQL', () => {
     await expect.poll(() => status(b.http!.url), { timeout: 20_000 }).toBe(401);
   }, 60_000);
 
+  it('a change through the stand-by first reads what was just written through the controller (a PATCH of a job config created there)', async () => {
+    const s = schema();
+    const a = await node(s, 'a', true);
+    const b = await node(s, 'b', true);
+    const headers = { authorization: 'Bearer cluster-test-admin-token-0123456789', 'content-type': 'application/json' };
+    // The stand-by reads no more of the journal until the test lets it.
+    const store = b.orderly.engine.store as unknown as { readAfter: (...args: unknown[]) => Promise<unknown>; lastSeq: () => Promise<number> };
+    const readAfter = store.readAfter.bind(store);
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((r) => (release = r));
+    store.readAfter = async (...args) => {
+      await released;
+      return readAfter(...args);
+    };
+    const lastSeq = store.lastSeq.bind(store);
+    let asked: () => void = () => undefined;
+    const askedForEnd = new Promise<string>((r) => (asked = () => r('asked')));
+    store.lastSeq = async () => {
+      const seq = await lastSeq();
+      asked();
+      return seq;
+    };
+    const made = await fetch(`${a.http!.url}/v2/api/jobconfigs`, { method: 'POST', headers, body: JSON.stringify({ name: 'serial', command: 'true' }) });
+    expect(made.status, await made.clone().text()).toBeLessThan(300);
+    const { id } = (await made.json()) as { id: string };
+    const patching = fetch(`${b.http!.url}/v2/api/jobconfigs/${id}`, { method: 'PATCH', headers, body: JSON.stringify({ blocking: true }) });
+    // The PATCH asks where the journal ends before it answers (it would answer 404 from the state followed so far).
+    let first: string;
+    try {
+      first = await Promise.race([askedForEnd, patching.then((r) => `answered ${r.status}`)]);
+    } finally {
+      release();
+    }
+    expect(first).toBe('asked');
+    const patched = await patching;
+    expect(patched.status, await patched.text()).toBe(200);
+  }, 60_000);
+
   it('nodes started with the same admin token at once both accept it', async () => {
     const s = schema();
     const [a, b] = await Promise.all([node(s, 'a', true), node(s, 'b', true)]);

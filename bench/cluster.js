@@ -35,7 +35,6 @@
 //
 // Prints one JSON line last.
 
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +42,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { api } from './http-lib.js';
-import { args, dropSchema, emit, freshSchema, percentile, PG_URL, round, withTimeout } from './lib.js';
+import { args, dropSchema, emit, freshSchema, percentile, PG_URL, round, startServeNode, withTimeout } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const a = args();
@@ -73,30 +72,8 @@ function split(total, k) {
   return out;
 }
 
-/** One `orderly serve --database` node; `listening` resolves with its { url, host, port, token } once it printed `listening on`. */
 function startNode({ schema, name, dir, token, nodeSlots }) {
-  const child = spawn(
-    process.execPath,
-    [main, 'serve', '--database', url, '--database-schema', schema, '--node-name', name, '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, name), '--no-examples', '--lease-seconds', String(leaseSeconds), '--slots', String(nodeSlots)],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ORDERLY_ADMIN_TOKEN: token } },
-  );
-  let out = '';
-  let server;
-  let resolve;
-  const listening = new Promise((r) => (resolve = r));
-  const onData = (d) => {
-    out += d;
-    const m = server === undefined && /listening on (http:\/\/(\S+):(\d+))/.exec(out);
-    if (m) {
-      server = { url: m[1], host: m[2], port: Number(m[3]), token };
-      resolve(server);
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise((r) => child.on('exit', (code, signal) => r(code ?? signal)));
-  const up = Promise.race([listening, exited.then((c) => Promise.reject(new Error(`${name} exited (${c}): ${out.slice(-600)}`)))]);
-  return { name, child, up, exited, output: () => out };
+  return startServeNode({ cli: main, url, schema, name, leaseSeconds, dir, token, extraArgs: ['--slots', String(nodeSlots)] });
 }
 
 async function ok(server, method, path, body) {

@@ -34,7 +34,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { api } from './http-lib.js';
-import { args, dropSchema, emit, freshSchema, median, performance, PG_URL, round, versionOf, withTimeout } from './lib.js';
+import { args, dropSchema, emit, freshSchema, median, performance, PG_URL, round, versionOf, startServeNode, withTimeout } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const a = args();
@@ -48,29 +48,8 @@ async function until(check, everyMs = 5) {
   }
 }
 
-/** One `orderly serve` node; `listening` resolves with its { url, host, port, token, at } once it printed `listening on`. */
 function startNode({ url, schema, name, leaseSeconds, dir, token }) {
-  const child = spawn(
-    process.execPath,
-    [join(here, '..', 'dist', 'cli', 'main.js'), 'serve', '--database', url, '--database-schema', schema, '--node-name', name, '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, name), '--no-examples', '--lease-seconds', String(leaseSeconds)],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ORDERLY_ADMIN_TOKEN: token } },
-  );
-  let out = '';
-  let server;
-  let resolve;
-  const listening = new Promise((r) => (resolve = r));
-  const onData = (d) => {
-    out += d;
-    const m = server === undefined && /listening on (http:\/\/(\S+):(\d+))/.exec(out);
-    if (m) {
-      server = { url: m[1], host: m[2], port: Number(m[3]), token, at: performance.now() };
-      resolve(server);
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise((r) => child.on('exit', (code, signal) => r(code ?? signal)));
-  return { name, child, listening, exited, output: () => out, get server() { return server; } };
+  return startServeNode({ cli: join(here, '..', 'dist', 'cli', 'main.js'), url, schema, name, leaseSeconds, dir, token });
 }
 
 async function orderlyOnce({ url, nodes, leaseSeconds }) {

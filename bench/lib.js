@@ -227,3 +227,42 @@ export function gitInfo(dir) {
     return undefined;
   }
 }
+
+/**
+ * One `orderly serve --database` node of a benchmark's cluster (`cli`: the built dist/cli/main.js
+ * to run). `listening` resolves with its { url, host, port, token, at } once it printed
+ * `listening on`; `up` is that or the exit, as an error with the end of its output.
+ */
+export function startServeNode({ cli, url, schema, name, leaseSeconds, dir, token, extraArgs = [] }) {
+  const child = spawn(
+    process.execPath,
+    [cli, 'serve', '--database', url, '--database-schema', schema, '--node-name', name, '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, name), '--no-examples', '--lease-seconds', String(leaseSeconds), ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ORDERLY_ADMIN_TOKEN: token } },
+  );
+  let out = '';
+  let server;
+  let resolve;
+  const listening = new Promise((r) => (resolve = r));
+  child.stdout.on('data', (d) => {
+    out += d;
+    const m = server === undefined && /listening on (http:\/\/(\S+):(\d+))/.exec(out);
+    if (m) {
+      server = { url: m[1], host: m[2], port: Number(m[3]), token, at: performance.now() };
+      resolve(server);
+    }
+  });
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((r) => child.on('exit', (code, signal) => r(code ?? signal)));
+  const up = Promise.race([listening, exited.then((c) => Promise.reject(new Error(`${name} exited (${c}): ${out.slice(-600)}`)))]);
+  return {
+    name,
+    child,
+    listening,
+    up,
+    exited,
+    output: () => out,
+    get server() {
+      return server;
+    },
+  };
+}

@@ -16,7 +16,7 @@ import { outcomeAfterStderr } from '../core/job-execution.js';
 import type { PgListener } from '../journal/postgres-listener.js';
 import type { JournalStore } from '../journal/types.js';
 import type { Dispatch, LocalWorker } from '../runtime/dispatcher.js';
-import type { ExecutionResult, RunningExecution } from '../runtime/executor-types.js';
+import { stepLogOf, type ExecutionResult, type RunningExecution } from '../runtime/executor-types.js';
 import { clusterChannels, type ClusterChannels } from './channels.js';
 import type { NodeHeartbeat } from './heartbeat.js';
 import { checkWorkerId } from './limits.js';
@@ -213,16 +213,7 @@ export class ClusterWorker {
     if (this.state !== 'running') return;
     if (r.stdout || r.stderr) {
       try {
-        await this.opts.store.putLog({
-          orderId: d.orderId,
-          executionId: d.executionId,
-          job: d.jobName,
-          stdout: r.stdout,
-          stderr: r.stderr,
-          stdoutDroppedBytes: r.stdoutDroppedBytes,
-          stderrDroppedBytes: r.stderrDroppedBytes,
-          at: this.clock(),
-        });
+        await this.opts.store.putLog(stepLogOf(d.orderId, d.executionId, d.jobName, r, this.clock()));
       } catch {
         // A lost log does not stop the order.
       }

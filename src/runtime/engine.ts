@@ -23,7 +23,7 @@ import { LIMITS } from '../core/model.js';
 import { instructionAt, jobAt } from '../core/positions.js';
 import { DEFAULT_CORE_OPTIONS, deserializeState, emptyState, serializeState, snapshotSpacing, workflowOf, type CoreOptions, type State } from '../core/state.js';
 import { isSyncJournal, StaleEpoch, type JournalStore, type SyncJournal } from '../journal/types.js';
-import type { ExecutionResult, RunningExecution } from './executor-types.js';
+import { stepLogOf, type ExecutionResult, type RunningExecution } from './executor-types.js';
 import type { LiveOutput } from './live-output.js';
 import { FunctionExecutor } from './function-executor.js';
 import { LauncherShellExecutor } from './launcher-client.js';
@@ -904,16 +904,7 @@ export class Engine {
   /** An execution that wrote output: its log is kept, then its result committed (a lost log does not stop the order). */
   private async logThenFinish(orderId: string, executionId: string, job: Job, jobName: string, r: ExecutionResult): Promise<void> {
     try {
-      await this.store.putLog({
-        orderId,
-        executionId,
-        job: jobName,
-        stdout: r.stdout,
-        stderr: r.stderr,
-        stdoutDroppedBytes: r.stdoutDroppedBytes,
-        stderrDroppedBytes: r.stderrDroppedBytes,
-        at: this.clock(),
-      });
+      await this.store.putLog(stepLogOf(orderId, executionId, jobName, r, this.clock()));
     } catch {
       // A lost log does not stop the order.
     }

@@ -1,6 +1,7 @@
 // What the runtime hands to an executor, and what comes back.
 
 import type { Grant, Job, Outcome } from '../core/model.js';
+import type { StepLog } from '../journal/types.js';
 import type { LiveOutput } from './live-output.js';
 
 export interface ExecutionRequest {
@@ -23,6 +24,11 @@ export interface ExecutionResult {
   stderr: string;
   stdoutDroppedBytes: number;
   stderrDroppedBytes: number;
+}
+
+/** The step log of an execution that ended with `r` (what the journal's log part keeps). */
+export function stepLogOf(orderId: string, executionId: string, job: string, r: ExecutionResult, at: number): StepLog {
+  return { orderId, executionId, job, stdout: r.stdout, stderr: r.stderr, stdoutDroppedBytes: r.stdoutDroppedBytes, stderrDroppedBytes: r.stderrDroppedBytes, at };
 }
 
 export interface RunningExecution {

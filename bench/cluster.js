@@ -36,13 +36,13 @@
 // Prints one JSON line last.
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { api } from './http-lib.js';
-import { args, dropSchema, emit, freshSchema, percentile, PG_URL, round, startServeNode, withTimeout } from './lib.js';
+import { args, emit, freshSchema, percentile, PG_URL, round, startServeNode, stopServeNodes, withTimeout } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const a = args();
@@ -255,11 +255,7 @@ async function run() {
     }
     return { ...result, node: process.version };
   } finally {
-    for (const s of started) s.child.kill('SIGKILL');
-    await Promise.all(started.map((s) => s.exited));
-    await db.end().catch(() => undefined);
-    await dropSchema(url, schema).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    await stopServeNodes({ started, db, url, schema, dir });
   }
 }
 

@@ -28,13 +28,13 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { api } from './http-lib.js';
-import { args, dropSchema, emit, freshSchema, median, performance, PG_URL, round, versionOf, startServeNode, withTimeout } from './lib.js';
+import { args, emit, freshSchema, median, performance, PG_URL, round, versionOf, startServeNode, stopServeNodes, withTimeout } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const a = args();
@@ -106,11 +106,7 @@ async function orderlyOnce({ url, nodes, leaseSeconds }) {
     const commandAt = await command;
     return { leaseTakenMs: round(taken.at - t0, 0), commandMs: round(commandAt - t0, 0), takenBy: taken.node, epochs: `${before.epoch} -> ${taken.epoch}` };
   } finally {
-    for (const s of started) s.child.kill('SIGKILL');
-    await Promise.all(started.map((s) => s.exited));
-    await db.end().catch(() => undefined);
-    await dropSchema(url, schema).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    await stopServeNodes({ started, db, url, schema, dir });
   }
 }
 

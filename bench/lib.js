@@ -266,3 +266,12 @@ export function startServeNode({ cli, url, schema, name, leaseSeconds, dir, toke
     },
   };
 }
+
+/** Kills a benchmark's nodes and waits for them, then ends its client and drops its schema and folder. */
+export async function stopServeNodes({ started, db, url, schema, dir }) {
+  for (const s of started) s.child.kill('SIGKILL');
+  await Promise.all(started.map((s) => s.exited));
+  await db.end().catch(() => undefined);
+  await dropSchema(url, schema).catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+}

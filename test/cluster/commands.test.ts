@@ -2,13 +2,11 @@
 // machine's PostgreSQL: a row whose lower id commits after a higher one is still run, and a
 // flood of commands sent at once is answered, every one, within the sender's wait.
 
-import { Client, escapeIdentifier, Pool } from 'pg';
+import { Client, escapeIdentifier } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandForwarder, CommandServer, commandChannels } from '../../src/cluster/commands.js';
 import type { Command } from '../../src/core/commands.js';
-import { PgListener } from '../../src/journal/postgres-listener.js';
-import { PostgresStore } from '../../src/journal/postgres.js';
-import { dropSchema, TEST_DATABASE_URL, testSchemaName } from '../support/postgres.js';
+import { clusterSchema, TEST_DATABASE_URL } from '../support/postgres.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -16,16 +14,7 @@ afterEach(async () => {
 });
 
 async function setup() {
-  const schema = testSchemaName();
-  cleanups.push(() => dropSchema(schema));
-  const store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, node: 'setup' });
-  await store.close();
-  const pool = new Pool({ connectionString: TEST_DATABASE_URL, max: 4 });
-  const listener = new PgListener({ connectionString: TEST_DATABASE_URL });
-  cleanups.push(async () => {
-    await listener.close();
-    await pool.end();
-  });
+  const { schema, pool, listener } = await clusterSchema(cleanups);
   const tables = { pool, listener, schema, schemaSql: escapeIdentifier(schema), node: 'b' };
   // An engine that takes every command: it records them, in the order it was given them.
   const ran: string[] = [];

@@ -5,28 +5,14 @@ import { Pool } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NodeHeartbeat, type NodeHeartbeatOptions } from '../../src/cluster/heartbeat.js';
 import { PgListener } from '../../src/journal/postgres-listener.js';
-import { PostgresStore } from '../../src/journal/postgres.js';
-import { dropSchema, TEST_DATABASE_URL, testSchemaName, withClient } from '../support/postgres.js';
+import { clusterSchema, withClient } from '../support/postgres.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(): Promise<{ schema: string; pool: Pool; listener: PgListener }> {
-  const schema = testSchemaName();
-  cleanups.push(() => dropSchema(schema));
-  // The schema's tables, as a node's store creates them.
-  const store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, node: 'setup' });
-  await store.close();
-  const pool = new Pool({ connectionString: TEST_DATABASE_URL, max: 4 });
-  const listener = new PgListener({ connectionString: TEST_DATABASE_URL });
-  cleanups.push(async () => {
-    await listener.close();
-    await pool.end();
-  });
-  return { schema, pool, listener };
-}
+const setup = (): ReturnType<typeof clusterSchema> => clusterSchema(cleanups);
 
 function heartbeat(base: { schema: string; pool: Pool; listener: PgListener }, extra: Partial<NodeHeartbeatOptions> = {}): NodeHeartbeat {
   const hb = new NodeHeartbeat({ ...base, node: 'n1', workerId: 'n1-1', slots: 3, functions: ['f2', 'f1'], ttlMs: 6_000, ...extra });

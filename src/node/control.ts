@@ -45,7 +45,10 @@ export type ControlApi = Pick<
   | 'listLocks'
   | 'history'
   | 'logs'
->;
+> & {
+  /** On a cluster's stand-by: reads the journal to its end (Orderly.catchUp). */
+  catchUp?: () => Promise<void>;
+};
 
 export interface StatusInfo {
   pid: number;
@@ -375,7 +378,11 @@ export function startControlServer(api: ControlApi, socketPath: string, status: 
       let reply: Reply;
       try {
         const { body, reply: early } = await readBody(req);
-        reply = early ?? (await handle(api, req.method ?? 'GET', req.url ?? '/', body, status, cluster));
+        const method = req.method ?? 'GET';
+        // As over HTTP: on a stand-by, a command first reads what was written through other
+        // nodes. A database out of reach: the command itself says so.
+        if (!early && method !== 'GET' && method !== 'HEAD') await api.catchUp?.().catch(() => undefined);
+        reply = early ?? (await handle(api, method, req.url ?? '/', body, status, cluster));
       } catch (err) {
         reply = replyForError(err);
       }

@@ -3,8 +3,13 @@
 // followed state and sends commands to the controller through the database; when the
 // controller goes, the stand-by takes over and goes on from the journal.
 
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { requestSocket } from '../../src/node/control-client.js';
 import { startNode, type OrderlyNode } from '../../src/node/start.js';
 import type { Orderly } from '../../src/runtime/orderly.js';
 import { dropSchema, TEST_DATABASE_URL, testSchemaName } from '../support/postgres.js';
@@ -45,6 +50,30 @@ async function deploy(o: Orderly): Promise<void> {
       },
     ],
   });
+}
+
+/**
+ * Holds a stand-by's reads of the journal until `release()`. `nextAsk()` resolves at the next
+ * time it asks where the journal ends (what a command on a stand-by does first).
+ */
+function holdReads(n: OrderlyNode): { nextAsk: () => Promise<string>; release: () => void } {
+  const store = n.orderly.engine.store as unknown as { readAfter: (...args: unknown[]) => Promise<unknown>; lastSeq: () => Promise<number> };
+  const readAfter = store.readAfter.bind(store);
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((r) => (release = r));
+  store.readAfter = async (...args) => {
+    await released;
+    return readAfter(...args);
+  };
+  const lastSeq = store.lastSeq.bind(store);
+  let asked: () => void = () => undefined;
+  store.lastSeq = async () => {
+    const seq = await lastSeq();
+    asked();
+    return seq;
+  };
+  const nextAsk = (): Promise<string> => new Promise<string>((r) => (asked = () => r('asked')));
+  return { nextAsk, release };
 }
 
 describe('cluster nodes on PostgreSQL', () => {
@@ -153,25 +182,11 @@ describe('cluster nodes on PostgreSQL', () => {
     const b = await node(s, 'b', true);
     const headers = { authorization: 'Bearer cluster-test-admin-token-0123456789', 'content-type': 'application/json' };
     // The stand-by reads no more of the journal until the test lets it.
-    const store = b.orderly.engine.store as unknown as { readAfter: (...args: unknown[]) => Promise<unknown>; lastSeq: () => Promise<number> };
-    const readAfter = store.readAfter.bind(store);
-    let release: () => void = () => undefined;
-    const released = new Promise<void>((r) => (release = r));
-    store.readAfter = async (...args) => {
-      await released;
-      return readAfter(...args);
-    };
-    const lastSeq = store.lastSeq.bind(store);
-    let asked: () => void = () => undefined;
-    const askedForEnd = new Promise<string>((r) => (asked = () => r('asked')));
-    store.lastSeq = async () => {
-      const seq = await lastSeq();
-      asked();
-      return seq;
-    };
+    const { nextAsk, release } = holdReads(b);
     const made = await fetch(`${a.http!.url}/v2/api/jobconfigs`, { method: 'POST', headers, body: JSON.stringify({ name: 'serial', command: 'true' }) });
     expect(made.status, await made.clone().text()).toBeLessThan(300);
     const { id } = (await made.json()) as { id: string };
+    const askedForEnd = nextAsk();
     const patching = fetch(`${b.http!.url}/v2/api/jobconfigs/${id}`, { method: 'PATCH', headers, body: JSON.stringify({ blocking: true }) });
     // The PATCH asks where the journal ends before it answers (it would answer 404 from the state followed so far).
     let first: string;
@@ -183,6 +198,43 @@ describe('cluster nodes on PostgreSQL', () => {
     expect(first).toBe('asked');
     const patched = await patching;
     expect(patched.status, await patched.text()).toBe(200);
+  }, 60_000);
+
+  it("a command through a stand-by's control socket first reads what was just written through the controller (a deploy using a lock deployed there)", async () => {
+    const s = schema();
+    const a = await node(s, 'a');
+    const dir = mkdtempSync(join(tmpdir(), 'orderly-follow-'));
+    const b = await startNode({ dataDir: dir, controlSocket: true, database: { url: TEST_DATABASE_URL, schema: s, nodeName: 'b', leaseSeconds: 8 }, jobLauncher: 'inline' });
+    open.push(b);
+    try {
+      expect(b.orderly.engine.mode).toBe('following');
+      // The stand-by reads no more of the journal until the test lets it.
+      const { nextAsk, release } = holdReads(b);
+      await a.orderly.deploy({ locks: [{ name: 'shared', limit: 1 }], workflows: [] });
+      // A workflow that uses the lock without defining it: valid only where the lock is known.
+      const inventory = join(dir, 'inventory');
+      mkdirSync(inventory);
+      const workflow = {
+        instructions: [{ TYPE: 'Lock', demands: [{ lockName: 'shared' }], lockedWorkflow: { instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }] } }],
+        jobs: { j: { executable: { TYPE: 'FunctionExecutable', functionName: 'step' } } },
+      };
+      writeFileSync(join(inventory, 'uses.workflow.json'), JSON.stringify(workflow));
+      const askedForEnd = nextAsk();
+      const deploying = requestSocket(b.controlSocket!, 'POST', '/deploy', { dir: inventory });
+      let first: string;
+      try {
+        first = await Promise.race([askedForEnd, deploying.then((r) => `answered ${r.status}: ${JSON.stringify(r.body)}`)]);
+      } finally {
+        release();
+      }
+      expect(first).toBe('asked');
+      const deployed = await deploying;
+      expect(deployed.status, JSON.stringify(deployed.body)).toBeLessThan(300);
+      expect(b.orderly.listWorkflows().map((w) => w.name)).toContain('uses');
+    } finally {
+      await b.close().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('nodes started with the same admin token at once both accept it', async () => {

@@ -1,28 +1,39 @@
-// Orderly as a cluster: `--nodes 1|3` real `orderly serve --database` processes on one fresh
-// schema (dist/cli/main.js, as bench/failover.js starts them), n1 the controller (started
-// first), the others stand-bys whose workers take the jobs the controller dispatches to them
-// through the `executions` table. `orderly serve` has no in-process functions, so the job is a
-// shell job of no agent: `#!/bin/bash` that appends `$EPOCHREALTIME` to a file when it starts
-// and when it ends (bash's clock, no process for it). Every figure here therefore includes a
-// process spawn per job, on whichever node runs it.
+// Orderly as a cluster: `--nodes 1|3` real node processes on one fresh schema, n1 the
+// controller (started first), the others stand-bys whose workers take the jobs the controller
+// dispatches to them through the `executions` table. The job (`--job`):
+// - shell (default): the nodes are `orderly serve --database` (dist/cli/main.js, as
+//   bench/failover.js starts them), which has no in-process functions, so the job is a shell job
+//   of no agent: `#!/bin/bash` that appends `$EPOCHREALTIME` to a file when it starts and when it
+//   ends (bash's clock, no process for it). Every figure then includes a process spawn per job,
+//   on whichever node runs it. Orders and deploys go over HTTP (below).
+// - function: the nodes are bench/cluster-node.js, the library (`createOrderly` with
+//   `database`) in its own process with a no-op FunctionExecutable `noop` registered on its
+//   worker: the job of the peers (bench/peers/*.js) and of the library rows (bench/throughput.js).
+//   Orders and deploys go through the library of the node they are sent to (an IPC message to
+//   that process, then `orderly.addOrders` / `orderly.deploy` there): on n1 the controller's own
+//   engine takes them, as the peers' clients insert their jobs directly, with no HTTP parsing on
+//   the controller's event loop. In the handoff shape the function appends its start and end
+//   (the wall clock to the µs) to a file like the shell job; otherwise it does nothing.
 //
 // Slots: `--slots` in total, split over the nodes with the controller's share the smallest
 // (32 → 10 + 11 + 11): the engine gives a job to the worker with the most free slots (ties:
-// the first registered, the controller's own), so the serial shape's jobs run on a stand-by's
-// worker (dispatched through PostgreSQL, the cluster's handoff) and the keyed shape's spread
-// over all three. With one node everything runs on it.
+// the controller's own), so the serial shape's jobs run on a stand-by's worker (dispatched
+// through PostgreSQL, the cluster's handoff) and the keyed shape's spread over all three. With
+// shares equal (`--slots 33` → 11 each) they run on the controller's. With one node everything
+// runs on it.
 //
 // Shapes (`--shape`):
 // - serial: n orders through ONE exclusive lock, added at once in batches of 1,000
-//   (POST /api/v1/orders {orders}) through the controller's HTTP API (`--add-via all`:
-//   round-robin over every node's; a stand-by forwards each add to the controller as one
-//   command through the `commands` table, see docs/cluster.md);
+//   (POST /api/v1/orders {orders}, or one `addOrders` of the library) through the controller
+//   (`--add-via all`: round-robin over every node; a stand-by forwards each add to the
+//   controller as one command through the `commands` table, see docs/cluster.md);
 // - keyed: keys × per-key orders through a keyed lock (limit 1 per key, `key: '$k'`), the job's
 //   parallelism = slots, added in awaited chunks of 5,000 (batches of 1,000 round-robin);
 // - handoff: n orders queued behind a closed gate (lock limit 0), then the gate opens
 //   (limit 1): each handoff is the next job's start minus the previous job's end, both taken in
 //   the jobs (so: end of the script → its process exits → the worker reports → the commit that
-//   releases and grants → the dispatch → the next process starts).
+//   releases and grants → the dispatch → the next process starts; a function job: end of the
+//   function → the worker reports → the commit → the dispatch → the next call).
 // Throughput is n / (the last OrderFinished's `at`, the controller's clock, minus the moment
 // the first add was sent); the events are read from the schema every 100 ms (no extra load
 // per commit). `jobsByNode`: how many jobs each node's worker ran (OrderProcessingStarted).
@@ -30,8 +41,9 @@
 //   node bench/cluster.js --nodes 3 --shape serial [--n 1000] [--slots 32] [--url postgres://…]
 //   node bench/cluster.js --nodes 3 --shape keyed [--keys 1000] [--per-key 10] [--slots 32]
 //   node bench/cluster.js --nodes 3 --shape handoff [--n 500]
-//   [--lease-seconds 8] [--max-seconds 120] [--add-via controller|all]
-//   [--main path/to/dist/cli/main.js]   (another build, for paired runs of two versions)
+//   [--job shell|function] [--lease-seconds 8] [--max-seconds 120] [--add-via controller|all]
+//   [--main path/to/dist/cli/main.js]   (another build, for paired runs of two versions; shell)
+//   [--node-script path/to/bench/cluster-node.js]   (the same, for --job function)
 //
 // Prints one JSON line last.
 
@@ -42,7 +54,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { api } from './http-lib.js';
-import { args, emit, freshSchema, percentile, PG_URL, round, startServeNode, stopServeNodes, withTimeout } from './lib.js';
+import { args, emit, freshSchema, percentile, PG_URL, round, startFunctionNode, startServeNode, stopServeNodes, withTimeout } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const a = args();
@@ -57,11 +69,14 @@ const perKey = Number(a['per-key'] ?? 10);
 const n = shape === 'keyed' ? keys * perKey : Number(a.n ?? (shape === 'handoff' ? 500 : 1000));
 const addVia = a['add-via'] ?? 'controller';
 const main = a.main ?? join(here, '..', 'dist', 'cli', 'main.js');
+const jobKind = a.job ?? 'shell';
+const nodeScript = a['node-script'] ?? join(here, 'cluster-node.js');
 const BATCH = 1000; // the API's batch limit
 const CHUNK = 5000;
 if (!(nodes >= 1 && nodes <= 9)) throw new Error(`--nodes: 1 to 9, not ${a.nodes}`);
 if (!['serial', 'keyed', 'handoff'].includes(shape)) throw new Error(`--shape: serial, keyed or handoff, not ${shape}`);
 if (!['controller', 'all'].includes(addVia)) throw new Error(`--add-via: controller or all, not ${addVia}`);
+if (!['shell', 'function'].includes(jobKind)) throw new Error(`--job: shell or function, not ${jobKind}`);
 if (!(slots >= nodes)) throw new Error(`--slots: at least one per node, not ${slots}`);
 
 /** `total` slots over `k` nodes, the first (the controller's) the smallest share. */
@@ -72,7 +87,8 @@ function split(total, k) {
   return out;
 }
 
-function startNode({ schema, name, dir, token, nodeSlots }) {
+function startNode({ schema, name, dir, token, nodeSlots, times }) {
+  if (jobKind === 'function') return startFunctionNode({ script: nodeScript, url, schema, name, leaseSeconds, slots: nodeSlots, times });
   return startServeNode({ cli: main, url, schema, name, leaseSeconds, dir, token, extraArgs: ['--slots', String(nodeSlots)] });
 }
 
@@ -82,18 +98,39 @@ async function ok(server, method, path, body) {
   return r.body;
 }
 
-/** Adds orders [from, to) in batches of 1,000, round-robin over the servers, all at once. */
-async function addOrders(servers, from, to, order) {
+/** A node as the benchmark talks to it: over HTTP (`orderly serve`) or through its library (cluster-node.js). */
+function client(up) {
+  if (jobKind === 'function') {
+    return {
+      deploy: (inventory) => up.call('deploy', { inventory }),
+      add: (orders) => up.call('add', { orders }),
+      queueLength: async (lock) => (await up.call('lock', { name: lock }))?.queueLength ?? 0,
+    };
+  }
+  return {
+    async deploy({ locks = [], workflows = [] }) {
+      for (const { name, ...body } of locks) await ok(up, 'PUT', `/api/v1/locks/${name}`, body);
+      for (const { name, ...body } of workflows) await ok(up, 'PUT', `/api/v1/workflows/${name}`, { TYPE: 'Workflow', ...body });
+    },
+    async add(orders) {
+      const r = await ok(up, 'POST', '/api/v1/orders', { orders });
+      const bad = r.results.find((x) => x.error);
+      if (bad) throw new Error(`add: ${JSON.stringify(bad.error).slice(0, 300)}`);
+    },
+    async queueLength(lock) {
+      const r = await ok(up, 'GET', `/api/v1/locks/${lock}`);
+      return r.queueLength ?? r.waiting?.length ?? 0;
+    },
+  };
+}
+
+/** Adds orders [from, to) in batches of 1,000, round-robin over the nodes, all at once. */
+async function addOrders(clients, from, to, order) {
   const calls = [];
   for (let i = from, b = 0; i < to; i += BATCH, b++) {
     const orders = [];
     for (let j = i; j < Math.min(to, i + BATCH); j++) orders.push(order(j));
-    calls.push(
-      ok(servers[b % servers.length], 'POST', '/api/v1/orders', { orders }).then((r) => {
-        const bad = r.results.find((x) => x.error);
-        if (bad) throw new Error(`add: ${JSON.stringify(bad.error).slice(0, 300)}`);
-      }),
-    );
+    calls.push(clients[b % clients.length].add(orders));
   }
   await Promise.all(calls);
 }
@@ -110,19 +147,24 @@ async function run() {
   const started = [];
   const shares = split(slots, nodes);
   try {
-    const n1 = startNode({ schema, name: 'n1', dir, token, nodeSlots: shares[0] });
+    const fnTimes = jobKind === 'function' && shape === 'handoff' ? times : undefined;
+    const n1 = startNode({ schema, name: 'n1', dir, token, nodeSlots: shares[0], times: fnTimes });
     started.push(n1);
-    const s1 = await withTimeout(n1.up, 90_000, 'n1 listening');
-    for (let k = 2; k <= nodes; k++) started.push(startNode({ schema, name: `n${k}`, dir, token, nodeSlots: shares[k - 1] }));
-    const standbys = await withTimeout(Promise.all(started.slice(1).map((s) => s.up)), 90_000, 'stand-bys listening');
+    const s1 = client(await withTimeout(n1.up, 90_000, 'n1 up'));
+    for (let k = 2; k <= nodes; k++) started.push(startNode({ schema, name: `n${k}`, dir, token, nodeSlots: shares[k - 1], times: fnTimes }));
+    const standbys = (await withTimeout(Promise.all(started.slice(1).map((s) => s.up)), 90_000, 'stand-bys up')).map(client);
     const servers = addVia === 'all' ? [s1, ...standbys] : [s1];
-    // Every node's worker is known to the controller (registered in the journal).
+    // Every node's worker is known to the controller (registered in the journal), with the
+    // function when the job is one (registered after the node started: a second registration).
     const workerOf = new Map(); // worker id -> node name
     await withTimeout(
       (async () => {
         for (;;) {
           const { rows } = await db.query(`SELECT name, worker_id FROM "${schema}".nodes WHERE NOT stopped AND expires_at > now()`);
-          const reg = await db.query(`SELECT DISTINCT body::jsonb->>'workerId' AS w FROM "${schema}".events WHERE body::jsonb->>'type' = 'WorkerRegistered'`);
+          const reg = await db.query(
+            `SELECT DISTINCT body::jsonb->>'workerId' AS w FROM "${schema}".events WHERE body::jsonb->>'type' = 'WorkerRegistered'` +
+              (jobKind === 'function' ? ` AND body::jsonb->'functions' ? 'noop'` : ''),
+          );
           const known = new Set(reg.rows.map((r) => r.w));
           if (rows.length === nodes && rows.every((r) => known.has(r.worker_id))) {
             for (const r of rows) workerOf.set(r.worker_id, r.name);
@@ -136,13 +178,17 @@ async function run() {
     );
 
     const script = `#!/bin/bash\necho "s $EPOCHREALTIME $ORDERLY_ORDER_ID" >> ${times}\necho "e $EPOCHREALTIME $ORDERLY_ORDER_ID" >> ${times}\n`;
-    const job = { executable: { TYPE: 'ShellScriptExecutable', script } };
-    const lock = (name, body) => ok(s1, 'PUT', `/api/v1/locks/${name}`, body);
+    const job = { executable: jobKind === 'function' ? { TYPE: 'FunctionExecutable', functionName: 'noop' } : { TYPE: 'ShellScriptExecutable', script } };
+    const lock = (name, body) => s1.deploy({ locks: [{ name, ...body }] });
     const workflow = (name, demands, parallelism) =>
-      ok(s1, 'PUT', `/api/v1/workflows/${name}`, {
-        TYPE: 'Workflow',
-        instructions: [{ TYPE: 'Lock', demands, lockedWorkflow: { instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }] } }],
-        jobs: { j: { ...job, parallelism } },
+      s1.deploy({
+        workflows: [
+          {
+            name,
+            instructions: [{ TYPE: 'Lock', demands, lockedWorkflow: { instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }] } }],
+            jobs: { j: { ...job, parallelism } },
+          },
+        ],
       });
     let wf;
     let order;
@@ -192,11 +238,7 @@ async function run() {
     if (shape === 'handoff') {
       await addOrders(servers, 0, n, order);
       // Every order is waiting at the gate before it opens.
-      for (;;) {
-        const r = await ok(s1, 'GET', '/api/v1/locks/L');
-        if ((r.queueLength ?? r.waiting?.length ?? 0) >= n) break;
-        await sleep(50);
-      }
+      while ((await s1.queueLength('L')) < n) await sleep(50);
       await read();
       t0 = Date.now();
       await lock('L', { limit: 1 });
@@ -212,6 +254,7 @@ async function run() {
       bench: 'cluster',
       nodes,
       shape,
+      job: jobKind,
       n,
       ...(keys > 0 ? { keys, perKey } : {}),
       slots: shares,
@@ -255,6 +298,8 @@ async function run() {
     }
     return { ...result, node: process.version };
   } finally {
+    // Library nodes close on SIGTERM (their heartbeat rows stopped); the rest is killed.
+    if (jobKind === 'function') await Promise.all(started.map((s) => s.term()));
     await stopServeNodes({ started, db, url, schema, dir });
   }
 }
@@ -263,7 +308,7 @@ let result;
 try {
   result = await run();
 } catch (err) {
-  result = { bench: 'cluster', nodes, shape, error: String(err?.message ?? err) };
+  result = { bench: 'cluster', nodes, shape, job: jobKind, error: String(err?.message ?? err) };
 }
 emit(result);
 process.exit(0);

@@ -267,6 +267,70 @@ export function startServeNode({ cli, url, schema, name, leaseSeconds, dir, toke
   };
 }
 
+/**
+ * One bench/cluster-node.js node of a benchmark's cluster (the library with `database`, a no-op
+ * function `noop` registered), a child process with an IPC channel. `up` resolves with a
+ * `call(op, fields)` (see cluster-node.js) once it printed `ready`, or rejects with the end of
+ * its output when it exits first. `term()`: SIGTERM (it closes its node), SIGKILL after `ms`.
+ */
+export function startFunctionNode({ script, url, schema, name, leaseSeconds, slots, times }) {
+  const child = spawn(
+    process.execPath,
+    [script, '--url', url, '--schema', schema, '--name', name, '--lease-seconds', String(leaseSeconds), '--slots', String(slots), ...(times ? ['--times', times] : [])],
+    { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
+  );
+  let out = '';
+  let nextId = 0;
+  const waiting = new Map();
+  child.on('message', (m) => {
+    const w = waiting.get(m?.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    if (m.ok) w.resolve(m.value);
+    else w.reject(new Error(`${name}: ${m.error}`));
+  });
+  const call = (op, fields = {}) =>
+    new Promise((resolve, reject) => {
+      const id = ++nextId;
+      waiting.set(id, { resolve, reject });
+      child.send({ id, op, ...fields }, (err) => {
+        if (err) {
+          waiting.delete(id);
+          reject(err);
+        }
+      });
+    });
+  let resolve;
+  const ready = new Promise((r) => (resolve = r));
+  child.stdout.on('data', (d) => {
+    out += d;
+    if (/^ready /m.test(out)) resolve({ name, call, at: performance.now() });
+  });
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((r) =>
+    child.on('exit', (code, signal) => {
+      for (const w of waiting.values()) w.reject(new Error(`${name} exited (${code ?? signal})`));
+      waiting.clear();
+      r(code ?? signal);
+    }),
+  );
+  const up = Promise.race([ready, exited.then((c) => Promise.reject(new Error(`${name} exited (${c}): ${out.slice(-600)}`)))]);
+  up.catch(() => undefined);
+  return {
+    name,
+    child,
+    up,
+    exited,
+    output: () => out,
+    async term(ms = 10_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
 /** Kills a benchmark's nodes and waits for them, then ends its client and drops its schema and folder. */
 export async function stopServeNodes({ started, db, url, schema, dir }) {
   for (const s of started) s.child.kill('SIGKILL');

@@ -64,7 +64,7 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
 }
 
 export function decide(s: State, cmd: Command, now: number, opts: CoreOptions = DEFAULT_CORE_OPTIONS): Decision {
-  const t = new Turn(s, now);
+  const t = new Turn(s, now, opts.preferredWorker);
   const p = t.command(cmd);
   if (p) {
     if (t.events.length !== 0) throw new AssertionFailed(`decide: ${cmd.type} refused after emitting events`);
@@ -132,6 +132,8 @@ class Turn {
   constructor(
     private readonly s: State,
     private readonly now: number,
+    /** CoreOptions.preferredWorker: the worker that wins a tie of free slots. */
+    private readonly preferredWorker: string | undefined,
   ) {}
 
   // ------------------------------------------------------------ plumbing
@@ -1463,7 +1465,7 @@ class Turn {
     const parallelism = at.job.parallelism ?? 1;
     const job = s.jobs.get(key);
     if (s.running < s.slots && (job?.running ?? 0) < parallelism && s.jobsWaiting.size === 0) {
-      const worker = pickWorker(s, at.job);
+      const worker = pickWorker(s, at.job, this.preferredWorker);
       if (worker !== undefined) return this.startExecution(o, key, worker);
     }
     this.emit({ type: 'OrderJobQueued', at: this.now, orderId: o.id, job: key });
@@ -1504,7 +1506,7 @@ class Turn {
         }
         if (!best || head.priority > best.priority || (head.priority === best.priority && head.arrival < best.arrival)) {
           // Only a job that a worker with a free slot can run now (else its orders wait for one).
-          const worker = pickWorker(s, job);
+          const worker = pickWorker(s, job, this.preferredWorker);
           if (worker === undefined) continue;
           best = head; // the queue's own entry: read here, before anything changes the queue
           bestKey = key;

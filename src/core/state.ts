@@ -210,6 +210,12 @@ export class EndedOrders implements Iterable<string> {
 export interface CoreOptions {
   /** Ended orders kept in memory (oldest dropped first; their events stay in the journal). */
   endedOrdersKeptMax: number;
+  /**
+   * The worker that gets an execution when several have the most free slots: the writer's own
+   * (an execution there costs no trip through the journal's database). The choice is in the
+   * event (OrderProcessingStarted's `worker`), so replay does not need it.
+   */
+  preferredWorker?: string;
 }
 
 export const DEFAULT_CORE_OPTIONS: CoreOptions = { endedOrdersKeptMax: 10_000 };

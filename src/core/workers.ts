@@ -52,15 +52,21 @@ export function canRun(s: State, w: WorkerState, job: Job | undefined): boolean 
 
 /**
  * The worker for an execution of `job` now: the registered worker with the most free slots
- * that can run it (ties: the first registered); `undefined` when none has room or can run it.
- * `null` when no worker is registered at all (the node as a whole runs it).
+ * that can run it; on a tie `preferred` (the writer's own worker: CoreOptions.preferredWorker),
+ * else the first registered. `undefined` when none has room or can run it. `null` when no
+ * worker is registered at all (the node as a whole runs it).
  */
-export function pickWorker(s: State, job: Job | undefined): WorkerState | undefined | null {
+export function pickWorker(s: State, job: Job | undefined, preferred?: string): WorkerState | undefined | null {
   if (!s.workersKnown) return null;
   let best: WorkerState | undefined;
+  let bestFree = 0;
   for (const w of s.workers.values()) {
     if (w.running.size >= w.slots || !canRun(s, w, job)) continue;
-    if (!best || w.slots - w.running.size > best.slots - best.running.size) best = w;
+    const free = w.slots - w.running.size;
+    if (!best || free > bestFree || (free === bestFree && w.id === preferred)) {
+      best = w;
+      bestFree = free;
+    }
   }
   return best;
 }

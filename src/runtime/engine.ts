@@ -253,7 +253,6 @@ export class Engine {
     this.engineId = engineId;
     this.clock = opts.clock ?? Date.now;
     this.functions = opts.functions ?? new FunctionExecutor();
-    this.coreOptions = { ...DEFAULT_CORE_OPTIONS, ...opts.core };
     this.snapshotEveryEvents = opts.snapshotEveryEvents ?? 50_000;
     this.retryMs = opts.retryMinMs ?? RETRY_MIN_MS;
     this.timers = opts.timers ?? PLATFORM_TIMERS;
@@ -267,6 +266,10 @@ export class Engine {
       const workerId = `${engineId}:${randomUUID().slice(0, 8)}`;
       this.dispatcher = new LocalDispatcher(new LocalWorker(workerId, opts.slots ?? 4, shell, this.functions));
     }
+    // Of the workers with the most free slots, this node's own gets the execution: it starts
+    // here, with no trip through the journal's database (a cluster's other workers).
+    const own = this.dispatcher.localWorkers()[0]?.id;
+    this.coreOptions = { ...DEFAULT_CORE_OPTIONS, ...(own !== undefined ? { preferredWorker: own } : {}), ...opts.core };
     // A worker that offers more (a function registered after the start) registers again: orders
     // waiting for a worker that runs that function start then.
     this.dispatcher.onOfferChanged((offer) => {

@@ -4,7 +4,7 @@ import type { Command, Problem } from '../../src/core/commands.js';
 import type { Event } from '../../src/core/events.js';
 import { evolve } from '../../src/core/evolve.js';
 import type { Instruction, Job, LockDef, Order, Outcome, Workflow } from '../../src/core/model.js';
-import { emptyState, serializeState, type LockInstance, type State } from '../../src/core/state.js';
+import { DEFAULT_CORE_OPTIONS, emptyState, serializeState, type CoreOptions, type LockInstance, type State } from '../../src/core/state.js';
 
 export const fn = (name = 'noop', extra: Partial<Job> = {}): Job => ({
   executable: { TYPE: 'FunctionExecutable', functionName: name },
@@ -21,13 +21,15 @@ export class Core {
   s: State = emptyState();
   now = 1_000_000;
   journal: Event[] = [];
+  /** What decide is given besides the state (the engine's CoreOptions). */
+  opts: CoreOptions = DEFAULT_CORE_OPTIONS;
 
   constructor(slots = 100) {
     this.run({ type: 'setSlots', slots });
   }
 
   run(cmd: Command): Event[] {
-    const d = decide(this.s, cmd, this.now);
+    const d = decide(this.s, cmd, this.now, this.opts);
     if (!d.ok) throw new Error(`refused: ${d.problem.message}`);
     this.journal.push(...d.events);
     return d.events;
@@ -36,7 +38,7 @@ export class Core {
   /** Expects a refusal and checks that it changed nothing. */
   refuse(cmd: Command): Problem {
     const before = serializeState(this.s);
-    const d = decide(this.s, cmd, this.now);
+    const d = decide(this.s, cmd, this.now, this.opts);
     if (d.ok) throw new Error(`expected ${cmd.type} to be refused, got ${d.events.map((e) => e.type).join(', ')}`);
     if (serializeState(this.s) !== before) throw new Error('a refused command changed the state');
     return d.problem;

@@ -35,6 +35,54 @@ describe('workers', () => {
     expect(c.replayEquals()).toBe(true);
   });
 
+  it('gives an execution to the worker with the most free slots; on a tie to the preferred worker, else the first registered', () => {
+    const c = core();
+    c.run({ type: 'registerWorker', workerId: 'a', slots: 2, functions: [] });
+    c.run({ type: 'registerWorker', workerId: 'b', slots: 2, functions: [] });
+    c.run({ type: 'registerWorker', workerId: 'c', slots: 3, functions: [] });
+    const on = (id: string): string | undefined => c.o(id).execution?.worker;
+    // No preference: the most free slots (c), then on a tie the first registered (a).
+    c.add('o1', 'sh');
+    expect(on('o1')).toBe('c');
+    c.add('o2', 'sh');
+    expect(on('o2')).toBe('a');
+    for (const id of ['o1', 'o2']) c.finish(id);
+    // The preferred worker wins a tie, wherever it was registered...
+    c.opts = { ...c.opts, preferredWorker: 'b' };
+    c.add('o3', 'sh'); // c has 3 free, a and b 2: c
+    expect(on('o3')).toBe('c');
+    c.add('o4', 'sh'); // all 2 free: b
+    expect(on('o4')).toBe('b');
+    // ... but not against a worker with more free slots: a and c have 2, b 1.
+    c.add('o5', 'sh');
+    expect(on('o5')).toBe('a');
+    // A preferred worker that cannot run the job does not take it.
+    for (const id of ['o3', 'o4', 'o5']) c.finish(id);
+    c.run({ type: 'registerWorker', workerId: 'a', slots: 2, functions: ['hold'] });
+    c.add('f1', 'f');
+    expect(on('f1')).toBe('a');
+    expect(c.replayEquals()).toBe(true);
+  });
+
+  it('a queued execution started when its job has room again goes to the preferred worker on a tie', () => {
+    const c = new Core(100);
+    c.deploy([], [wf('one', [exec('j')], { j: { ...shell, parallelism: 1 } })]);
+    c.run({ type: 'registerWorker', workerId: 'x', slots: 1, functions: [] });
+    c.run({ type: 'registerWorker', workerId: 'y', slots: 1, functions: [] });
+    c.opts = { ...c.opts, preferredWorker: 'y' };
+    c.add('p1', 'one');
+    c.add('p2', 'one'); // queued: the job runs one at a time
+    expect(c.o('p1').execution?.worker).toBe('y');
+    expect(c.o('p2').state).toBe('waiting');
+    c.finish('p1'); // x and y both free
+    expect(c.o('p2').execution?.worker).toBe('y');
+    c.opts = { ...c.opts, preferredWorker: 'x' };
+    c.add('p3', 'one');
+    c.finish('p2');
+    expect(c.o('p3').execution?.worker).toBe('x');
+    expect(c.replayEquals()).toBe(true);
+  });
+
   it('runs a function job only on a worker that registered the function; until then the order waits', () => {
     const c = core();
     c.run({ type: 'registerWorker', workerId: 'a', slots: 4, functions: [] });

@@ -35,13 +35,16 @@
 //   releases and grants → the dispatch → the next process starts; a function job: end of the
 //   function → the worker reports → the commit → the dispatch → the next call).
 // Throughput is n / (the last OrderFinished's `at`, the controller's clock, minus the moment
-// the first add was sent); the events are read from the schema every 100 ms (no extra load
+// the first add was sent); with `--cap-seconds S` a run still going S seconds after that moment
+// stops there and gives the orders finished by then over the same span (`capped`, as the
+// peers' `--max-seconds`); the events are read from the schema every 100 ms (no extra load
 // per commit). `jobsByNode`: how many jobs each node's worker ran (OrderProcessingStarted).
 //
 //   node bench/cluster.js --nodes 3 --shape serial [--n 1000] [--slots 32] [--url postgres://…]
 //   node bench/cluster.js --nodes 3 --shape keyed [--keys 1000] [--per-key 10] [--slots 32]
 //   node bench/cluster.js --nodes 3 --shape handoff [--n 500]
-//   [--job shell|function] [--lease-seconds 8] [--max-seconds 120] [--add-via controller|all]
+//   [--job shell|function] [--lease-seconds 8] [--max-seconds 120] [--cap-seconds S]
+//   [--add-via controller|all]
 //   [--main path/to/dist/cli/main.js]   (another build, for paired runs of two versions; shell)
 //   [--node-script path/to/bench/cluster-node.js]   (the same, for --job function)
 //
@@ -64,6 +67,7 @@ const url = a.url ?? PG_URL;
 const slots = Number(a.slots ?? 32);
 const leaseSeconds = Number(a['lease-seconds'] ?? 8);
 const maxSeconds = Number(a['max-seconds'] ?? 120);
+const capSeconds = a['cap-seconds'] === undefined ? undefined : Number(a['cap-seconds']);
 const keys = shape === 'keyed' ? Number(a.keys ?? 1000) : 0;
 const perKey = Number(a['per-key'] ?? 10);
 const n = shape === 'keyed' ? keys * perKey : Number(a.n ?? (shape === 'handoff' ? 500 : 1000));
@@ -227,8 +231,13 @@ async function run() {
       if (rows.length > 0) after = rows.at(-1).seq;
       return rows.length;
     };
+    let capped = false;
     const until = async (deadline) => {
       while (finished < n) {
+        if (capSeconds !== undefined && Date.now() > t0 + capSeconds * 1000 && finished > 0) {
+          capped = true;
+          return;
+        }
         if (Date.now() > deadline) throw new Error(`only ${finished} of ${n} orders finished in ${maxSeconds} s`);
         if ((await read()) < 50000) await sleep(100);
       }
@@ -260,7 +269,8 @@ async function run() {
       slots: shares,
       addVia,
       ms,
-      ordersPerSec: Math.round((n / ms) * 1000),
+      ordersPerSec: Math.round((finished / ms) * 1000),
+      ...(capped ? { capped, finished } : {}),
       jobsByNode,
       events: eventCount,
     };

@@ -6,7 +6,7 @@
 //
 //   npm run build && node bench/peers-pg.js [--reps 1] [--only serial,keyed,handoff,failover]
 //     [--keys 10000] [--per-key 10] [--slots 32] [--peer-seconds 20] [--nodes 2|3]
-//     [--cluster-n 1000] [--cluster-keys 1000]
+//     [--cluster-n 1000] [--cluster-keys 1000] [--fn-cap-seconds 60]
 //
 // Shapes:
 // - serial: N no-op jobs through ONE exclusive lock (Orderly), one queue with concurrency 1
@@ -25,6 +25,13 @@
 // shell job (a process per job: `orderly serve` has no in-process functions), `--cluster-n`
 // orders serial / handoff, `--cluster-keys` × `--per-key` keyed, `--slots` in total over the
 // nodes. `--nodes`: the fail-over group's node count (default 3).
+//
+// The same nodes with the peers' job (`bench/cluster.js --job function`, rows `*.cluster1fn`,
+// `*.cluster3fn`): each node a process of the library (`createOrderly({ database })`,
+// bench/cluster-node.js) with a no-op function registered, orders added through the
+// controller's library; the shapes of the library rows: n = 2,000 serial, 1,500 handoffs,
+// `--keys` × `--per-key` keyed (10,000 × 10), a keyed run capped at `--fn-cap-seconds` (its
+// rate over that span, as the peers' `--peer-seconds`).
 //
 // PostgreSQL: postgres://postgres@127.0.0.1:5432/test (ORDERLY_BENCH_DATABASE_URL overrides),
 // each child in a fresh schema it drops. Redis: 127.0.0.1:6379.
@@ -47,6 +54,8 @@ const nodes = Number(a.nodes ?? 3);
 if (nodes !== 2 && nodes !== 3) throw new Error(`--nodes: 2 or 3, not ${a.nodes}`);
 const clusterN = String(a['cluster-n'] ?? 1000);
 const clusterKeys = String(a['cluster-keys'] ?? 1000);
+const fnCap = String(a['fn-cap-seconds'] ?? 60);
+const fn = ['--job', 'function'];
 
 
 // synchronous_commit off for Orderly's own connections only (libpq `options`), nothing global.
@@ -60,6 +69,8 @@ const TASKS = [
   { key: 'serial.orderly.full', group: 'serial', script: 'throughput.js', args: ['--store', 'full', '--n', '5000'] },
   { key: 'serial.cluster1', group: 'serial', script: 'cluster.js', args: ['--nodes', '1', '--shape', 'serial', '--n', clusterN, '--slots', slots] },
   { key: 'serial.cluster3', group: 'serial', script: 'cluster.js', args: ['--nodes', '3', '--shape', 'serial', '--n', clusterN, '--slots', slots] },
+  { key: 'serial.cluster1fn', group: 'serial', script: 'cluster.js', args: ['--nodes', '1', '--shape', 'serial', '--n', '2000', '--slots', slots, ...fn] },
+  { key: 'serial.cluster3fn', group: 'serial', script: 'cluster.js', args: ['--nodes', '3', '--shape', 'serial', '--n', '2000', '--slots', slots, ...fn] },
   { key: 'serial.bullmq', group: 'serial', script: 'peers/bullmq.js', args: ['--n', '5000'] },
   { key: 'serial.gw', group: 'serial', script: 'peers/graphile-worker.js', args: ['--n', '300', '--poll-interval', '10'] },
   { key: 'serial.pgboss', group: 'serial', script: 'peers/pg-boss.js', args: ['--n', '20'] },
@@ -67,6 +78,8 @@ const TASKS = [
   { key: 'keyed.orderly.full', group: 'keyed', script: 'throughput.js', args: ['--store', 'full', ...keyed, '--slots', slots] },
   { key: 'keyed.cluster1', group: 'keyed', script: 'cluster.js', args: ['--nodes', '1', '--shape', 'keyed', '--keys', clusterKeys, '--per-key', perKey, '--slots', slots] },
   { key: 'keyed.cluster3', group: 'keyed', script: 'cluster.js', args: ['--nodes', '3', '--shape', 'keyed', '--keys', clusterKeys, '--per-key', perKey, '--slots', slots] },
+  { key: 'keyed.cluster1fn', group: 'keyed', script: 'cluster.js', args: ['--nodes', '1', '--shape', 'keyed', ...keyed, '--slots', slots, '--cap-seconds', fnCap, ...fn] },
+  { key: 'keyed.cluster3fn', group: 'keyed', script: 'cluster.js', args: ['--nodes', '3', '--shape', 'keyed', ...keyed, '--slots', slots, '--cap-seconds', fnCap, ...fn] },
   { key: 'keyed.gw', group: 'keyed', script: 'peers/graphile-worker.js', args: [...keyed, '--concurrency', slots, '--poll-interval', '10', '--max-seconds', peerSeconds] },
   { key: 'keyed.gw.default', group: 'keyed', script: 'peers/graphile-worker.js', args: [...keyed, '--concurrency', slots, '--max-seconds', peerSeconds], once: true },
   { key: 'keyed.pgboss', group: 'keyed', script: 'peers/pg-boss.js', args: [...keyed, '--batch', slots, '--max-seconds', peerSeconds] },
@@ -75,6 +88,8 @@ const TASKS = [
   { key: 'handoff.orderly.full', group: 'handoff', script: 'handoff.js', args: ['--store', 'full', '--n', '1500'] },
   { key: 'handoff.cluster1', group: 'handoff', script: 'cluster.js', args: ['--nodes', '1', '--shape', 'handoff', '--n', String(Math.min(500, Number(clusterN)))] },
   { key: 'handoff.cluster3', group: 'handoff', script: 'cluster.js', args: ['--nodes', '3', '--shape', 'handoff', '--n', String(Math.min(500, Number(clusterN)))] },
+  { key: 'handoff.cluster1fn', group: 'handoff', script: 'cluster.js', args: ['--nodes', '1', '--shape', 'handoff', '--n', '1500', ...fn] },
+  { key: 'handoff.cluster3fn', group: 'handoff', script: 'cluster.js', args: ['--nodes', '3', '--shape', 'handoff', '--n', '1500', ...fn] },
   { key: 'failover.orderly', group: 'failover', script: 'failover.js', args: ['--nodes', String(nodes)] },
   { key: 'failover.bullmq', group: 'failover', script: 'failover.js', args: ['--peer', 'bullmq'], once: true },
 ];
@@ -132,17 +147,21 @@ const clusterNote = (key) => {
   const r = firstOk(key);
   if (!r || r.error) return '';
   const by = Object.entries(r.jobsByNode ?? {}).map(([n, c]) => `${n} ${fmt(c)}`).join(', ');
-  return `n=${fmt(r.n)}; slots ${r.slots?.join(' + ')}; jobs ran on ${by}`;
+  return `n=${fmt(r.n)}; slots ${r.slots?.join(' + ')}; jobs ran on ${by}${r.capped ? `; capped at ${fnCap} s: ${fmt(r.finished)} done` : ''}`;
 };
 
 if (TASKS.some((t) => t.group === 'serial' && want(t))) {
-  const mine = ['serial.orderly.pg', 'serial.cluster1', 'serial.cluster3'];
-  const rows = [['serial: one exclusive lock / one queue, concurrency 1', 'jobs/s', 'lib ÷ it', '1 node ÷ it', '3 nodes ÷ it', 'load', 'notes']];
+  // The ratio columns: Orderly's rows with the peers' job (a no-op function).
+  const mine = ['serial.orderly.pg', 'serial.cluster1fn', 'serial.cluster3fn'];
+  const own = [...mine, 'serial.cluster1', 'serial.cluster3'];
+  const rows = [['serial: one exclusive lock / one queue, concurrency 1', 'jobs/s', 'lib ÷ it', '1 node fn ÷ it', '3 nodes fn ÷ it', 'load', 'notes']];
   const row = (label, key, field, note) => {
     const x = fig(key, field);
-    rows.push([label, errorOf(key) ? `not measured: ${errorOf(key)}` : fmt(x), ...(mine.includes(key) ? ['', '', ''] : vs(x, mine)), fmt(fig(key, 'load1')), note]);
+    rows.push([label, errorOf(key) ? `not measured: ${errorOf(key)}` : fmt(x), ...(own.includes(key) ? ['', '', ''] : vs(x, mine)), fmt(fig(key, 'load1')), note]);
   };
   row('Orderly library, PostgreSQL (synchronous_commit on), function job', 'serial.orderly.pg', 'ordersPerSec', 'n=2,000; one commit per handoff');
+  row('Orderly, 1 node: library process with database, function job', 'serial.cluster1fn', 'ordersPerSec', clusterNote('serial.cluster1fn'));
+  row('Orderly, 3 nodes: library processes × 3, function job', 'serial.cluster3fn', 'ordersPerSec', clusterNote('serial.cluster3fn'));
   row('Orderly, 1 node: orderly serve --database, shell job', 'serial.cluster1', 'ordersPerSec', clusterNote('serial.cluster1'));
   row('Orderly, 3 nodes: orderly serve --database × 3, shell job', 'serial.cluster3', 'ordersPerSec', clusterNote('serial.cluster3'));
   row('Orderly library, PostgreSQL, synchronous_commit off', 'serial.orderly.pgAsync', 'ordersPerSec', 'n=2,000; a PostgreSQL crash may lose the last commits');
@@ -153,23 +172,31 @@ if (TASKS.some((t) => t.group === 'serial' && want(t))) {
   const o = fig('serial.orderly.pg', 'ordersPerSec');
   const c1 = fig('serial.cluster1', 'ordersPerSec');
   const c3 = fig('serial.cluster3', 'ordersPerSec');
+  const f1 = fig('serial.cluster1fn', 'ordersPerSec');
+  const f3 = fig('serial.cluster3fn', 'ordersPerSec');
   const b = fig('serial.bullmq', 'jobsPerSec');
   const meets = (x) => (x === undefined ? undefined : x >= 3000 && (b === undefined || x >= b));
-  summary.serial = { orderlyPg: o, node1: c1, nodes3: c3, bullmq: b, met: meets(o), met1: meets(c1), met3: meets(c3) };
+  summary.serial = { orderlyPg: o, node1: c1, nodes3: c3, node1fn: f1, nodes3fn: f3, bullmq: b, met: meets(o), met1: meets(c1), met3: meets(c3), met1fn: meets(f1), met3fn: meets(f3) };
   log(`\n${table(rows)}`);
-  log(`3 nodes ÷ 1 node: ${ratio(c3, c1)}`);
-  log(`target: >= 3,000 orders/s and >= BullMQ (${fmt(b)}): library ${verdict(summary.serial.met)} (${fmt(o)}); 1 node ${verdict(summary.serial.met1)} (${fmt(c1)}); 3 nodes ${verdict(summary.serial.met3)} (${fmt(c3)})`);
+  log(`3 nodes ÷ 1 node: function ${ratio(f3, f1)}, shell ${ratio(c3, c1)}`);
+  log(
+    `target: >= 3,000 orders/s and >= BullMQ (${fmt(b)}): library ${verdict(summary.serial.met)} (${fmt(o)}); 1 node fn ${verdict(summary.serial.met1fn)} (${fmt(f1)}); ` +
+      `3 nodes fn ${verdict(summary.serial.met3fn)} (${fmt(f3)}); 1 node shell ${verdict(summary.serial.met1)} (${fmt(c1)}); 3 nodes shell ${verdict(summary.serial.met3)} (${fmt(c3)})`,
+  );
 }
 
 if (TASKS.some((t) => t.group === 'keyed' && want(t))) {
-  const mine = ['keyed.orderly.pg', 'keyed.cluster1', 'keyed.cluster3'];
-  const rows = [[`per key: keys × ${perKey}, ${slots} slots`, 'jobs/s', 'lib ÷ it', '1 node ÷ it', '3 nodes ÷ it', 'load', 'notes']];
+  const mine = ['keyed.orderly.pg', 'keyed.cluster1fn', 'keyed.cluster3fn'];
+  const own = [...mine, 'keyed.cluster1', 'keyed.cluster3'];
+  const rows = [[`per key: keys × ${perKey}, ${slots} slots`, 'jobs/s', 'lib ÷ it', '1 node fn ÷ it', '3 nodes fn ÷ it', 'load', 'notes']];
   const capped = (key) => (firstOk(key)?.capped ? `; capped at ${peerSeconds} s: ${fmt(fig(key, 'succeeded') ?? fig(key, 'completed'))} done` : '');
   const row = (label, key, field, note) => {
     const x = fig(key, field);
-    rows.push([label, errorOf(key) ? `not measured: ${errorOf(key)}` : fmt(x), ...(mine.includes(key) ? ['', '', ''] : vs(x, mine)), fmt(fig(key, 'load1')), note + capped(key)]);
+    rows.push([label, errorOf(key) ? `not measured: ${errorOf(key)}` : fmt(x), ...(own.includes(key) ? ['', '', ''] : vs(x, mine)), fmt(fig(key, 'load1')), note + capped(key)]);
   };
   row(`Orderly library, PostgreSQL: keyed lock K[$k], function job, ${fmt(Number(keys))} keys`, 'keyed.orderly.pg', 'ordersPerSec', `${fmt(fig('keyed.orderly.pg', 'commits'))} commits`);
+  row(`Orderly, 1 node (library process with database), function job, ${fmt(Number(keys))} keys`, 'keyed.cluster1fn', 'ordersPerSec', clusterNote('keyed.cluster1fn'));
+  row(`Orderly, 3 nodes (library processes × 3), function job, ${fmt(Number(keys))} keys`, 'keyed.cluster3fn', 'ordersPerSec', clusterNote('keyed.cluster3fn'));
   row(`Orderly, 1 node (orderly serve), shell job, ${fmt(Number(clusterKeys))} keys`, 'keyed.cluster1', 'ordersPerSec', clusterNote('keyed.cluster1'));
   row(`Orderly, 3 nodes (orderly serve × 3), shell job, ${fmt(Number(clusterKeys))} keys`, 'keyed.cluster3', 'ordersPerSec', clusterNote('keyed.cluster3'));
   row(`Orderly library, SQLite FULL (embedded, reference), ${fmt(Number(keys))} keys`, 'keyed.orderly.full', 'ordersPerSec', '');
@@ -180,11 +207,14 @@ if (TASKS.some((t) => t.group === 'keyed' && want(t))) {
   const peers = ['keyed.gw', 'keyed.gw.default', 'keyed.pgboss'].map((k) => fig(k, 'jobsPerSec')).filter((x) => x !== undefined);
   const best = peers.length ? Math.max(...peers) : undefined;
   const meets = (x) => (x === undefined || best === undefined ? undefined : x >= 3 * best);
-  const [o, c1, c3] = mine.map((k) => fig(k, 'ordersPerSec'));
-  summary.keyed = { orderlyPg: o, node1: c1, nodes3: c3, bestPgPeer: best, met: meets(o), met1: meets(c1), met3: meets(c3) };
+  const [o, f1, f3, c1, c3] = own.map((k) => fig(k, 'ordersPerSec'));
+  summary.keyed = { orderlyPg: o, node1: c1, nodes3: c3, node1fn: f1, nodes3fn: f3, bestPgPeer: best, met: meets(o), met1: meets(c1), met3: meets(c3), met1fn: meets(f1), met3fn: meets(f3) };
   log(`\n${table(rows)}`);
-  log(`3 nodes ÷ 1 node: ${ratio(c3, c1)}`);
-  log(`target: >= 3 × the best PostgreSQL peer (${fmt(best)}): library ${verdict(summary.keyed.met)} (${ratio(o, best)}); 1 node ${verdict(summary.keyed.met1)} (${ratio(c1, best)}); 3 nodes ${verdict(summary.keyed.met3)} (${ratio(c3, best)})`);
+  log(`3 nodes ÷ 1 node: function ${ratio(f3, f1)}, shell ${ratio(c3, c1)}`);
+  log(
+    `target: >= 3 × the best PostgreSQL peer (${fmt(best)}): library ${verdict(summary.keyed.met)} (${ratio(o, best)}); 1 node fn ${verdict(summary.keyed.met1fn)} (${ratio(f1, best)}); ` +
+      `3 nodes fn ${verdict(summary.keyed.met3fn)} (${ratio(f3, best)}); 1 node shell ${verdict(summary.keyed.met1)} (${ratio(c1, best)}); 3 nodes shell ${verdict(summary.keyed.met3)} (${ratio(c3, best)})`,
+  );
 }
 
 if (TASKS.some((t) => t.group === 'handoff' && want(t))) {
@@ -198,6 +228,12 @@ if (TASKS.some((t) => t.group === 'handoff' && want(t))) {
     rows.push([label, errorOf(key) ? `not measured: ${errorOf(key)}` : fmt(ms(fig(key, 'p50Us'))), fmt(ms(fig(key, 'p99Us'))), fmt(ms(fig(key, 'p999Us'))), fmt(fig(key, 'load1')), 'n=1,500']);
   }
   for (const [label, key] of [
+    ['Orderly, 1 node (library process with database), function job', 'handoff.cluster1fn'],
+    ['Orderly, 3 nodes (library processes × 3), function job', 'handoff.cluster3fn'],
+  ]) {
+    rows.push([label, errorOf(key) ? `not measured: ${errorOf(key)}` : fmt(fig(key, 'p50Ms')), fmt(fig(key, 'p99Ms')), fmt(fig(key, 'p999Ms')), fmt(fig(key, 'load1')), clusterNote(key)]);
+  }
+  for (const [label, key] of [
     ['Orderly, 1 node (orderly serve), shell job', 'handoff.cluster1'],
     ['Orderly, 3 nodes (orderly serve × 3), shell job on a stand-by', 'handoff.cluster3'],
   ]) {
@@ -206,10 +242,15 @@ if (TASKS.some((t) => t.group === 'handoff' && want(t))) {
   const p99 = ms(fig('handoff.orderly.pg', 'p99Us'));
   const p1 = fig('handoff.cluster1', 'p99Ms');
   const p3 = fig('handoff.cluster3', 'p99Ms');
+  const q1 = fig('handoff.cluster1fn', 'p99Ms');
+  const q3 = fig('handoff.cluster3fn', 'p99Ms');
   const meets = (x) => (x === undefined ? undefined : x < 5);
-  summary.handoff = { p99Ms: p99, node1P99Ms: p1, nodes3P99Ms: p3, met: meets(p99), met1: meets(p1), met3: meets(p3) };
+  summary.handoff = { p99Ms: p99, node1P99Ms: p1, nodes3P99Ms: p3, node1fnP99Ms: q1, nodes3fnP99Ms: q3, met: meets(p99), met1: meets(p1), met3: meets(p3), met1fn: meets(q1), met3fn: meets(q3) };
   log(`\n${table(rows)}`);
-  log(`target: p99 handoff < 5 ms: library ${verdict(summary.handoff.met)} (${fmt(p99)} ms); 1 node ${verdict(summary.handoff.met1)} (${fmt(p1)} ms); 3 nodes ${verdict(summary.handoff.met3)} (${fmt(p3)} ms)`);
+  log(
+    `target: p99 handoff < 5 ms: library ${verdict(summary.handoff.met)} (${fmt(p99)} ms); 1 node fn ${verdict(summary.handoff.met1fn)} (${fmt(q1)} ms); 3 nodes fn ${verdict(summary.handoff.met3fn)} (${fmt(q3)} ms); ` +
+      `1 node shell ${verdict(summary.handoff.met1)} (${fmt(p1)} ms); 3 nodes shell ${verdict(summary.handoff.met3)} (${fmt(p3)} ms)`,
+  );
 }
 
 if (TASKS.some((t) => t.group === 'failover' && want(t))) {

@@ -347,6 +347,23 @@ describe('cluster workers', () => {
     expect(order(c2, 'o1')?.outcome).toMatchObject({ type: 'succeeded' });
   });
 
+  it("a new controller's own worker, registered after the live ones, gets a job on a tie of free slots", async () => {
+    const schema = await newSchema();
+    const b = await startWorkerNode(schema, 'b', { agents: [] });
+    const c1 = await startController(schema, 'a');
+    await whenState(c1.engine, registered(c1, b.workerId), 'b registered');
+    await c1.close();
+    const c2 = await startController(schema, 'a2');
+    // b is registered before a2's worker, with as many free slots (4): a tie.
+    expect([...c2.engine.state.workers.keys()]).toEqual([b.workerId, 'a2-1']);
+    const anywhere: Workflow = { name: 'anywhere', instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }], jobs: { j: { executable: { TYPE: 'ShellScriptExecutable', script: '#!/bin/sh\ntrue\n' } } } };
+    await c2.engine.submit({ type: 'deploy', locks: [], workflows: [anywhere] });
+    await c2.engine.submit({ type: 'addOrder', orderId: 't', workflow: 'anywhere' });
+    await whenState(c2.engine, () => order(c2, 't')?.state === 'finished', 't finished');
+    const started = c2.events.find((e) => e.type === 'OrderProcessingStarted' && e.orderId === 't');
+    expect(started).toMatchObject({ worker: 'a2-1' });
+  });
+
   it('an idle worker makes no query of its own: only its heartbeat renews', async () => {
     const schema = await newSchema();
     const b = await startWorkerNode(schema, 'b');

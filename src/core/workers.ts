@@ -51,19 +51,24 @@ export function canRun(s: State, w: WorkerState, job: Job | undefined): boolean 
 }
 
 /**
- * The worker for an execution of `job` now: the registered worker with the most free slots
- * that can run it; on a tie `preferred` (the writer's own worker: CoreOptions.preferredWorker),
- * else the first registered. `undefined` when none has room or can run it. `null` when no
- * worker is registered at all (the node as a whole runs it).
+ * The worker for an execution of `job` now: `preferred` (the writer's own worker:
+ * CoreOptions.preferredWorker) while it has a free slot and can run it; else the registered
+ * worker with the most free slots that can run it (ties: the first registered). `undefined`
+ * when none has room or can run it. `null` when no worker is registered at all (the node as a
+ * whole runs it).
  */
 export function pickWorker(s: State, job: Job | undefined, preferred?: string): WorkerState | undefined | null {
   if (!s.workersKnown) return null;
+  if (preferred !== undefined) {
+    const own = s.workers.get(preferred);
+    if (own && own.running.size < own.slots && canRun(s, own, job)) return own;
+  }
   let best: WorkerState | undefined;
   let bestFree = 0;
   for (const w of s.workers.values()) {
     if (w.running.size >= w.slots || !canRun(s, w, job)) continue;
     const free = w.slots - w.running.size;
-    if (!best || free > bestFree || (free === bestFree && w.id === preferred)) {
+    if (!best || free > bestFree) {
       best = w;
       bestFree = free;
     }

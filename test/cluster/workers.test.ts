@@ -347,14 +347,14 @@ describe('cluster workers', () => {
     expect(order(c2, 'o1')?.outcome).toMatchObject({ type: 'succeeded' });
   });
 
-  it("a new controller's own worker, registered after the live ones, gets a job on a tie of free slots", async () => {
+  it("a new controller's own worker, registered after the live ones, gets a job while it has a free slot", async () => {
     const schema = await newSchema();
     const b = await startWorkerNode(schema, 'b', { agents: [] });
     const c1 = await startController(schema, 'a');
     await whenState(c1.engine, registered(c1, b.workerId), 'b registered');
     await c1.close();
     const c2 = await startController(schema, 'a2');
-    // b is registered before a2's worker, with as many free slots (4): a tie.
+    // b is registered before a2's worker, with as many free slots (4).
     expect([...c2.engine.state.workers.keys()]).toEqual([b.workerId, 'a2-1']);
     const anywhere: Workflow = { name: 'anywhere', instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }], jobs: { j: { executable: { TYPE: 'ShellScriptExecutable', script: '#!/bin/sh\ntrue\n' } } } };
     await c2.engine.submit({ type: 'deploy', locks: [], workflows: [anywhere] });

@@ -35,7 +35,7 @@ describe('workers', () => {
     expect(c.replayEquals()).toBe(true);
   });
 
-  it('gives an execution to the worker with the most free slots; on a tie to the preferred worker, else the first registered', () => {
+  it('gives an execution to the preferred worker while it has a free slot, else to the worker with the most free slots (ties: the first registered)', () => {
     const c = core();
     c.run({ type: 'registerWorker', workerId: 'a', slots: 2, functions: [] });
     c.run({ type: 'registerWorker', workerId: 'b', slots: 2, functions: [] });
@@ -47,24 +47,27 @@ describe('workers', () => {
     c.add('o2', 'sh');
     expect(on('o2')).toBe('a');
     for (const id of ['o1', 'o2']) c.finish(id);
-    // The preferred worker wins a tie, wherever it was registered...
+    // The preferred worker takes executions while it has a free slot, even against more free slots elsewhere...
     c.opts = { ...c.opts, preferredWorker: 'b' };
-    c.add('o3', 'sh'); // c has 3 free, a and b 2: c
-    expect(on('o3')).toBe('c');
-    c.add('o4', 'sh'); // all 2 free: b
+    c.add('o3', 'sh'); // c has 3 free, b 2: b all the same
+    expect(on('o3')).toBe('b');
+    c.add('o4', 'sh'); // b has 1 free: b
     expect(on('o4')).toBe('b');
-    // ... but not against a worker with more free slots: a and c have 2, b 1.
+    // ... and once it is full, the others by free slots: c has 3, a 2.
     c.add('o5', 'sh');
-    expect(on('o5')).toBe('a');
+    expect(on('o5')).toBe('c');
+    c.finish('o3'); // b has a free slot again
+    c.add('o6', 'sh');
+    expect(on('o6')).toBe('b');
     // A preferred worker that cannot run the job does not take it.
-    for (const id of ['o3', 'o4', 'o5']) c.finish(id);
+    for (const id of ['o4', 'o5', 'o6']) c.finish(id);
     c.run({ type: 'registerWorker', workerId: 'a', slots: 2, functions: ['hold'] });
     c.add('f1', 'f');
     expect(on('f1')).toBe('a');
     expect(c.replayEquals()).toBe(true);
   });
 
-  it('a queued execution started when its job has room again goes to the preferred worker on a tie', () => {
+  it('a queued execution started when its job has room again goes to the preferred worker', () => {
     const c = new Core(100);
     c.deploy([], [wf('one', [exec('j')], { j: { ...shell, parallelism: 1 } })]);
     c.run({ type: 'registerWorker', workerId: 'x', slots: 1, functions: [] });

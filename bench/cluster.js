@@ -16,11 +16,10 @@
 //   (the wall clock to the µs) to a file like the shell job; otherwise it does nothing.
 //
 // Slots: `--slots` in total, split over the nodes with the controller's share the smallest
-// (32 → 10 + 11 + 11): the engine gives a job to the worker with the most free slots (ties:
-// the controller's own), so the serial shape's jobs run on a stand-by's worker (dispatched
-// through PostgreSQL, the cluster's handoff) and the keyed shape's spread over all three. With
-// shares equal (`--slots 33` → 11 each) they run on the controller's. With one node everything
-// runs on it.
+// (32 → 10 + 11 + 11). The engine gives a job to the controller's own worker while it has a
+// free slot, else to the worker with the most free slots: the serial and handoff shapes run on
+// the controller's worker, and the keyed shape's jobs beyond its 10 slots go to the stand-bys'
+// (dispatched through PostgreSQL, the cluster's handoff). With one node everything runs on it.
 //
 // Shapes (`--shape`):
 // - serial: n orders through ONE exclusive lock, added at once in batches of 1,000

@@ -11,6 +11,8 @@
 // Shapes:
 // - serial: N no-op jobs through ONE exclusive lock (Orderly), one queue with concurrency 1
 //   (BullMQ), a singleton queue (pg-boss), one named queue (graphile-worker);
+//   with, beside them, the floor (bench/pg-floor.js): one-statement commits one after the other
+//   from Node, no scheduling at all, which any path committing once per handoff cannot beat;
 // - keyed: keys × per-key jobs, at most one at a time per key, `slots` at once: Orderly's keyed
 //   lock (an exclusive lock per key), graphile-worker's named queue per key, pg-boss's
 //   `singleton` queue with `singletonKey`; BullMQ has no per-key serialization (groups are
@@ -65,6 +67,9 @@ const keyed = ['--keys', keys, '--per-key', perKey];
 /** key: where the result goes; group: for --only; once: first repetition only. */
 const TASKS = [
   { key: 'serial.orderly.pg', group: 'serial', script: 'throughput.js', args: ['--store', 'pg', '--n', '2000'] },
+  // The floor: commits one after the other from Node, no scheduling (bench/pg-floor.js).
+  { key: 'serial.floor', group: 'serial', script: 'pg-floor.js', args: ['--n', '3000'] },
+  { key: 'serial.floorAsync', group: 'serial', script: 'pg-floor.js', args: ['--n', '3000', '--url', asyncUrl] },
   { key: 'serial.orderly.pgAsync', group: 'serial', script: 'throughput.js', args: ['--store', 'pg', '--n', '2000', '--url', asyncUrl] },
   { key: 'serial.orderly.full', group: 'serial', script: 'throughput.js', args: ['--store', 'full', '--n', '5000'] },
   { key: 'serial.cluster1', group: 'serial', script: 'cluster.js', args: ['--nodes', '1', '--shape', 'serial', '--n', clusterN, '--slots', slots] },
@@ -166,6 +171,8 @@ if (TASKS.some((t) => t.group === 'serial' && want(t))) {
   row('Orderly, 3 nodes: orderly serve --database × 3, shell job', 'serial.cluster3', 'ordersPerSec', clusterNote('serial.cluster3'));
   row('Orderly library, PostgreSQL, synchronous_commit off', 'serial.orderly.pgAsync', 'ordersPerSec', 'n=2,000; a PostgreSQL crash may lose the last commits');
   row('Orderly library, SQLite FULL (embedded, reference)', 'serial.orderly.full', 'ordersPerSec', 'n=5,000');
+  row('floor: one-statement commits in a loop from Node, no scheduling (synchronous_commit on)', 'serial.floor', 'commitsPerSec', `p50 ${fmt(firstOk('serial.floor')?.commit?.p50Us)} µs, p99 ${fmt(firstOk('serial.floor')?.commit?.p99Us)} µs; bench/pg-floor.js`);
+  row('floor, synchronous_commit off', 'serial.floorAsync', 'commitsPerSec', `p50 ${fmt(firstOk('serial.floorAsync')?.commit?.p50Us)} µs, p99 ${fmt(firstOk('serial.floorAsync')?.commit?.p99Us)} µs`);
   row('BullMQ, one queue, Worker concurrency 1', 'serial.bullmq', 'jobsPerSec', `Redis; n=5,000; ${firstOk('serial.bullmq')?.version ?? ''}`);
   row('graphile-worker, one queueName, pollInterval 10 ms', 'serial.gw', 'jobsPerSec', `n=300; ${firstOk('serial.gw')?.version ?? ''}`);
   row('pg-boss, singleton queue, 1 worker (0.5 s poll, woken per batch)', 'serial.pgboss', 'jobsPerSec', `n=20; ${firstOk('serial.pgboss')?.version ?? ''}`);
@@ -179,6 +186,8 @@ if (TASKS.some((t) => t.group === 'serial' && want(t))) {
   summary.serial = { orderlyPg: o, node1: c1, nodes3: c3, node1fn: f1, nodes3fn: f3, bullmq: b, met: meets(o), met1: meets(c1), met3: meets(c3), met1fn: meets(f1), met3fn: meets(f3) };
   log(`\n${table(rows)}`);
   log(`3 nodes ÷ 1 node: function ${ratio(f3, f1)}, shell ${ratio(c3, c1)}`);
+  const floor = fig('serial.floor', 'commitsPerSec');
+  if (floor !== undefined) log(`one lock needs a commit per handoff: the floor is ${fmt(floor)} commits/s (${fmt(fig('serial.floorAsync', 'commitsPerSec'))} with synchronous_commit off); library ÷ floor ${ratio(o, floor)}`);
   log(
     `target: >= 3,000 orders/s and >= BullMQ (${fmt(b)}): library ${verdict(summary.serial.met)} (${fmt(o)}); 1 node fn ${verdict(summary.serial.met1fn)} (${fmt(f1)}); ` +
       `3 nodes fn ${verdict(summary.serial.met3fn)} (${fmt(f3)}); 1 node shell ${verdict(summary.serial.met1)} (${fmt(c1)}); 3 nodes shell ${verdict(summary.serial.met3)} (${fmt(c3)})`,

@@ -20,6 +20,9 @@
 // free slot, else to the worker with the most free slots: the serial and handoff shapes run on
 // the controller's worker, and the keyed shape's jobs beyond its 10 slots go to the stand-bys'
 // (dispatched through PostgreSQL, the cluster's handoff). With one node everything runs on it.
+// `--controller-slots C` gives the controller C slots and splits the rest over the stand-bys
+// (`--slots 32 --controller-slots 2` → 2 + 15 + 15): a small C sends most jobs through
+// PostgreSQL to the stand-bys, and C = 0 every job (the handoff shape on a stand-by).
 //
 // Shapes (`--shape`):
 // - serial: n orders through ONE exclusive lock, added at once in batches of 1,000
@@ -43,7 +46,7 @@
 //   node bench/cluster.js --nodes 3 --shape keyed [--keys 1000] [--per-key 10] [--slots 32]
 //   node bench/cluster.js --nodes 3 --shape handoff [--n 500]
 //   [--job shell|function] [--lease-seconds 8] [--max-seconds 120] [--cap-seconds S]
-//   [--add-via controller|all]
+//   [--add-via controller|all] [--controller-slots C]
 //   [--main path/to/dist/cli/main.js]   (another build, for paired runs of two versions; shell)
 //   [--node-script path/to/bench/cluster-node.js]   (the same, for --job function)
 //
@@ -71,6 +74,7 @@ const keys = shape === 'keyed' ? Number(a.keys ?? 1000) : 0;
 const perKey = Number(a['per-key'] ?? 10);
 const n = shape === 'keyed' ? keys * perKey : Number(a.n ?? (shape === 'handoff' ? 500 : 1000));
 const addVia = a['add-via'] ?? 'controller';
+const controllerSlots = a['controller-slots'] === undefined ? undefined : Number(a['controller-slots']);
 const main = a.main ?? join(here, '..', 'dist', 'cli', 'main.js');
 const jobKind = a.job ?? 'shell';
 const nodeScript = a['node-script'] ?? join(here, 'cluster-node.js');
@@ -81,6 +85,9 @@ if (!['serial', 'keyed', 'handoff'].includes(shape)) throw new Error(`--shape: s
 if (!['controller', 'all'].includes(addVia)) throw new Error(`--add-via: controller or all, not ${addVia}`);
 if (!['shell', 'function'].includes(jobKind)) throw new Error(`--job: shell or function, not ${jobKind}`);
 if (!(slots >= nodes)) throw new Error(`--slots: at least one per node, not ${slots}`);
+if (controllerSlots !== undefined && !(Number.isInteger(controllerSlots) && controllerSlots >= 0 && nodes > 1 && slots - controllerSlots >= nodes - 1)) {
+  throw new Error(`--controller-slots: 0 to --slots less one per stand-by, with --nodes 2 or more, not ${a['controller-slots']}`);
+}
 
 /** `total` slots over `k` nodes, the first (the controller's) the smallest share. */
 function split(total, k) {
@@ -148,7 +155,7 @@ async function run() {
   db.on('error', () => undefined);
   await db.connect();
   const started = [];
-  const shares = split(slots, nodes);
+  const shares = controllerSlots === undefined ? split(slots, nodes) : [controllerSlots, ...split(slots - controllerSlots, nodes - 1)];
   try {
     const fnTimes = jobKind === 'function' && shape === 'handoff' ? times : undefined;
     const n1 = startNode({ schema, name: 'n1', dir, token, nodeSlots: shares[0], times: fnTimes });

@@ -148,7 +148,7 @@ export interface PostgresOptions {
   node?: string;
   /** The controller lease's time to live (ms); a lost writer is replaced after at most this. Default 8,000. */
   leaseMs?: number;
-  /** Connections in the pool (besides the one that listens). Default 10. */
+  /** Connections in the pool (besides the one that listens and the writer's one for appends). Default 10. */
   poolSize?: number;
 }
 
@@ -277,6 +277,12 @@ export class PostgresStore implements JournalStore {
 
   private constructor(
     private readonly pool: Pool,
+    /**
+     * The appends' own connection (a pool of one, so a broken connection is replaced): an
+     * append never waits in the pool's queue behind other queries (the cluster's dispatch,
+     * claims and results, logs, snapshots). Opened at the first append: a stand-by never does.
+     */
+    private readonly appendPool: Pool,
     config: PoolConfig,
     o: Required<Omit<PostgresOptions, 'connectionString'>>,
   ) {
@@ -340,7 +346,9 @@ export class PostgresStore implements JournalStore {
       throw err;
     }
     const { max: _max, ...listenerConfig } = config;
-    return new PostgresStore(pool, listenerConfig, o);
+    const appendPool = new Pool({ ...listenerConfig, max: 1, application_name: `orderly:append:${o.schema}` });
+    appendPool.on('error', () => undefined);
+    return new PostgresStore(pool, appendPool, listenerConfig, o);
   }
 
   /** The pool, the listening connection and the schema (quoted for SQL): the cluster's tables live beside the journal's. */
@@ -368,7 +376,7 @@ export class PostgresStore implements JournalStore {
     this.check();
     // A named statement: each connection plans it once (planning the CTE took longer than
     // running it), then only binds and executes it.
-    const { rows } = await this.pool.query<{ epoch: string | null; live: boolean | null; last: string; inserted: string }>({
+    const { rows } = await this.appendPool.query<{ epoch: string | null; live: boolean | null; last: string; inserted: string }>({
       name: this.appendName,
       text: this.appendSql,
       values: [epoch, orderIds, bodies, this.eventsChannel, bodies.length],
@@ -530,7 +538,7 @@ export class PostgresStore implements JournalStore {
     await this.appending;
     await this.lease.close().catch(() => undefined);
     await this.listener.close();
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.appendPool.end()]);
   }
 
   private seen(seq: number): void {

@@ -176,7 +176,7 @@ describe('postgres store: one writer, fenced by its epoch', () => {
           (err: unknown) => ({ err }),
         );
         // The append now waits for the lease row's lock.
-        await untilAppendWaitsForLock(c, `orderly:${schema}`);
+        await untilAppendWaitsForLock(c, `orderly:append:${schema}`);
         await c.query(outcome);
         const r = await appending;
         if (outcome === 'ROLLBACK') expect(r).toEqual({ seq: 2 });

@@ -1,14 +1,17 @@
 // The dispatcher of a node in a cluster. An execution the core gave to this node's worker runs
 // in this process (as the embedded node's LocalDispatcher does); one given to another node's
 // worker becomes a row in `executions` (NOTIFY `<schema>.dispatch`), which that node's
-// ClusterWorker claims, runs and answers in the same row.
+// ClusterWorker claims, runs and answers in the same row. The rows of one engine turn (its
+// dispatches come in one synchronous run of effects), and those that come while a statement is
+// under way, go in one statement: one commit for many executions, one statement at a time.
 //
 // On the controller (`startControlling`) it also turns the answers into commands: each result
 // row (NOTIFY `<schema>.results`) becomes the order's `jobFinished`, and the row is deleted once
-// the engine took it; and it keeps the engine's workers in step with the live nodes (read at
-// start, on NOTIFY `<schema>.nodes`, and just after the soonest expiry of another node's
-// heartbeat, since an expiry is told by no one): a live node's worker that the engine lacks, or knows with another offer, is
-// registered; a worker of no live node is reported lost (its executions end `disrupted`, or
+// the engine took it (those taken while a delete is under way go in the next one, together);
+// and it keeps the engine's workers in step with the live nodes (read at start, on NOTIFY
+// `<schema>.nodes`, and just after the soonest expiry of another node's heartbeat, since an
+// expiry is told by no one): a live node's worker that the engine lacks, or knows with another
+// offer, is registered; a worker of no live node is reported lost (its executions end `disrupted`, or
 // run again when restartable), and its rows are deleted.
 
 import { escapeIdentifier, type Pool } from 'pg';
@@ -20,6 +23,7 @@ import type { PgListener } from '../journal/postgres-listener.js';
 import { registerCommand, type Dispatch, type Dispatcher, type LocalWorker, type WorkerOffer } from '../runtime/dispatcher.js';
 import { CommandRefused } from '../runtime/engine.js';
 import type { RunningExecution } from '../runtime/executor-types.js';
+import { Batches, sameEngineLength } from './batches.js';
 import { clusterChannels, type ClusterChannels } from './channels.js';
 import { readLiveNodes, type NodeHeartbeat, type NodeRow } from './heartbeat.js';
 import { sameNames } from './limits.js';
@@ -32,6 +36,12 @@ const MEMBERSHIP_SLACK_MS = 20;
 export const RESULTS_BATCH_MAX = 1_000;
 /** Characters of a result row (its outcome as JSON). */
 export const RESULT_CHARS_MAX = 1024 * 1024;
+/** Rows one dispatch statement inserts at most (more go in the next). */
+export const DISPATCH_BATCH_MAX = 1_000;
+/** Characters of the requests one dispatch statement carries (a longer request goes alone). */
+export const DISPATCH_BATCH_CHARS_MAX = 16 * 1024 * 1024;
+/** Rows one statement deletes at most. */
+export const REMOVE_BATCH_MAX = 1_000;
 
 /** What the controller's engine offers the dispatcher (src/runtime/engine.ts). */
 export interface ControlledEngine {
@@ -71,7 +81,20 @@ export class ClusterDispatcher implements Dispatcher {
   private readonly reading = new Coalesced(() => this.readResults());
   /** Results submitted and not yet deleted. */
   private readonly taking = new Set<string>();
+  /** Rows for other workers, inserted by one statement at a time, each with the engine (its epoch) that dispatched it. */
+  private readonly outbox = new Batches<Outgoing>(
+    (items) => this.send(items),
+    (items) => dispatchBatchLength(items),
+  );
+  /** Rows of results the engine took, deleted by one statement at a time. */
+  private readonly removals = new Batches<{ id: string; engine: ControlledEngine | undefined }>(
+    (items) => this.removeNow(items),
+    (items) => sameEngineLength(items, REMOVE_BATCH_MAX),
+  );
   private listening: Promise<void> | undefined;
+  /** Statements sent so far that insert dispatched rows, and that delete taken results (tests, metrics). */
+  dispatchStatements = 0;
+  removeStatements = 0;
 
   constructor(private readonly opts: ClusterDispatcherOptions) {
     this.s = escapeIdentifier(opts.schema);
@@ -93,7 +116,7 @@ export class ClusterDispatcher implements Dispatcher {
   dispatch(d: Dispatch): RunningExecution | undefined {
     if (d.worker === undefined || d.worker === this.local.id) return this.local.start(d);
     if (this.closed) return undefined;
-    if (this.engine) void this.send(d, this.engine);
+    if (this.engine) void this.outbox.add(outgoing(d, this.engine));
     else this.waiting.push(d);
     return undefined;
   }
@@ -133,7 +156,7 @@ export class ClusterDispatcher implements Dispatcher {
     await this.listening;
     const waiting = this.waiting;
     this.waiting = [];
-    for (const d of waiting) void this.send(d, engine);
+    for (const d of waiting) void this.outbox.add(outgoing(d, engine));
     await Promise.all([this.syncing.run(), this.reading.run()]);
   }
 
@@ -155,20 +178,43 @@ export class ClusterDispatcher implements Dispatcher {
     return { ...this.local.offer(), ...(agents ? { agents } : {}) };
   }
 
-  /** The row for another node's worker, fenced by the controller's epoch; tried again while the database is away. */
-  private async send(d: Dispatch, engine: ControlledEngine): Promise<void> {
-    const request = JSON.stringify(d);
+  /**
+   * The rows for other nodes' workers, of one engine, in one statement fenced by its epoch
+   * (inserted only while the controller lease has that epoch and is unexpired: all or none),
+   * each worker told once; tried again while the database is away, until the engine is no
+   * longer this dispatcher's. An execution inserted already is left as it is.
+   */
+  private async send(items: readonly Outgoing[]): Promise<void> {
+    const engine = items[0]!.engine;
+    const ids: string[] = [];
+    const orders: string[] = [];
+    const workers: string[] = [];
+    const requests: string[] = [];
+    const seen = new Set<string>();
+    for (const o of items) {
+      // Dispatched twice before it was sent: one row (ON CONFLICT cannot meet a row of the same statement).
+      if (seen.has(o.id)) continue;
+      seen.add(o.id);
+      ids.push(o.id);
+      orders.push(o.order);
+      workers.push(o.worker);
+      requests.push(o.request);
+    }
+    this.dispatchStatements++;
     await retrying(
       () =>
         this.opts.pool.query(
           `WITH ins AS (
              INSERT INTO ${this.s}.executions (execution_id, order_id, worker_id, epoch, request)
-             SELECT $1, $2, $3, $4, $5 FROM ${this.s}.leases WHERE name = '${CONTROLLER_LEASE}' AND epoch = $4 AND expires_at > now()
+             SELECT r.execution_id, r.order_id, r.worker_id, $4, r.request
+             FROM ${this.s}.leases l, unnest($1::text[], $2::text[], $3::text[], $5::text[]) WITH ORDINALITY AS r(execution_id, order_id, worker_id, request, i)
+             WHERE l.name = '${CONTROLLER_LEASE}' AND l.epoch = $4 AND l.expires_at > now()
+             ORDER BY r.i
              ON CONFLICT (execution_id) DO NOTHING
              RETURNING worker_id
            )
-           SELECT pg_notify($6, worker_id) FROM ins`,
-          [d.executionId, d.orderId, d.worker, engine.epoch, request, this.channels.dispatch],
+           SELECT pg_notify($6, w.worker_id) FROM (SELECT DISTINCT worker_id FROM ins) w`,
+          [ids, orders, workers, engine.epoch, requests, this.channels.dispatch],
         ),
       () => this.engine !== engine,
     ).catch(() => undefined);
@@ -217,13 +263,22 @@ export class ClusterDispatcher implements Dispatcher {
   }
 
   private remove(id: string): void {
-    const engine = this.engine;
-    retrying(
-      () => this.opts.pool.query(`DELETE FROM ${this.s}.executions WHERE execution_id = $1`, [id]),
+    void this.removals.add({ id, engine: this.engine });
+  }
+
+  /** Deletes the rows of results the engine took, in one statement; tried again while the database is away. */
+  private async removeNow(items: readonly { id: string; engine: ControlledEngine | undefined }[]): Promise<void> {
+    const engine = items[0]!.engine;
+    const ids = items.map((r) => r.id);
+    this.removeStatements++;
+    await retrying(
+      () => this.opts.pool.query(`DELETE FROM ${this.s}.executions WHERE execution_id = ANY($1::text[])`, [ids]),
       () => this.engine !== engine,
     )
       .catch(() => undefined)
-      .finally(() => this.taking.delete(id));
+      .finally(() => {
+        for (const id of ids) this.taking.delete(id);
+      });
   }
 
   private syncAgainIn(ms: number): void {
@@ -274,6 +329,30 @@ export class ClusterDispatcher implements Dispatcher {
     }
     await Promise.allSettled(ops);
   }
+}
+
+/** A row for another node's worker, waiting for its statement. */
+interface Outgoing {
+  id: string;
+  order: string;
+  worker: string;
+  request: string;
+  engine: ControlledEngine;
+}
+
+function outgoing(d: Dispatch, engine: ControlledEngine): Outgoing {
+  return { id: d.executionId, order: d.orderId, worker: d.worker!, request: JSON.stringify(d), engine };
+}
+
+/** The dispatches at the front that go in one statement: one engine, within the count and the characters. */
+function dispatchBatchLength(items: readonly Outgoing[]): number {
+  const n = sameEngineLength(items, DISPATCH_BATCH_MAX);
+  let chars = 0;
+  for (let i = 0; i < n; i++) {
+    chars += items[i]!.request.length;
+    if (chars > DISPATCH_BATCH_CHARS_MAX && i > 0) return i;
+  }
+  return n;
 }
 
 /** Runs `f` now, or once more after the run under way when asked meanwhile (never two at once). */

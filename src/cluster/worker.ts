@@ -17,6 +17,7 @@ import type { PgListener } from '../journal/postgres-listener.js';
 import type { JournalStore } from '../journal/types.js';
 import type { Dispatch, LocalWorker } from '../runtime/dispatcher.js';
 import { stepLogOf, type ExecutionResult, type RunningExecution } from '../runtime/executor-types.js';
+import { Batches } from './batches.js';
 import { clusterChannels, type ClusterChannels } from './channels.js';
 import type { NodeHeartbeat } from './heartbeat.js';
 import { checkWorkerId } from './limits.js';
@@ -57,6 +58,15 @@ export interface ResultNote {
   result: string;
 }
 
+/** Results written by one statement at most (more go in the next). */
+export const REPORT_BATCH_MAX = 500;
+
+interface PendingReport {
+  id: string;
+  result: string;
+  note: string;
+}
+
 interface ClaimedRow {
   execution_id: string;
   request: string;
@@ -75,6 +85,12 @@ export class ClusterWorker {
   private maybeWaiting = false;
   private readonly idleWaiters = new Set<() => void>();
   private claims = 0;
+  private readonly reports = new Batches<PendingReport>(
+    (batch) => this.reportNow(batch),
+    () => REPORT_BATCH_MAX,
+  );
+  /** Statements sent so far that write results (tests, metrics). */
+  reportStatements = 0;
 
   constructor(private readonly opts: ClusterWorkerOptions) {
     this.workerId = checkWorkerId('cluster worker', opts.workerId);
@@ -225,22 +241,32 @@ export class ClusterWorker {
   /**
    * Writes the result into the row and announces it, with the result in the notification when
    * it fits (`orderId` known) so the controller need not read the row; tried again while the
-   * database cannot be reached. Nothing is announced unless the row was this worker's.
+   * database cannot be reached. Nothing is announced unless the row was this worker's. Results
+   * that end together (in one run of the event loop, or while a report is under way) are
+   * written by one statement.
    */
   private report(executionId: string, orderId: string | undefined, outcome: Outcome): Promise<void> {
     const body: ExecutionReport = { outcome };
     const text = JSON.stringify(body);
     const full = orderId === undefined ? undefined : JSON.stringify({ id: executionId, order: orderId, result: text } satisfies ResultNote);
     const note = full !== undefined && Buffer.byteLength(full) <= RESULT_NOTE_BYTES_MAX ? full : executionId;
-    return retrying(
+    return this.reports.add({ id: executionId, result: text, note });
+  }
+
+  private async reportNow(batch: readonly PendingReport[]): Promise<void> {
+    this.reportStatements++;
+    await retrying(
       async () => {
         await this.opts.pool.query(
-          `WITH u AS (
-             UPDATE ${this.s}.executions SET result = $2, reported_at = now()
-             WHERE execution_id = $1 AND worker_id = $3 RETURNING execution_id
+          `WITH r AS (
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r(execution_id, result, note, i)
+           ), u AS (
+             UPDATE ${this.s}.executions e SET result = r.result, reported_at = now()
+             FROM r WHERE e.execution_id = r.execution_id AND e.worker_id = $4
+             RETURNING r.note, r.i
            )
-           SELECT pg_notify($4, $5) FROM u`,
-          [executionId, text, this.workerId, this.channels.results, note],
+           SELECT pg_notify($5, note) FROM (SELECT note FROM u ORDER BY i) n`,
+          [batch.map((r) => r.id), batch.map((r) => r.result), batch.map((r) => r.note), this.workerId, this.channels.results],
         );
       },
       () => this.state !== 'running',

@@ -5,7 +5,7 @@
 // serves B, and it has no `hold` function anyway).
 
 import { tmpdir } from 'node:os';
-import type { Pool } from 'pg';
+import { escapeIdentifier, type Pool } from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Event, Stamped } from '../../src/core/events.js';
 import type { Job, Workflow } from '../../src/core/model.js';
@@ -14,10 +14,11 @@ import { ClusterDispatcher, parseReport } from '../../src/cluster/dispatcher.js'
 import { NodeHeartbeat } from '../../src/cluster/heartbeat.js';
 import { ClusterWorker } from '../../src/cluster/worker.js';
 import { PostgresStore } from '../../src/journal/postgres.js';
-import { LocalWorker } from '../../src/runtime/dispatcher.js';
+import { LocalWorker, type Dispatch } from '../../src/runtime/dispatcher.js';
 import { Engine } from '../../src/runtime/engine.js';
 import { FunctionExecutor } from '../../src/runtime/function-executor.js';
 import { ShellExecutor } from '../../src/runtime/shell-executor.js';
+import { executionRequest } from '../support/execution-request.js';
 import { dropSchema, TEST_DATABASE_URL, testSchemaName, withClient } from '../support/postgres.js';
 
 /**
@@ -95,15 +96,49 @@ function wrappedPool(pool: Pool): { pool: Pool; count: () => number; cut: () => 
   return { pool: wrapped, count: () => n, cut: () => (cut = true), onQuery: (f) => listeners.push(f) };
 }
 
+interface Statement {
+  text: string;
+  values: unknown[];
+  /** Settles when the statement did (never rejects). */
+  done: Promise<void>;
+}
+
+/** A pool whose queries are kept with their text and values; `fail(text)` refuses a query before it is sent. */
+function recordingPool(pool: Pool, fail: (text: string) => boolean = () => false): { pool: Pool; statements: Statement[]; next: (match: (s: Statement) => boolean) => Promise<Statement> } {
+  const statements: Statement[] = [];
+  const waiters: { match: (s: Statement) => boolean; resolve: (s: Statement) => void }[] = [];
+  const wrapped = {
+    query: (text: string, values?: unknown[]) => {
+      const run = fail(text) ? Promise.reject(new Error('refused (test)')) : (pool.query as (t: string, v?: unknown[]) => Promise<unknown>)(text, values);
+      const st: Statement = { text, values: values ?? [], done: run.then(() => undefined, () => undefined) };
+      statements.push(st);
+      for (const w of waiters.splice(0)) {
+        if (w.match(st)) w.resolve(st);
+        else waiters.push(w);
+      }
+      return run;
+    },
+  } as unknown as Pool;
+  const next = (match: (s: Statement) => boolean) => new Promise<Statement>((resolve) => waiters.push({ match, resolve }));
+  return { pool: wrapped, statements, next };
+}
+
+const isInsert = (s: Statement) => /INSERT INTO \S+\.executions/.test(s.text);
+const isDelete = (s: Statement) => /DELETE FROM \S+\.executions WHERE execution_id/.test(s.text);
+const isReport = (s: Statement) => /UPDATE \S+\.executions e SET result/.test(s.text);
+
 interface Controller {
   engine: Engine;
   events: Event[];
   store: PostgresStore;
   dispatcher: ClusterDispatcher;
+  /** The dispatcher's statements (with `record`). */
+  statements: Statement[];
+  nextStatement: (match: (s: Statement) => boolean) => Promise<Statement>;
   close: () => Promise<void>;
 }
 
-async function startController(schema: string, name = 'a'): Promise<Controller> {
+async function startController(schema: string, name = 'a', opts: { failDispatcher?: (text: string) => boolean } = {}): Promise<Controller> {
   const store = await PostgresStore.open({ connectionString: TEST_DATABASE_URL, schema, node: name });
   const functions = new FunctionExecutor();
   const shell = new ShellExecutor({ scriptDir: tmpdir(), engineId: `cluster-test-${name}` });
@@ -111,7 +146,8 @@ async function startController(schema: string, name = 'a'): Promise<Controller> 
   const local = new LocalWorker(workerId, 4, shell, functions);
   const heartbeat = new NodeHeartbeat({ pool: store.shared.pool, schema, node: name, workerId, slots: 4, functions: [], ttlMs: TTL_MS, listener: store.shared.listener });
   await heartbeat.start();
-  const dispatcher = new ClusterDispatcher({ pool: store.shared.pool, schema, listener: store.shared.listener, local, heartbeat });
+  const recorded = recordingPool(store.shared.pool, opts.failDispatcher);
+  const dispatcher = new ClusterDispatcher({ pool: recorded.pool, schema, listener: store.shared.listener, local, heartbeat });
   const engine = await Engine.open({ store, scriptDir: tmpdir(), functions, dispatcher, slots: LIMITS.parallelismMax, jobLauncher: 'inline' });
   const events: Event[] = [];
   engine.subscribe((batch: readonly Stamped[]) => events.push(...batch.map((s) => s.event)));
@@ -123,7 +159,7 @@ async function startController(schema: string, name = 'a'): Promise<Controller> 
   cleanups.push(close);
   await dispatcher.startControlling(engine);
   await engine.submit({ type: 'deploy', locks: [{ name: 'L', limit: 1 }], workflows: WORKFLOWS });
-  return { engine, events, store, dispatcher, close };
+  return { engine, events, store, dispatcher, statements: recorded.statements, nextStatement: recorded.next, close };
 }
 
 interface WorkerNode {
@@ -133,6 +169,8 @@ interface WorkerNode {
   worker: ClusterWorker;
   /** The worker's own queries (claims, results), counted. */
   workerQueries: () => number;
+  /** The worker's own statements. */
+  workerStatements: Statement[];
   heartbeatPool: ReturnType<typeof wrappedPool>;
   /** Ends the `hold` job of an order. */
   release: (orderId: string) => void;
@@ -181,7 +219,8 @@ async function startWorkerNode(schema: string, name: string, opts: { slots?: num
   const slots = opts.slots ?? 4;
   const local = new LocalWorker(workerId, slots, shell, functions);
   const heartbeatPool = wrappedPool(store.shared.pool);
-  const workerPool = wrappedPool(store.shared.pool);
+  const recorded = recordingPool(store.shared.pool);
+  const workerPool = wrappedPool(recorded.pool);
   const heartbeat = new NodeHeartbeat({
     pool: heartbeatPool.pool,
     schema,
@@ -207,6 +246,7 @@ async function startWorkerNode(schema: string, name: string, opts: { slots?: num
     heartbeat,
     worker,
     workerQueries: workerPool.count,
+    workerStatements: recorded.statements,
     heartbeatPool,
     release: (id) => releases.get(id)?.(),
     started: (id) =>
@@ -426,6 +466,126 @@ describe('cluster workers', () => {
     expect(processed('l')?.outcome.message?.startsWith('€€€€')).toBe(true);
     expect(Buffer.byteLength(processed('l')?.outcome.message ?? '')).toBeGreaterThan(7_900);
     await eventually(async () => (await executionRows(schema)) === 0, 'the execution rows deleted');
+  });
+});
+
+describe('cluster dispatch in batches', () => {
+  /** A dispatch of execution `id` to worker `worker` (the request is not run: nobody claims it). */
+  const dispatchOf = (id: string, worker: string): Dispatch => ({
+    ...executionRequest({ TYPE: 'FunctionExecutable', functionName: 'hold' }, {}, { executionId: id, orderId: `order-${id}` }),
+    worker,
+    lease: 1,
+    attempt: 1,
+  });
+  const rowsOf = (schema: string) =>
+    withClient(async (cl) => (await cl.query<{ execution_id: string; epoch: string }>(`SELECT execution_id, epoch FROM ${cl.escapeIdentifier(schema)}.executions ORDER BY execution_id`)).rows);
+
+  it('the executions of one engine turn are one statement; results that end together take fewer statements than results, to write and to delete', async () => {
+    const schema = await newSchema();
+    const b = await startWorkerNode(schema, 'b', { slots: 3 });
+    const d = await startWorkerNode(schema, 'd', { slots: 3 });
+    const c = await startController(schema);
+    await whenState(c.engine, () => registered(c, b.workerId)() && registered(c, d.workerId)(), 'b and d registered');
+    const inserts = c.statements.filter(isInsert).length;
+    const ids = ['o1', 'o2', 'o3', 'o4', 'o5', 'o6'];
+    // Submitted together: decided in one turn, committed in one append.
+    await Promise.all(ids.map((id) => c.engine.submit({ type: 'addOrder', orderId: id, workflow: 'hold' })));
+    const nodeOf = (id: string) => (order(c, id)?.execution?.worker === b.workerId ? b : d);
+    await Promise.all(ids.map((id) => nodeOf(id).started(id)));
+    const sent = c.statements.filter(isInsert).slice(inserts);
+    expect(sent).toHaveLength(1);
+    expect([...(sent[0]!.values[0] as string[])].sort()).toEqual(ids.map((id) => order(c, id)!.execution!.id).sort());
+    expect(b.holding() + d.holding()).toBe(6);
+    // b's three end together: written by b in one statement, taken by the controller, deleted in one statement.
+    const onB = ids.filter((id) => order(c, id)?.execution?.worker === b.workerId);
+    expect(onB).toHaveLength(3);
+    const deletes = c.statements.filter(isDelete).length;
+    for (const id of onB) b.release(id);
+    await whenState(c.engine, () => onB.every((id) => order(c, id)?.state === 'finished'), "b's orders finished");
+    await eventually(async () => (await executionRows(schema)) === 3, "b's rows deleted");
+    const reports = b.workerStatements.filter(isReport);
+    expect(reports.length).toBeLessThan(3);
+    expect(reports.flatMap((r) => r.values[0] as string[])).toHaveLength(3);
+    const deleted = c.statements.filter(isDelete).slice(deletes);
+    expect(deleted.length).toBeLessThan(3);
+    expect(deleted.flatMap((s) => s.values[0] as string[])).toHaveLength(3);
+    for (const id of ids.filter((x) => !onB.includes(x))) d.release(id);
+    await whenState(c.engine, () => ids.every((id) => order(c, id)?.state === 'finished'), 'all finished');
+  });
+
+  it('a batch whose controller lease was taken over inserts none of its rows and notifies no one', async () => {
+    const schema = await newSchema();
+    const c = await startController(schema);
+    const notified: string[] = [];
+    await c.store.shared.listener.listen(c.dispatcher.channels.dispatch, (p) => notified.push(p));
+    // Another node's take-over: the lease's epoch is no longer this engine's.
+    await withClient((cl) => cl.query(`UPDATE ${cl.escapeIdentifier(schema)}.leases SET epoch = epoch + 1, node = 'intruder' WHERE name = 'controller'`));
+    const sent = c.nextStatement(isInsert);
+    for (const id of ['x1', 'x2', 'x3']) expect(c.dispatcher.dispatch(dispatchOf(id, 'z-1'))).toBeUndefined();
+    const st = await sent;
+    await st.done;
+    expect(st.values[0]).toEqual(['x1', 'x2', 'x3']);
+    expect(await rowsOf(schema)).toEqual([]);
+    expect(c.statements.filter(isInsert)).toHaveLength(1);
+    // A notification of the rows would have come before this one (one listening connection, in commit order).
+    const marker = new Promise<void>((resolve) => void c.store.shared.listener.listen(`${schema}.marker`, () => resolve()));
+    await withClient((cl) => cl.query('SELECT pg_notify($1, $2)', [`${schema}.marker`, 'm']));
+    await marker;
+    expect(notified).toEqual([]);
+  });
+
+  it('a batch whose statement fails is sent again whole: all its rows, fenced by the epoch, once each', async () => {
+    const schema = await newSchema();
+    let refusals = 1;
+    const c = await startController(schema, 'a', { failDispatcher: (text) => /INSERT INTO \S+\.executions/.test(text) && refusals-- > 0 });
+    const first = c.nextStatement(isInsert);
+    for (const id of ['x1', 'x2', 'x3']) c.dispatcher.dispatch(dispatchOf(id, 'z-1'));
+    const again = c.nextStatement((s) => isInsert(s) && s !== c.statements.find(isInsert));
+    await (await first).done;
+    const second = await again;
+    await second.done;
+    expect(c.statements.filter(isInsert).map((s) => s.values[0])).toEqual([
+      ['x1', 'x2', 'x3'],
+      ['x1', 'x2', 'x3'],
+    ]);
+    expect(await rowsOf(schema)).toEqual(['x1', 'x2', 'x3'].map((id) => ({ execution_id: id, epoch: String(c.engine.epoch) })));
+    // Dispatched once more (as recovery may): ON CONFLICT leaves the rows as they are.
+    const third = c.nextStatement(isInsert);
+    c.dispatcher.dispatch(dispatchOf('x1', 'z-1'));
+    c.dispatcher.dispatch(dispatchOf('x1', 'z-1'));
+    const st = await third;
+    await st.done;
+    expect(st.values[0]).toEqual(['x1']);
+    expect(await rowsOf(schema)).toHaveLength(3);
+  });
+
+  it('results written in one commit are deleted by one statement', async () => {
+    const schema = await newSchema();
+    const c = await startController(schema);
+    const b = await startWorkerNode(schema, 'b', { slots: 4 });
+    await whenState(c.engine, registered(c, b.workerId), 'b registered');
+    const ids = ['o1', 'o2', 'o3', 'o4'];
+    await Promise.all(ids.map((id) => c.engine.submit({ type: 'addOrder', orderId: id, workflow: 'hold' })));
+    await Promise.all(ids.map((id) => b.started(id)));
+    // The worker is stopped (its jobs killed, nothing reported); their results are written here,
+    // in one transaction, as a worker does: one notification each.
+    await b.worker.close();
+    const deletes = c.statements.filter(isDelete).length;
+    const s = escapeIdentifier(schema);
+    const result = JSON.stringify({ outcome: { type: 'succeeded', returnCode: 0 } });
+    await withClient((cl) =>
+      cl.query(
+        `WITH u AS (UPDATE ${s}.executions SET result = $1, reported_at = now() RETURNING execution_id, order_id)
+         SELECT pg_notify($2, json_build_object('id', execution_id, 'order', order_id, 'result', $1::text)::text) FROM u`,
+        [result, c.dispatcher.channels.results],
+      ),
+    );
+    await whenState(c.engine, () => ids.every((id) => order(c, id)?.state === 'finished'), 'all finished');
+    await eventually(async () => (await executionRows(schema)) === 0, 'the rows deleted');
+    const deleted = c.statements.filter(isDelete).slice(deletes);
+    expect(deleted).toHaveLength(1);
+    const executions = c.events.flatMap((e) => (e.type === 'OrderProcessingStarted' ? [e.executionId] : []));
+    expect([...(deleted[0]!.values[0] as string[])].sort()).toEqual(executions.sort());
   });
 });
 

@@ -77,6 +77,12 @@ export class ClusterWorker {
   readonly channels: ClusterChannels;
   private readonly s: string;
   private readonly running = new Map<string, RunningExecution>();
+  /**
+   * Executions claimed by this worker whose result is not written yet. A claim commits without
+   * waiting for its WAL flush (see claim), so after a crash of PostgreSQL its row may read as
+   * unclaimed again: this worker, claiming it again, does not run it twice.
+   */
+  private readonly claimed = new Set<string>();
   private readonly clock: () => number;
   private state: 'new' | 'running' | 'halted' | 'closed' = 'new';
   /** A claim is under way. */
@@ -172,8 +178,13 @@ export class ClusterWorker {
         try {
           this.claims++;
           rows = (
+            // The claim commits without waiting for its WAL flush (synchronous_commit off for
+            // this transaction only): a claim lost in a crash of PostgreSQL leaves the row
+            // unclaimed, which only this worker may claim, and it skips what it runs already
+            // (`claimed`). Its result, a commit that waits, flushes the claim before it.
             await this.opts.pool.query<ClaimedRow>(
-              `UPDATE ${this.s}.executions SET claimed_at = now()
+              `WITH c AS (SELECT set_config('synchronous_commit', 'off', true))
+               UPDATE ${this.s}.executions SET claimed_at = now() FROM c
                WHERE execution_id IN (
                  SELECT execution_id FROM ${this.s}.executions
                  WHERE worker_id = $1 AND claimed_at IS NULL ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
@@ -187,7 +198,11 @@ export class ClusterWorker {
           break;
         }
         if (rows.length >= free) this.maybeWaiting = true;
-        for (const row of rows) this.run(row);
+        for (const row of rows) {
+          if (this.claimed.has(row.execution_id)) continue; // claimed before a crash of PostgreSQL, and running or reporting here
+          this.claimed.add(row.execution_id);
+          this.run(row);
+        }
       }
     } finally {
       this.claiming = false;
@@ -250,7 +265,7 @@ export class ClusterWorker {
     const text = JSON.stringify(body);
     const full = orderId === undefined ? undefined : JSON.stringify({ id: executionId, order: orderId, result: text } satisfies ResultNote);
     const note = full !== undefined && Buffer.byteLength(full) <= RESULT_NOTE_BYTES_MAX ? full : executionId;
-    return this.reports.add({ id: executionId, result: text, note });
+    return this.reports.add({ id: executionId, result: text, note }).finally(() => this.claimed.delete(executionId));
   }
 
   private async reportNow(batch: readonly PendingReport[]): Promise<void> {

@@ -467,6 +467,27 @@ describe('cluster workers', () => {
     expect(Buffer.byteLength(processed('l')?.outcome.message ?? '')).toBeGreaterThan(7_900);
     await eventually(async () => (await executionRows(schema)) === 0, 'the execution rows deleted');
   });
+
+  it('a row that reads as unclaimed again (its claim lost in a crash of PostgreSQL) is not run twice by its worker', async () => {
+    const schema = await newSchema();
+    const c = await startController(schema);
+    const b = await startWorkerNode(schema, 'b');
+    await whenState(c.engine, registered(c, b.workerId), 'b registered');
+    await c.engine.submit({ type: 'addOrder', orderId: 'o1', workflow: 'hold' });
+    await b.started('o1');
+    const isClaim = (st: Statement) => /SET claimed_at = now\(\)/.test(st.text);
+    const claims = b.workerStatements.filter(isClaim).length;
+    // The claim undone, and the worker told of its row again.
+    await withClient((cl) => cl.query(`UPDATE ${cl.escapeIdentifier(schema)}.executions SET claimed_at = NULL`));
+    await withClient((cl) => cl.query('SELECT pg_notify($1, $2)', [c.dispatcher.channels.dispatch, b.workerId]));
+    await eventually(() => b.workerStatements.filter(isClaim).length > claims, 'claimed again');
+    await Promise.all(b.workerStatements.filter(isClaim).map((st) => st.done));
+    expect(b.log.filter((l) => l === 'b runs o1')).toHaveLength(1);
+    expect(b.worker.runningCount).toBe(1);
+    b.release('o1');
+    await whenState(c.engine, () => order(c, 'o1')?.state === 'finished', 'o1 finished');
+    expect(b.log.filter((l) => l === 'b runs o1')).toHaveLength(1);
+  });
 });
 
 describe('cluster dispatch in batches', () => {

@@ -44,8 +44,9 @@ export function isTimeZone(tz: string): boolean {
  */
 export function argumentProblems(args: unknown, path: string): ProblemItem[] {
   if (typeof args !== 'object' || args === null || Array.isArray(args)) return [{ path, message: 'must be an object of strings' }];
-  const problems: ProblemItem[] = [];
   const keys = Object.keys(args);
+  if (keys.length === 0) return [];
+  const problems: ProblemItem[] = [];
   if (keys.length > LIMITS.argumentsMax) problems.push({ path, message: `at most ${LIMITS.argumentsMax} arguments` });
   for (const k of keys) {
     const v: unknown = (args as Record<string, unknown>)[k];
@@ -56,6 +57,7 @@ export function argumentProblems(args: unknown, path: string): ProblemItem[] {
       problems.push({ path: at, message: `longer than ${LIMITS.argumentValueBytesMax} bytes (UTF-8)` });
     } else if (hasNul(v)) problems.push({ path: at, message: NUL_TEXT });
   }
-  problems.push(...envClashes(keys, (k) => `${path}.${k}`));
+  // Two names at least for a clash.
+  if (keys.length > 1) problems.push(...envClashes(keys, (k) => `${path}.${k}`));
   return problems;
 }

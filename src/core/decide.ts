@@ -724,7 +724,8 @@ class Turn {
     const w = typeof cmd.workflow === 'string' ? s.workflows.get(cmd.workflow) : undefined;
     if (!w) problems.push({ path: 'workflow', message: `workflow ${String(cmd.workflow)} is not deployed` });
     const args = cmd.arguments ?? {};
-    problems.push(...argumentProblems(args, 'arguments'));
+    const argProblems = argumentProblems(args, 'arguments');
+    if (argProblems.length > 0) problems.push(...argProblems);
     const priority = cmd.priority ?? 0;
     if (!Number.isInteger(priority) || Math.abs(priority) > LIMITS.priorityAbsMax) {
       problems.push({ path: 'priority', message: `must be a whole number from -${LIMITS.priorityAbsMax} to ${LIMITS.priorityAbsMax}` });
@@ -928,12 +929,13 @@ class Turn {
 
   // ------------------------------------------------------------ admission times (src/core/admission.ts)
 
-  /** Admission of jobs at `now`, computed once per job in a turn. */
-  private readonly admissions = new Map<string, Admission>();
+  /** Admission of jobs at `now`, computed once per job in a turn (made on first use: most turns have none). */
+  private admissions: Map<string, Admission> | undefined;
 
   private admission(o: Order, key: string, job: Job, wf: Workflow): Admission | undefined {
     if (job.admissionTimeScheme === undefined) return undefined;
     const versioned = `${key}@${o.version}`;
+    this.admissions ??= new Map();
     let a = this.admissions.get(versioned);
     if (a === undefined) {
       a = admissionAt(job.admissionTimeScheme, wf.timeZone ?? 'Etc/UTC', this.now);

@@ -57,91 +57,45 @@ function end(s: State, o: Order, at: number): void {
 }
 
 export function evolve(s: State, e: Event): void {
+  // The events of every order's run first, in one small switch (a small function is optimized
+  // early and again soon after a deoptimization); the others in evolveOther.
   switch (e.type) {
-    case 'LockDeployed': {
-      const old = s.locks.get(e.lock.name);
-      s.locks.set(e.lock.name, { def: e.lock, token: old?.token ?? s.retiredTokens.get(e.lock.name) ?? 0 });
-      s.retiredTokens.delete(e.lock.name);
-      if (!e.lock.keyed) getInstance(s, e.lock.name, e.lock.name);
-      return;
-    }
-    case 'LockDeleted': {
-      const fam = s.locks.get(e.name);
-      if (fam && fam.token > 0) s.retiredTokens.set(e.name, fam.token);
-      s.locks.delete(e.name);
-      s.instances.delete(e.name);
-      return;
-    }
-    case 'WorkflowDeployed': {
-      let w = s.workflows.get(e.workflow.name);
-      if (!w) {
-        w = { latest: e.version, versions: new Map() };
-        s.workflows.set(e.workflow.name, w);
-      }
-      w.versions.set(e.version, e.workflow);
-      w.latest = e.version;
-      return;
-    }
-    case 'JobResourceDeployed':
-      s.jobResources.set(e.jobResource.name, e.jobResource);
-      return;
-    case 'SlotsSet':
-      s.slots = e.slots;
-      return;
-    case 'WorkerRegistered':
-      workerRegistered(s, e);
-      return;
-    case 'WorkerLost':
-      if (!(s.workers.get(e.workerId)?.running.size === 0)) throw new AssertionFailed(`evolve: worker ${e.workerId} lost with executions left`);
-      workerRemoved(s, e.workerId);
-      return;
-    case 'OrderAdded': {
-      const scheduled = e.scheduledFor !== undefined && e.scheduledFor > e.at;
-      const o: Order = {
-        id: e.orderId,
-        workflow: e.workflow,
-        version: e.version,
-        arguments: e.arguments,
-        priority: e.priority,
-        addedAt: e.at,
-        position: [0],
-        state: scheduled ? 'scheduled' : 'ready',
-        suspended: false,
-        held: [],
-        executions: 0,
-      };
-      if (e.scheduledFor !== undefined) o.scheduledFor = e.scheduledFor;
-      if (e.jobConfig !== undefined) o.jobConfig = e.jobConfig;
-      if (e.serialized) o.serialized = true;
-      if (e.addedBy !== undefined) o.addedBy = e.addedBy;
-      if (e.deleteWhenTerminated) o.deleteWhenTerminated = true;
-      if (scheduled) {
-        o.arrival = s.arrival++;
-        s.timers.push({ at: e.scheduledFor!, orderId: o.id, kind: 'scheduled' });
-      }
-      s.orders.set(o.id, o);
-      return;
-    }
-    case 'OrderMoved': {
+    case 'OrderProcessingStarted': {
       const o = order(s, e.orderId);
-      o.position = e.to;
-      o.state = 'ready';
+      if (o.waitingFor) leaveQueues(s, o);
       clearWait(o);
+      o.state = 'processing';
+      if (e.worker === undefined) o.execution = { id: e.executionId, job: e.job, startedAt: e.at };
+      else {
+        const w = s.workers.get(e.worker);
+        if (!(w && w.running.size < w.slots)) throw new AssertionFailed(`evolve: execution ${e.executionId} given to worker ${e.worker} without a free slot`);
+        // One literal in the common case (the fields in the same order as when built one by one).
+        if (e.lease !== undefined && e.attempt !== undefined) o.execution = { id: e.executionId, job: e.job, startedAt: e.at, worker: e.worker, lease: e.lease, attempt: e.attempt };
+        else {
+          o.execution = { id: e.executionId, job: e.job, startedAt: e.at, worker: e.worker };
+          if (e.lease !== undefined) o.execution.lease = e.lease;
+          if (e.attempt !== undefined) o.execution.attempt = e.attempt;
+        }
+        executionOnWorker(s, o);
+      }
+      o.executions++;
+      getJob(s, e.job).running++;
+      s.running++;
       return;
     }
-    case 'OrderLocksQueued': {
+    case 'OrderProcessed': {
       const o = order(s, e.orderId);
-      o.state = 'waiting';
-      o.waitingFor = { kind: 'locks', locks: e.demands.map((d) => d.lock) };
-      o.demands = e.demands;
-      o.arrival = s.arrival++;
-      o.waitingSince = e.at;
-      if (e.implicit) o.waitingImplicit = true;
-      if (e.waitUntil !== undefined) {
-        o.waitUntil = e.waitUntil;
-        s.timers.push({ at: e.waitUntil, orderId: o.id, kind: 'lockWait' });
-      }
-      for (const d of e.demands) getInstance(s, d.lock, d.family, keyOfInstance(d.lock)).queue.add(o.id, o.priority, o.arrival);
+      if (!(o.execution?.id === e.executionId)) throw new AssertionFailed(`evolve: ${o.id} processed a stale execution`);
+      getJob(s, o.execution.job).running--;
+      s.running--;
+      executionOffWorker(s, o);
+      o.execution = undefined;
+      if (e.outcome.type === 'failed' && e.outcome.reason === 'disrupted') o.lostAttempts = (o.lostAttempts ?? 0) + 1;
+      else o.lostAttempts = undefined;
+      o.state = 'ready';
+      o.outcome = e.outcome;
+      // A job that succeeded is behind the order: it stands at the next instruction.
+      if (e.outcome.type === 'succeeded') o.position = nextPosition(o.position);
       return;
     }
     case 'OrderLocksAcquired': {
@@ -200,20 +154,65 @@ export function evolve(s: State, e: Event): void {
       }
       return;
     }
-    case 'OrderDequeued': {
+    case 'OrderMoved': {
       const o = order(s, e.orderId);
-      leaveQueues(s, o);
-      clearWait(o);
+      o.position = e.to;
       o.state = 'ready';
+      clearWait(o);
       return;
     }
-    case 'OrderAdmissionWaitStarted': {
+    case 'OrderAdded': {
+      const scheduled = e.scheduledFor !== undefined && e.scheduledFor > e.at;
+      const o: Order = {
+        id: e.orderId,
+        workflow: e.workflow,
+        version: e.version,
+        arguments: e.arguments,
+        priority: e.priority,
+        addedAt: e.at,
+        position: [0],
+        state: scheduled ? 'scheduled' : 'ready',
+        suspended: false,
+        held: [],
+        executions: 0,
+      };
+      if (e.scheduledFor !== undefined) o.scheduledFor = e.scheduledFor;
+      if (e.jobConfig !== undefined) o.jobConfig = e.jobConfig;
+      if (e.serialized) o.serialized = true;
+      if (e.addedBy !== undefined) o.addedBy = e.addedBy;
+      if (e.deleteWhenTerminated) o.deleteWhenTerminated = true;
+      if (scheduled) {
+        o.arrival = s.arrival++;
+        s.timers.push({ at: e.scheduledFor!, orderId: o.id, kind: 'scheduled' });
+      }
+      s.orders.set(o.id, o);
+      return;
+    }
+    case 'OrderFinished': {
+      const o = order(s, e.orderId);
+      if (!(o.held.length === 0)) throw new AssertionFailed(`evolve: ${o.id} finished holding locks`);
+      o.state = 'finished';
+      o.outcome = e.outcome;
+      end(s, o, e.at);
+      return;
+    }
+    case 'OrderDeleted':
+      s.orders.delete(e.orderId);
+      s.ended.delete(e.orderId);
+      return;
+    case 'OrderLocksQueued': {
       const o = order(s, e.orderId);
       o.state = 'waiting';
-      o.waitingFor = e.until === undefined ? { kind: 'admission', job: e.job } : { kind: 'admission', job: e.job, until: e.until };
+      o.waitingFor = { kind: 'locks', locks: e.demands.map((d) => d.lock) };
+      o.demands = e.demands;
       o.arrival = s.arrival++;
       o.waitingSince = e.at;
-      if (e.until !== undefined) s.timers.push({ at: e.until, orderId: o.id, kind: 'admission' });
+      if (e.implicit) o.waitingImplicit = true;
+      if (e.waitUntil !== undefined) {
+        o.waitUntil = e.waitUntil;
+        s.timers.push({ at: e.waitUntil, orderId: o.id, kind: 'lockWait' });
+      }
+      for (const d of e.demands) getInstance(s, d.lock, d.family, keyOfInstance(d.lock)).queue.add(o.id, o.priority, o.arrival);
       return;
     }
     case 'OrderJobQueued': {
@@ -226,42 +225,65 @@ export function evolve(s: State, e: Event): void {
       s.jobsWaiting.add(e.job);
       return;
     }
-    case 'OrderProcessingStarted': {
+    case 'OrderDequeued': {
       const o = order(s, e.orderId);
-      if (o.waitingFor) leaveQueues(s, o);
+      leaveQueues(s, o);
       clearWait(o);
-      o.state = 'processing';
-      if (e.worker === undefined) o.execution = { id: e.executionId, job: e.job, startedAt: e.at };
-      else {
-        const w = s.workers.get(e.worker);
-        if (!(w && w.running.size < w.slots)) throw new AssertionFailed(`evolve: execution ${e.executionId} given to worker ${e.worker} without a free slot`);
-        // One literal in the common case (the fields in the same order as when built one by one).
-        if (e.lease !== undefined && e.attempt !== undefined) o.execution = { id: e.executionId, job: e.job, startedAt: e.at, worker: e.worker, lease: e.lease, attempt: e.attempt };
-        else {
-          o.execution = { id: e.executionId, job: e.job, startedAt: e.at, worker: e.worker };
-          if (e.lease !== undefined) o.execution.lease = e.lease;
-          if (e.attempt !== undefined) o.execution.attempt = e.attempt;
-        }
-        executionOnWorker(s, o);
-      }
-      o.executions++;
-      getJob(s, e.job).running++;
-      s.running++;
+      o.state = 'ready';
       return;
     }
-    case 'OrderProcessed': {
+    default:
+      evolveOther(s, e);
+      return;
+  }
+}
+
+function evolveOther(s: State, e: Event): void {
+  switch (e.type) {
+    case 'LockDeployed': {
+      const old = s.locks.get(e.lock.name);
+      s.locks.set(e.lock.name, { def: e.lock, token: old?.token ?? s.retiredTokens.get(e.lock.name) ?? 0 });
+      s.retiredTokens.delete(e.lock.name);
+      if (!e.lock.keyed) getInstance(s, e.lock.name, e.lock.name);
+      return;
+    }
+    case 'LockDeleted': {
+      const fam = s.locks.get(e.name);
+      if (fam && fam.token > 0) s.retiredTokens.set(e.name, fam.token);
+      s.locks.delete(e.name);
+      s.instances.delete(e.name);
+      return;
+    }
+    case 'WorkflowDeployed': {
+      let w = s.workflows.get(e.workflow.name);
+      if (!w) {
+        w = { latest: e.version, versions: new Map() };
+        s.workflows.set(e.workflow.name, w);
+      }
+      w.versions.set(e.version, e.workflow);
+      w.latest = e.version;
+      return;
+    }
+    case 'JobResourceDeployed':
+      s.jobResources.set(e.jobResource.name, e.jobResource);
+      return;
+    case 'SlotsSet':
+      s.slots = e.slots;
+      return;
+    case 'WorkerRegistered':
+      workerRegistered(s, e);
+      return;
+    case 'WorkerLost':
+      if (!(s.workers.get(e.workerId)?.running.size === 0)) throw new AssertionFailed(`evolve: worker ${e.workerId} lost with executions left`);
+      workerRemoved(s, e.workerId);
+      return;
+    case 'OrderAdmissionWaitStarted': {
       const o = order(s, e.orderId);
-      if (!(o.execution?.id === e.executionId)) throw new AssertionFailed(`evolve: ${o.id} processed a stale execution`);
-      getJob(s, o.execution.job).running--;
-      s.running--;
-      executionOffWorker(s, o);
-      o.execution = undefined;
-      if (e.outcome.type === 'failed' && e.outcome.reason === 'disrupted') o.lostAttempts = (o.lostAttempts ?? 0) + 1;
-      else o.lostAttempts = undefined;
-      o.state = 'ready';
-      o.outcome = e.outcome;
-      // A job that succeeded is behind the order: it stands at the next instruction.
-      if (e.outcome.type === 'succeeded') o.position = nextPosition(o.position);
+      o.state = 'waiting';
+      o.waitingFor = e.until === undefined ? { kind: 'admission', job: e.job } : { kind: 'admission', job: e.job, until: e.until };
+      o.arrival = s.arrival++;
+      o.waitingSince = e.at;
+      if (e.until !== undefined) s.timers.push({ at: e.until, orderId: o.id, kind: 'admission' });
       return;
     }
     case 'OrderCaught': {
@@ -293,14 +315,6 @@ export function evolve(s: State, e: Event): void {
       o.state = 'stopped';
       o.outcome = e.outcome;
       o.suspendPending = undefined;
-      return;
-    }
-    case 'OrderFinished': {
-      const o = order(s, e.orderId);
-      if (!(o.held.length === 0)) throw new AssertionFailed(`evolve: ${o.id} finished holding locks`);
-      o.state = 'finished';
-      o.outcome = e.outcome;
-      end(s, o, e.at);
       return;
     }
     case 'OrderSleepStarted': {
@@ -483,10 +497,6 @@ export function evolve(s: State, e: Event): void {
       }
       return;
     }
-    case 'OrderDeleted':
-      s.orders.delete(e.orderId);
-      s.ended.delete(e.orderId);
-      return;
     case 'JobTemplateSaved':
       s.jobTemplates.set(e.template.id, e.template);
       return;

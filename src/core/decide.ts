@@ -998,102 +998,117 @@ class Turn {
         if (this.leaveBlock(o)) return;
         continue;
       }
+      // The instructions of every order's run here; the others in step (a small method is
+      // optimized early and again soon after a deoptimization).
       switch (instr.TYPE) {
         case 'Execute.Named':
         case 'Execute.Anonymous':
           this.execute(o, wf);
           return;
-        case 'Sleep': {
-          const r = evaluateSeconds(instr.duration, orderScope(o, wf, this.now, instr.label), LIMITS.sleepSecondsMax);
-          if (!r.ok) return this.fail(o, { type: 'failed', reason: 'expression-error', message: `Sleep: ${r.message}` });
-          const ms = Math.round(r.value * 1000);
-          if (ms > 0) {
-            this.emit({ type: 'OrderSleepStarted', at: this.now, orderId: o.id, until: this.now + ms });
-            return;
-          }
-          this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: nextPosition(pos) });
-          break;
-        }
-        case 'Prompt': {
-          const r = evaluate(instr.question, orderScope(o, wf, this.now, instr.label));
-          if (!r.ok) return this.fail(o, { type: 'failed', reason: 'expression-error', message: `Prompt: ${r.message}` });
-          this.emit({ type: 'OrderPrompted', at: this.now, orderId: o.id, question: asText(r.value) });
-          return;
-        }
-        case 'StickySubagent':
-          this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: [...pos, 'stickySubagent', 0] });
-          break;
-        case 'Fork':
-          this.fork(o, instr);
-          return;
-        case 'ForkList':
-          this.forkList(o, wf, instr);
-          return;
-        case 'AddOrder':
-          if (!this.addOrderInstr(o, wf, instr)) return;
-          break;
-        case 'PostNotices':
-          if (!this.postNotices(o, wf, instr.noticeBoardNames, instr.label)) return;
-          break;
-        case 'ExpectNotices':
-        case 'ConsumeNotices':
-          this.expectNotices(o);
-          break;
-        case 'Cycle':
-          this.enterCycle(o, wf, instr);
-          break;
-        case 'Break': {
-          const at = innermostCycle(pos);
-          if (!at) throw new AssertionFailed(`order ${o.id}: Break outside a Cycle`);
-          this.releaseOutside(o, nextPosition(at));
-          this.emit({ type: 'OrderCycleFinished', at: this.now, orderId: o.id });
-          break;
-        }
-        case 'If': {
-          const to = this.ifTarget(o, wf, instr);
-          if (!to) return;
-          this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to });
-          break;
-        }
         case 'Lock':
           this.lock(o, instr.demands, instr.waitTimeout);
           return;
-        case 'Options':
-          this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: [...pos, 'options', 0] });
-          break;
-        case 'Try':
-          this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: [...pos, 'try+0', 0] });
-          break;
-        case 'Retry':
-          this.retry(o);
-          return;
-        case 'Fail': {
-          const outcome: Outcome = { type: 'failed', reason: 'fail-instruction' };
-          if (instr.message !== undefined) outcome.message = instr.message;
-          const rc = instr.outcome?.returnCode ?? instr.namedValues?.['returnCode'];
-          if (typeof rc === 'number') outcome.returnCode = rc;
-          if (instr.namedValues !== undefined) outcome.namedValues = { ...instr.namedValues };
-          this.fail(o, outcome, instr.uncatchable === true);
-          return;
-        }
-        case 'Finish': {
-          this.releaseOutside(o, []);
-          const failed = instr.unsuccessful === true || instr.outcome?.TYPE === 'Failed';
-          const outcome: Outcome = failed ? { type: 'failed', reason: 'finish-instruction' } : { type: 'succeeded', reason: 'finish-instruction' };
-          if (instr.message !== undefined) outcome.message = instr.message;
-          const nv = instr.outcome?.namedValues;
-          if (nv !== undefined) {
-            outcome.namedValues = { ...nv };
-            if (typeof nv['returnCode'] === 'number') outcome.returnCode = nv['returnCode'];
-          }
-          this.emit({ type: 'OrderFinished', at: this.now, orderId: o.id, outcome });
-          return;
-        }
+        default:
+          if (!this.step(o, wf, instr)) return;
       }
       if (this.ready.length - this.readyBase > 4096 && steps > 64) {
         // Let other ready orders move too; this one continues later in the same turn.
         this.ready.push(o.id);
         return;
+      }
+    }
+  }
+
+  /** One instruction other than a job or a lock: true when the order goes on from where it now stands. */
+  private step(o: Order, wf: Workflow, instr: Exclude<Instruction, { TYPE: 'Execute.Named' | 'Execute.Anonymous' | 'Lock' }>): boolean {
+    const pos = o.position;
+    switch (instr.TYPE) {
+      case 'Sleep': {
+        const r = evaluateSeconds(instr.duration, orderScope(o, wf, this.now, instr.label), LIMITS.sleepSecondsMax);
+        if (!r.ok) {
+          this.fail(o, { type: 'failed', reason: 'expression-error', message: `Sleep: ${r.message}` });
+          return false;
+        }
+        const ms = Math.round(r.value * 1000);
+        if (ms > 0) {
+          this.emit({ type: 'OrderSleepStarted', at: this.now, orderId: o.id, until: this.now + ms });
+          return false;
+        }
+        this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: nextPosition(pos) });
+        return true;
+      }
+      case 'Prompt': {
+        const r = evaluate(instr.question, orderScope(o, wf, this.now, instr.label));
+        if (!r.ok) {
+          this.fail(o, { type: 'failed', reason: 'expression-error', message: `Prompt: ${r.message}` });
+          return false;
+        }
+        this.emit({ type: 'OrderPrompted', at: this.now, orderId: o.id, question: asText(r.value) });
+        return false;
+      }
+      case 'StickySubagent':
+        this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: [...pos, 'stickySubagent', 0] });
+        return true;
+      case 'Fork':
+        this.fork(o, instr);
+        return false;
+      case 'ForkList':
+        this.forkList(o, wf, instr);
+        return false;
+      case 'AddOrder':
+        return this.addOrderInstr(o, wf, instr);
+      case 'PostNotices':
+        return this.postNotices(o, wf, instr.noticeBoardNames, instr.label);
+      case 'ExpectNotices':
+      case 'ConsumeNotices':
+        this.expectNotices(o);
+        return true;
+      case 'Cycle':
+        this.enterCycle(o, wf, instr);
+        return true;
+      case 'Break': {
+        const at = innermostCycle(pos);
+        if (!at) throw new AssertionFailed(`order ${o.id}: Break outside a Cycle`);
+        this.releaseOutside(o, nextPosition(at));
+        this.emit({ type: 'OrderCycleFinished', at: this.now, orderId: o.id });
+        return true;
+      }
+      case 'If': {
+        const to = this.ifTarget(o, wf, instr);
+        if (!to) return false;
+        this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to });
+        return true;
+      }
+      case 'Options':
+        this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: [...pos, 'options', 0] });
+        return true;
+      case 'Try':
+        this.emit({ type: 'OrderMoved', at: this.now, orderId: o.id, to: [...pos, 'try+0', 0] });
+        return true;
+      case 'Retry':
+        this.retry(o);
+        return false;
+      case 'Fail': {
+        const outcome: Outcome = { type: 'failed', reason: 'fail-instruction' };
+        if (instr.message !== undefined) outcome.message = instr.message;
+        const rc = instr.outcome?.returnCode ?? instr.namedValues?.['returnCode'];
+        if (typeof rc === 'number') outcome.returnCode = rc;
+        if (instr.namedValues !== undefined) outcome.namedValues = { ...instr.namedValues };
+        this.fail(o, outcome, instr.uncatchable === true);
+        return false;
+      }
+      case 'Finish': {
+        this.releaseOutside(o, []);
+        const failed = instr.unsuccessful === true || instr.outcome?.TYPE === 'Failed';
+        const outcome: Outcome = failed ? { type: 'failed', reason: 'finish-instruction' } : { type: 'succeeded', reason: 'finish-instruction' };
+        if (instr.message !== undefined) outcome.message = instr.message;
+        const nv = instr.outcome?.namedValues;
+        if (nv !== undefined) {
+          outcome.namedValues = { ...nv };
+          if (typeof nv['returnCode'] === 'number') outcome.returnCode = nv['returnCode'];
+        }
+        this.emit({ type: 'OrderFinished', at: this.now, orderId: o.id, outcome });
+        return false;
       }
     }
   }

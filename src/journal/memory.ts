@@ -33,7 +33,8 @@ export class MemoryStore implements JournalStore, SyncJournal {
     const first = this.bodies.length + 1;
     // Serialize everything first so a bad event leaves the journal untouched (one transaction).
     const bodies = events.map((e) => JSON.stringify(e));
-    for (const [i, e] of events.entries()) {
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
       const seq = first + i;
       this.bodies.push(bodies[i]!);
       const orderId = orderIdOf(e);

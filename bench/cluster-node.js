@@ -19,9 +19,9 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createOrderly } from '../dist/index.js';
-import { args } from './lib.js';
+import { knownArgs } from './lib.js';
 
-const a = args();
+const a = knownArgs(['url', 'schema', 'name', 'slots', 'lease-seconds', 'times']);
 if (typeof a.url !== 'string' || typeof a.schema !== 'string' || typeof a.name !== 'string') {
   throw new Error('cluster-node: --url, --schema and --name are required');
 }

@@ -108,6 +108,16 @@ export function args(argv = process.argv.slice(2)) {
   return out;
 }
 
+/** `args()`, refusing a flag not in `names` (and loose words) by name. */
+export function knownArgs(names, argv = process.argv.slice(2)) {
+  const out = args(argv);
+  const unknown = Object.keys(out).filter((k) => k !== '_' && !names.includes(k));
+  if (unknown.length > 0 || out._.length > 0) {
+    throw new Error(`unknown argument ${unknown.length > 0 ? `--${unknown[0]}` : JSON.stringify(out._[0])} (known: ${names.map((n) => `--${n}`).join(', ')})`);
+  }
+  return out;
+}
+
 /** The result line: every script prints exactly one JSON line last. */
 export function emit(result) {
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -10,9 +10,9 @@
 // A fresh schema, dropped afterwards. Prints one JSON line last.
 
 import pg from 'pg';
-import { args, dropSchema, emit, freshSchema, median, percentile, performance, PG_URL, pgSettings, round } from './lib.js';
+import { dropSchema, emit, freshSchema, knownArgs, median, percentile, performance, PG_URL, pgSettings, round } from './lib.js';
 
-const a = args();
+const a = knownArgs(['n', 'rows', 'url']);
 const n = Number(a.n ?? 3000);
 const rows = Number(a.rows ?? 8);
 const url = a.url ?? PG_URL;

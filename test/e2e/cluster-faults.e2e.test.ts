@@ -54,6 +54,21 @@ async function threeNodes(c: Cluster, n3: { agents?: string[]; gid?: number } = 
   return [n1, n2, n3p];
 }
 
+/**
+ * Order `a` holds lock L in a job on n3 (workflow `onw`, agent W: n3 must serve W) and `b`
+ * (workflow `any`, any node) waits for it; returns a's `enter` line.
+ */
+async function aHoldsLockOnN3(c: Cluster, n1: NodeProc, n2: NodeProc): Promise<ReturnType<Cluster['logLines']>[number]> {
+  const script = lockedJobScript(c.log, 'L', { goDir: c.dir });
+  await c.deploy(n1, { onw: lockedWorkflow('L', script, 'W'), any: lockedWorkflow('L', script) }, ['L']);
+  await c.addOrder(n2, 'onw', 'a');
+  const a = await waitFor('a entered the lock on n3', () => c.logLines().find((l) => l.kind === 'enter' && l.order === 'a'));
+  expect(a.node).toBe('n3');
+  await c.addOrder(n1, 'any', 'b');
+  await waitFor('b waits for L', async () => ((await c.orders(n1, ['b']))[0]?.state === 'waiting' ? true : undefined));
+  return a;
+}
+
 describe('cluster faults (three real nodes on PostgreSQL)', () => {
   it('kill -9 of the controller while orders run: another node takes over with a higher epoch, every order ends finished or disrupted, no lock held twice', async () => {
     const c = (cluster = new Cluster());
@@ -115,14 +130,7 @@ describe('cluster faults (three real nodes on PostgreSQL)', () => {
   it('kill -9 of a worker node while its job holds an exclusive lock: the next order gets the lock within the lease, the killed one ends disrupted', async () => {
     const c = (cluster = new Cluster());
     const [n1, n2, n3] = await threeNodes(c, { agents: ['W'] });
-    const script = lockedJobScript(c.log, 'L', { goDir: c.dir });
-    // `onw` runs on n3 only (agent W); `any` on any node.
-    await c.deploy(n1, { onw: lockedWorkflow('L', script, 'W'), any: lockedWorkflow('L', script) }, ['L']);
-    await c.addOrder(n2, 'onw', 'a');
-    const a = await waitFor('a entered the lock on n3', () => c.logLines().find((l) => l.kind === 'enter' && l.order === 'a'));
-    expect(a.node).toBe('n3');
-    await c.addOrder(n1, 'any', 'b');
-    await waitFor('b waits for L', async () => ((await c.orders(n1, ['b']))[0]?.state === 'waiting' ? true : undefined));
+    const a = await aHoldsLockOnN3(c, n1, n2);
 
     const killedAt = performance.now();
     n3.child.kill('SIGKILL');
@@ -153,13 +161,7 @@ describe('cluster faults (three real nodes on PostgreSQL)', () => {
     const gid = 40_000 + (process.pid % 20_000);
     const rule = ['OUTPUT', '-m', 'owner', '--gid-owner', String(gid), '-p', 'tcp', '--dport', String(new URL(TEST_DATABASE_URL).port || 5432), '-j', 'DROP', '-m', 'comment', '--comment', `orderly-test-${c.schema}`];
     const [n1, n2, n3] = await threeNodes(c, { agents: ['W'], gid });
-    const script = lockedJobScript(c.log, 'L', { goDir: c.dir });
-    await c.deploy(n1, { onw: lockedWorkflow('L', script, 'W'), any: lockedWorkflow('L', script) }, ['L']);
-    await c.addOrder(n2, 'onw', 'a');
-    const a = await waitFor('a entered the lock on n3', () => c.logLines().find((l) => l.kind === 'enter' && l.order === 'a'));
-    expect(a.node).toBe('n3');
-    await c.addOrder(n1, 'any', 'b');
-    await waitFor('b waits for L', async () => ((await c.orders(n1, ['b']))[0]?.state === 'waiting' ? true : undefined));
+    const a = await aHoldsLockOnN3(c, n1, n2);
 
     cleanups.push(() => {
       try {

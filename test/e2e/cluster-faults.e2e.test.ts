@@ -69,6 +69,19 @@ async function aHoldsLockOnN3(c: Cluster, n1: NodeProc, n2: NodeProc): Promise<R
   return a;
 }
 
+/**
+ * Lets `b` (in L after `a` was lost) end; checks that `a` failed `disrupted`, `b` finished and
+ * the journal granted L to one holder at a time; returns the jobs' runs from their own log.
+ */
+async function bFinishesAfterADisrupted(c: Cluster, n1: NodeProc): Promise<ReturnType<typeof checkIntervals>> {
+  writeFileSync(join(c.dir, 'go-b'), '');
+  const [oa, ob] = await c.allEnded(n1, ['a', 'b']);
+  expect([oa!.state, oa!.outcome?.reason]).toEqual(['failed', 'disrupted']);
+  expect(ob!.state).toBe('finished');
+  checkJournalLock(await c.journal(), 'L');
+  return checkIntervals(c.logLines());
+}
+
 describe('cluster faults (three real nodes on PostgreSQL)', () => {
   it('kill -9 of the controller while orders run: another node takes over with a higher epoch, every order ends finished or disrupted, no lock held twice', async () => {
     const c = (cluster = new Cluster());
@@ -140,13 +153,8 @@ describe('cluster faults (three real nodes on PostgreSQL)', () => {
     // n3's heartbeat expires at most one lease after its last renewal; the controller sees it
     // within a renewal period. The slack is for a loaded machine.
     expect(grantedMs).toBeLessThan(LEASE_S * 1000 + 30_000);
-    writeFileSync(join(c.dir, 'go-b'), '');
 
-    const [oa, ob] = await c.allEnded(n1, ['a', 'b']);
-    expect([oa!.state, oa!.outcome?.reason]).toEqual(['failed', 'disrupted']);
-    expect(ob!.state).toBe('finished');
-    checkJournalLock(await c.journal(), 'L');
-    const runs = checkIntervals(c.logLines());
+    const runs = await bFinishesAfterADisrupted(c, n1);
     expect(runs.map((r) => [r.order, r.left])).toEqual([
       ['a', false],
       ['b', true],
@@ -176,13 +184,8 @@ describe('cluster faults (three real nodes on PostgreSQL)', () => {
     expect(await exitOf(n3)).toBe(1);
     expect(n3.output()).toMatch(/the engine stopped/);
     await waitFor('b entered the lock', () => (c.logLines().some((l) => l.kind === 'enter' && l.order === 'b') ? true : undefined));
-    writeFileSync(join(c.dir, 'go-b'), '');
-    const [oa, ob] = await c.allEnded(n1, ['a', 'b']);
-    expect([oa!.state, oa!.outcome?.reason]).toEqual(['failed', 'disrupted']);
-    expect(ob!.state).toBe('finished');
-    checkJournalLock(await c.journal(), 'L');
     // a's job died before b's entered: no line of it after b's enter.
-    const runs = checkIntervals(c.logLines());
+    const runs = await bFinishesAfterADisrupted(c, n1);
     expect(runs.map((r) => [r.order, r.node, r.left])).toEqual([
       ['a', 'n3', false],
       ['b', runs[1]!.node, true],

@@ -12,7 +12,7 @@
 // SIGTERM (or the channel closing) closes the node and exits 0.
 //
 //   node bench/cluster-node.js --url postgres://… --schema S --name n1 [--slots 11]
-//     [--lease-seconds 8] [--times FILE]
+//     [--lease-seconds 8] [--times FILE] [--early-starts]
 //   --times: the function appends "s T order" when it starts and "e T order" when it ends (T: the
 //   wall clock in seconds with microseconds, as bash's $EPOCHREALTIME), for the handoff shape.
 
@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { createOrderly } from '../dist/index.js';
 import { knownArgs } from './lib.js';
 
-const a = knownArgs(['url', 'schema', 'name', 'slots', 'lease-seconds', 'times']);
+const a = knownArgs(['url', 'schema', 'name', 'slots', 'lease-seconds', 'times', 'early-starts']);
 if (typeof a.url !== 'string' || typeof a.schema !== 'string' || typeof a.name !== 'string') {
   throw new Error('cluster-node: --url, --schema and --name are required');
 }
@@ -30,7 +30,8 @@ const leaseSeconds = Number(a['lease-seconds'] ?? 8);
 const timesFd = typeof a.times === 'string' ? openSync(a.times, 'a') : undefined;
 const now = () => ((performance.timeOrigin + performance.now()) / 1000).toFixed(6);
 
-const orderly = await createOrderly({ database: { url: a.url, schema: a.schema, nodeName: a.name, leaseSeconds }, slots });
+const earlyStarts = a['early-starts'] === true;
+const orderly = await createOrderly({ database: { url: a.url, schema: a.schema, nodeName: a.name, leaseSeconds, ...(earlyStarts ? { earlyStarts } : {}) }, slots });
 orderly.registerFunction(
   'noop',
   timesFd === undefined

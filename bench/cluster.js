@@ -46,7 +46,9 @@
 //   node bench/cluster.js --nodes 3 --shape keyed [--keys 1000] [--per-key 10] [--slots 32]
 //   node bench/cluster.js --nodes 3 --shape handoff [--n 500]
 //   [--job shell|function] [--lease-seconds 8] [--max-seconds 120] [--cap-seconds S]
-//   [--add-via controller|all] [--controller-slots C]
+//   [--add-via controller|all] [--controller-slots C] [--early-starts]
+//   --early-starts: the job is restartable and the nodes start with early starts (`--early-starts`,
+//   DatabaseOptions.earlyStarts): the controller starts it before its commit
 //   [--main path/to/dist/cli/main.js]   (another build, for paired runs of two versions; shell)
 //   [--node-script path/to/bench/cluster-node.js]   (the same, for --job function)
 //
@@ -77,6 +79,7 @@ const addVia = a['add-via'] ?? 'controller';
 const controllerSlots = a['controller-slots'] === undefined ? undefined : Number(a['controller-slots']);
 const main = a.main ?? join(here, '..', 'dist', 'cli', 'main.js');
 const jobKind = a.job ?? 'shell';
+const earlyStarts = a['early-starts'] === true;
 const nodeScript = a['node-script'] ?? join(here, 'cluster-node.js');
 const BATCH = 1000; // the API's batch limit
 const CHUNK = 5000;
@@ -98,8 +101,8 @@ function split(total, k) {
 }
 
 function startNode({ schema, name, dir, token, nodeSlots, times }) {
-  if (jobKind === 'function') return startFunctionNode({ script: nodeScript, url, schema, name, leaseSeconds, slots: nodeSlots, times });
-  return startServeNode({ cli: main, url, schema, name, leaseSeconds, dir, token, extraArgs: ['--slots', String(nodeSlots)] });
+  if (jobKind === 'function') return startFunctionNode({ script: nodeScript, url, schema, name, leaseSeconds, slots: nodeSlots, times, earlyStarts });
+  return startServeNode({ cli: main, url, schema, name, leaseSeconds, dir, token, extraArgs: ['--slots', String(nodeSlots), ...(earlyStarts ? ['--early-starts'] : [])] });
 }
 
 async function ok(server, method, path, body) {
@@ -196,7 +199,7 @@ async function run() {
           {
             name,
             instructions: [{ TYPE: 'Lock', demands, lockedWorkflow: { instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }] } }],
-            jobs: { j: { ...job, parallelism } },
+            jobs: { j: { ...job, parallelism, ...(earlyStarts ? { restartable: true } : {}) } },
           },
         ],
       });
@@ -270,6 +273,7 @@ async function run() {
       nodes,
       shape,
       job: jobKind,
+      ...(earlyStarts ? { earlyStarts } : {}),
       n,
       ...(keys > 0 ? { keys, perKey } : {}),
       slots: shares,

@@ -7,7 +7,8 @@
 // The waiters are queued first behind a closed gate (lock limit 0), then the gate opens (limit 1),
 // so no addOrder competes with the handoffs. 500 orders through another lock warm the JIT first.
 //
-//   node bench/handoff.js --store full|normal|memory|pg [--n 6000] [--url postgres://…]
+//   node bench/handoff.js --store full|normal|memory|pg [--n 6000] [--url postgres://…] [--early-starts]
+//     --early-starts (pg): the jobs are restartable and start before their commit (DatabaseOptions.earlyStarts)
 //
 // Also splits each handoff at the moment `subscribe` sees the commit that holds the previous
 // order's OrderLocksReleased: end → commit-seen (command, decide, journal commit) and
@@ -21,7 +22,8 @@ const store = a.store ?? 'full';
 const n = Number(a.n ?? 6000); // n orders => n - 1 handoffs
 const warm = Number(a.warm ?? 500);
 
-const { opts, cleanup } = storeOptions(store, a.url ? { url: a.url } : {});
+const earlyStarts = a['early-starts'] === true;
+const { opts, cleanup } = storeOptions(store, { ...(a.url ? { url: a.url } : {}), earlyStarts });
 const o = await createOrderly(opts);
 let result;
 try {
@@ -56,13 +58,13 @@ try {
   }
 
   // Queue n orders behind the closed gate, then open it.
-  await o.deploy(inventory({ limit: 0 }));
+  await o.deploy(inventory({ limit: 0, restartable: earlyStarts }));
   await Promise.all(Array.from({ length: n }, (_, i) => o.addOrder({ workflow: 'w', id: `h${i}` })));
   await o.engine.whenIdle();
   const fin = finishedCounter(o, n);
   measuring = true;
   const t0 = performance.now();
-  await o.deploy(inventory({ limit: 1 }));
+  await o.deploy(inventory({ limit: 1, restartable: earlyStarts }));
   const tEnd = await fin.done;
   fin.unsubscribe();
 

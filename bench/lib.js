@@ -12,7 +12,7 @@ import { clearTimeout, setTimeout } from 'node:timers';
 export { performance };
 
 /** One exclusive lock `lock`, one workflow `wf` that takes it and runs a FunctionExecutable job `fn`. */
-export function inventory({ lock = 'L', limit = 1, wf = 'w', fn = 'noop' } = {}) {
+export function inventory({ lock = 'L', limit = 1, wf = 'w', fn = 'noop', restartable = false } = {}) {
   return {
     locks: [{ name: lock, limit }],
     workflows: [
@@ -25,7 +25,7 @@ export function inventory({ lock = 'L', limit = 1, wf = 'w', fn = 'noop' } = {})
             lockedWorkflow: { instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }] },
           },
         ],
-        jobs: { j: { executable: { TYPE: 'FunctionExecutable', functionName: fn } } },
+        jobs: { j: { executable: { TYPE: 'FunctionExecutable', functionName: fn }, ...(restartable ? { restartable: true } : {}) } },
       },
     ],
   };
@@ -57,11 +57,12 @@ export async function dropSchema(url, schema) {
  * (the journal on PostgreSQL at `url`, in a fresh schema). `cleanup()` may return a promise
  * (await it): for 'pg' it drops the schema.
  */
-export function storeOptions(mode, { url = PG_URL } = {}) {
+export function storeOptions(mode, { url = PG_URL, earlyStarts = false } = {}) {
+  if (earlyStarts && mode !== 'pg') throw new Error('--early-starts: only with --store pg');
   if (mode === 'memory') return { opts: {}, cleanup: () => undefined, dir: undefined };
   if (mode === 'pg') {
     const schema = freshSchema('orderly_bench');
-    return { opts: { database: { url, schema } }, cleanup: () => dropSchema(url, schema), dir: undefined, schema, url };
+    return { opts: { database: { url, schema, ...(earlyStarts ? { earlyStarts } : {}) } }, cleanup: () => dropSchema(url, schema), dir: undefined, schema, url };
   }
   const sync = { full: 'FULL', normal: 'NORMAL', off: 'OFF' }[mode];
   if (!sync) throw new Error(`unknown store mode ${mode} (full | normal | memory | pg)`);
@@ -283,10 +284,15 @@ export function startServeNode({ cli, url, schema, name, leaseSeconds, dir, toke
  * `call(op, fields)` (see cluster-node.js) once it printed `ready`, or rejects with the end of
  * its output when it exits first. `term()`: SIGTERM (it closes its node), SIGKILL after `ms`.
  */
-export function startFunctionNode({ script, url, schema, name, leaseSeconds, slots, times }) {
+export function startFunctionNode({ script, url, schema, name, leaseSeconds, slots, times, earlyStarts = false }) {
   const child = spawn(
     process.execPath,
-    [script, '--url', url, '--schema', schema, '--name', name, '--lease-seconds', String(leaseSeconds), '--slots', String(slots), ...(times ? ['--times', times] : [])],
+    [
+      script,
+      ...['--url', url, '--schema', schema, '--name', name, '--lease-seconds', String(leaseSeconds), '--slots', String(slots)],
+      ...(times ? ['--times', times] : []),
+      ...(earlyStarts ? ['--early-starts'] : []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
   );
   let out = '';

@@ -3,6 +3,7 @@
 // (as delivered by `subscribe`, i.e. after its journal commit).
 //
 //   node bench/throughput.js --store full|normal|memory|pg [--n 20000] [--locks 1] [--url postgres://…]
+//     [--early-starts]   (pg: restartable jobs start before their commit, DatabaseOptions.earlyStarts)
 //     --locks K: K independent serial queues (lock Li, workflow wi), the orders spread over them
 //   node bench/throughput.js --store pg --keys 10000 --per-key 10 [--slots 32]
 //     per key: one keyed lock K (an exclusive lock per key, `key: '$k'`), keys × per-key orders
@@ -69,7 +70,7 @@ export function fsyncLatency(samples = 2000) {
 }
 
 /** One keyed lock `K` (limit 1 per key) and a workflow `wk` whose job runs `slots` at once. */
-export function keyedInventory(slots, fn = 'noop') {
+export function keyedInventory(slots, fn = 'noop', restartable = false) {
   return {
     locks: [{ name: 'K', limit: 1, keyed: true }],
     workflows: [
@@ -82,7 +83,7 @@ export function keyedInventory(slots, fn = 'noop') {
             lockedWorkflow: { instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }] },
           },
         ],
-        jobs: { j: { executable: { TYPE: 'FunctionExecutable', functionName: fn }, parallelism: slots } },
+        jobs: { j: { executable: { TYPE: 'FunctionExecutable', functionName: fn }, parallelism: slots, ...(restartable ? { restartable: true } : {}) } },
       },
     ],
   };
@@ -92,19 +93,20 @@ export function keyedInventory(slots, fn = 'noop') {
  * n orders through `locks` exclusive locks, or (keys > 0) keys × perKey orders through one keyed
  * lock with `slots` worker slots. Returns the figures.
  */
-export async function throughput(store, n, locks = 1, { keys = 0, perKey = 10, slots, url = PG_URL, addChunk = keys > 0 ? 5000 : 0 } = {}) {
-  const { opts, cleanup } = storeOptions(store, { url });
+export async function throughput(store, n, locks = 1, { keys = 0, perKey = 10, slots, url = PG_URL, addChunk = keys > 0 ? 5000 : 0, earlyStarts = false } = {}) {
+  const { opts, cleanup } = storeOptions(store, { url, earlyStarts });
+  const restartable = earlyStarts;
   if (keys > 0) n = keys * perKey;
   // Job slots (default 4) must not be what limits K queues.
   const slotCount = slots ?? (keys > 0 ? 32 : locks > 4 ? locks : undefined);
   const o = await createOrderly({ ...opts, ...(slotCount !== undefined ? { slots: slotCount } : {}) });
   try {
     o.registerFunction('noop', () => undefined);
-    if (keys > 0) await o.deploy(keyedInventory(slotCount));
-    else if (locks === 1) await o.deploy(inventory());
+    if (keys > 0) await o.deploy(keyedInventory(slotCount, 'noop', restartable));
+    else if (locks === 1) await o.deploy(inventory({ restartable }));
     else {
       // K independent serial queues: lock Li and workflow wi each; orders spread round-robin.
-      const parts = Array.from({ length: locks }, (_, i) => inventory({ lock: `L${i}`, wf: `w${i}` }));
+      const parts = Array.from({ length: locks }, (_, i) => inventory({ lock: `L${i}`, wf: `w${i}`, restartable }));
       await o.deploy({ locks: parts.flatMap((p) => p.locks), workflows: parts.flatMap((p) => p.workflows) });
     }
     let commits = 0;
@@ -131,6 +133,7 @@ export async function throughput(store, n, locks = 1, { keys = 0, perKey = 10, s
     const ms = tDone - t0;
     return {
       store,
+      ...(earlyStarts ? { earlyStarts } : {}),
       n,
       locks,
       ...(keys > 0 ? { keys, perKey, slots: slotCount, addChunk } : {}),
@@ -165,6 +168,7 @@ if (isMain) {
     ...(a.slots ? { slots: Number(a.slots) } : {}),
     ...(a['add-chunk'] ? { addChunk: Number(a['add-chunk']) } : {}),
     url: a.url ?? PG_URL,
+    earlyStarts: a['early-starts'] === true,
   };
   if (a.store) out.result = await throughput(a.store, n, locks, keyed);
   if (!a.fsync && !a.store) {

@@ -155,6 +155,8 @@ function eventFacts(e: Event): string {
       return `job ${e.job} ${e.until !== undefined ? `until ${iso(e.until)}` : '(no admission period ahead)'}`;
     case 'SlotsSet':
       return `slots ${e.slots}`;
+    case 'LockTokensAdvanced':
+      return `tokens +${e.by}, headroom ${e.headroom}`;
     case 'WorkerRegistered':
       return `worker ${e.workerId} slots ${e.slots} lease ${e.lease}${e.functions.length > 0 ? ` functions ${e.functions.join(', ')}` : ''}`;
     case 'WorkerLost':
@@ -586,6 +588,7 @@ interface DatabaseCliOpts {
   databaseSchema?: string;
   leaseSeconds?: number;
   agent?: string[];
+  earlyStarts?: boolean;
 }
 
 /** The options of a node on PostgreSQL (serve, run). */
@@ -605,7 +608,8 @@ function addDatabaseOptions(cmd: Command): Command {
     )
     .addOption(
       new Option('--agent <name>', "with --database: this node runs the jobs of this agent (a job's agentName; repeatable)").argParser(collectAgent),
-    );
+    )
+    .option('--early-starts', 'with --database: restartable jobs on the controller start before their start is committed (faster handoffs; a lost commit runs them again; see docs/cluster.md)');
 }
 
 function collectAgent(v: string, prev: string[] | undefined): string[] {
@@ -625,10 +629,11 @@ function databaseOptions(o: DatabaseCliOpts & { synchronous?: string }): Databas
     if (o.leaseSeconds !== undefined) d.leaseSeconds = o.leaseSeconds;
     if (o.databaseSchema !== undefined && o.databaseSchema !== '') d.schema = o.databaseSchema;
     if (o.agent !== undefined) d.agents = o.agent;
+    if (o.earlyStarts === true) d.earlyStarts = true;
     return d;
   }
-  if (o.nodeName !== undefined || o.leaseSeconds !== undefined || (o.databaseSchema !== undefined && o.databaseSchema !== '') || o.agent !== undefined) {
-    throw new UsageError('--node-name, --lease-seconds, --database-schema and --agent need --database (or ORDERLY_DATABASE_URL)');
+  if (o.nodeName !== undefined || o.leaseSeconds !== undefined || (o.databaseSchema !== undefined && o.databaseSchema !== '') || o.agent !== undefined || o.earlyStarts === true) {
+    throw new UsageError('--node-name, --lease-seconds, --database-schema, --agent and --early-starts need --database (or ORDERLY_DATABASE_URL)');
   }
   return undefined;
 }

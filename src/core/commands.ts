@@ -9,6 +9,12 @@ export type Command =
   | { type: 'deploy'; locks: LockDef[]; workflows: Workflow[]; jobResources?: JobResourceDef[]; boards?: NoticeBoardDef[] }
   | { type: 'setSlots'; slots: number }
   /**
+   * The writer starts: every lock's token moves on past what a former writer may have shown to
+   * jobs it started before their grants were committed (the headroom the journal holds), and
+   * this writer may show up to `headroom` grants' tokens ahead of the journal (0: none).
+   */
+  | { type: 'setTokenHeadroom'; headroom: number }
+  /**
    * A worker offers `slots` executions at once and these functions (shell jobs run on any worker).
    * `agents`: the agents it serves (jobs naming another agent do not run there); without it, it
    * runs jobs of any agent that no registered worker lists. Again: updates it.

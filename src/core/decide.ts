@@ -12,7 +12,7 @@ import { argumentProblems } from './checks.js';
 import { evolve } from './evolve.js';
 import type { Instruction, NoticeBoardDef, AddOrderInstr, CycleInstr, CycleState, ForkInstr, ForkListInstr, Grant, IfInstr, Job, JobConfig, JobResourceDef, JobTemplate, LockDef, Order, Outcome, Position, ResolvedDemand, Workflow } from './model.js';
 import { admissionAt, hasAdmissionStartOn, orderDay, type Admission } from './admission.js';
-import { LIMITS } from './model.js';
+import { isRestartable, LIMITS } from './model.js';
 import { AGENT_NAME_CHARS_MAX, executionsOn, pickWorker, WORKER_AGENTS_COUNT_MAX, WORKER_ID_PATTERN, type WorkerState } from './workers.js';
 import { prepareOrderArguments } from './order-preparation.js';
 import {
@@ -274,6 +274,14 @@ class Turn {
           return invalid([{ path: 'slots', message: `must be a whole number from 0 to ${LIMITS.parallelismMax}` }]);
         }
         if (cmd.slots !== this.s.slots) this.emit({ type: 'SlotsSet', at: this.now, slots: cmd.slots });
+        return undefined;
+      }
+      case 'setTokenHeadroom': {
+        if (!Number.isInteger(cmd.headroom) || cmd.headroom < 0 || cmd.headroom > LIMITS.tokenHeadroomMax) {
+          return invalid([{ path: 'headroom', message: `must be a whole number from 0 to ${LIMITS.tokenHeadroomMax}` }]);
+        }
+        const by = this.s.tokenHeadroom;
+        if (by > 0 || cmd.headroom !== by) this.emit({ type: 'LockTokensAdvanced', at: this.now, by, headroom: cmd.headroom });
         return undefined;
       }
       case 'registerWorker':
@@ -899,7 +907,7 @@ class Turn {
     const outcome: Outcome = { type: 'failed', reason: 'disrupted', message: 'the process running the job was lost' };
     this.emit({ type: 'OrderProcessed', at: this.now, orderId: id, executionId, outcome });
     if (o.cancelPending) return this.cancelNow(o);
-    if (job !== undefined && (job.restartable ?? job.isNotRestartable === false)) this.emit({ type: 'OrderMoved', at: this.now, orderId: id, to: o.position });
+    if (job !== undefined && isRestartable(job)) this.emit({ type: 'OrderMoved', at: this.now, orderId: id, to: o.position });
     else this.fail(o, outcome);
   }
 

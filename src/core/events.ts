@@ -11,6 +11,11 @@ export type Event =
   /** A JS7 job resource deployed (replacing one of the name): jobs starting from now on use it. */
   | { type: 'JobResourceDeployed'; at: number; jobResource: JobResourceDef }
   | { type: 'SlotsSet'; at: number; slots: number }
+  /**
+   * Every lock's fencing token moved on by `by` (the headroom a former writer may have used
+   * for jobs it started before their grants were committed), and this writer's own headroom.
+   */
+  | { type: 'LockTokensAdvanced'; at: number; by: number; headroom: number }
   | {
       type: 'OrderAdded';
       at: number;

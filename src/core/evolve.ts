@@ -270,6 +270,13 @@ function evolveOther(s: State, e: Event): void {
     case 'SlotsSet':
       s.slots = e.slots;
       return;
+    case 'LockTokensAdvanced':
+      if (e.by > 0) {
+        for (const fam of s.locks.values()) fam.token += e.by;
+        for (const [name, token] of s.retiredTokens) s.retiredTokens.set(name, token + e.by);
+      }
+      s.tokenHeadroom = e.headroom;
+      return;
     case 'WorkerRegistered':
       workerRegistered(s, e);
       return;

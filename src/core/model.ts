@@ -24,6 +24,8 @@ export const LIMITS = {
   retryDelaysMax: 100,
   maxTriesMax: 1_000_000,
   parallelismMax: 100_000,
+  /** Grants a writer may make ahead of the journal for jobs it starts before their commit. */
+  tokenHeadroomMax: 1_000_000,
   messageLengthMax: 4096,
   /** Characters of one expression (JS7's expression language). */
   expressionLengthMax: 64 * 1024,
@@ -51,6 +53,11 @@ export const LIMITS = {
 } as const;
 
 export type QueuePolicy = 'fifo' | 'greedy';
+
+/** Run again after a lost execution (`restartable`, or JS7's `isNotRestartable: false`); default no. */
+export function isRestartable(job: Pick<Job, 'restartable' | 'isNotRestartable'>): boolean {
+  return job.restartable ?? job.isNotRestartable === false;
+}
 
 /**
  * A JS7 job resource (`<name>.jobresource.json`): arguments and environment variables shared

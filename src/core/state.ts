@@ -236,6 +236,11 @@ export interface State {
   jobsWaiting: Set<string>;
   /** Worker slots of the node: executions at once. */
   slots: number;
+  /**
+   * How many grants the writer may make ahead of the journal, for jobs it starts before their
+   * commit (0: none). The next writer moves every token on by it (LockTokensAdvanced).
+   */
+  tokenHeadroom: number;
   /** Registered workers (src/core/workers.ts). */
   workers: Map<string, WorkerState>;
   /** A worker has registered once: from then on executions go to workers only. */
@@ -265,6 +270,7 @@ export function emptyState(): State {
     jobs: new Map(),
     jobsWaiting: new Set(),
     slots: 4,
+    tokenHeadroom: 0,
     workers: new Map(),
     workersKnown: false,
     running: 0,
@@ -320,6 +326,7 @@ interface Serialized {
   format: 1;
   seq: number;
   slots: number;
+  tokenHeadroom?: number;
   workers?: { id: string; slots: number; functions: string[]; agents?: string[]; lease: number }[];
   workersKnown?: true;
   arrival: number;
@@ -394,6 +401,7 @@ export function serializeState(s: State): string {
     format: 1,
     seq: s.seq,
     slots: s.slots,
+    ...(s.tokenHeadroom > 0 ? { tokenHeadroom: s.tokenHeadroom } : {}),
     ...(s.workersKnown ? { workers: serializeWorkers(s), workersKnown: true as const } : {}),
     arrival: s.arrival,
     locks: byName(s.locks).map(([, f]) => (f.jobConfig !== undefined ? { def: f.def, token: f.token, jobConfig: f.jobConfig } : { def: f.def, token: f.token })),
@@ -420,6 +428,7 @@ export function deserializeState(text: string): State {
   const s = emptyState();
   s.seq = d.seq;
   s.slots = d.slots;
+  s.tokenHeadroom = d.tokenHeadroom ?? 0;
   for (const w of d.workers ?? []) workerRegistered(s, { workerId: w.id, slots: w.slots, functions: w.functions, ...(w.agents ? { agents: w.agents } : {}), lease: w.lease });
   s.workersKnown = d.workersKnown === true;
   s.arrival = d.arrival;

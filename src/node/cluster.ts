@@ -40,6 +40,8 @@ export interface ClusterNodeStart extends EngineRunOptions {
   scriptDir: string;
   /** The agents whose jobs this node's worker runs (undefined: a catch-all worker). */
   agents?: string[];
+  /** Early starts while this node is the controller (DatabaseOptions.earlyStarts). */
+  earlyStarts?: boolean;
   afterClose?: () => void | Promise<void>;
 }
 
@@ -67,7 +69,7 @@ export async function startClusterNode(pg: PostgresStore, store: JournalStore, o
   // and nothing of another node on the same machine.
   const mark = `cluster:${pg.schema}:${pg.node}`;
   await killOrphans(mark);
-  const { scriptDir, afterClose, slots, logBytesMax, jobLauncher, agents, ...run } = opts;
+  const { scriptDir, afterClose, slots, logBytesMax, jobLauncher, agents, earlyStarts, ...run } = opts;
   const functions = new FunctionExecutor(logBytesMax !== undefined ? { logBytesMax } : {});
   const shellOpts: ConstructorParameters<typeof ShellExecutor>[0] = { scriptDir, engineId: mark };
   if (logBytesMax !== undefined) shellOpts.logBytesMax = logBytesMax;
@@ -109,7 +111,16 @@ export async function startClusterNode(pg: PostgresStore, store: JournalStore, o
     throw err;
   }
   const leading = 'epoch' in first;
-  const base = { ...run, slots: LIMITS.parallelismMax, ...(logBytesMax !== undefined ? { logBytesMax } : {}), store, scriptDir, dispatcher, functions };
+  const base = {
+    ...run,
+    slots: LIMITS.parallelismMax,
+    ...(logBytesMax !== undefined ? { logBytesMax } : {}),
+    ...(earlyStarts === true ? { earlyStarts } : {}),
+    store,
+    scriptDir,
+    dispatcher,
+    functions,
+  };
   let orderly: Orderly;
   try {
     orderly = await Orderly.start({

@@ -70,6 +70,13 @@ export interface DatabaseOptions {
    * None: any agent that no node names (docs/cluster.md).
    */
   agents?: string[];
+  /**
+   * Early starts (docs/decisions.md): a job marked `restartable` that runs on this node when it
+   * is the controller starts before the commit of its start, so that one commit carries several
+   * handoffs of a lock. If that commit is lost (the controller dies first), the job ran though
+   * the journal does not say so, and it runs again. Default false: every start is committed first.
+   */
+  earlyStarts?: boolean;
 }
 
 export interface NodeOptions extends EngineRunOptions {
@@ -152,6 +159,7 @@ function checkOptions(opts: NodeOptions): void {
           if (new Set(a).size !== a.length) problems.push({ path: 'database.agents', message: 'names an agent twice' });
         }
       }
+      if (db.earlyStarts !== undefined && typeof db.earlyStarts !== 'boolean') problems.push({ path: 'database.earlyStarts', message: 'must be true or false' });
       const l = db.leaseSeconds;
       if (l !== undefined && (typeof l !== 'number' || !Number.isFinite(l) || l < 0.2 || l > 600 || !Number.isInteger(Math.round(l * 1e6) / 1e3))) {
         problems.push({ path: 'database.leaseSeconds', message: 'must be a number of seconds from 0.2 to 600 (whole milliseconds)' });
@@ -257,6 +265,7 @@ export async function startNode(opts: NodeOptions): Promise<OrderlyNode> {
         scriptDir,
         afterClose: () => release(),
         ...(opts.database?.agents !== undefined ? { agents: opts.database.agents } : {}),
+        ...(opts.database?.earlyStarts === true ? { earlyStarts: true } : {}),
       });
       o = clusterNode.orderly;
     } else o = await Orderly.start({ ...run, store, scriptDir, afterClose: () => release() });

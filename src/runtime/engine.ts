@@ -19,7 +19,7 @@ import { evolve } from '../core/evolve.js';
 import { nothingToEvaluate, outcomeAfterStderr, positionPath, prepareExecution, runnableExecutable } from '../core/job-execution.js';
 import { typedOrderVariable } from '../core/order-preparation.js';
 import type { ArgumentValue, Grant, Job, Order, Outcome, Position, Workflow } from '../core/model.js';
-import { LIMITS } from '../core/model.js';
+import { isRestartable, LIMITS } from '../core/model.js';
 import { instructionAt, jobAt } from '../core/positions.js';
 import { DEFAULT_CORE_OPTIONS, deserializeState, emptyState, serializeState, snapshotSpacing, workflowOf, type CoreOptions, type State } from '../core/state.js';
 import { isSyncJournal, StaleEpoch, type JournalStore, type SyncJournal } from '../journal/types.js';
@@ -66,6 +66,16 @@ export interface EngineOptions {
    * of the caller's, whose node kills them).
    */
   orphansOf?: string;
+  /**
+   * Early starts (docs/decisions.md): a job marked restartable, on this node's own worker,
+   * starts as soon as it is decided, before the commit that records its start and its locks'
+   * grants, and its result may be decided into the same commit, so that one commit carries
+   * several handoffs of a lock. A documented trade of journal-first (semantics §9) for speed:
+   * if that commit is lost, the job ran though the journal does not say so, and it runs again
+   * (which `restartable` allows). Tokens stay unique: the journal holds a headroom, and every
+   * writer moves every token on by it first. Only with a store that commits asynchronously.
+   */
+  earlyStarts?: boolean;
 }
 
 /** What the journal's writer answered to a command another node sent it. */
@@ -89,6 +99,8 @@ export const BATCH_COMMANDS_MAX = 2_000;
 const FOLLOW_BATCH_MAX = 10_000;
 const FOLLOW_WAIT_MS = 5_000;
 const TURN_TIME_MAX_MS = 5;
+/** Grants that early starts may show to jobs ahead of the journal (the token headroom). */
+export const EARLY_STARTS_HEADROOM = 10_000;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2_000;
 
@@ -151,6 +163,12 @@ function causeText(err: unknown): string {
     return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
   }
   return String(err);
+}
+
+interface Decided {
+  p: Pending;
+  events?: Event[];
+  problem?: Problem;
 }
 
 interface Pending {
@@ -232,6 +250,19 @@ export class Engine {
   private eventsSinceSnapshot = 0;
   private readonly snapshotEveryEvents: number;
   private readonly idle = new Set<() => void>();
+  /** Early starts: executions started before the commit under way (id → order). */
+  private readonly early = new Map<string, string>();
+  /** Grants made so far in the commit under way (early starts stop at the headroom). */
+  private earlyGrants = 0;
+  /** No early start until a commit has moved the tokens on (at the start, and after a failed commit). */
+  private earlyBlocked = true;
+  /** Early starts whose commit failed, still running: killed, their results dropped. */
+  private readonly earlyOrphans = new Set<string>();
+  /** Early starts whose commit failed: lost, once the journal is read again, if it holds them after all. */
+  private earlyLost: { orderId: string; executionId: string }[] = [];
+  private readonly earlyStarts: boolean;
+  /** This node's own workers (early starts run only there). */
+  private readonly localWorkerIds: ReadonlySet<string>;
 
   private constructor(
     readonly store: JournalStore,
@@ -248,6 +279,8 @@ export class Engine {
       if (this.sync) throw new Error('engine: a journal that commits inside the call has one writer; it has no followers');
       this.currentMode = 'following';
     }
+    if (opts.earlyStarts === true && this.sync) throw new Error('engine: early starts need a journal that commits asynchronously (PostgreSQL); this one commits inside the call');
+    this.earlyStarts = opts.earlyStarts === true;
     this.working = state;
     this.committed = this.sync ? state : copyState(state);
     this.engineId = engineId;
@@ -268,6 +301,7 @@ export class Engine {
     }
     // Of the workers with the most free slots, this node's own gets the execution: it starts
     // here, with no trip through the journal's database (a cluster's other workers).
+    this.localWorkerIds = new Set(this.dispatcher.localWorkers().map((w) => w.id));
     const own = this.dispatcher.localWorkers()[0]?.id;
     this.coreOptions = { ...DEFAULT_CORE_OPTIONS, ...(own !== undefined ? { preferredWorker: own } : {}), ...opts.core };
     // A worker that offers more (a function registered after the start) registers again: orders
@@ -475,7 +509,9 @@ export class Engine {
       if (o.state === 'processing' && o.execution && o.execution.worker === undefined) lost.push({ type: 'executionLost', orderId: o.id, executionId: o.execution.id });
     }
     const slots = this.opts.slots ?? 4;
-    const cmds: Command[] = [{ type: 'setSlots', slots }, ...register, ...lost, { type: 'tick' }];
+    // Tokens first move on past any a former writer showed ahead of the journal (early starts).
+    const headroom: Command = { type: 'setTokenHeadroom', headroom: this.earlyStarts ? EARLY_STARTS_HEADROOM : 0 };
+    const cmds: Command[] = [headroom, { type: 'setSlots', slots }, ...register, ...lost, { type: 'tick' }];
     // Open returns once recovery is committed, or once the journal turned out not writable (the
     // recovery is then kept and committed when it is).
     const refusing = new Promise<void>((resolve) => {
@@ -575,24 +611,32 @@ export class Engine {
         }
         if (this.pending.length === 0 || !this.taking) break;
         rounds++;
-        const batch = this.pending.length > BATCH_COMMANDS_MAX ? this.pending.splice(0, BATCH_COMMANDS_MAX) : this.pending;
-        if (batch === this.pending) this.pending = [];
-        const now = this.clock();
+        const batch = this.takePending(BATCH_COMMANDS_MAX);
         const all: Event[] = [];
-        const results: { p: Pending; events?: Event[]; problem?: Problem }[] = [];
-        for (const p of batch) {
-          let d;
-          try {
-            d = decide(this.working, p.cmd, now, this.coreOptions);
-          } catch (err) {
-            // A broken invariant: the working state can no longer be trusted.
-            this.failHard(err, batch);
-            return;
+        const results: Decided[] = [];
+        if (!this.decideInto(batch, batch, all, results)) return;
+        this.earlyGrants = 0;
+        if (this.earlyStarts && !this.earlyBlocked && this.startEarly(all, 0) > 0) {
+          // Jobs started before this commit: those that end within a few microtasks have their
+          // results decided into it too, and the next jobs start at once (one commit, several
+          // handoffs). Bounded per commit as a turn is (the commit's await lets I/O in).
+          const since = performance.now();
+          for (let more = 0; ; more++) {
+            if (batch.length >= BATCH_COMMANDS_MAX || more >= TURN_ROUNDS_MAX || performance.now() - since >= TURN_TIME_MAX_MS) break;
+            for (let i = 0; i < 8 && this.pending.length === 0; i++) await Promise.resolve();
+            if ((this.currentMode as EngineMode) === 'failed') {
+              // Failed from outside (a lost lease) meanwhile: nothing of this is committed.
+              this.dropEarly();
+              this.settleFailed(batch);
+              return;
+            }
+            if (this.pending.length === 0) break;
+            const next = this.takePending(BATCH_COMMANDS_MAX - batch.length);
+            for (const p of next) batch.push(p);
+            const from = all.length;
+            if (!this.decideInto(next, batch, all, results)) return;
+            this.startEarly(all, from);
           }
-          if (d.ok) {
-            if (d.events.length > 0) for (const e of d.events) all.push(e);
-            results.push({ p, events: d.events });
-          } else results.push({ p, problem: d.problem });
         }
         let stamped: Stamped[] = [];
         if (all.length > 0) {
@@ -600,6 +644,7 @@ export class Engine {
           try {
             first = this.sync ? this.sync.appendSync(all, this.writerEpoch) : await this.store.append(all, this.writerEpoch);
           } catch (err) {
+            this.dropEarly(batch);
             if (err instanceof StaleEpoch) this.failHard(err, batch);
             else this.appendFailed(err, batch);
             return;
@@ -607,6 +652,7 @@ export class Engine {
           if (this.currentMode === 'failed') {
             // Committed, but the engine was failed from outside meanwhile (a lost lease): it
             // starts nothing more; the next writer reads these events and recovers from them.
+            this.early.clear();
             this.settleFailed(batch);
             return;
           }
@@ -621,6 +667,8 @@ export class Engine {
         }
         if (stamped.length > 0) {
           this.effects(all);
+          this.early.clear();
+          if (this.earlyBlocked && this.earlyStarts && all.some((e) => e.type === 'LockTokensAdvanced')) this.earlyBlocked = false;
           for (const l of this.listeners) {
             try {
               l(stamped);
@@ -641,6 +689,87 @@ export class Engine {
       if (this.pending.length > 0 && this.taking) this.scheduleTurn();
       else for (const f of this.idle) f();
     }
+  }
+
+  /** Up to `max` of the pending commands, in order. */
+  private takePending(max: number): Pending[] {
+    if (this.pending.length <= max) {
+      const all = this.pending;
+      this.pending = [];
+      return all;
+    }
+    return this.pending.splice(0, max);
+  }
+
+  /** Decides `cmds` on the working state; false when an invariant broke (the engine failed, `batch` settled). */
+  private decideInto(cmds: readonly Pending[], batch: Pending[], all: Event[], results: Decided[]): boolean {
+    const now = this.clock();
+    for (const p of cmds) {
+      let d;
+      try {
+        d = decide(this.working, p.cmd, now, this.coreOptions);
+      } catch (err) {
+        // A broken invariant: the working state can no longer be trusted.
+        this.dropEarly(batch);
+        this.failHard(err, batch);
+        return false;
+      }
+      if (d.ok) {
+        if (d.events.length > 0) for (const e of d.events) all.push(e);
+        results.push({ p, events: d.events });
+      } else results.push({ p, problem: d.problem });
+    }
+    return true;
+  }
+
+  /**
+   * Early starts of `all[from..]`: the executions of restartable jobs on this node's own workers
+   * start now, while the grants made ahead of the journal stay within its headroom. Returns how
+   * many started.
+   */
+  private startEarly(all: readonly Event[], from: number): number {
+    const headroom = this.committed.tokenHeadroom;
+    let started = 0;
+    for (let i = from; i < all.length; i++) {
+      const e = all[i]!;
+      if (e.type === 'OrderLocksAcquired') this.earlyGrants += e.grants.length;
+      else if (e.type === 'OrderProcessingStarted' && this.earlyGrants <= headroom && this.startsEarly(e.orderId, e.worker)) {
+        this.early.set(e.executionId, e.orderId);
+        this.startExecution(e.orderId, e.executionId);
+        started++;
+      }
+    }
+    return started;
+  }
+
+  private startsEarly(orderId: string, worker: string | undefined): boolean {
+    if (worker === undefined || !this.localWorkerIds.has(worker)) return false;
+    const o = this.working.orders.get(orderId);
+    if (o === undefined) return false;
+    const job = this.jobStartPlan(workflowOf(this.working, o), o.position)?.at.job;
+    return job !== undefined && isRestartable(job);
+  }
+
+  /**
+   * The commit of early starts failed: those still running are killed (their results dropped),
+   * the results already in hand are dropped, and the journal, once read again, tells whether it
+   * holds them after all (then they are lost executions, run again).
+   */
+  private dropEarly(batch?: Pending[]): void {
+    this.earlyBlocked = true;
+    if (this.early.size === 0) return;
+    const isEarlyResult = (p: Pending): boolean => p.cmd.type === 'jobFinished' && this.early.has(p.cmd.executionId);
+    if (batch) for (let i = batch.length - 1; i >= 0; i--) if (isEarlyResult(batch[i]!)) batch.splice(i, 1);
+    this.pending = this.pending.filter((p) => !isEarlyResult(p));
+    for (const [executionId, orderId] of this.early) {
+      const run = this.running.get(executionId);
+      if (run) {
+        this.earlyOrphans.add(executionId);
+        run.kill();
+      }
+      this.earlyLost.push({ orderId, executionId });
+    }
+    this.early.clear();
   }
 
   /**
@@ -692,6 +821,11 @@ export class Engine {
   /** While refusing: is the journal writable again? Then commit what was kept, and take commands. */
   private async retry(): Promise<void> {
     if (this.currentMode !== 'refusing') return;
+    if (this.earlyOrphans.size > 0) {
+      // Early starts of the failed commit are still ending: nothing is granted again before.
+      this.scheduleRetry();
+      return;
+    }
     try {
       await this.store.checkWritable();
       if (!this.sync) {
@@ -710,7 +844,15 @@ export class Engine {
     }
     if (this.currentMode !== 'refusing') return;
     this.setMode('running');
-    this.pending = [...this.kept, ...this.pending];
+    // Tokens move on past any shown by early starts of the failed commit; those the journal
+    // holds after all (a commit whose answer was lost) are lost executions, run again.
+    const first: Pending[] = [{ cmd: { type: 'setTokenHeadroom', headroom: this.earlyStarts ? EARLY_STARTS_HEADROOM : 0 }, resolve: NOOP, reject: NOOP, keep: true }];
+    for (const l of this.earlyLost) {
+      const o = this.working.orders.get(l.orderId);
+      if (o?.state === 'processing' && o.execution?.id === l.executionId) first.push({ cmd: { type: 'executionLost', orderId: l.orderId, executionId: l.executionId }, resolve: NOOP, reject: NOOP, keep: true });
+    }
+    this.earlyLost = [];
+    this.pending = [...first, ...this.kept, ...this.pending];
     this.kept = [];
     // A tick too: timers that came due meanwhile, and the timer armed again.
     this.pending.push({ cmd: { type: 'tick' }, resolve: () => undefined, reject: () => undefined, keep: true });
@@ -784,8 +926,9 @@ export class Engine {
 
   private effects(events: readonly Event[]): void {
     for (const e of events) {
-      if (e.type === 'OrderProcessingStarted') this.startExecution(e.orderId, e.executionId);
-      else if (e.type === 'OrderCancelMarked' && e.kill) {
+      if (e.type === 'OrderProcessingStarted') {
+        if (!this.early.has(e.executionId)) this.startExecution(e.orderId, e.executionId);
+      } else if (e.type === 'OrderCancelMarked' && e.kill) {
         const o = this.working.orders.get(e.orderId);
         if (o?.execution) this.running.get(o.execution.id)?.kill();
       }
@@ -898,6 +1041,8 @@ export class Engine {
     this.running.set(executionId, run);
     void run.done.then((r) => {
       this.running.delete(executionId);
+      // An early start whose commit failed: it never happened as far as the journal knows.
+      if (this.earlyOrphans.delete(executionId)) return;
       if (this.currentMode === 'stopping' || this.currentMode === 'stopped') return;
       if (r.stdout || r.stderr) return this.logThenFinish(orderId, executionId, job, at.name, r);
       this.submitOwn({ type: 'jobFinished', orderId, executionId, outcome: outcomeAfterStderr(job, r.outcome, r.stderrDroppedBytes > 0) });

@@ -78,6 +78,11 @@ export interface OrderlyStart extends EngineRunOptions {
   /** Job processes of a former life of this node to kill at recovery (see EngineOptions.orphansOf). */
   orphansOf?: string;
   /**
+   * Restartable jobs on this node start before the commit of their start (EngineOptions.earlyStarts,
+   * docs/decisions.md). Only with a journal that commits asynchronously (PostgreSQL). Default false.
+   */
+  earlyStarts?: boolean;
+  /**
    * Start as a follower of a journal another node writes (a cluster's stand-by), sending
    * commands through this; `promote` makes the engine the writer.
    */
@@ -145,6 +150,7 @@ export class Orderly extends CommandsApi {
       ...(opts.jobLauncher ? { jobLauncher: opts.jobLauncher } : {}),
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
       ...(opts.orphansOf !== undefined ? { orphansOf: opts.orphansOf } : {}),
+      ...(opts.earlyStarts === true ? { earlyStarts: true } : {}),
     };
     const engine = opts.follow ? await Engine.openFollower(engineOpts, opts.follow) : await Engine.open(engineOpts);
     const orderly = new Orderly(engine, opts.clock ?? Date.now, opts.autoSchedule !== false, opts.afterClose);

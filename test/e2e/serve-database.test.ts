@@ -21,9 +21,12 @@ describe('orderly serve --database', () => {
     const data = join(tempDir('orderly-servedb-'), 'data');
     const name = await cli(['serve', '--data-dir', data, '--node-name', 'n1']);
     expect(name.code).toBe(2);
-    expect(name.stderr).toMatch(/--node-name, --lease-seconds, --database-schema and --agent need --database/);
+    expect(name.stderr).toMatch(/--node-name, --lease-seconds, --database-schema, --agent and --early-starts need --database/);
     const agent = await cli(['run', '--data-dir', data, '--agent', 'a1']);
     expect(agent.code).toBe(2);
+    const early = await cli(['serve', '--data-dir', data, '--early-starts']);
+    expect(early.code).toBe(2);
+    expect(early.stderr).toMatch(/--early-starts need --database/);
     const lease = await cli(['serve', '--data-dir', data, '--database', TEST_DATABASE_URL, '--lease-seconds', '0.1']);
     expect(lease.code).toBe(2);
     const url = await cli(['serve', '--data-dir', data, '--database', 'mysql://x']);

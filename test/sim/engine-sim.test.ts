@@ -72,7 +72,11 @@ const result = (outcome: Outcome): ExecutionResult => ({ outcome, stdout: '', st
 
 /** Runs executions of the local worker until the simulation ends them. */
 class FakeDispatcher implements Dispatcher {
-  readonly running = new Map<string, { orderId: string; end: (o: Outcome) => void }>();
+  readonly running = new Map<string, { orderId: string; locks: Dispatch['locks']; end: (o: Outcome) => void }>();
+  /** Every fencing token a job was shown, by lock: the order it was shown to. */
+  readonly shown = new Map<string, string>();
+  /** Problems seen at a start: a token shown to two orders. */
+  readonly problems: string[] = [];
   localWorkers(): readonly WorkerOffer[] {
     return [{ id: LOCAL, slots: 2, functions: ['f'] }];
   }
@@ -80,10 +84,17 @@ class FakeDispatcher implements Dispatcher {
   close(): void {}
   dispatch(d: Dispatch): RunningExecution | undefined {
     if (d.worker !== LOCAL) return undefined;
+    for (const g of d.locks) {
+      const key = `${familyOfInstance(g.lock)}#${g.token}`;
+      const before = this.shown.get(key);
+      if (before !== undefined && before !== d.orderId) this.problems.push(`token ${g.token} of ${g.lock} shown to ${before} and to ${d.orderId}`);
+      this.shown.set(key, d.orderId);
+    }
     let end!: (o: Outcome) => void;
     const done = new Promise<ExecutionResult>((resolve) => (end = (o) => resolve(result(o))));
     this.running.set(d.executionId, {
       orderId: d.orderId,
+      locks: d.locks,
       end: (o) => {
         this.running.delete(d.executionId);
         end(o);
@@ -95,15 +106,38 @@ class FakeDispatcher implements Dispatcher {
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-async function simulate(seed: number, steps: number): Promise<void> {
+/** Lock limits of the simulation (the job config's run lock is exclusive). */
+const LIMIT: Record<string, number> = { L: 1, S: 2 };
+
+/** What runs now keeps every lock's rule: an exclusive holder alone, shared weights within the limit. */
+function runningProblems(d: FakeDispatcher): string[] {
+  const byLock = new Map<string, { exclusive: number; weight: number; holders: number }>();
+  for (const r of d.running.values()) {
+    for (const g of r.locks) {
+      const h = byLock.get(g.lock) ?? { exclusive: 0, weight: 0, holders: 0 };
+      h.holders++;
+      if (g.count === undefined) h.exclusive++;
+      else h.weight += g.count;
+      byLock.set(g.lock, h);
+    }
+  }
+  const problems: string[] = [];
+  for (const [lock, h] of byLock) {
+    if (h.exclusive > 0 && h.holders > 1) problems.push(`${h.holders} running jobs hold ${lock}, one of them exclusively`);
+    if (h.weight > (LIMIT[lock] ?? 1)) problems.push(`running jobs hold ${lock} with weight ${h.weight}`);
+  }
+  return problems;
+}
+
+async function simulate(seed: number, steps: number, earlyStarts = false): Promise<void> {
   const rng = new Rng(seed);
   let now = 1_800_000_000_000;
   const timers = new FakeTimers(() => now);
   const store = new FaultStore();
   const dispatcher = new FakeDispatcher();
-  const engine = await Engine.open({ store, scriptDir: tmpdir(), clock: () => now, timers, dispatcher, slots: 4, retryMinMs: 10, retryMaxMs: 40 });
+  const engine = await Engine.open({ store, scriptDir: tmpdir(), clock: () => now, timers, dispatcher, slots: 4, retryMinMs: 10, retryMaxMs: 40, earlyStarts });
   const fail = (msg: string): never => {
-    throw new Error(`seed ${seed}: ${msg}`);
+    throw new Error(`seed ${seed}${earlyStarts ? ' (early starts)' : ''}: ${msg}`);
   };
   const calls: { cmd: Command; settled: boolean }[] = [];
   const submit = (cmd: Command): void => {
@@ -114,7 +148,9 @@ async function simulate(seed: number, steps: number): Promise<void> {
       () => (c.settled = true),
     );
   };
-  submit({ type: 'deploy', locks: [{ name: 'L', limit: 1 }, { name: 'S', limit: 2 }], workflows: WORKFLOWS });
+  // With early starts, the serial workflow's job is restartable too: early starts through an exclusive lock.
+  const workflows = earlyStarts ? WORKFLOWS.map((w) => ({ ...w, jobs: { j: { ...w.jobs!.j!, restartable: true } } })) : WORKFLOWS;
+  submit({ type: 'deploy', locks: [{ name: 'L', limit: 1 }, { name: 'S', limit: 2 }], workflows });
   // A job config on the shared workflow, blocking to start with, fired every second into a bounded queue.
   const schedule: Schedule = { type: 'interval', intervalSeconds: 1, overlap: 'queue', queueLimit: 2, catchUp: rng.pick(['none', 'latest', 'all']) };
   let blocking = true;
@@ -127,6 +163,7 @@ async function simulate(seed: number, steps: number): Promise<void> {
   // What the journal holds, read on as it grows.
   const journal: Event[] = [];
   const addedInJournal = new Set<string>();
+  const tokens = new Map<string, number>();
   // The job config invariants, on a state evolved from the journal event by event.
   const jc = new JobConfigChecker();
   const mirror = emptyState();
@@ -135,6 +172,9 @@ async function simulate(seed: number, steps: number): Promise<void> {
     for (const s of await store.inner.readAfter(journal.length, 100_000)) {
       journal.push(s.event);
       if (s.event.type === 'OrderAdded') addedInJournal.add(s.event.orderId);
+      // The last token per lock family: of its last grant, moved on by every advance since.
+      if (s.event.type === 'OrderLocksAcquired') for (const g of s.event.grants) tokens.set(familyOfInstance(g.lock), g.token);
+      if (s.event.type === 'LockTokensAdvanced') for (const name of [...mirror.locks.keys(), ...mirror.retiredTokens.keys()]) tokens.set(name, (tokens.get(name) ?? 0) + s.event.by);
       problems.push(...jc.event(mirror, s.event));
       evolve(mirror, s.event);
     }
@@ -148,12 +188,12 @@ async function simulate(seed: number, steps: number): Promise<void> {
     const seenSeq = seen.seq;
     const seenIds = [...seen.orders.keys()];
     const running = engine.mode === 'running';
+    const jobs = [...runningProblems(dispatcher), ...dispatcher.problems];
+    if (jobs.length > 0) fail(`step ${step}: ${jobs.join('\n')}`);
     await readJournal();
     if (seenSeq > journal.length) fail(`step ${step}: readers at seq ${seenSeq}, the journal ends at ${journal.length}`);
     for (const id of seenIds) if (!addedInJournal.has(id)) fail(`step ${step}: readers see order ${id}, not in the journal`);
     if (running && seenSeq === journal.length) {
-      const tokens = new Map<string, number>();
-      for (const e of journal) if (e.type === 'OrderLocksAcquired') for (const g of e.grants) tokens.set(familyOfInstance(g.lock), Math.max(tokens.get(familyOfInstance(g.lock)) ?? 0, g.token));
       if (seen.seq === seenSeq) {
         const problems = checkState(seen, { now, grandfathered: new Set(), tokens });
         if (problems.length > 0) fail(`step ${step}: ${problems.join('\n')}`);
@@ -252,6 +292,18 @@ describe('engine simulation (fault-injecting store, fake executors and timers, w
   for (let seed = 1; seed <= seeds; seed++) {
     it(`seed ${seed}`, async () => {
       await expect(simulate(seed, 250)).resolves.toBeUndefined();
+    });
+  }
+});
+
+// Early starts: restartable jobs (the shared workflow's) start before their commit; a failed or
+// torn commit kills them and they run again. What runs never breaks a lock's rule, and no token
+// is shown to two orders.
+describe('engine simulation with early starts', () => {
+  const seeds = Number(process.env.ENGINE_SIM_SEEDS ?? 12);
+  for (let seed = 1; seed <= seeds; seed++) {
+    it(`seed ${seed}`, async () => {
+      await expect(simulate(seed, 250, true)).resolves.toBeUndefined();
     });
   }
 });

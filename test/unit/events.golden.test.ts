@@ -18,6 +18,7 @@ const samples: { [T in EventType]: EventOf<T> } = {
   WorkflowDeployed: { type: 'WorkflowDeployed', at, workflow: wf, version: 3 },
   JobResourceDeployed: { type: 'JobResourceDeployed', at, jobResource: { name: 'env', arguments: { home: "'/srv'" }, env: { HOME_DIR: '$home' } } },
   SlotsSet: { type: 'SlotsSet', at, slots: 4 },
+  LockTokensAdvanced: { type: 'LockTokensAdvanced', at, by: 2000, headroom: 2000 },
   WorkerRegistered: { type: 'WorkerRegistered', at, workerId: 'node-a:1', slots: 8, functions: ['hold', 'send'], lease: 2 },
   WorkerLost: { type: 'WorkerLost', at, workerId: 'node-a:1' },
   OrderAdded: { type: 'OrderAdded', at, orderId: 'o1', workflow: 'w', version: 3, arguments: { day: '2026-11-21' }, priority: 2, scheduledFor: at + 60_000, jobConfig: 'jc1', serialized: true },

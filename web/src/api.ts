@@ -187,6 +187,7 @@ const EVENT_TYPES = [
   'WorkflowDeployed',
   'JobResourceDeployed',
   'SlotsSet',
+  'LockTokensAdvanced',
   'OrderAdded',
   'OrderMoved',
   'OrderLocksQueued',

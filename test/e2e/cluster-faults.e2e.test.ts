@@ -15,7 +15,8 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { alive, exitOf, checkIntervals, checkJournalLock, Cluster, ENDED, lockedJobScript, lockedWorkflow, waitFor, type Interval, type NodeProc } from '../support/cluster-nodes.js';
+import { EARLY_STARTS_HEADROOM } from '../../src/runtime/engine.js';
+import { alive, exitOf, checkIntervals, checkJournalLock, Cluster, ENDED, lockedJobScript, lockedWorkflow, waitFor, type Interval, type LogLine, type NodeProc } from '../support/cluster-nodes.js';
 import { TEST_DATABASE_URL } from '../support/postgres.js';
 
 /** iptables (the cut-off test): on a machine without it that test is skipped, saying why; CI installs it (.ci/run). */
@@ -40,6 +41,33 @@ afterEach(async () => {
   await cluster?.close();
   cluster = undefined;
 });
+
+/**
+ * The jobs' runs from their log, as checkIntervals, except that an order's rerun (a lost
+ * execution of a restartable job, its hold kept) may show the token of its run before.
+ */
+function checkIntervalsAllowingReruns(lines: LogLine[]): Interval[] {
+  const byPid = new Map<number, Interval>();
+  const runs: Interval[] = [];
+  for (const l of lines) {
+    let r = byPid.get(l.pid);
+    if (l.kind === 'enter') {
+      r = { order: l.order, token: l.token, pid: l.pid, node: l.node, from: l.at, to: l.at, left: false };
+      byPid.set(l.pid, r);
+      runs.push(r);
+    } else if (r) {
+      r.to = l.at;
+      if (l.kind === 'leave') r.left = true;
+    }
+  }
+  for (let i = 1; i < runs.length; i++) {
+    const a = runs[i - 1]!;
+    const b = runs[i]!;
+    if (b.from < a.to) throw new Error(`two jobs under the lock at once: ${a.order} and ${b.order}`);
+    if (!(b.token > a.token || (b.order === a.order && b.token === a.token))) throw new Error(`tokens do not increase: ${a.order} ${a.token}, then ${b.order} ${b.token}`);
+  }
+  return runs;
+}
 
 /** Three nodes: n1 first (it takes the controller lease), then n2 and n3 (`n3` as given). */
 async function threeNodes(c: Cluster, n3: { agents?: string[]; gid?: number } = {}): Promise<[NodeProc, NodeProc, NodeProc]> {
@@ -137,6 +165,54 @@ describe('cluster faults (three real nodes on PostgreSQL)', () => {
     expect(runs.map((r) => r.order).sort()).toEqual([...ids].sort());
     for (const r of runs) expect(grants.find((g) => g.order === r.order)?.token).toBe(r.token);
     expect(runs.filter((r) => !r.left).map((r) => r.order)).toEqual([victim!.order]);
+    for (const r of runs) expect(alive(r.pid)).toBe(false);
+  }, 300_000);
+
+  it('with early starts, kill -9 of the controller while restartable jobs hold a lock: the next controller moves every token past the headroom, the lost job runs again, no lock held twice', async () => {
+    const c = (cluster = new Cluster());
+    const n1 = await c.start({ name: 'n1', leaseSeconds: LEASE_S, earlyStarts: true });
+    expect((await c.controller(n1))?.node).toBe('n1');
+    const n2 = await c.start({ name: 'n2', leaseSeconds: LEASE_S, earlyStarts: true });
+    await waitFor('two live nodes', async () => {
+      const r = await c.api<{ nodes: { name: string }[] }>(n1, 'GET', '/api/v1/cluster');
+      return r.body.nodes.length === 2 ? true : undefined;
+    });
+    await c.deploy(n1, { locked: lockedWorkflow('L', lockedJobScript(c.log, 'L', { goDir: c.dir }), undefined, true) }, ['L']);
+    const ids = ['e0', 'e1', 'e2', 'e3'];
+    for (const [i, id] of ids.entries()) await c.addOrder([n1, n2][i % 2]!, 'locked', id);
+    // The controller's own worker runs them (it has free slots): e0 is let go, then n1 is killed
+    // while e1 runs there.
+    const first = await waitFor('e0 entered', () => c.logLines().find((l) => l.kind === 'enter' && l.order === 'e0'));
+    expect(first.node).toBe('n1');
+    writeFileSync(join(c.dir, 'go-e0'), '');
+    const victim = await waitFor('e1 entered', () => c.logLines().find((l) => l.kind === 'enter' && l.order === 'e1'));
+    expect(victim.node).toBe('n1');
+    n1.child.kill('SIGKILL');
+    expect(await n1.exited).toBe('SIGKILL');
+    // n2 takes over; e1's worker is lost with n1, and e1, restartable, runs again (on n2, its hold kept).
+    const rerun = await waitFor('e1 ran again', () => c.logLines().find((l) => l.kind === 'enter' && l.order === 'e1' && l.pid !== victim.pid));
+    expect(rerun.token).toBe(victim.token);
+    for (const id of ['e1', 'e2', 'e3']) writeFileSync(join(c.dir, `go-${id}`), '');
+    const ended = await c.allEnded(n2, ids);
+    for (const o of ended) expect(o.state, `${o.id}: ${JSON.stringify(o.outcome)}`).toBe('finished');
+
+    // The journal: one holder at a time, tokens growing; after the take-over's advance, a grant's
+    // token is past every token n1 could have shown ahead of its journal.
+    const journal = await c.journal();
+    const grants = checkJournalLock(journal, 'L');
+    const advances = journal.filter((e) => e.event.type === 'LockTokensAdvanced');
+    expect(advances.length).toBeGreaterThanOrEqual(2); // n1's start, n2's take-over
+    const takeOver = advances.at(-1)!;
+    expect(takeOver.event.by).toBe(EARLY_STARTS_HEADROOM);
+    const before = grants.filter((g) => g.seq < takeOver.seq);
+    const after = grants.filter((g) => g.seq > takeOver.seq);
+    expect(after.length).toBeGreaterThan(0);
+    for (const g of after) expect(g.token).toBeGreaterThan(before.at(-1)!.token + EARLY_STARTS_HEADROOM);
+    // The jobs' own log: never two at once; e1's two runs share its one grant's token, every
+    // other run a token of its own, growing.
+    const runs = checkIntervalsAllowingReruns(c.logLines());
+    expect(runs.map((r) => r.order)).toEqual(['e0', 'e1', 'e1', 'e2', 'e3']);
+    for (const r of runs) expect(grants.find((g) => g.order === r.order)?.token).toBe(r.token);
     for (const r of runs) expect(alive(r.pid)).toBe(false);
   }, 300_000);
 

@@ -35,6 +35,8 @@ export interface NodeStart {
    * folder only its owner may enter, as CI's is).
    */
   gid?: number;
+  /** `--early-starts`: restartable jobs on the controller start before their start is committed. */
+  earlyStarts?: boolean;
 }
 
 /** One schema, its nodes, a folder for the job log; `close()` kills the nodes and drops the schema. */
@@ -56,6 +58,7 @@ export class Cluster {
   start(s: NodeStart): Promise<NodeProc> {
     const args = [MAIN, 'serve', '--database', TEST_DATABASE_URL, '--database-schema', this.schema, '--port', '0', '--host', '127.0.0.1', '--no-examples', '--node-name', s.name, '--lease-seconds', String(s.leaseSeconds)];
     for (const a of s.agents ?? []) args.push('--agent', a);
+    if (s.earlyStarts === true) args.push('--early-starts');
     const cwd = mkdtempSync(join(this.dir, `${s.name}-`));
     if (s.gid !== undefined) chmodSync(cwd, 0o777);
     const child = spawn(process.execPath, args, {
@@ -215,6 +218,8 @@ export interface JournalEvent {
   locks?: string[];
   outcome?: { type: string; reason?: string };
   workerId?: string;
+  /** LockTokensAdvanced: how far every token moved on. */
+  by?: number;
 }
 
 export const ENDED = new Set(['finished', 'failed', 'cancelled', 'stopped']);

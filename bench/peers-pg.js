@@ -28,6 +28,10 @@
 // orders serial / handoff, `--cluster-keys` × `--per-key` keyed, `--slots` in total over the
 // nodes. `--nodes`: the fail-over group's node count (default 3).
 //
+// Early starts (rows `*Early`): the same shapes with the job marked restartable and the nodes
+// started with early starts (DatabaseOptions.earlyStarts, `--early-starts`): a job on the
+// controller starts before the commit of its start, one commit carries several handoffs.
+//
 // The same nodes with the peers' job (`bench/cluster.js --job function`, rows `*.cluster1fn`,
 // `*.cluster3fn`): each node a process of the library (`createOrderly({ database })`,
 // bench/cluster-node.js) with a no-op function registered, orders added through the
@@ -58,6 +62,7 @@ const clusterN = String(a['cluster-n'] ?? 1000);
 const clusterKeys = String(a['cluster-keys'] ?? 1000);
 const fnCap = String(a['fn-cap-seconds'] ?? 60);
 const fn = ['--job', 'function'];
+const early = ['--early-starts'];
 
 
 // synchronous_commit off for Orderly's own connections only (libpq `options`), nothing global.
@@ -76,6 +81,10 @@ const TASKS = [
   { key: 'serial.cluster3', group: 'serial', script: 'cluster.js', args: ['--nodes', '3', '--shape', 'serial', '--n', clusterN, '--slots', slots] },
   { key: 'serial.cluster1fn', group: 'serial', script: 'cluster.js', args: ['--nodes', '1', '--shape', 'serial', '--n', '2000', '--slots', slots, ...fn] },
   { key: 'serial.cluster3fn', group: 'serial', script: 'cluster.js', args: ['--nodes', '3', '--shape', 'serial', '--n', '2000', '--slots', slots, ...fn] },
+  // Early starts (DatabaseOptions.earlyStarts): the job restartable, started before its commit.
+  { key: 'serial.orderly.pgEarly', group: 'serial', script: 'throughput.js', args: ['--store', 'pg', '--n', '10000', ...early] },
+  { key: 'serial.cluster1fnEarly', group: 'serial', script: 'cluster.js', args: ['--nodes', '1', '--shape', 'serial', '--n', '10000', '--slots', slots, ...fn, ...early] },
+  { key: 'serial.cluster3fnEarly', group: 'serial', script: 'cluster.js', args: ['--nodes', '3', '--shape', 'serial', '--n', '10000', '--slots', slots, ...fn, ...early] },
   { key: 'serial.bullmq', group: 'serial', script: 'peers/bullmq.js', args: ['--n', '5000'] },
   { key: 'serial.gw', group: 'serial', script: 'peers/graphile-worker.js', args: ['--n', '300', '--poll-interval', '10'] },
   { key: 'serial.pgboss', group: 'serial', script: 'peers/pg-boss.js', args: ['--n', '20'] },
@@ -95,6 +104,9 @@ const TASKS = [
   { key: 'handoff.cluster3', group: 'handoff', script: 'cluster.js', args: ['--nodes', '3', '--shape', 'handoff', '--n', String(Math.min(500, Number(clusterN)))] },
   { key: 'handoff.cluster1fn', group: 'handoff', script: 'cluster.js', args: ['--nodes', '1', '--shape', 'handoff', '--n', '1500', ...fn] },
   { key: 'handoff.cluster3fn', group: 'handoff', script: 'cluster.js', args: ['--nodes', '3', '--shape', 'handoff', '--n', '1500', ...fn] },
+  { key: 'handoff.orderly.pgEarly', group: 'handoff', script: 'handoff.js', args: ['--store', 'pg', '--n', '1500', ...early] },
+  { key: 'handoff.cluster1fnEarly', group: 'handoff', script: 'cluster.js', args: ['--nodes', '1', '--shape', 'handoff', '--n', '1500', ...fn, ...early] },
+  { key: 'handoff.cluster3fnEarly', group: 'handoff', script: 'cluster.js', args: ['--nodes', '3', '--shape', 'handoff', '--n', '1500', ...fn, ...early] },
   { key: 'failover.orderly', group: 'failover', script: 'failover.js', args: ['--nodes', String(nodes)] },
   { key: 'failover.bullmq', group: 'failover', script: 'failover.js', args: ['--peer', 'bullmq'], once: true },
 ];
@@ -158,7 +170,8 @@ const clusterNote = (key) => {
 if (TASKS.some((t) => t.group === 'serial' && want(t))) {
   // The ratio columns: Orderly's rows with the peers' job (a no-op function).
   const mine = ['serial.orderly.pg', 'serial.cluster1fn', 'serial.cluster3fn'];
-  const own = [...mine, 'serial.cluster1', 'serial.cluster3'];
+  const mineEarly = ['serial.orderly.pgEarly', 'serial.cluster1fnEarly', 'serial.cluster3fnEarly'];
+  const own = [...mine, ...mineEarly, 'serial.cluster1', 'serial.cluster3'];
   const rows = [['serial: one exclusive lock / one queue, concurrency 1', 'jobs/s', 'lib ÷ it', '1 node fn ÷ it', '3 nodes fn ÷ it', 'load', 'notes']];
   const row = (label, key, field, note) => {
     const x = fig(key, field);
@@ -167,6 +180,9 @@ if (TASKS.some((t) => t.group === 'serial' && want(t))) {
   row('Orderly library, PostgreSQL (synchronous_commit on), function job', 'serial.orderly.pg', 'ordersPerSec', 'n=2,000; one commit per handoff');
   row('Orderly, 1 node: library process with database, function job', 'serial.cluster1fn', 'ordersPerSec', clusterNote('serial.cluster1fn'));
   row('Orderly, 3 nodes: library processes × 3, function job', 'serial.cluster3fn', 'ordersPerSec', clusterNote('serial.cluster3fn'));
+  row('Orderly library, PostgreSQL, early starts (restartable function job)', 'serial.orderly.pgEarly', 'ordersPerSec', `n=10,000; ${fmt(fig('serial.orderly.pgEarly', 'commits'))} commits`);
+  row('Orderly, 1 node, early starts (restartable function job)', 'serial.cluster1fnEarly', 'ordersPerSec', clusterNote('serial.cluster1fnEarly'));
+  row('Orderly, 3 nodes, early starts (restartable function job)', 'serial.cluster3fnEarly', 'ordersPerSec', clusterNote('serial.cluster3fnEarly'));
   row('Orderly, 1 node: orderly serve --database, shell job', 'serial.cluster1', 'ordersPerSec', clusterNote('serial.cluster1'));
   row('Orderly, 3 nodes: orderly serve --database × 3, shell job', 'serial.cluster3', 'ordersPerSec', clusterNote('serial.cluster3'));
   row('Orderly library, PostgreSQL, synchronous_commit off', 'serial.orderly.pgAsync', 'ordersPerSec', 'n=2,000; a PostgreSQL crash may lose the last commits');
@@ -183,7 +199,11 @@ if (TASKS.some((t) => t.group === 'serial' && want(t))) {
   const f3 = fig('serial.cluster3fn', 'ordersPerSec');
   const b = fig('serial.bullmq', 'jobsPerSec');
   const meets = (x) => (x === undefined ? undefined : x >= 3000 && (b === undefined || x >= b));
-  summary.serial = { orderlyPg: o, node1: c1, nodes3: c3, node1fn: f1, nodes3fn: f3, bullmq: b, met: meets(o), met1: meets(c1), met3: meets(c3), met1fn: meets(f1), met3fn: meets(f3) };
+  const [e0, e1, e3] = mineEarly.map((k) => fig(k, 'ordersPerSec'));
+  summary.serial = {
+    ...{ orderlyPg: o, node1: c1, nodes3: c3, node1fn: f1, nodes3fn: f3, bullmq: b, met: meets(o), met1: meets(c1), met3: meets(c3), met1fn: meets(f1), met3fn: meets(f3) },
+    ...{ orderlyPgEarly: e0, node1fnEarly: e1, nodes3fnEarly: e3, metEarly: meets(e0), met1fnEarly: meets(e1), met3fnEarly: meets(e3) },
+  };
   log(`\n${table(rows)}`);
   log(`3 nodes ÷ 1 node: function ${ratio(f3, f1)}, shell ${ratio(c3, c1)}`);
   const floor = fig('serial.floor', 'commitsPerSec');
@@ -191,6 +211,10 @@ if (TASKS.some((t) => t.group === 'serial' && want(t))) {
   log(
     `target: >= 3,000 orders/s and >= BullMQ (${fmt(b)}): library ${verdict(summary.serial.met)} (${fmt(o)}); 1 node fn ${verdict(summary.serial.met1fn)} (${fmt(f1)}); ` +
       `3 nodes fn ${verdict(summary.serial.met3fn)} (${fmt(f3)}); 1 node shell ${verdict(summary.serial.met1)} (${fmt(c1)}); 3 nodes shell ${verdict(summary.serial.met3)} (${fmt(c3)})`,
+  );
+  log(
+    `with early starts: library ${verdict(summary.serial.metEarly)} (${fmt(e0)}, ${ratio(e0, b)} BullMQ); 1 node fn ${verdict(summary.serial.met1fnEarly)} (${fmt(e1)}, ${ratio(e1, b)}); ` +
+      `3 nodes fn ${verdict(summary.serial.met3fnEarly)} (${fmt(e3)}, ${ratio(e3, b)})`,
   );
 }
 
@@ -233,12 +257,15 @@ if (TASKS.some((t) => t.group === 'handoff' && want(t))) {
     ['Orderly library, PostgreSQL (synchronous_commit on), function job', 'handoff.orderly.pg'],
     ['Orderly library, PostgreSQL, synchronous_commit off', 'handoff.orderly.pgAsync'],
     ['Orderly library, SQLite FULL (reference)', 'handoff.orderly.full'],
+    ['Orderly library, PostgreSQL, early starts (restartable function job)', 'handoff.orderly.pgEarly'],
   ]) {
     rows.push([label, errorOf(key) ? `not measured: ${errorOf(key)}` : fmt(ms(fig(key, 'p50Us'))), fmt(ms(fig(key, 'p99Us'))), fmt(ms(fig(key, 'p999Us'))), fmt(fig(key, 'load1')), 'n=1,500']);
   }
   for (const [label, key] of [
     ['Orderly, 1 node (library process with database), function job', 'handoff.cluster1fn'],
     ['Orderly, 3 nodes (library processes × 3), function job', 'handoff.cluster3fn'],
+    ['Orderly, 1 node, early starts (restartable function job)', 'handoff.cluster1fnEarly'],
+    ['Orderly, 3 nodes, early starts (restartable function job)', 'handoff.cluster3fnEarly'],
   ]) {
     rows.push([label, errorOf(key) ? `not measured: ${errorOf(key)}` : fmt(fig(key, 'p50Ms')), fmt(fig(key, 'p99Ms')), fmt(fig(key, 'p999Ms')), fmt(fig(key, 'load1')), clusterNote(key)]);
   }
@@ -259,6 +286,13 @@ if (TASKS.some((t) => t.group === 'handoff' && want(t))) {
   log(
     `target: p99 handoff < 5 ms: library ${verdict(summary.handoff.met)} (${fmt(p99)} ms); 1 node fn ${verdict(summary.handoff.met1fn)} (${fmt(q1)} ms); 3 nodes fn ${verdict(summary.handoff.met3fn)} (${fmt(q3)} ms); ` +
       `1 node shell ${verdict(summary.handoff.met1)} (${fmt(p1)} ms); 3 nodes shell ${verdict(summary.handoff.met3)} (${fmt(p3)} ms)`,
+  );
+  const r0 = ms(fig('handoff.orderly.pgEarly', 'p99Us'));
+  const r1 = fig('handoff.cluster1fnEarly', 'p99Ms');
+  const r3 = fig('handoff.cluster3fnEarly', 'p99Ms');
+  Object.assign(summary.handoff, { p99MsEarly: r0, node1fnP99MsEarly: r1, nodes3fnP99MsEarly: r3, metEarly: meets(r0), met1fnEarly: meets(r1), met3fnEarly: meets(r3) });
+  log(
+    `with early starts: library ${verdict(summary.handoff.metEarly)} (${fmt(r0)} ms); 1 node fn ${verdict(summary.handoff.met1fnEarly)} (${fmt(r1)} ms); 3 nodes fn ${verdict(summary.handoff.met3fnEarly)} (${fmt(r3)} ms)`,
   );
 }
 

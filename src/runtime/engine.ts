@@ -165,6 +165,24 @@ function causeText(err: unknown): string {
   return String(err);
 }
 
+/** A commit under way (early starts decide on while it is). */
+interface Commit {
+  done: boolean;
+  /** Resolves once it is done, either way. */
+  settled: Promise<void>;
+}
+
+/** One commit's worth of decisions: its commands, their events and answers, its early starts. */
+interface Round {
+  batch: Pending[];
+  all: Event[];
+  results: Decided[];
+  /** Executions started early in it. */
+  early: string[];
+  /** Grants in it, counted while early starts are on. */
+  grants: number;
+}
+
 interface Decided {
   p: Pending;
   events?: Event[];
@@ -256,6 +274,8 @@ export class Engine {
   private earlyGrants = 0;
   /** No early start until a commit has moved the tokens on (at the start, and after a failed commit). */
   private earlyBlocked = true;
+  /** Early starts: called once when a command is pending (gather waits for one while a commit is under way). */
+  private onPending: (() => void) | undefined;
   /** Early starts whose commit failed, still running: killed, their results dropped. */
   private readonly earlyOrphans = new Set<string>();
   /** Early starts whose commit failed: lost, once the journal is read again, if it holds them after all. */
@@ -558,6 +578,7 @@ export class Engine {
     return new Promise<Event[]>((resolve, reject) => {
       this.pending.push({ cmd, resolve, reject, keep });
       this.scheduleTurn();
+      this.onPending?.();
     });
   }
 
@@ -571,6 +592,7 @@ export class Engine {
       case 'running':
         this.pending.push({ cmd, resolve: NOOP, reject: NOOP, keep: true });
         this.scheduleTurn();
+        this.onPending?.();
         return;
       case 'refusing':
         this.kept.push({ cmd, resolve: NOOP, reject: NOOP, keep: true });
@@ -602,58 +624,66 @@ export class Engine {
     this.turning = true;
     const started = performance.now();
     let rounds = 0;
+    /** Early starts: what was decided while the last commit was under way, to commit next. */
+    let carried: Round | undefined;
     try {
       for (;;) {
-        if (this.pending.length === 0 && this.running.size > 0 && rounds < TURN_ROUNDS_MAX && performance.now() - started < TURN_TIME_MAX_MS) {
-          // In-process jobs often end within a few microtasks: take their results in this
-          // turn instead of a trip through the event loop (bounded, so I/O is not starved).
-          for (let i = 0; i < 8 && this.pending.length === 0; i++) await Promise.resolve();
-        }
-        if (this.pending.length === 0 || !this.taking) break;
-        rounds++;
-        const batch = this.takePending(BATCH_COMMANDS_MAX);
-        const all: Event[] = [];
-        const results: Decided[] = [];
-        if (!this.decideInto(batch, batch, all, results)) return;
-        this.earlyGrants = 0;
-        if (this.earlyStarts && !this.earlyBlocked && this.startEarly(all, 0) > 0) {
-          // Jobs started before this commit: those that end within a few microtasks have their
-          // results decided into it too, and the next jobs start at once (one commit, several
-          // handoffs). Bounded per commit as a turn is (the commit's await lets I/O in).
-          const since = performance.now();
-          for (let more = 0; ; more++) {
-            if (batch.length >= BATCH_COMMANDS_MAX || more >= TURN_ROUNDS_MAX || performance.now() - since >= TURN_TIME_MAX_MS) break;
+        let r: Round;
+        if (carried !== undefined) {
+          r = carried;
+          carried = undefined;
+        } else {
+          if (this.pending.length === 0 && this.running.size > 0 && rounds < TURN_ROUNDS_MAX && performance.now() - started < TURN_TIME_MAX_MS) {
+            // In-process jobs often end within a few microtasks: take their results in this
+            // turn instead of a trip through the event loop (bounded, so I/O is not starved).
             for (let i = 0; i < 8 && this.pending.length === 0; i++) await Promise.resolve();
-            if ((this.currentMode as EngineMode) === 'failed') {
-              // Failed from outside (a lost lease) meanwhile: nothing of this is committed.
-              this.dropEarly();
-              this.settleFailed(batch);
-              return;
-            }
-            if (this.pending.length === 0) break;
-            const next = this.takePending(BATCH_COMMANDS_MAX - batch.length);
-            for (const p of next) batch.push(p);
-            const from = all.length;
-            if (!this.decideInto(next, batch, all, results)) return;
-            this.startEarly(all, from);
           }
+          if (this.pending.length === 0 || !this.taking) break;
+          rounds++;
+          const batch = this.takePending(BATCH_COMMANDS_MAX);
+          r = { batch, all: [], results: [], early: [], grants: 0 };
+          if (!this.decideInto(batch, batch, r.all, r.results)) return;
+          // Early starts: jobs started before this commit whose results come within a few
+          // microtasks are decided into it too, and the next jobs start at once.
+          if (this.earlyStarts && this.startEarly(r, 0) > 0 && !(await this.gather(r))) return;
         }
         let stamped: Stamped[] = [];
+        const all = r.all;
+        const batch = r.batch;
         if (all.length > 0) {
           let first: number;
           try {
-            first = this.sync ? this.sync.appendSync(all, this.writerEpoch) : await this.store.append(all, this.writerEpoch);
+            if (this.sync) first = this.sync.appendSync(all, this.writerEpoch);
+            else if (!this.earlyStarts) first = await this.store.append(all, this.writerEpoch);
+            else {
+              // While this commit is under way, what comes is decided and its restartable jobs
+              // start: a handoff does not wait for the commit before it.
+              const appended = this.store.append(all, this.writerEpoch);
+              const commit: Commit = { done: false, settled: appended.then(NOOP, NOOP) };
+              void commit.settled.then(() => (commit.done = true));
+              const next: Round = { batch: [], all: [], results: [], early: [], grants: 0 };
+              if (!(await this.gather(next, commit))) {
+                // The engine failed meanwhile: nothing more is committed here.
+                await commit.settled;
+                this.settleFailed(batch);
+                return;
+              }
+              if (next.batch.length > 0) carried = next;
+              first = await appended;
+            }
           } catch (err) {
-            this.dropEarly(batch);
-            if (err instanceof StaleEpoch) this.failHard(err, batch);
-            else this.appendFailed(err, batch);
+            const uncommitted = carried === undefined ? batch : [...batch, ...carried.batch];
+            carried = undefined;
+            this.dropEarly(uncommitted);
+            if (err instanceof StaleEpoch) this.failHard(err, uncommitted);
+            else this.appendFailed(err, uncommitted);
             return;
           }
           if (this.currentMode === 'failed') {
             // Committed, but the engine was failed from outside meanwhile (a lost lease): it
             // starts nothing more; the next writer reads these events and recovers from them.
-            this.early.clear();
-            this.settleFailed(batch);
+            this.dropEarly(carried?.batch);
+            this.settleFailed(carried === undefined ? batch : [...batch, ...carried.batch]);
             return;
           }
           const last = first + all.length - 1;
@@ -661,13 +691,16 @@ export class Engine {
           this.working.seq = last;
           if (this.committed !== this.working) applyCommitted(this.committed, all, last);
         }
-        for (const r of results) {
-          if (r.problem) r.p.reject(new CommandRefused(r.problem));
-          else r.p.resolve(r.events!);
+        for (const x of r.results) {
+          if (x.problem) x.p.reject(new CommandRefused(x.problem));
+          else x.p.resolve(x.events!);
         }
         if (stamped.length > 0) {
           this.effects(all);
-          this.early.clear();
+          if (r.early.length > 0) {
+            for (const id of r.early) this.early.delete(id);
+            this.earlyGrants -= r.grants;
+          }
           if (this.earlyBlocked && this.earlyStarts && all.some((e) => e.type === 'LockTokensAdvanced')) this.earlyBlocked = false;
           for (const l of this.listeners) {
             try {
@@ -723,18 +756,73 @@ export class Engine {
   }
 
   /**
-   * Early starts of `all[from..]`: the executions of restartable jobs on this node's own workers
-   * start now, while the grants made ahead of the journal stay within its headroom. Returns how
-   * many started.
+   * Early starts: decides into `r` the commands that come (the results of jobs started early),
+   * starting the next restartable jobs at once. With no commit under way, it takes what comes
+   * within a few microtasks, bounded as a turn is (64 rounds, 5 ms), and returns. While `commit`
+   * is under way it goes on until the commit is done (or BATCH_COMMANDS_MAX commands), letting
+   * I/O in at each bound and waiting for a command when none is there: a handoff then never
+   * waits for the commit before it. False when the engine failed meanwhile; `r`'s callers are
+   * settled then.
    */
-  private startEarly(all: readonly Event[], from: number): number {
-    const headroom = this.committed.tokenHeadroom;
+  private async gather(r: Round, commit?: Commit): Promise<boolean> {
+    let since = performance.now();
+    let rounds = 0;
+    while (r.batch.length < BATCH_COMMANDS_MAX) {
+      if (rounds >= TURN_ROUNDS_MAX || performance.now() - since >= TURN_TIME_MAX_MS) {
+        if (commit === undefined) break;
+        // The commit under way has its answer read (and other I/O runs) before going on.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        since = performance.now();
+        rounds = 0;
+      } else if (this.pending.length === 0) {
+        for (let i = 0; i < 8 && this.pending.length === 0 && !(commit?.done ?? false); i++) await Promise.resolve();
+        if (this.pending.length === 0 && commit !== undefined && !commit.done) {
+          // Whichever comes first: a command (a job's result) or the commit's answer.
+          await new Promise<void>((resolve) => {
+            this.onPending = resolve;
+            void commit.settled.then(resolve);
+          });
+          this.onPending = undefined;
+        }
+      }
+      if ((this.currentMode as EngineMode) === 'failed') {
+        // Failed from outside (a lost lease) meanwhile: nothing of this is committed.
+        this.dropEarly();
+        this.settleFailed(r.batch);
+        return false;
+      }
+      if (commit?.done === true) break;
+      if (this.pending.length === 0) {
+        if (commit === undefined || !this.taking) break;
+        continue;
+      }
+      rounds++;
+      const next = this.takePending(BATCH_COMMANDS_MAX - r.batch.length);
+      for (const p of next) r.batch.push(p);
+      const from = r.all.length;
+      if (!this.decideInto(next, r.batch, r.all, r.results)) return false;
+      this.startEarly(r, from);
+    }
+    return true;
+  }
+
+  /**
+   * Early starts of `r.all[from..]`: the executions of restartable jobs on this node's own
+   * workers start now, while the grants made ahead of the journal stay within its committed
+   * headroom (and not before this writer's own advance is committed). Returns how many started.
+   */
+  private startEarly(r: Round, from: number): number {
+    const headroom = this.earlyBlocked ? -1 : this.committed.tokenHeadroom;
     let started = 0;
+    const all = r.all;
     for (let i = from; i < all.length; i++) {
       const e = all[i]!;
-      if (e.type === 'OrderLocksAcquired') this.earlyGrants += e.grants.length;
-      else if (e.type === 'OrderProcessingStarted' && this.earlyGrants <= headroom && this.startsEarly(e.orderId, e.worker)) {
+      if (e.type === 'OrderLocksAcquired') {
+        this.earlyGrants += e.grants.length;
+        r.grants += e.grants.length;
+      } else if (e.type === 'OrderProcessingStarted' && this.earlyGrants <= headroom && this.startsEarly(e.orderId, e.worker)) {
         this.early.set(e.executionId, e.orderId);
+        r.early.push(e.executionId);
         this.startExecution(e.orderId, e.executionId);
         started++;
       }
@@ -751,12 +839,14 @@ export class Engine {
   }
 
   /**
-   * The commit of early starts failed: those still running are killed (their results dropped),
-   * the results already in hand are dropped, and the journal, once read again, tells whether it
+   * Nothing decided since the last commit will be committed (a commit failed, or the engine
+   * failed): the early starts among it that still run are killed (their results dropped), the
+   * results already in hand are dropped, and the journal, once read again, tells whether it
    * holds them after all (then they are lost executions, run again).
    */
   private dropEarly(batch?: Pending[]): void {
     this.earlyBlocked = true;
+    this.earlyGrants = 0;
     if (this.early.size === 0) return;
     const isEarlyResult = (p: Pending): boolean => p.cmd.type === 'jobFinished' && this.early.has(p.cmd.executionId);
     if (batch) for (let i = batch.length - 1; i >= 0; i--) if (isEarlyResult(batch[i]!)) batch.splice(i, 1);

@@ -133,6 +133,32 @@ describe('early starts over a store that commits asynchronously', () => {
     await readersAgreeWithJournal(engine, store);
   });
 
+  it('while a commit is under way, the next handoffs go on: a handoff does not wait for the commit before it', async () => {
+    const store = new FaultStore();
+    const functions = new FunctionExecutor();
+    let ran = 0;
+    functions.register('noop', () => {
+      ran++;
+    });
+    const engine = await Engine.open({ store, scriptDir: tmpdir(), functions, jobLauncher: 'inline', earlyStarts: true });
+    cleanups.push(() => engine.close());
+    await engine.submit({ type: 'deploy', locks: [{ name: 'L', limit: 1 }], workflows: WORKFLOWS });
+    // The first commit of the run is held: what ran when it was asked for, and what runs after.
+    let atFirstCommit: number | undefined;
+    store.onAppend = () => (atFirstCommit ??= ran);
+    store.hold();
+    const n = 500;
+    const adds = Promise.all(Array.from({ length: n }, (_, i) => engine.submit(add(`h${i}`, 'quick'))));
+    await until(() => atFirstCommit !== undefined && ran > atFirstCommit);
+    expect(store.appendsWritten).toBe(store.appendsAsked - 1); // the first is still held
+    store.release();
+    await adds;
+    await until(() => [...engine.state.orders.values()].filter((o) => o.state === 'finished').length === n);
+    await engine.whenIdle();
+    expect(ran).toBe(n);
+    await readersAgreeWithJournal(engine, store);
+  });
+
   it('a failed commit kills the job it started early and refuses the caller; the next grant shows a token past the headroom', async () => {
     const store = new FaultStore();
     const { engine, runs, killed, finish } = await open(store);

@@ -697,10 +697,9 @@ export class Engine {
         }
         if (stamped.length > 0) {
           this.effects(all);
-          if (r.early.length > 0) {
-            for (const id of r.early) this.early.delete(id);
-            this.earlyGrants -= r.grants;
-          }
+          // Committed: its early starts and its grants are no longer ahead of the journal.
+          for (const id of r.early) this.early.delete(id);
+          this.earlyGrants -= r.grants;
           if (this.earlyBlocked && this.earlyStarts && all.some((e) => e.type === 'LockTokensAdvanced')) this.earlyBlocked = false;
           for (const l of this.listeners) {
             try {

@@ -12,9 +12,10 @@ import { MemoryStore } from '../../src/journal/memory.js';
 import { LeaseExpired, PostgresStore } from '../../src/journal/postgres.js';
 import { SqliteStore } from '../../src/journal/sqlite.js';
 import { StaleEpoch, type JournalStore } from '../../src/journal/types.js';
-import { BATCH_COMMANDS_MAX, Engine, EngineStopped, EngineUnavailable, loadState, type EngineMode } from '../../src/runtime/engine.js';
+import { BATCH_COMMANDS_MAX, Engine, EngineStopped, EngineUnavailable, type EngineMode } from '../../src/runtime/engine.js';
 import { FunctionExecutor } from '../../src/runtime/function-executor.js';
 import { DiskFull, FailingMemoryStore, FaultStore } from '../support/fault-store.js';
+import { modeReached, readersAgreeWithJournal, until } from '../support/engine-checks.js';
 import { dropSchema, TEST_DATABASE_URL, testSchemaName, withClient } from '../support/postgres.js';
 
 const WF: Workflow = {
@@ -62,26 +63,8 @@ async function open(store: JournalStore): Promise<Setup> {
   return { engine, started, finish: (id) => waiting.get(id)?.() };
 }
 
-function modeReached(engine: Engine, mode: EngineMode): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (engine.mode === mode) resolve();
-      else setImmediate(check);
-    };
-    check();
-  });
-}
 
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setImmediate(r));
-}
 
-/** The journal's state equals what readers see. */
-async function readersAgreeWithJournal(engine: Engine, store: JournalStore): Promise<void> {
-  const fromJournal = await loadState(store);
-  expect(engine.state.seq).toBe(fromJournal.seq);
-  expect(serializeState(engine.state)).toBe(serializeState(fromJournal));
-}
 
 const STORES: Record<string, () => Promise<JournalStore>> = {
   memory: async () => new MemoryStore(),

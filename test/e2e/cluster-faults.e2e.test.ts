@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { EARLY_STARTS_HEADROOM } from '../../src/runtime/engine.js';
-import { alive, exitOf, checkIntervals, checkJournalLock, Cluster, ENDED, lockedJobScript, lockedWorkflow, waitFor, type Interval, type LogLine, type NodeProc } from '../support/cluster-nodes.js';
+import { alive, exitOf, checkIntervals, checkJournalLock, Cluster, ENDED, lockedJobScript, lockedWorkflow, waitFor, type Interval, type NodeProc } from '../support/cluster-nodes.js';
 import { TEST_DATABASE_URL } from '../support/postgres.js';
 
 /** iptables (the cut-off test): on a machine without it that test is skipped, saying why; CI installs it (.ci/run). */
@@ -41,33 +41,6 @@ afterEach(async () => {
   await cluster?.close();
   cluster = undefined;
 });
-
-/**
- * The jobs' runs from their log, as checkIntervals, except that an order's rerun (a lost
- * execution of a restartable job, its hold kept) may show the token of its run before.
- */
-function checkIntervalsAllowingReruns(lines: LogLine[]): Interval[] {
-  const byPid = new Map<number, Interval>();
-  const runs: Interval[] = [];
-  for (const l of lines) {
-    let r = byPid.get(l.pid);
-    if (l.kind === 'enter') {
-      r = { order: l.order, token: l.token, pid: l.pid, node: l.node, from: l.at, to: l.at, left: false };
-      byPid.set(l.pid, r);
-      runs.push(r);
-    } else if (r) {
-      r.to = l.at;
-      if (l.kind === 'leave') r.left = true;
-    }
-  }
-  for (let i = 1; i < runs.length; i++) {
-    const a = runs[i - 1]!;
-    const b = runs[i]!;
-    if (b.from < a.to) throw new Error(`two jobs under the lock at once: ${a.order} and ${b.order}`);
-    if (!(b.token > a.token || (b.order === a.order && b.token === a.token))) throw new Error(`tokens do not increase: ${a.order} ${a.token}, then ${b.order} ${b.token}`);
-  }
-  return runs;
-}
 
 /** Three nodes: n1 first (it takes the controller lease), then n2 and n3 (`n3` as given). */
 async function threeNodes(c: Cluster, n3: { agents?: string[]; gid?: number } = {}): Promise<[NodeProc, NodeProc, NodeProc]> {
@@ -210,7 +183,7 @@ describe('cluster faults (three real nodes on PostgreSQL)', () => {
     for (const g of after) expect(g.token).toBeGreaterThan(before.at(-1)!.token + EARLY_STARTS_HEADROOM);
     // The jobs' own log: never two at once; e1's two runs share its one grant's token, every
     // other run a token of its own, growing.
-    const runs = checkIntervalsAllowingReruns(c.logLines());
+    const runs = checkIntervals(c.logLines(), { reruns: true });
     expect(runs.map((r) => r.order)).toEqual(['e0', 'e1', 'e1', 'e2', 'e3']);
     for (const r of runs) expect(grants.find((g) => g.order === r.order)?.token).toBe(r.token);
     for (const r of runs) expect(alive(r.pid)).toBe(false);

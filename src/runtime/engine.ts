@@ -10,6 +10,11 @@
 // `refusing` mode (see EngineMode) until the journal can be written again.
 //
 // A turn takes every command that arrived since the last one.
+//
+// Early starts (EngineOptions.earlyStarts, a documented exception to "only then"): restartable
+// jobs on this node's own worker start right after `decide`, their results are decided into the
+// same commit, and while a commit is under way the next one is decided (one under way at a
+// time). Readers and callers still see only what is committed; see docs/decisions.md.
 
 import { randomUUID } from 'node:crypto';
 import { AssertionFailed, type Command, type Problem } from '../core/commands.js';
@@ -700,7 +705,7 @@ export class Engine {
           // Committed: its early starts and its grants are no longer ahead of the journal.
           for (const id of r.early) this.early.delete(id);
           this.earlyGrants -= r.grants;
-          if (this.earlyBlocked && this.earlyStarts && all.some((e) => e.type === 'LockTokensAdvanced')) this.earlyBlocked = false;
+          if (this.earlyStarts && this.earlyBlocked && all.some((e) => e.type === 'LockTokensAdvanced')) this.earlyBlocked = false;
           for (const l of this.listeners) {
             try {
               l(stamped);

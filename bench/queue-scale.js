@@ -25,8 +25,9 @@ const o = await createOrderly(opts);
 let result;
 try {
   // Refill from inside the job: the order that just got the lock adds its replacement at the
-  // back of the line, so the add rides in the same engine round as this job's jobFinished
-  // (one commit per handoff) whatever the engine's turn structure, and `depth` orders wait.
+  // back of the line, and `depth` orders wait. The engine waits a few microtasks for an
+  // in-process job's result before it decides what is pending, so the add rides in the round
+  // of this job's result: one commit per handoff.
   let refill = false;
   let next = depth;
   o.registerFunction('noop', () => {

@@ -256,6 +256,9 @@ export class Engine {
   private readonly coreOptions: CoreOptions;
   private readonly sync: SyncJournal | undefined;
   private pending: Pending[] = [];
+  /** The engine's own commands (a job's result, a timer's tick) submitted so far, and as many as had come when pending was last taken. */
+  private ownSubmitted = 0;
+  private ownTaken = 0;
   /** The engine's own commands kept while refusing, in order. */
   private kept: Pending[] = [];
   private turnScheduled = false;
@@ -596,6 +599,7 @@ export class Engine {
       case 'starting':
       case 'running':
         this.pending.push({ cmd, resolve: NOOP, reject: NOOP, keep: true });
+        this.ownSubmitted++;
         this.scheduleTurn();
         this.onPending?.();
         return;
@@ -638,10 +642,16 @@ export class Engine {
           r = carried;
           carried = undefined;
         } else {
-          if (this.pending.length === 0 && this.running.size > 0 && rounds < TURN_ROUNDS_MAX && performance.now() - started < TURN_TIME_MAX_MS) {
+          if (
+            this.ownSubmitted === this.ownTaken &&
+            this.running.size > 0 &&
+            (this.pending.length > 0 || (rounds < TURN_ROUNDS_MAX && performance.now() - started < TURN_TIME_MAX_MS))
+          ) {
             // In-process jobs often end within a few microtasks: take their results in this
-            // turn instead of a trip through the event loop (bounded, so I/O is not starved).
-            for (let i = 0; i < 8 && this.pending.length === 0; i++) await Promise.resolve();
+            // turn instead of a trip through the event loop (bounded when nothing else waits,
+            // so I/O is not starved), and in this round with what came meanwhile: a job that
+            // adds an order has the add and its result in one commit, not two.
+            for (let i = 0; i < 8 && this.ownSubmitted === this.ownTaken; i++) await Promise.resolve();
           }
           if (this.pending.length === 0 || !this.taking) break;
           rounds++;
@@ -730,6 +740,7 @@ export class Engine {
 
   /** Up to `max` of the pending commands, in order. */
   private takePending(max: number): Pending[] {
+    this.ownTaken = this.ownSubmitted;
     if (this.pending.length <= max) {
       const all = this.pending;
       this.pending = [];

@@ -121,6 +121,34 @@ for (const [name, make] of Object.entries(STORES)) {
       await readersAgreeWithJournal(engine, store);
     });
 
+    it("journals an order added by a running function job in the same commit as that job's result", async () => {
+      const store = await make();
+      const functions = new FunctionExecutor();
+      const ref: { engine?: Engine } = {};
+      const added: Promise<unknown>[] = [];
+      // Each run adds the next order (up to 5) from inside the job, then returns at once.
+      functions.register('adder', (ctx) => {
+        const n = Number(ctx.orderId.slice(1));
+        if (n < 5) added.push(ref.engine!.submit({ type: 'addOrder', orderId: `a${n + 1}`, workflow: 'chain' }));
+      });
+      const engine = await Engine.open({ store, scriptDir: tmpdir(), functions, jobLauncher: 'inline' });
+      ref.engine = engine;
+      cleanups.push(() => engine.close());
+      const chain: Workflow = { name: 'chain', instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }], jobs: { j: { executable: { TYPE: 'FunctionExecutable', functionName: 'adder' } } } };
+      await engine.submit({ type: 'deploy', locks: [], workflows: [chain] });
+      const commits: string[][] = [];
+      engine.subscribe((stamped) => void commits.push(stamped.map((s) => `${s.event.type}${'orderId' in s.event ? ` ${s.event.orderId}` : ''}`)));
+      await engine.submit({ type: 'addOrder', orderId: 'a1', workflow: 'chain' });
+      await until(() => engine.state.orders.get('a5')?.state === 'finished');
+      await Promise.all(added);
+      // The job of a1..a4 ends within microtasks of its add: one commit holds both.
+      for (let n = 1; n <= 4; n++) {
+        const withResult = commits.find((c) => c.includes(`OrderProcessed a${n}`));
+        expect(withResult, `the commit of a${n}'s result: ${JSON.stringify(commits)}`).toContain(`OrderAdded a${n + 1}`);
+      }
+      await readersAgreeWithJournal(engine, store);
+    });
+
     it('settles every caller of a batch that breaks an invariant, with the cause, and readers keep the committed state', async () => {
       const { engine } = await open(await make());
       await engine.submit(add('before'));

@@ -14,7 +14,7 @@
 // Markdown table; with --json, one JSON line.
 
 import { readFileSync } from 'node:fs';
-import { args, median, round } from './lib.js';
+import { knownArgs, median, round } from './lib.js';
 
 /** [figure, key in run.js's raw results, field, true when higher is better]. */
 const RUN_FIGURES = [
@@ -59,12 +59,21 @@ const RUN_FIGURES = [
 
 /** The figures of one file: { figure: { value, higherIsBetter } }. */
 function figuresOf(file) {
-  const text = readFileSync(file, 'utf8');
+  let text;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`${file}: cannot read it (${err.code ?? err.message})`);
+  }
   let doc;
   try {
     doc = JSON.parse(text);
   } catch {
-    doc = JSON.parse(text.trim().split('\n').at(-1));
+    try {
+      doc = JSON.parse(text.trim().split('\n').at(-1));
+    } catch {
+      throw new Error(`${file}: neither the file nor its last line is JSON (a benchmark's result line)`);
+    }
   }
   const out = new Map();
   const put = (name, value, higher) => {
@@ -170,13 +179,19 @@ export function compare(beforeFiles, afterFiles) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const a = args();
+  const usage = 'usage: node bench/pairs.js --before A1.json,A2.json,… --after B1.json,B2.json,… [--json]';
+  let a;
+  let rows;
   const list = (x) => String(x ?? '').split(',').filter(Boolean);
-  if (!a.before || !a.after) {
-    console.error('usage: node bench/pairs.js --before A1.json,A2.json,… --after B1.json,B2.json,… [--json]');
+  try {
+    a = knownArgs(['before', 'after', 'json']);
+    for (const k of ['before', 'after']) if (typeof a[k] !== 'string' || list(a[k]).length === 0) throw new Error(`--${k}: a comma-separated list of result files is needed`);
+    if (a.json !== undefined && a.json !== true) throw new Error('--json takes no value');
+    rows = compare(list(a.before), list(a.after));
+  } catch (err) {
+    console.error(`bench/pairs.js: ${err.message}\n${usage}`);
     process.exit(2);
   }
-  const rows = compare(list(a.before), list(a.after));
   if (a.json) console.log(JSON.stringify({ bench: 'pairs', rows }));
   else {
     const n = list(a.before).length;

@@ -13,7 +13,7 @@ import { LeaseExpired, PostgresStore } from '../../src/journal/postgres.js';
 import { SqliteStore } from '../../src/journal/sqlite.js';
 import { StaleEpoch, type JournalStore } from '../../src/journal/types.js';
 import { BATCH_COMMANDS_MAX, Engine, EngineStopped, EngineUnavailable, type EngineMode } from '../../src/runtime/engine.js';
-import { FunctionExecutor } from '../../src/runtime/function-executor.js';
+import { FunctionExecutor, type JobFunction } from '../../src/runtime/function-executor.js';
 import { DiskFull, FailingMemoryStore, FaultStore } from '../support/fault-store.js';
 import { modeReached, readersAgreeWithJournal, until } from '../support/engine-checks.js';
 import { dropSchema, TEST_DATABASE_URL, testSchemaName, withClient } from '../support/postgres.js';
@@ -49,7 +49,8 @@ async function postgresStore(schema = testSchemaName(), node = 'engine'): Promis
   return store;
 }
 
-async function open(store: JournalStore): Promise<Setup> {
+/** `more`: further job functions (given the engine, for a job that submits) and workflows, deployed beside WF. */
+async function open(store: JournalStore, more: { functions?: Record<string, (engine: () => Engine) => JobFunction>; workflows?: Workflow[] } = {}): Promise<Setup> {
   const functions = new FunctionExecutor();
   const waiting = new Map<string, () => void>();
   const started = new Set<string>();
@@ -57,9 +58,12 @@ async function open(store: JournalStore): Promise<Setup> {
     started.add(ctx.orderId);
     return new Promise<void>((resolve) => waiting.set(ctx.orderId, resolve));
   });
+  const opened: { engine?: Engine } = {};
+  for (const [name, make] of Object.entries(more.functions ?? {})) functions.register(name, make(() => opened.engine!));
   const engine = await Engine.open({ store, scriptDir: tmpdir(), functions, jobLauncher: 'inline', retryMinMs: 5, retryMaxMs: 20 });
+  opened.engine = engine;
   cleanups.push(() => engine.close());
-  await engine.submit({ type: 'deploy', locks: [], workflows: [WF] });
+  await engine.submit({ type: 'deploy', locks: [], workflows: [WF, ...(more.workflows ?? [])] });
   return { engine, started, finish: (id) => waiting.get(id)?.() };
 }
 
@@ -123,19 +127,18 @@ for (const [name, make] of Object.entries(STORES)) {
 
     it("journals an order added by a running function job in the same commit as that job's result", async () => {
       const store = await make();
-      const functions = new FunctionExecutor();
-      const ref: { engine?: Engine } = {};
       const added: Promise<unknown>[] = [];
-      // Each run adds the next order (up to 5) from inside the job, then returns at once.
-      functions.register('adder', (ctx) => {
-        const n = Number(ctx.orderId.slice(1));
-        if (n < 5) added.push(ref.engine!.submit({ type: 'addOrder', orderId: `a${n + 1}`, workflow: 'chain' }));
-      });
-      const engine = await Engine.open({ store, scriptDir: tmpdir(), functions, jobLauncher: 'inline' });
-      ref.engine = engine;
-      cleanups.push(() => engine.close());
       const chain: Workflow = { name: 'chain', instructions: [{ TYPE: 'Execute.Named', jobName: 'j' }], jobs: { j: { executable: { TYPE: 'FunctionExecutable', functionName: 'adder' } } } };
-      await engine.submit({ type: 'deploy', locks: [], workflows: [chain] });
+      const { engine } = await open(store, {
+        workflows: [chain],
+        // Each run adds the next order (up to 5) from inside the job, then returns at once.
+        functions: {
+          adder: (engineOf) => (ctx) => {
+            const n = Number(ctx.orderId.slice(1));
+            if (n < 5) added.push(engineOf().submit({ type: 'addOrder', orderId: `a${n + 1}`, workflow: 'chain' }));
+          },
+        },
+      });
       const commits: string[][] = [];
       engine.subscribe((stamped) => void commits.push(stamped.map((s) => `${s.event.type}${'orderId' in s.event ? ` ${s.event.orderId}` : ''}`)));
       await engine.submit({ type: 'addOrder', orderId: 'a1', workflow: 'chain' });
